@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Command-line parsing, kept apart from everything that touches the device so
+ * the host-side unit tests can exercise it without a kernel.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "launcher.h"
+
+const char lg_usage[] =
+	"usage: lguest [--device PATH] COMMAND\n"
+	"\n"
+	"commands:\n"
+	"  info       show the lguest module's version and what it found on this host\n"
+	"  help       show this text\n"
+	"  version    show the launcher's version\n"
+	"\n"
+	"options:\n"
+	"  --device PATH   the lguest device (default /dev/lguest)\n";
+
+static const struct {
+	const char *name;
+	enum lg_command cmd;
+} commands[] = {
+	{ "info", LG_CMD_INFO },
+	{ "help", LG_CMD_HELP },
+	{ "version", LG_CMD_VERSION },
+};
+
+int lg_parse_options(int argc, char *const argv[], struct lg_options *opts,
+		     char *err, size_t errlen)
+{
+	int i;
+	size_t c;
+
+	opts->cmd = LG_CMD_NONE;
+	opts->device = "/dev/lguest";
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--device")) {
+			if (i + 1 >= argc || !argv[i + 1][0]) {
+				snprintf(err, errlen, "--device needs a path");
+				return -1;
+			}
+			opts->device = argv[++i];
+		} else if (!strncmp(a, "--device=", 9) && a[9]) {
+			opts->device = a + 9;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			opts->cmd = LG_CMD_HELP;
+		} else if (!strcmp(a, "--version")) {
+			opts->cmd = LG_CMD_VERSION;
+		} else if (a[0] == '-') {
+			snprintf(err, errlen, "unknown option '%s'", a);
+			return -1;
+		} else if (opts->cmd != LG_CMD_NONE) {
+			snprintf(err, errlen, "unexpected argument '%s'", a);
+			return -1;
+		} else {
+			for (c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+				if (!strcmp(a, commands[c].name))
+					opts->cmd = commands[c].cmd;
+			if (opts->cmd == LG_CMD_NONE) {
+				snprintf(err, errlen, "unknown command '%s'", a);
+				return -1;
+			}
+		}
+	}
+	if (opts->cmd == LG_CMD_NONE) {
+		snprintf(err, errlen, "no command given (try 'lguest help')");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * launcher_test: the launcher's command line and its capability names,
+ * checked on the host without a kernel.
+ */
+#include "kselftest_harness.h"
+#include <linux/lguest.h>
+#include "launcher.h"
+
+static int parse(struct lg_options *o, char *err, int argc, ...)
+{
+	char *argv[16];
+	va_list ap;
+	int i;
+
+	va_start(ap, argc);
+	argv[0] = "lguest";
+	for (i = 1; i < argc; i++)
+		argv[i] = va_arg(ap, char *);
+	argv[argc] = NULL;
+	va_end(ap);
+	err[0] = '\0';
+	return lg_parse_options(argc, argv, o, err, 128);
+}
+
+TEST(info_with_default_device)
+{
+	struct lg_options o;
+	char err[128];
+
+	ASSERT_EQ(0, parse(&o, err, 2, "info"));
+	EXPECT_EQ(LG_CMD_INFO, o.cmd);
+	EXPECT_STREQ("/dev/lguest", o.device);
+}
+
+TEST(device_option_both_spellings)
+{
+	struct lg_options o;
+	char err[128];
+
+	ASSERT_EQ(0, parse(&o, err, 4, "--device", "/tmp/x", "info"));
+	EXPECT_STREQ("/tmp/x", o.device);
+	ASSERT_EQ(0, parse(&o, err, 3, "info", "--device=/dev/y"));
+	EXPECT_STREQ("/dev/y", o.device);
+	EXPECT_EQ(LG_CMD_INFO, o.cmd);
+}
+
+TEST(errors_are_one_clear_line)
+{
+	struct lg_options o;
+	char err[128];
+
+	EXPECT_EQ(-1, parse(&o, err, 1));
+	EXPECT_STREQ("no command given (try 'lguest help')", err);
+	EXPECT_EQ(-1, parse(&o, err, 2, "frobnicate"));
+	EXPECT_STREQ("unknown command 'frobnicate'", err);
+	EXPECT_EQ(-1, parse(&o, err, 3, "--bogus", "info"));
+	EXPECT_STREQ("unknown option '--bogus'", err);
+	EXPECT_EQ(-1, parse(&o, err, 3, "info", "--device"));
+	EXPECT_STREQ("--device needs a path", err);
+	EXPECT_EQ(-1, parse(&o, err, 3, "info", "extra"));
+	EXPECT_STREQ("unexpected argument 'extra'", err);
+	EXPECT_EQ(NULL, strchr(err, '\n'));
+}
+
+TEST(help_and_version)
+{
+	struct lg_options o;
+	char err[128];
+
+	ASSERT_EQ(0, parse(&o, err, 2, "--help"));
+	EXPECT_EQ(LG_CMD_HELP, o.cmd);
+	ASSERT_EQ(0, parse(&o, err, 2, "help"));
+	EXPECT_EQ(LG_CMD_HELP, o.cmd);
+	ASSERT_EQ(0, parse(&o, err, 2, "--version"));
+	EXPECT_EQ(LG_CMD_VERSION, o.cmd);
+}
+
+TEST(caps_are_named)
+{
+	char buf[128];
+
+	lg_format_caps(0, buf, sizeof(buf));
+	EXPECT_STREQ("none", buf);
+	lg_format_caps(LGUEST_HOST_LA57 | LGUEST_HOST_SMAP, buf, sizeof(buf));
+	EXPECT_STREQ("la57 smap", buf);
+	lg_format_caps(LGUEST_HOST_PTI | (1ULL << 40), buf, sizeof(buf));
+	EXPECT_STREQ("pti unknown:0x10000000000", buf);
+	/* Truncation never overruns the buffer. */
+	memset(buf, 'x', sizeof(buf));
+	lg_format_caps(~0ULL, buf, 8);
+	EXPECT_EQ('x', buf[8]);
+	EXPECT_NE(NULL, memchr(buf, '\0', 8));
+}
+
+TEST(cap_names_round_trip)
+{
+	char buf[128];
+	uint64_t bit;
+
+	for (bit = 1; bit <= LGUEST_HOST_PKU; bit <<= 1) {
+		lg_format_caps(bit, buf, sizeof(buf));
+		EXPECT_EQ(bit, lg_cap_bit(buf));
+	}
+	EXPECT_EQ(0, lg_cap_bit("none"));
+	EXPECT_EQ(0, lg_cap_bit("la5"));
+}
+
+TEST_HARNESS_MAIN

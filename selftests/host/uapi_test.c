@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uapi_test: the ABI's layout, checked on the host.  The module, the launcher
+ * and guests are built by different compilers in different modes; these are
+ * the facts they must agree on, written down once.
+ */
+#include <stddef.h>
+#include "kselftest_harness.h"
+#include <linux/lguest.h>
+
+TEST(request_numbers_are_stable)
+{
+	EXPECT_EQ(1, LHREQ_INFO);
+	EXPECT_EQ(1, LGUEST_ABI_VERSION);
+	EXPECT_EQ(64, LGUEST_MAX_VCPUS);
+}
+
+TEST(req_info_layout)
+{
+	EXPECT_EQ(16, sizeof(struct lguest_req_info));
+	EXPECT_EQ(0, offsetof(struct lguest_req_info, addr));
+	EXPECT_EQ(8, offsetof(struct lguest_req_info, size));
+}
+
+TEST(info_layout_has_no_holes)
+{
+	EXPECT_EQ(64, sizeof(struct lguest_info));
+	EXPECT_EQ(0, offsetof(struct lguest_info, abi_version));
+	EXPECT_EQ(4, offsetof(struct lguest_info, max_vcpus));
+	EXPECT_EQ(8, offsetof(struct lguest_info, host_caps));
+	EXPECT_EQ(16, offsetof(struct lguest_info, host_cpus));
+	EXPECT_EQ(20, offsetof(struct lguest_info, guest_id));
+	EXPECT_EQ(24, offsetof(struct lguest_info, nr_guests));
+	EXPECT_EQ(28, offsetof(struct lguest_info, pad));
+	EXPECT_EQ(32, offsetof(struct lguest_info, version));
+	EXPECT_EQ(LGUEST_VERSION_LEN, sizeof(((struct lguest_info *)0)->version));
+}
+
+TEST(host_caps_are_distinct_bits)
+{
+	const unsigned long long caps[] = {
+		LGUEST_HOST_LA57, LGUEST_HOST_PTI, LGUEST_HOST_SMEP,
+		LGUEST_HOST_SMAP, LGUEST_HOST_PCID, LGUEST_HOST_FSGSBASE,
+		LGUEST_HOST_XSAVE, LGUEST_HOST_PKU,
+	};
+	unsigned long long seen = 0;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		EXPECT_EQ(1, __builtin_popcountll(caps[i]));
+		EXPECT_EQ(0, seen & caps[i]);
+		seen |= caps[i];
+	}
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/lguest: the launcher's door into the module.
+ *
+ * Opening the device creates a guest; closing the last reference to the file
+ * destroys it, so a launcher that dies (even by SIGKILL) can never leave a
+ * guest behind.  Requests are plain write()s, each carrying exactly one
+ * request: a __u64 number and that request's argument structure
+ * (include/uapi/linux/lguest.h).  We insist on the exact length because a
+ * length we do not expect means a launcher built against another ABI, and
+ * guessing what it meant is how hypervisors grow security holes.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpumask.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/pgtable.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <asm/cpufeature.h>
+#include <asm/tlbflush.h>
+#include "lg.h"
+
+/*
+ * Guest ids come from an IDA so that they stay small and unique among live
+ * guests.  struct lguest gets a cache of its own: if a guest ever leaked,
+ * kmem_cache_destroy() at unload would complain loudly, and the test VM turns
+ * any such complaint into a failed run.
+ */
+static DEFINE_IDA(lguest_ids);
+static struct kmem_cache *lguest_cache;
+static atomic_t nr_guests = ATOMIC_INIT(0);
+
+static u64 host_caps(void)
+{
+	unsigned long cr4 = cr4_read_shadow();
+	u64 caps = 0;
+
+	if (pgtable_l5_enabled())
+		caps |= LGUEST_HOST_LA57;
+	if (boot_cpu_has(X86_FEATURE_PTI))
+		caps |= LGUEST_HOST_PTI;
+	if (cr4 & X86_CR4_SMEP)
+		caps |= LGUEST_HOST_SMEP;
+	if (cr4 & X86_CR4_SMAP)
+		caps |= LGUEST_HOST_SMAP;
+	if (cr4 & X86_CR4_PCIDE)
+		caps |= LGUEST_HOST_PCID;
+	if (cr4 & X86_CR4_FSGSBASE)
+		caps |= LGUEST_HOST_FSGSBASE;
+	if (cr4 & X86_CR4_OSXSAVE)
+		caps |= LGUEST_HOST_XSAVE;
+	if (cr4 & X86_CR4_PKE)
+		caps |= LGUEST_HOST_PKU;
+	return caps;
+}
+
+/* LHREQ_INFO: what this module is, and what it found on this host. */
+static int lguest_req_info(struct lguest *lg, const void __user *args)
+{
+	struct lguest_req_info req;
+	struct lguest_info info;
+
+	if (copy_from_user(&req, args, sizeof(req)))
+		return -EFAULT;
+	if (req.size != sizeof(info))
+		return -EINVAL;
+
+	memset(&info, 0, sizeof(info));
+	info.abi_version = LGUEST_ABI_VERSION;
+	info.max_vcpus = LGUEST_MAX_VCPUS;
+	info.host_caps = host_caps();
+	info.host_cpus = num_online_cpus();
+	info.guest_id = lg->id;
+	info.nr_guests = atomic_read(&nr_guests);
+	strscpy(info.version, LG_VERSION, sizeof(info.version));
+
+	if (copy_to_user(u64_to_user_ptr(req.addr), &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+/* The size of each request's argument structure, indexed by request number. */
+static const size_t lguest_req_size[] = {
+	[LHREQ_INFO] = sizeof(struct lguest_req_info),
+};
+
+static ssize_t lguest_write(struct file *file, const char __user *in,
+			    size_t size, loff_t *off)
+{
+	struct lguest *lg = file->private_data;
+	u64 req;
+	int err;
+
+	if (size < sizeof(req))
+		return -EINVAL;
+	if (get_user(req, (const u64 __user *)in))
+		return -EFAULT;
+	if (req == 0 || req >= ARRAY_SIZE(lguest_req_size) ||
+	    size != sizeof(req) + lguest_req_size[req])
+		return -EINVAL;
+	in += sizeof(req);
+
+	mutex_lock(&lg->lock);
+	switch (req) {
+	case LHREQ_INFO:
+		err = lguest_req_info(lg, in);
+		break;
+	default:
+		err = -EINVAL;
+		break;
+	}
+	mutex_unlock(&lg->lock);
+
+	return err ? err : size;
+}
+
+static int lguest_open(struct inode *inode, struct file *file)
+{
+	struct lguest *lg;
+	int id;
+
+	lg = kmem_cache_zalloc(lguest_cache, GFP_KERNEL_ACCOUNT);
+	if (!lg)
+		return -ENOMEM;
+
+	id = ida_alloc(&lguest_ids, GFP_KERNEL);
+	if (id < 0) {
+		kmem_cache_free(lguest_cache, lg);
+		return id;
+	}
+	lg->id = id;
+	mutex_init(&lg->lock);
+	atomic_inc(&nr_guests);
+
+	file->private_data = lg;
+	return 0;
+}
+
+/*
+ * Called when the last reference to the file goes: close(), exit, or the
+ * launcher being killed.  Nothing else can be using the guest by then.
+ */
+static int lguest_release(struct inode *inode, struct file *file)
+{
+	struct lguest *lg = file->private_data;
+
+	atomic_dec(&nr_guests);
+	ida_free(&lguest_ids, lg->id);
+	mutex_destroy(&lg->lock);
+	kmem_cache_free(lguest_cache, lg);
+	return 0;
+}
+
+static const struct file_operations lguest_fops = {
+	.owner		= THIS_MODULE,
+	.open		= lguest_open,
+	.release	= lguest_release,
+	.write		= lguest_write,
+	.llseek		= noop_llseek,
+};
+
+/*
+ * Mode 0600: running a guest pins host memory and CPU time, so only root (or
+ * whoever root hands the node to) may create guests.
+ */
+static struct miscdevice lguest_dev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "lguest",
+	.fops	= &lguest_fops,
+	.mode	= 0600,
+};
+
+int __init lguest_device_init(void)
+{
+	int err;
+
+	lguest_cache = KMEM_CACHE(lguest, SLAB_ACCOUNT);
+	if (!lguest_cache)
+		return -ENOMEM;
+
+	err = misc_register(&lguest_dev);
+	if (err) {
+		pr_err("cannot register /dev/lguest: %d\n", err);
+		kmem_cache_destroy(lguest_cache);
+	}
+	return err;
+}
+
+void lguest_device_remove(void)
+{
+	misc_deregister(&lguest_dev);
+	kmem_cache_destroy(lguest_cache);
+	ida_destroy(&lguest_ids);
+}
