@@ -33,19 +33,45 @@ SELFTEST_CFLAGS := $(CFLAGS) -I$(KSELFTEST) -Wno-unused-parameter -Wno-sign-comp
 		   -Wno-missing-field-initializers
 
 LAUNCHER := launcher/lguest
-LAUNCHER_OBJS := launcher/main.o launcher/options.o launcher/caps.o
+LAUNCHER_OBJS := launcher/main.o launcher/options.o launcher/caps.o \
+		 launcher/elf.o launcher/vm.o
+
+# Guests: freestanding, static, at CPL3 with interrupts delivered on their
+# own stacks (hence no red zone), using no SSE so the runtime needs no FPU
+# setup of its own.
+GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -std=gnu11 -ffreestanding \
+		-fno-pie -fno-stack-protector -fno-builtin -mno-red-zone \
+		-mgeneral-regs-only -fcf-protection=none -nostdlib \
+		-I$(TOP)/include/uapi -I$(TOP)/guest/include
+GUEST_LIB := guest/lib/start.o guest/lib/entry.o guest/lib/runtime.o \
+	     guest/lib/printf.o
+GUESTS := guest/demo.elf
 SELFTESTS := selftests/lguest_dev_test
 HOSTTESTS := selftests/host/uapi_test selftests/host/launcher_test
 
-.PHONY: all module launcher selftests hosttests check run clean distclean \
+.PHONY: all module launcher guests selftests hosttests check run clean distclean \
 	checkpatch sparse
 
-all: module launcher selftests hosttests
+all: module launcher guests selftests hosttests
 
 module:
 	$(MAKE) -C $(KDIR) M=$(TOP) W=1 modules
 
 launcher: $(LAUNCHER)
+guests: $(GUESTS)
+
+guest/lib/%.o: guest/lib/%.c guest/include/*.h include/uapi/linux/lguest.h
+	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+guest/lib/%.o: guest/lib/%.S
+	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+guest/%.o: guest/%.c guest/include/*.h include/uapi/linux/lguest.h
+	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+guest/%.elf: guest/%.o $(GUEST_LIB) guest/guest.lds
+	$(CC) $(GUEST_CFLAGS) -static -no-pie -Wl,--build-id=none \
+		-T guest/guest.lds -o $@ $(GUEST_LIB) $<
 selftests: $(SELFTESTS)
 hosttests: $(HOSTTESTS)
 
@@ -83,11 +109,13 @@ check: all
 	tools/check
 
 run: all
-	tools/vm-run --cpus 4 -- $(TOP)/$(LAUNCHER) info
+	tools/vm-run --cpus 4 -- sh -c '$(TOP)/$(LAUNCHER) info && \
+		$(TOP)/$(LAUNCHER) run $(TOP)/guest/demo.elf'
 
 clean:
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP) clean
-	rm -f $(LAUNCHER) $(LAUNCHER_OBJS) $(SELFTESTS) $(HOSTTESTS)
+	rm -f $(LAUNCHER) $(LAUNCHER_OBJS) $(SELFTESTS) $(HOSTTESTS) \
+		$(GUESTS) guest/*.o guest/lib/*.o
 	rm -rf $(CACHE)/vm.* $(CACHE)/initramfs*
 
 distclean: clean

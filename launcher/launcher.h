@@ -9,18 +9,49 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <linux/lguest.h>
 
 enum lg_command {
 	LG_CMD_NONE,
 	LG_CMD_INFO,		/* report the module and the host */
 	LG_CMD_HELP,
 	LG_CMD_VERSION,
+	LG_CMD_RUN,		/* run a guest ELF */
 };
 
 struct lg_options {
 	enum lg_command cmd;
 	const char *device;	/* the lguest device node */
+	uint64_t mem_size;	/* run: guest memory in bytes */
+	const char *guest;	/* run: the guest ELF */
 };
+
+/* Parse "64M", "1G", "4096" (bytes; K, M, G are binary). 0 or -1. */
+int lg_parse_size(const char *s, uint64_t *out);
+
+/* launcher/elf.c */
+int lg_load_elf(const char *path, void *mem, uint64_t mem_size,
+		uint64_t *entry, char *err, size_t errlen);
+
+/* launcher/vm.c: a guest from user space. */
+struct lg_vm {
+	int fd;
+	void *mem;
+	uint64_t mem_size;
+};
+
+int lg_vm_create(struct lg_vm *vm, const char *device, uint64_t mem_size,
+		 char *err, size_t errlen);
+int lg_vm_init(struct lg_vm *vm, uint64_t entry, char *err, size_t errlen);
+int lg_vm_run(struct lg_vm *vm, unsigned int vcpu, struct lguest_exit *exit);
+int lg_vm_irq(struct lg_vm *vm, unsigned int vcpu, unsigned int vector);
+int lg_vm_regs(struct lg_vm *vm, unsigned int vcpu, struct lguest_regs *regs,
+	       int set);
+int lg_vm_stats(struct lg_vm *vm, unsigned int vcpu,
+		struct lguest_vcpu_stats *stats);
+void lg_vm_destroy(struct lg_vm *vm);
+int lg_vm_console(struct lg_vm *vm, const struct lguest_exit *exit, FILE *out);
 
 /*
  * Parse the command line into @opts.  Returns 0, or -1 with a one-line,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * lguest: the launcher.  Today it can report what the module is and what it
- * found on the host; running guests arrives with the world switch.
+ * lguest: the launcher.  `lguest info` reports what the module is and what
+ * it found on the host; `lguest run GUEST.elf` loads a guest into memory of
+ * ours, runs it and prints its console until it shuts down or is killed.
  *
  * Every failure is one clear line on stderr and a non-zero exit status.
  */
@@ -67,6 +68,60 @@ static int cmd_info(const struct lg_options *opts)
 	return 0;
 }
 
+/*
+ * Run vCPU 0 until the guest stops.  The exit status is the guest's own
+ * (the status it gave LHCALL_SHUTDOWN); a killed guest is 1 with the reason
+ * the module gave.
+ */
+static int cmd_run(const struct lg_options *opts)
+{
+	struct lguest_exit exit;
+	struct lg_vm vm;
+	uint64_t entry;
+	char err[256];
+	int r;
+
+	if (lg_vm_create(&vm, opts->device, opts->mem_size, err, sizeof(err)) ||
+	    lg_load_elf(opts->guest, vm.mem, vm.mem_size, &entry, err, sizeof(err)) ||
+	    lg_vm_init(&vm, entry, err, sizeof(err))) {
+		fprintf(stderr, "lguest: %s\n", err);
+		if (vm.fd >= 0)
+			lg_vm_destroy(&vm);
+		return 1;
+	}
+	for (;;) {
+		r = lg_vm_run(&vm, 0, &exit);
+		if (r == -EINTR)
+			continue;
+		if (r) {
+			fprintf(stderr, "lguest: running the guest failed: %s\n",
+				strerror(-r));
+			break;
+		}
+		switch (exit.reason) {
+		case LGUEST_EXIT_NOTIFY:
+			if (lg_vm_console(&vm, &exit, stdout) < 0)
+				fprintf(stderr, "lguest: console text outside guest memory\n");
+			continue;
+		case LGUEST_EXIT_SHUTDOWN:
+			fprintf(stderr, "lguest: guest %s: %s\n",
+				exit.args[0] == LGUEST_SHUTDOWN_RESTART ?
+				"asked for a restart" : "powered off", exit.msg);
+			lg_vm_destroy(&vm);
+			return (int)exit.args[1];
+		case LGUEST_EXIT_KILLED:
+			fprintf(stderr, "lguest: guest killed: %s\n", exit.msg);
+			break;
+		default:
+			fprintf(stderr, "lguest: unknown exit reason %u\n", exit.reason);
+			break;
+		}
+		break;
+	}
+	lg_vm_destroy(&vm);
+	return 1;
+}
+
 int main(int argc, char *argv[])
 {
 	struct lg_options opts;
@@ -79,6 +134,8 @@ int main(int argc, char *argv[])
 	switch (opts.cmd) {
 	case LG_CMD_INFO:
 		return cmd_info(&opts);
+	case LG_CMD_RUN:
+		return cmd_run(&opts);
 	case LG_CMD_VERSION:
 		printf("lguest launcher %s (ABI %d)\n", LAUNCHER_VERSION,
 		       LGUEST_ABI_VERSION);

@@ -5,29 +5,186 @@
  * CPU; a small "switcher" mapped at the same address in host and guest
  * carries the CPU between the two worlds.
  *
- * Read the module in this order: first this file, which loads and unloads
- * lg.ko, then vcpu/lguest_user.c, /dev/lguest, the launcher's only door into
- * the module.
- *
- * Later parts (switcher/, pgtable/, sched/) are introduced by the files they
- * live in.
+ * Read the module in this order: this file (loading lg.ko, creating and
+ * destroying a guest), vcpu/lguest_user.c (/dev/lguest, the launcher's only
+ * door), vcpu/run.c (the run loop and virtual interrupts), switcher/switcher.c
+ * and switcher/switcher_64.S (the world switch), pgtable/guest_map.c (the
+ * guest's page tables), sched/hoststate.c (host state around the guest),
+ * vcpu/traps.c (what a trap means) and vcpu/hypercalls.c (what the guest may
+ * ask).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
 #include <linux/init.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
 #include "lg.h"
+
+/*
+ * Guest memory is plain launcher memory.  Every access the host makes to it
+ * goes through these two helpers, so a hostile guest-physical address can
+ * never reach outside the launcher's range.
+ */
+bool lguest_guest_range_ok(struct lguest *lg, u64 gpa, u64 len)
+{
+	return gpa < lg->mem_size && len <= lg->mem_size - gpa;
+}
+
+void __user *lguest_gpa_to_user(struct lguest *lg, u64 gpa)
+{
+	return (void __user *)(lg->mem_base + gpa);
+}
+
+/*
+ * kill_guest(): the guest did something no real CPU would survive, or asked
+ * for something we will not do.  The first reason is kept and every vCPU's
+ * next run returns it to the launcher; the host carries on.
+ */
+void kill_guest(struct lg_cpu *cpu, const char *fmt, ...)
+{
+	struct lguest *lg = cpu->lg;
+	va_list ap;
+
+	spin_lock(&lg->dead_lock);
+	if (!lg->dead) {
+		va_start(ap, fmt);
+		vscnprintf(lg->dead_msg, sizeof(lg->dead_msg), fmt, ap);
+		va_end(ap);
+		lg->dead_reason = LGUEST_EXIT_KILLED;
+		WRITE_ONCE(lg->dead, true);
+	}
+	spin_unlock(&lg->dead_lock);
+}
+
+static struct lg_cpu *lguest_alloc_vcpu(struct lguest *lg, unsigned int id)
+{
+	struct lg_cpu *cpu = kzalloc(sizeof(*cpu), GFP_KERNEL_ACCOUNT);
+
+	if (!cpu)
+		return NULL;
+	cpu->lg = lg;
+	cpu->id = id;
+	mutex_init(&cpu->run_lock);
+	if (!fpu_alloc_guest_fpstate(&cpu->fpu)) {
+		kfree(cpu);
+		return NULL;
+	}
+	lguest_vcpu_init_timer(cpu);
+	cpu->changed = CHANGED_ALL;
+	return cpu;
+}
+
+static void lguest_free_vcpu(struct lg_cpu *cpu)
+{
+	hrtimer_cancel(&cpu->timer);
+	lguest_switcher_forget(cpu);
+	fpu_free_guest_fpstate(&cpu->fpu);
+	if (cpu->tsk)
+		put_task_struct(cpu->tsk);
+	mutex_destroy(&cpu->run_lock);
+	kfree(cpu);
+}
+
+/*
+ * LHREQ_INITIALIZE: pin the launcher's memory (for now all of it: shadow
+ * paging will pin on demand), map it linearly, and create the vCPUs.
+ */
+int lguest_initialize(struct lguest *lg, const struct lguest_req_init *req)
+{
+	unsigned long npages;
+	struct lg_cpu *cpu;
+	long pinned;
+	int err;
+
+	if (lg->nr_cpus)
+		return -EBUSY;
+	if (req->flags || req->nr_vcpus != 1 ||
+	    !req->size || req->size > LGUEST_MAX_MEM ||
+	    !PAGE_ALIGNED(req->base) || !PAGE_ALIGNED(req->size) ||
+	    req->base + req->size < req->base ||
+	    req->base + req->size > TASK_SIZE_MAX ||
+	    req->entry >= req->size)
+		return -EINVAL;
+
+	npages = req->size >> PAGE_SHIFT;
+	lg->mem_pages = kvcalloc(npages, sizeof(struct page *),
+				 GFP_KERNEL_ACCOUNT);
+	if (!lg->mem_pages)
+		return -ENOMEM;
+	pinned = pin_user_pages_fast(req->base, npages,
+				     FOLL_WRITE | FOLL_LONGTERM, lg->mem_pages);
+	if (pinned != npages) {
+		if (pinned > 0)
+			unpin_user_pages(lg->mem_pages, pinned);
+		kvfree(lg->mem_pages);
+		lg->mem_pages = NULL;
+		return pinned < 0 ? pinned : -EFAULT;
+	}
+	lg->mem_base = req->base;
+	lg->mem_size = req->size;
+
+	err = lguest_map_guest_memory(lg);
+	if (err)
+		goto fail;
+
+	cpu = lguest_alloc_vcpu(lg, 0);
+	if (!cpu) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	lg->cpus[0] = cpu;
+	lg->nr_cpus = 1;
+	err = lguest_build_vcpu_root(cpu);
+	if (err)
+		goto fail;
+
+	cpu->regs.rip = req->entry;
+	cpu->regs.rsp = req->size;
+	cpu->regs.rflags = lguest_sanitize_rflags(0);
+	cpu->regs.cs = __USER_CS;
+	cpu->regs.ss = __USER_DS;
+	return 0;
+
+fail:
+	lguest_free(lg);
+	return err;
+}
+
+/* Undo lguest_initialize(), fully or partly: the guest becomes empty. */
+void lguest_free(struct lguest *lg)
+{
+	unsigned int i;
+
+	for (i = 0; i < lg->nr_cpus; i++) {
+		lguest_free_vcpu(lg->cpus[i]);
+		lg->cpus[i] = NULL;
+	}
+	lg->nr_cpus = 0;
+	lguest_free_tables(lg);
+	lg->low_table = NULL;
+	if (lg->mem_pages) {
+		unpin_user_pages(lg->mem_pages, lg->mem_size >> PAGE_SHIFT);
+		kvfree(lg->mem_pages);
+		lg->mem_pages = NULL;
+	}
+}
 
 static int __init lguest_init(void)
 {
 	int err;
 
-	err = lguest_device_init();
+	err = lguest_switcher_init();
 	if (err)
 		return err;
+	err = lguest_device_init();
+	if (err) {
+		lguest_switcher_exit();
+		return err;
+	}
 
-	pr_info("lguest %s loaded (ABI %d)\n", LG_VERSION,
-		LGUEST_ABI_VERSION);
+	pr_info("lguest %s loaded (ABI %d)\n", LG_VERSION, LGUEST_ABI_VERSION);
 	return 0;
 }
 
@@ -39,6 +196,7 @@ static int __init lguest_init(void)
 static void __exit lguest_exit(void)
 {
 	lguest_device_remove();
+	lguest_switcher_exit();
 }
 
 module_init(lguest_init);

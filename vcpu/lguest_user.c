@@ -17,11 +17,13 @@
 #include <linux/idr.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/pgtable.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <asm/cpufeature.h>
+#include <asm/irq_vectors.h>
 #include <asm/tlbflush.h>
 #include "lg.h"
 
@@ -84,10 +86,185 @@ static int lguest_req_info(struct lguest *lg, const void __user *args)
 	return 0;
 }
 
+static int lguest_req_initialize(struct lguest *lg, const void __user *args)
+{
+	struct lguest_req_init req;
+
+	if (copy_from_user(&req, args, sizeof(req)))
+		return -EFAULT;
+	return lguest_initialize(lg, &req);
+}
+
+/* The vCPU a request names, or NULL. */
+static struct lg_cpu *lguest_vcpu(struct lguest *lg, u64 id)
+{
+	if (id >= lg->nr_cpus)
+		return NULL;
+	return lg->cpus[array_index_nospec(id, lg->nr_cpus)];
+}
+
+/* LHREQ_IRQ: the launcher raises a virtual interrupt (a device, say). */
+static int lguest_req_irq(struct lguest *lg, const void __user *args)
+{
+	struct lguest_req_irq req;
+	struct lg_cpu *cpu;
+
+	if (copy_from_user(&req, args, sizeof(req)))
+		return -EFAULT;
+	cpu = lguest_vcpu(lg, req.vcpu);
+	if (!cpu || req.vector < FIRST_EXTERNAL_VECTOR || req.vector > 255)
+		return -EINVAL;
+	lguest_set_irq(cpu, req.vector);
+	return 0;
+}
+
+/*
+ * LHREQ_GETREGS / LHREQ_SETREGS: only while the vCPU is not running (the
+ * run lock is free), so the registers are not in flight.
+ */
+static int lguest_req_regs(struct lguest *lg, const void __user *args, bool set)
+{
+	struct lguest_req_regs req;
+	struct lguest_regs r;
+	struct lg_cpu *cpu;
+	int err = 0;
+
+	if (copy_from_user(&req, args, sizeof(req)))
+		return -EFAULT;
+	cpu = lguest_vcpu(lg, req.vcpu);
+	if (!cpu || req.size != sizeof(r))
+		return -EINVAL;
+	if (set && copy_from_user(&r, u64_to_user_ptr(req.addr), sizeof(r)))
+		return -EFAULT;
+	if (!mutex_trylock(&cpu->run_lock))
+		return -EBUSY;
+	if (set) {
+		if (r.rip >= TASK_SIZE_MAX || r.rsp >= TASK_SIZE_MAX ||
+		    r.fs_base >= TASK_SIZE_MAX || r.gs_base >= TASK_SIZE_MAX) {
+			err = -EINVAL;
+			goto out;
+		}
+		cpu->regs.rax = r.rax;
+		cpu->regs.rbx = r.rbx;
+		cpu->regs.rcx = r.rcx;
+		cpu->regs.rdx = r.rdx;
+		cpu->regs.rsi = r.rsi;
+		cpu->regs.rdi = r.rdi;
+		cpu->regs.rbp = r.rbp;
+		cpu->regs.rsp = r.rsp;
+		cpu->regs.r8 = r.r8;
+		cpu->regs.r9 = r.r9;
+		cpu->regs.r10 = r.r10;
+		cpu->regs.r11 = r.r11;
+		cpu->regs.r12 = r.r12;
+		cpu->regs.r13 = r.r13;
+		cpu->regs.r14 = r.r14;
+		cpu->regs.r15 = r.r15;
+		cpu->regs.rip = r.rip;
+		cpu->regs.rflags = lguest_sanitize_rflags(r.rflags);
+		cpu->fsbase = r.fs_base;
+		cpu->gsbase = r.gs_base;
+		cpu->changed |= CHANGED_SEGBASE;
+	} else {
+		memset(&r, 0, sizeof(r));
+		r.rax = cpu->regs.rax;
+		r.rbx = cpu->regs.rbx;
+		r.rcx = cpu->regs.rcx;
+		r.rdx = cpu->regs.rdx;
+		r.rsi = cpu->regs.rsi;
+		r.rdi = cpu->regs.rdi;
+		r.rbp = cpu->regs.rbp;
+		r.rsp = cpu->regs.rsp;
+		r.r8 = cpu->regs.r8;
+		r.r9 = cpu->regs.r9;
+		r.r10 = cpu->regs.r10;
+		r.r11 = cpu->regs.r11;
+		r.r12 = cpu->regs.r12;
+		r.r13 = cpu->regs.r13;
+		r.r14 = cpu->regs.r14;
+		r.r15 = cpu->regs.r15;
+		r.rip = cpu->regs.rip;
+		r.rflags = cpu->regs.rflags;
+		r.cs = cpu->regs.cs;
+		r.ss = cpu->regs.ss;
+		r.fs_base = cpu->fsbase;
+		r.gs_base = cpu->gsbase;
+	}
+out:
+	mutex_unlock(&cpu->run_lock);
+	if (!err && !set && copy_to_user(u64_to_user_ptr(req.addr), &r, sizeof(r)))
+		err = -EFAULT;
+	return err;
+}
+
+static int lguest_req_stats(struct lguest *lg, const void __user *args)
+{
+	struct lguest_vcpu_stats stats;
+	struct lguest_req_stats req;
+	struct lg_cpu *cpu;
+
+	if (copy_from_user(&req, args, sizeof(req)))
+		return -EFAULT;
+	cpu = lguest_vcpu(lg, req.vcpu);
+	if (!cpu || req.size != sizeof(stats))
+		return -EINVAL;
+	/* Counters are written by the vCPU thread; a racy read is fine. */
+	memcpy(&stats, &cpu->stats, sizeof(stats));
+	if (copy_to_user(u64_to_user_ptr(req.addr), &stats, sizeof(stats)))
+		return -EFAULT;
+	return 0;
+}
+
 /* The size of each request's argument structure, indexed by request number. */
 static const size_t lguest_req_size[] = {
 	[LHREQ_INFO] = sizeof(struct lguest_req_info),
+	[LHREQ_INITIALIZE] = sizeof(struct lguest_req_init),
+	[LHREQ_IRQ] = sizeof(struct lguest_req_irq),
+	[LHREQ_GETREGS] = sizeof(struct lguest_req_regs),
+	[LHREQ_SETREGS] = sizeof(struct lguest_req_regs),
+	[LHREQ_VCPU_STATS] = sizeof(struct lguest_req_stats),
 };
+
+/*
+ * Running a vCPU: pread() with the vCPU number as the offset, as the
+ * original lguest did.  Only the thread that first ran a vCPU may run it:
+ * its timer wakes and kicks that thread, and its FPU state is that
+ * thread's.
+ */
+static ssize_t lguest_read(struct file *file, char __user *user, size_t size,
+			   loff_t *off)
+{
+	struct lguest *lg = file->private_data;
+	struct lguest_exit exit;
+	struct lg_cpu *cpu;
+	int err;
+
+	if (size != sizeof(exit))
+		return -EINVAL;
+	/* nr_cpus is written once, under lg->lock, before any run. */
+	cpu = lguest_vcpu(lg, *off < 0 ? U64_MAX : (u64)*off);
+	if (!cpu)
+		return -EINVAL;
+
+	mutex_lock(&lg->lock);
+	if (!cpu->tsk) {
+		get_task_struct(current);
+		cpu->tsk = current;
+	}
+	mutex_unlock(&lg->lock);
+	if (cpu->tsk != current)
+		return -EPERM;
+
+	if (mutex_lock_interruptible(&cpu->run_lock))
+		return -EINTR;
+	err = lguest_run(cpu, &exit);
+	mutex_unlock(&cpu->run_lock);
+	if (err)
+		return err;
+	if (copy_to_user(user, &exit, sizeof(exit)))
+		return -EFAULT;
+	return sizeof(exit);
+}
 
 static ssize_t lguest_write(struct file *file, const char __user *in,
 			    size_t size, loff_t *off)
@@ -109,6 +286,19 @@ static ssize_t lguest_write(struct file *file, const char __user *in,
 	switch (req) {
 	case LHREQ_INFO:
 		err = lguest_req_info(lg, in);
+		break;
+	case LHREQ_INITIALIZE:
+		err = lguest_req_initialize(lg, in);
+		break;
+	case LHREQ_IRQ:
+		err = lguest_req_irq(lg, in);
+		break;
+	case LHREQ_GETREGS:
+	case LHREQ_SETREGS:
+		err = lguest_req_regs(lg, in, req == LHREQ_SETREGS);
+		break;
+	case LHREQ_VCPU_STATS:
+		err = lguest_req_stats(lg, in);
 		break;
 	default:
 		err = -EINVAL;
@@ -135,6 +325,8 @@ static int lguest_open(struct inode *inode, struct file *file)
 	}
 	lg->id = id;
 	mutex_init(&lg->lock);
+	spin_lock_init(&lg->dead_lock);
+	INIT_LIST_HEAD(&lg->table_pages);
 	atomic_inc(&nr_guests);
 
 	file->private_data = lg;
@@ -149,6 +341,7 @@ static int lguest_release(struct inode *inode, struct file *file)
 {
 	struct lguest *lg = file->private_data;
 
+	lguest_free(lg);
 	atomic_dec(&nr_guests);
 	ida_free(&lguest_ids, lg->id);
 	mutex_destroy(&lg->lock);
@@ -161,6 +354,7 @@ static const struct file_operations lguest_fops = {
 	.open		= lguest_open,
 	.release	= lguest_release,
 	.write		= lguest_write,
+	.read		= lguest_read,
 	.llseek		= noop_llseek,
 };
 

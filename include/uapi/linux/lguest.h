@@ -28,6 +28,11 @@
 /* Request numbers: the first __u64 of every write to /dev/lguest. */
 enum lguest_req {
 	LHREQ_INFO = 1,		/* struct lguest_req_info */
+	LHREQ_INITIALIZE = 2,	/* struct lguest_req_init */
+	LHREQ_IRQ = 3,		/* struct lguest_req_irq */
+	LHREQ_GETREGS = 4,	/* struct lguest_req_regs */
+	LHREQ_SETREGS = 5,	/* struct lguest_req_regs */
+	LHREQ_VCPU_STATS = 6,	/* struct lguest_req_stats */
 };
 
 /* LHREQ_INFO: copy a struct lguest_info to user memory at @addr. */
@@ -58,5 +63,155 @@ struct lguest_info {
 	__u32 pad;
 	char version[LGUEST_VERSION_LEN];	/* module version, NUL-terminated */
 };
+
+/*
+ * LHREQ_INITIALIZE: turn this (empty) guest into one that can run.  Guest
+ * physical address 0 is launcher address @base; the guest has @size bytes.
+ * Both are page aligned, and the range must be the launcher's own memory,
+ * readable and writable.  vCPU 0 starts at @entry with RSP = @size.
+ */
+struct lguest_req_init {
+	__u64 base;
+	__u64 size;		/* at most LGUEST_MAX_MEM */
+	__u64 entry;		/* guest address of the first instruction */
+	__u32 nr_vcpus;		/* 1 (SMP guests arrive with START_VCPU) */
+	__u32 flags;		/* must be 0 */
+};
+
+#define LGUEST_MAX_MEM		(4ULL << 30)
+
+/* LHREQ_IRQ: make interrupt @vector pending on vCPU @vcpu, and kick it. */
+struct lguest_req_irq {
+	__u32 vcpu;
+	__u32 vector;		/* 32..255 */
+};
+
+/*
+ * A vCPU's registers.  rflags is sanitised on SETREGS (IF always on, IOPL
+ * 0, no NT/VM/AC/VIF/VIP); cs and ss are fixed by the host and ignored.
+ */
+struct lguest_regs {
+	__u64 rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+	__u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	__u64 rip, rflags, cs, ss;
+	__u64 fs_base, gs_base;
+};
+
+/* LHREQ_GETREGS / LHREQ_SETREGS: copy a struct lguest_regs out or in. */
+struct lguest_req_regs {
+	__u32 vcpu;
+	__u32 size;		/* sizeof(struct lguest_regs) */
+	__u64 addr;
+};
+
+/* Per-vCPU counters, for tests and benchmarks (LHREQ_VCPU_STATS). */
+struct lguest_vcpu_stats {
+	__u64 entries;		/* world switches into the guest */
+	__u64 hypercalls;	/* synchronous hypercalls */
+	__u64 async_hypercalls;	/* calls drained from the ring */
+	__u64 host_irqs;	/* host interrupts taken while the guest ran */
+	__u64 host_nmis;
+	__u64 traps_delivered;	/* exceptions reflected to the guest */
+	__u64 irqs_delivered;	/* virtual interrupts delivered */
+	__u64 full_copies;	/* copy_in_guest_info() slow paths */
+	__u64 switcher_maps;	/* map_switcher_in_guest() PTE rewrites */
+	__u64 halts;
+};
+
+struct lguest_req_stats {
+	__u32 vcpu;
+	__u32 size;		/* sizeof(struct lguest_vcpu_stats) */
+	__u64 addr;
+};
+
+/*
+ * Running a vCPU: pread(fd, &exit, sizeof(exit), vcpu).  It runs the guest
+ * until something needs the launcher, and describes that in the record.
+ * Errors: EINTR (a signal arrived; run again to continue), EPERM (another
+ * thread owns this vCPU), EINVAL (no such vCPU, guest not initialized, or
+ * a size other than sizeof(struct lguest_exit)).
+ */
+enum lguest_exit_reason {
+	LGUEST_EXIT_NOTIFY = 1,		/* guest NOTIFY hypercall: args[0..2] */
+	LGUEST_EXIT_SHUTDOWN = 2,	/* args[0]: LGUEST_SHUTDOWN_*, [1]: status; msg */
+	LGUEST_EXIT_KILLED = 3,		/* the host killed the guest: msg */
+};
+
+#define LGUEST_SHUTDOWN_POWEROFF	0
+#define LGUEST_SHUTDOWN_RESTART		1
+
+#define LGUEST_MSG_LEN	128
+
+struct lguest_exit {
+	__u32 reason;			/* LGUEST_EXIT_* */
+	__u32 vcpu;
+	__u64 args[3];
+	char msg[LGUEST_MSG_LEN];	/* NUL-terminated */
+};
+
+/*
+ * Hypercalls.  The guest kernel executes `syscall` with the call number in
+ * rax and arguments in rdi, rsi, rdx, r10; the result comes back in rax; rcx
+ * and r11 are clobbered (as for a Linux system call).
+ */
+enum lguest_hcall {
+	LHCALL_INIT = 1,		/* gpa of struct lguest_data */
+	LHCALL_SHUTDOWN = 2,		/* LGUEST_SHUTDOWN_*, msg gpa, len, status */
+	LHCALL_LOAD_IDT_ENTRY = 3,	/* vector, handler, LG_IDT_* flags */
+	LHCALL_SET_STACK = 4,		/* guest stack for LG_IDT_STACK traps */
+	LHCALL_HALT = 5,		/* sleep until an interrupt is pending */
+	LHCALL_SET_CLOCKEVENT = 6,	/* one-shot timer in ns; 0 cancels */
+	LHCALL_SEND_INTERRUPTS = 7,	/* deliver pending interrupts now */
+	LHCALL_NOTIFY = 8,		/* exit to the launcher with 3 args */
+	LHCALL_TS = 9,			/* virtual CR0.TS: 0 or 1 */
+	LHCALL_FLUSH_ASYNC = 10,	/* only drain the async ring */
+	LHCALL_NR
+};
+
+/* Results, in rax. */
+#define LGUEST_HCALL_OK		0
+#define LGUEST_HCALL_EINVAL	(-22LL)
+#define LGUEST_HCALL_ENOSYS	(-38LL)
+
+/* LHCALL_LOAD_IDT_ENTRY flags. */
+#define LG_IDT_PRESENT	(1U << 0)	/* otherwise: remove the entry */
+#define LG_IDT_STACK	(1U << 1)	/* switch to the SET_STACK stack */
+
+/* The virtual interrupt the clock event raises. */
+#define LGUEST_TIMER_VECTOR	32
+
+/* The asynchronous hypercall ring, in struct lguest_data. */
+#define LHCALL_RING_SIZE	64
+#define LHCALL_RING_FREE	0xff	/* status: slot free (host done) */
+#define LHCALL_RING_QUEUED	0	/* status: guest queued a call */
+
+struct lguest_hcall_slot {
+	__u64 nr;
+	__u64 args[4];
+};
+
+/*
+ * The page the guest shares with the host, registered by LHCALL_INIT.
+ * The guest writes irq_enabled (its virtual RFLAGS.IF: 0 or 0x200) as its
+ * cli/sti; the host sets irq_pending bits and cr2.  A guest that enables
+ * interrupts and finds a pending bit makes LHCALL_SEND_INTERRUPTS.
+ */
+struct lguest_data {
+	__u64 irq_enabled;
+	__u64 irq_pending[4];		/* 256 vectors */
+	__u64 cr2;			/* of the last #PF delivered */
+	__u64 tsc_khz;
+	__u64 time_ns;			/* CLOCK_REALTIME at the last timer irq */
+	__u64 reserved[8];
+	__u8 hcall_status[LHCALL_RING_SIZE];
+	struct lguest_hcall_slot hcalls[LHCALL_RING_SIZE];
+};
+
+/*
+ * Launcher conventions for LHCALL_NOTIFY's first argument: what this
+ * repository's launcher and selftests understand.
+ */
+#define LGUEST_NOTIFY_CONSOLE	1	/* args: gpa of text, length */
+#define LGUEST_NOTIFY_UCALL	2	/* selftests: args: type, value */
 
 #endif /* _UAPI_LINUX_LGUEST_H */

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The C half of the switcher: the IDT every guest runs under, this CPU's
+ * struct lguest_pages, and run_guest_once(), which puts one vCPU on this
+ * physical CPU for one trip and hands the host whatever interrupted it.
+ * Read switcher_64.S first: this file only prepares what it needs.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/percpu.h>
+#include <linux/slab.h>
+#include <asm/cpu_entry_area.h>
+#include <asm/desc.h>
+#include <asm/fpu/api.h>
+#include <asm/irq_vectors.h>
+#include <asm/pgtable.h>
+#include <asm/traps.h>
+#include "lg.h"
+#include "switcher.h"
+
+/* Shared by every CPU and mapped into every guest. */
+struct lg_switcher_data lg_switcher_data __section(".lg_switcher.data");
+
+static DEFINE_PER_CPU(struct lguest_pages *, lg_pages);
+/* The vCPU that last ran on this CPU (copy_in_guest_info()). */
+static DEFINE_PER_CPU(struct lg_cpu *, lg_last_cpu);
+
+unsigned long lguest_syscall_entry(void)
+{
+	return (unsigned long)lg_syscall_entry;
+}
+
+/*
+ * Our IDT: every vector goes to the switcher.  The guest may raise #BP and
+ * #OF itself (int3, into), as user code can natively; every other `int n` it
+ * tries hits a DPL-0 gate and becomes a #GP.  The host's IST stacks stay in
+ * use for the vectors that need a known-good stack: #DF, NMI, #DB and #MC.
+ */
+static void lguest_build_idt(void)
+{
+	unsigned int v, dpl, ist;
+
+	for (v = 0; v < 256; v++) {
+		dpl = (v == X86_TRAP_BP || v == X86_TRAP_OF) ? 3 : 0;
+		switch (v) {
+		case X86_TRAP_DF:
+			ist = IST_INDEX_DF + 1;
+			break;
+		case X86_TRAP_NMI:
+			ist = IST_INDEX_NMI + 1;
+			break;
+		case X86_TRAP_DB:
+			ist = IST_INDEX_DB + 1;
+			break;
+		case X86_TRAP_MC:
+			ist = IST_INDEX_MCE + 1;
+			break;
+		default:
+			ist = 0;
+			break;
+		}
+		pack_gate(&lg_switcher_data.idt[v], GATE_INTERRUPT,
+			  (unsigned long)lg_trap_stubs + 16 * v, dpl, ist,
+			  __KERNEL_CS);
+	}
+	lg_switcher_data.guest_idt_desc.size = sizeof(lg_switcher_data.idt) - 1;
+	lg_switcher_data.guest_idt_desc.address =
+		(unsigned long)lg_switcher_data.idt;
+}
+
+/* The switcher's pages, for pgtable/ to map into each guest. */
+void lguest_switcher_ranges(unsigned long *text, unsigned long *text_end,
+			    unsigned long *data, unsigned long *data_end)
+{
+	*text = (unsigned long)lg_switcher_text_start;
+	*text_end = (unsigned long)lg_switcher_text_end;
+	*data = (unsigned long)&lg_switcher_data;
+	*data_end = *data + sizeof(lg_switcher_data);
+}
+
+/*
+ * copy_in_guest_info(): the registers always go in (C code changes them on
+ * nearly every exit); the rest only when it changed, or when this CPU's pages
+ * last held another vCPU, or this vCPU last used another CPU's pages.
+ */
+static void copy_in_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
+{
+	if (__this_cpu_read(lg_last_cpu) != cpu || cpu->last_pages != pages) {
+		__this_cpu_write(lg_last_cpu, cpu);
+		cpu->last_pages = pages;
+		cpu->changed = CHANGED_ALL;
+		cpu->stats.full_copies++;
+	}
+	pages->regs = cpu->regs;
+	if (cpu->changed & CHANGED_ROOT)
+		pages->guest_cr3 = __pa(cpu->root);
+	if (cpu->changed & CHANGED_SEGBASE) {
+		pages->guest_fsbase = cpu->fsbase;
+		pages->guest_gsbase = cpu->gsbase;
+	}
+	if (cpu->changed & CHANGED_TS)
+		pages->guest_ts = cpu->ts;
+	cpu->changed = 0;
+}
+
+static void copy_out_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
+{
+	cpu->regs = pages->regs;
+	cpu->fsbase = pages->guest_fsbase;
+	cpu->gsbase = pages->guest_gsbase;
+	cpu->cr2 = pages->cr2;
+}
+
+/* Which byte of nmi_pending the switcher uses on this CPU. */
+static unsigned long nmi_slot(void)
+{
+	unsigned long ea = (unsigned long)get_cpu_entry_area(smp_processor_id());
+
+	return (ea - lg_switcher_data.cea_base) / lg_switcher_data.cea_size;
+}
+
+/*
+ * One trip into the guest and back, with interrupts off throughout.  The
+ * guest runs with IF set, so a host interrupt or NMI that arrives meanwhile
+ * brings it straight back here; we then call the host's own handler as if
+ * the interrupt had arrived now.
+ */
+void run_guest_once(struct lg_cpu *cpu)
+{
+	struct lguest_pages *pages = __this_cpu_read(lg_pages);
+	unsigned long trap, slot;
+	gate_desc *host_idt;
+
+	lockdep_assert_irqs_disabled();
+
+	/* The guest's FPU registers must be in the CPU, not in memory. */
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
+
+	copy_in_guest_info(cpu, pages);
+	map_switcher_in_guest(cpu, pages);
+	lguest_host_state_enter(cpu);
+
+	lguest_switch_to_guest(pages);
+
+	copy_out_guest_info(cpu, pages);
+	lguest_host_state_leave(cpu);
+	cpu->stats.entries++;
+
+	trap = cpu->regs.trapnum;
+	slot = nmi_slot();
+	if (trap == X86_TRAP_NMI || lg_switcher_data.nmi_pending[slot]) {
+		lg_switcher_data.nmi_pending[slot] = 0;
+		cpu->stats.host_nmis++;
+		lg_call_host_handler((unsigned long)asm_exc_nmi_noist);
+	}
+	if (trap >= FIRST_EXTERNAL_VECTOR && trap < NR_VECTORS) {
+		host_idt = (gate_desc *)lg_switcher_data.host_idt_desc.address;
+		cpu->stats.host_irqs++;
+		lg_call_host_handler(gate_offset(&host_idt[trap]));
+	}
+}
+
+int lguest_switcher_init(void)
+{
+	unsigned int level;
+	pte_t *pte;
+	int cpu;
+
+	BUILD_BUG_ON(offsetof(struct lguest_pages, regs.r15) != LGP_R15);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, regs.rdi) != LGP_RDI);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, regs.trapnum) != LGP_TRAPNUM);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, regs.rip) != LGP_RIP);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, regs.ss) != LGP_SS);
+	BUILD_BUG_ON(sizeof(struct lguest_hw_regs) != LGP_REGS_END);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, guest_cr3) != LGP_GUEST_CR3);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, guest_fsbase) != LGP_GUEST_FSBASE);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, guest_gsbase) != LGP_GUEST_GSBASE);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, guest_ts) != LGP_GUEST_TS);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, host_rsp) != LGP_HOST_RSP);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, host_cr3) != LGP_HOST_CR3);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, cr2) != LGP_CR2);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, scratch) != LGP_SCRATCH);
+	/* The syscall entry's few words of stack sit at the end of the page. */
+	BUILD_BUG_ON(sizeof(struct lguest_pages) > PAGE_SIZE - 64);
+	BUILD_BUG_ON(offsetof(struct lg_switcher_data, guest_idt_desc) != LGS_GUEST_IDT_DESC);
+	BUILD_BUG_ON(offsetof(struct lg_switcher_data, host_idt_desc) != LGS_HOST_IDT_DESC);
+	BUILD_BUG_ON(offsetof(struct lg_switcher_data, cea_base) != LGS_CEA_BASE);
+	BUILD_BUG_ON(offsetof(struct lg_switcher_data, cea_size) != LGS_CEA_SIZE);
+	BUILD_BUG_ON(offsetof(struct lg_switcher_data, nmi_pending) != LGS_NMI_PENDING);
+
+	/* LG_PAGES_VA must be a hole in the host, or host TLB entries alias it. */
+	pte = lookup_address(LG_PAGES_VA, &level);
+	if (pte && pte_present(*pte)) {
+		pr_err("%#lx is mapped in the host: cannot place the switcher\n",
+		       (unsigned long)LG_PAGES_VA);
+		return -EBUSY;
+	}
+	if (((unsigned long)&lg_switcher_data | (unsigned long)lg_switcher_text_start)
+	    & ~PAGE_MASK) {
+		pr_err("switcher sections are not page aligned\n");
+		return -EINVAL;
+	}
+
+	lguest_build_idt();
+	store_idt(&lg_switcher_data.host_idt_desc);
+	lg_switcher_data.cea_base = CPU_ENTRY_AREA_PER_CPU;
+	lg_switcher_data.cea_size = CPU_ENTRY_AREA_SIZE;
+
+	for_each_possible_cpu(cpu) {
+		struct page *page = alloc_pages_node(cpu_to_node(cpu),
+						     GFP_KERNEL | __GFP_ZERO, 0);
+
+		if (!page) {
+			lguest_switcher_exit();
+			return -ENOMEM;
+		}
+		per_cpu(lg_pages, cpu) = page_address(page);
+	}
+	return 0;
+}
+
+void lguest_switcher_exit(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		if (per_cpu(lg_pages, cpu))
+			free_page((unsigned long)per_cpu(lg_pages, cpu));
+		per_cpu(lg_pages, cpu) = NULL;
+		per_cpu(lg_last_cpu, cpu) = NULL;
+	}
+}
+
+/*
+ * A vCPU that goes away must not be mistaken for the last one to use a CPU's
+ * pages if a new vCPU is later allocated at the same address.
+ */
+void lguest_switcher_forget(struct lg_cpu *cpu)
+{
+	int c;
+
+	for_each_possible_cpu(c)
+		cmpxchg(per_cpu_ptr(&lg_last_cpu, c), cpu, NULL);
+}

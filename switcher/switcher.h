@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The switcher's data layout, shared by switcher_64.S and C.  The assembler
+ * cannot see C structures, so the offsets are written down here and checked
+ * against the structures with BUILD_BUG_ON() in switcher.c.
+ *
+ * Each physical CPU owns one page of struct lguest_pages.  While a guest
+ * runs, map_switcher_in_guest() has mapped this CPU's page at LG_PAGES_VA,
+ * the same address on every CPU, in the vCPU's top-level table.  That
+ * address lies in the top 2 MiB of the address space, a hole the host never
+ * maps (Documentation/x86/x86_64/mm.rst): no host TLB entry can alias it,
+ * and since it is within 2 GiB of the top, the switcher reaches it with
+ * plain absolute addressing, without a free register and without a stack.
+ */
+#ifndef _LG_SWITCHER_H
+#define _LG_SWITCHER_H
+
+#define LG_PAGES_VA		0xffffffffffe00000
+
+/* struct lguest_pages: the register frame, in the order the switcher pops. */
+#define LGP_R15			0x00
+#define LGP_R14			0x08
+#define LGP_R13			0x10
+#define LGP_R12			0x18
+#define LGP_RBP			0x20
+#define LGP_RBX			0x28
+#define LGP_R11			0x30
+#define LGP_R10			0x38
+#define LGP_R9			0x40
+#define LGP_R8			0x48
+#define LGP_RAX			0x50
+#define LGP_RCX			0x58
+#define LGP_RDX			0x60
+#define LGP_RSI			0x68
+#define LGP_RDI			0x70
+#define LGP_TRAPNUM		0x78
+#define LGP_ERRCODE		0x80
+#define LGP_RIP			0x88	/* the iretq frame starts here */
+#define LGP_CS			0x90
+#define LGP_RFLAGS		0x98
+#define LGP_RSP			0xa0
+#define LGP_SS			0xa8
+#define LGP_REGS_END		0xb0
+/* State the switcher loads and saves around the guest. */
+#define LGP_GUEST_CR3		0xb0
+#define LGP_GUEST_FSBASE	0xb8
+#define LGP_GUEST_GSBASE	0xc0
+#define LGP_GUEST_TS		0xc8	/* X86_CR0_TS or 0 */
+#define LGP_HOST_RSP		0xd0
+#define LGP_HOST_CR3		0xd8
+#define LGP_CR2			0xe0
+#define LGP_SCRATCH		0xe8
+/* A few words of stack for the syscall entry, at the end of the page. */
+#define LGP_SYSCALL_STACK	0x1000
+
+/*
+ * struct lg_switcher_data: one copy for all CPUs, in the module's data,
+ * mapped at its own address in every guest (supervisor, read-write, NX).
+ */
+#define LGS_IDT			0x0000	/* 256 gates */
+#define LGS_GUEST_IDT_DESC	0x1000	/* lidt operand for the guest */
+#define LGS_HOST_IDT_DESC	0x1010	/* lidt operand for the host */
+#define LGS_CEA_BASE		0x1020	/* first per-CPU entry area */
+#define LGS_CEA_SIZE		0x1028	/* sizeof(struct cpu_entry_area) */
+#define LGS_NMI_PENDING		0x1030	/* one byte per entry-area slot */
+
+/* Trap numbers beyond the 256 vectors. */
+#define LG_TRAP_SYSCALL		0x100	/* the guest executed syscall */
+
+#ifndef __ASSEMBLY__
+#include <linux/threads.h>
+#include <asm/desc_defs.h>
+
+/* The layout LGS_* describes (checked in switcher.c). */
+struct lg_switcher_data {
+	gate_desc idt[256];
+	struct desc_ptr guest_idt_desc __aligned(16);
+	struct desc_ptr host_idt_desc __aligned(16);
+	unsigned long cea_base;
+	unsigned long cea_size;
+	u8 nmi_pending[NR_CPUS];
+} __aligned(PAGE_SIZE);
+
+extern struct lg_switcher_data lg_switcher_data;
+
+/* In switcher_64.S. */
+struct lguest_pages;
+extern char lg_switcher_text_start[], lg_switcher_text_end[];
+extern char lg_trap_stubs[], lg_syscall_entry[];
+u64 lguest_switch_to_guest(struct lguest_pages *pages);
+void lg_call_host_handler(unsigned long handler);
+#endif
+
+#endif /* _LG_SWITCHER_H */

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The switcher: the only code that runs with the guest's page tables
+ * loaded.  It lives in its own page-aligned section so that exactly these
+ * pages (read-only, executable, supervisor-only) can be mapped into every
+ * guest at the address they have in the host; the CR3 write in the middle of
+ * lguest_switch_to_guest() then continues at the next instruction in both
+ * worlds.
+ *
+ * Going in (lguest_switch_to_guest, called by C with interrupts off):
+ * save the host's callee-saved registers, RFLAGS, FS/GS selectors and bases
+ * on the host stack and the stack pointer and CR3 in this CPU's struct
+ * lguest_pages; load the guest's FS/GS bases, our IDT and the guest's CR3;
+ * pop the guest's registers from struct lguest_pages, now at LG_PAGES_VA,
+ * and iretq to CPL3 with IF set.
+ *
+ * Coming back (any trap, interrupt or syscall from the guest): the CPU
+ * switches to this CPU's entry stack (TSS.sp0, in the CPU entry area that is
+ * mapped in the guest) or an IST stack, and jumps through our IDT to a
+ * stub that pushes the vector.  lg_exit_common stores the guest's registers
+ * and that frame at LG_PAGES_VA with absolute addressing (no register is
+ * free and the stack is the CPU's, not ours), then reloads the host's stack,
+ * CR3 and IDT and returns to C as if lguest_switch_to_guest() had returned.
+ */
+#include <linux/linkage.h>
+#include <asm/segment.h>
+#include <asm/msr-index.h>
+#include <asm/processor-flags.h>
+#include <asm/nospec-branch.h>
+#include "switcher.h"
+
+#define P(off)	(LG_PAGES_VA + (off))
+
+	.section .lg_switcher.text, "ax"
+	.balign 4096
+SYM_CODE_START_NOALIGN(lg_switcher_text_start)
+	int3
+SYM_CODE_END(lg_switcher_text_start)
+
+/* u64 lguest_switch_to_guest(struct lguest_pages *pages): pages in %rdi. */
+SYM_FUNC_START(lguest_switch_to_guest)
+	push	%rbp
+	push	%rbx
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	/* The host's AC and DF come back exactly, whatever the guest did. */
+	pushfq
+
+	/* FS and GS bases, then the data selectors. */
+	movl	$MSR_FS_BASE, %ecx
+	rdmsr
+	push	%rdx
+	push	%rax
+	movl	$MSR_GS_BASE, %ecx
+	rdmsr
+	push	%rdx
+	push	%rax
+	movl	%ds, %eax
+	push	%rax
+	movl	%es, %eax
+	push	%rax
+	movl	%fs, %eax
+	push	%rax
+	movl	%gs, %eax
+	push	%rax
+
+	movq	%rsp, LGP_HOST_RSP(%rdi)
+	movq	%cr3, %rax
+	movq	%rax, LGP_HOST_CR3(%rdi)
+
+	/*
+	 * The guest starts with null data selectors.  Loading %gs may clear
+	 * the kernel's GS base: no per-CPU access from here until it is back.
+	 */
+	xorl	%eax, %eax
+	movl	%eax, %ds
+	movl	%eax, %es
+	movl	%eax, %fs
+	movl	%eax, %gs
+	movl	$MSR_FS_BASE, %ecx
+	movl	LGP_GUEST_FSBASE(%rdi), %eax
+	movl	LGP_GUEST_FSBASE+4(%rdi), %edx
+	wrmsr
+	movl	$MSR_GS_BASE, %ecx
+	movl	LGP_GUEST_GSBASE(%rdi), %eax
+	movl	LGP_GUEST_GSBASE+4(%rdi), %edx
+	wrmsr
+
+	/* The guest's virtual CR0.TS becomes real for its first FPU use. */
+	movq	LGP_GUEST_TS(%rdi), %rdx
+	testq	%rdx, %rdx
+	jz	1f
+	movq	%cr0, %rax
+	orq	%rdx, %rax
+	movq	%rax, %cr0
+1:
+	/*
+	 * Our IDT before the guest's CR3: an NMI must never find the host's
+	 * IDT while the guest's page tables are loaded.
+	 */
+	lidt	lg_switcher_data+LGS_GUEST_IDT_DESC(%rip)
+	movq	LGP_GUEST_CR3(%rdi), %rax
+	movq	%rax, %cr3
+
+	/* Now this CPU's lguest_pages are at LG_PAGES_VA: pop the guest. */
+	movq	$LG_PAGES_VA, %rsp
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbp
+	popq	%rbx
+	popq	%r11
+	popq	%r10
+	popq	%r9
+	popq	%r8
+	popq	%rax
+	popq	%rcx
+	popq	%rdx
+	popq	%rsi
+	popq	%rdi
+	addq	$16, %rsp		/* trapnum, errcode */
+	iretq
+SYM_FUNC_END(lguest_switch_to_guest)
+
+/*
+ * The guest executed syscall: RCX holds its RIP, R11 its RFLAGS, RSP is
+ * still the guest's and interrupts are off (SFMASK).  Build the frame an
+ * interrupt gate would have built, on a few words at the end of this CPU's
+ * page, and leave like any other trap.
+ */
+SYM_CODE_START(lg_syscall_entry)
+	movq	%rsp, P(LGP_SCRATCH)
+	movq	$P(LGP_SYSCALL_STACK), %rsp
+	pushq	$__USER_DS
+	pushq	P(LGP_SCRATCH)
+	pushq	%r11
+	pushq	$__USER_CS
+	pushq	%rcx
+	pushq	$0
+	pushq	$LG_TRAP_SYSCALL
+	jmp	lg_exit_common
+SYM_CODE_END(lg_syscall_entry)
+
+/*
+ * The 256 IDT stubs, 16 bytes apart.  Vectors for which the CPU pushes no
+ * error code push a zero, so every frame has the same shape.
+ */
+	.balign 16
+SYM_CODE_START_NOALIGN(lg_trap_stubs)
+	vector = 0
+	.rept 256
+	.balign 16
+	.if vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 || vector == 29 || vector == 30
+	.else
+	pushq	$0
+	.endif
+	pushq	$vector
+	jmp	lg_exit_common
+	vector = vector + 1
+	.endr
+SYM_CODE_END(lg_trap_stubs)
+
+/*
+ * Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS.  From CPL3 it is the
+ * guest leaving; from CPL0 it is something that hit the switcher itself.
+ */
+SYM_CODE_START_NOALIGN(lg_exit_common)
+	testb	$3, 24(%rsp)
+	jz	lg_trap_in_switcher
+
+	movq	%r15, P(LGP_R15)
+	movq	%r14, P(LGP_R14)
+	movq	%r13, P(LGP_R13)
+	movq	%r12, P(LGP_R12)
+	movq	%rbp, P(LGP_RBP)
+	movq	%rbx, P(LGP_RBX)
+	movq	%r11, P(LGP_R11)
+	movq	%r10, P(LGP_R10)
+	movq	%r9, P(LGP_R9)
+	movq	%r8, P(LGP_R8)
+	movq	%rax, P(LGP_RAX)
+	movq	%rcx, P(LGP_RCX)
+	movq	%rdx, P(LGP_RDX)
+	movq	%rsi, P(LGP_RSI)
+	movq	%rdi, P(LGP_RDI)
+	popq	P(LGP_TRAPNUM)
+	popq	P(LGP_ERRCODE)
+	popq	P(LGP_RIP)
+	popq	P(LGP_CS)
+	popq	P(LGP_RFLAGS)
+	popq	P(LGP_RSP)
+	popq	P(LGP_SS)
+	movq	%cr2, %rax
+	movq	%rax, P(LGP_CR2)
+
+	movl	$MSR_FS_BASE, %ecx
+	rdmsr
+	movl	%eax, P(LGP_GUEST_FSBASE)
+	movl	%edx, P(LGP_GUEST_FSBASE+4)
+	movl	$MSR_GS_BASE, %ecx
+	rdmsr
+	movl	%eax, P(LGP_GUEST_GSBASE)
+	movl	%edx, P(LGP_GUEST_GSBASE+4)
+
+	/* CR0.TS is never left set for host code. */
+	cmpq	$0, P(LGP_GUEST_TS)
+	je	1f
+	clts
+1:
+	movq	P(LGP_HOST_RSP), %rsp
+	movq	P(LGP_HOST_CR3), %rax
+	movq	%rax, %cr3
+	lidt	lg_switcher_data+LGS_HOST_IDT_DESC(%rip)
+
+	/* Selectors first: loading %gs and %fs clobbers their bases. */
+	popq	%rax
+	movl	%eax, %gs
+	popq	%rax
+	movl	%eax, %fs
+	popq	%rax
+	movl	%eax, %es
+	popq	%rax
+	movl	%eax, %ds
+	movl	$MSR_GS_BASE, %ecx
+	popq	%rax
+	popq	%rdx
+	wrmsr
+	movl	$MSR_FS_BASE, %ecx
+	popq	%rax
+	popq	%rdx
+	wrmsr
+
+	popfq
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbx
+	popq	%rbp
+	RET
+SYM_CODE_END(lg_exit_common)
+
+/*
+ * Something hit the switcher at CPL0, with interrupts off.  Only an NMI (or
+ * a stray #DB) can: note the NMI in a byte per CPU entry area slot, which is
+ * mapped in host and guest alike (we may be under either CR3), and return.
+ * The C code hands the NMI to the host once the switch is over.  The NMI
+ * frame has no error code: drop exactly the two words our stub pushed.
+ */
+SYM_CODE_START_NOALIGN(lg_trap_in_switcher)
+	cmpq	$2, (%rsp)
+	je	1f
+	cmpq	$1, (%rsp)
+	je	2f
+	/* Anything else is a switcher bug: stop here, loudly. */
+	ud2
+1:
+	pushq	%rax
+	pushq	%rdx
+	movq	%rsp, %rax
+	subq	lg_switcher_data+LGS_CEA_BASE(%rip), %rax
+	xorl	%edx, %edx
+	divq	lg_switcher_data+LGS_CEA_SIZE(%rip)
+	leaq	lg_switcher_data+LGS_NMI_PENDING(%rip), %rdx
+	movb	$1, (%rdx,%rax)
+	popq	%rdx
+	popq	%rax
+2:
+	addq	$16, %rsp
+	iretq
+SYM_CODE_END(lg_trap_in_switcher)
+
+	.balign 4096
+SYM_CODE_START_NOALIGN(lg_switcher_text_end)
+SYM_CODE_END(lg_switcher_text_end)
+
+	.text
+/*
+ * void lg_call_host_handler(unsigned long handler): call a host IDT handler
+ * as if the CPU had delivered an interrupt here, with a frame whose RFLAGS
+ * has IF clear (we run with interrupts off), as KVM's VMX code does.
+ */
+SYM_FUNC_START(lg_call_host_handler)
+	push	%rbp
+	mov	%rsp, %rbp
+	and	$-16, %rsp
+	push	$__KERNEL_DS
+	push	%rbp
+	pushf
+	push	$__KERNEL_CS
+	CALL_NOSPEC rdi
+	leave
+	RET
+SYM_FUNC_END(lg_call_host_handler)

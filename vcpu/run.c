@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Running a vCPU.  The launcher's vCPU thread calls pread() on /dev/lguest
+ * and stays in lguest_run() for as long as the guest needs nothing from it:
+ * hypercalls, traps and interrupts are all handled here, in the kernel.  We
+ * come back to user space only for a NOTIFY, a shutdown, a dead guest or a
+ * signal (-EINTR, so `kill` works even while the guest spins).
+ */
+#include <linux/sched/signal.h>
+#include <linux/uaccess.h>
+#include <asm/processor-flags.h>
+#include "lg.h"
+
+/*
+ * What the guest may keep of RFLAGS: the arithmetic flags, TF (its own
+ * single-stepping), DF, RF and ID.  IF is always on (the guest's interrupt
+ * flag is virtual), IOPL is 0, and NT, VM, AC, VIF and VIP never survive.
+ */
+u64 lguest_sanitize_rflags(u64 rflags)
+{
+	const u64 keep = X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF |
+			 X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_TF |
+			 X86_EFLAGS_DF | X86_EFLAGS_OF | X86_EFLAGS_RF |
+			 X86_EFLAGS_ID;
+
+	return (rflags & keep) | X86_EFLAGS_IF | X86_EFLAGS_FIXED;
+}
+
+/*
+ * Make @vector pending and make sure the vCPU notices: wake it if it sleeps
+ * (HALT), or force it out of the guest if it runs on another CPU.  Safe from
+ * any context, including the timer's hard interrupt.
+ */
+void lguest_set_irq(struct lg_cpu *cpu, unsigned int vector)
+{
+	set_bit(vector, cpu->irqs_pending);
+	if (cpu->tsk) {
+		wake_up_process(cpu->tsk);
+		kick_process(cpu->tsk);
+	}
+}
+
+static enum hrtimer_restart lguest_clockevent(struct hrtimer *timer)
+{
+	struct lg_cpu *cpu = container_of(timer, struct lg_cpu, timer);
+
+	lguest_set_irq(cpu, LGUEST_TIMER_VECTOR);
+	return HRTIMER_NORESTART;
+}
+
+void lguest_vcpu_init_timer(struct lg_cpu *cpu)
+{
+	hrtimer_init(&cpu->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	cpu->timer.function = lguest_clockevent;
+}
+
+/* Sleep for HALT until an interrupt is pending or a signal arrives. */
+static void lguest_halt(struct lg_cpu *cpu)
+{
+	set_current_state(TASK_INTERRUPTIBLE);
+	if (bitmap_empty(cpu->irqs_pending, 256) && !signal_pending(current) &&
+	    !READ_ONCE(cpu->lg->dead))
+		schedule();
+	__set_current_state(TASK_RUNNING);
+	if (!bitmap_empty(cpu->irqs_pending, 256))
+		cpu->halted = false;
+}
+
+static void lguest_fill_dead_exit(struct lg_cpu *cpu, struct lguest_exit *exit)
+{
+	struct lguest *lg = cpu->lg;
+
+	memset(exit, 0, sizeof(*exit));
+	spin_lock(&lg->dead_lock);
+	exit->reason = lg->dead_reason;
+	exit->args[0] = lg->shutdown_code;
+	exit->args[1] = lg->shutdown_status;
+	memcpy(exit->msg, lg->dead_msg, sizeof(exit->msg));
+	spin_unlock(&lg->dead_lock);
+	exit->vcpu = cpu->id;
+}
+
+int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit)
+{
+	int ret = 0;
+
+	fpu_swap_kvm_fpstate(&cpu->fpu, true);
+	for (;;) {
+		if (READ_ONCE(cpu->lg->dead)) {
+			lguest_fill_dead_exit(cpu, exit);
+			break;
+		}
+		if (cpu->exit_pending) {
+			cpu->exit_pending = false;
+			*exit = cpu->exit;
+			break;
+		}
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (cpu->halted) {
+			lguest_halt(cpu);
+			continue;
+		}
+		if (!lguest_deliver_interrupt(cpu))
+			continue;
+
+		cond_resched();
+		local_irq_disable();
+		if (need_resched() || signal_pending(current)) {
+			local_irq_enable();
+			continue;
+		}
+		run_guest_once(cpu);
+		local_irq_enable();
+
+		lguest_arch_handle_trap(cpu);
+	}
+	fpu_swap_kvm_fpstate(&cpu->fpu, false);
+	return ret;
+}
