@@ -46,7 +46,18 @@ GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -std=gnu11 -ffreestanding \
 GUEST_LIB := guest/lib/start.o guest/lib/entry.o guest/lib/runtime.o \
 	     guest/lib/printf.o
 GUESTS := guest/demo.elf
-SELFTESTS := selftests/lguest_dev_test
+# Selftests with guest code beside host code (selftests/lib/lg_test.h): static,
+# not position independent, so the guest runs the same bytes at the same
+# addresses; no red zone and no stack protector in guest code.
+GUEST_TESTS := selftests/world_switch_test selftests/isolation_test
+SELFTESTS := selftests/lguest_dev_test $(GUEST_TESTS)
+SELFTEST_LIB := selftests/lib/lg_test.o selftests/lib/lg_test_entry.o \
+		selftests/lib/guest_insns.o launcher/elf.o launcher/vm.o \
+		guest/lib/entry.o guest/lib/runtime.o guest/lib/printf.o
+GUEST_TEST_CFLAGS := $(SELFTEST_CFLAGS) -fno-pie -mno-red-zone \
+		     -fno-stack-protector -fcf-protection=none \
+		     -I$(TOP)/guest/include -I$(TOP)/selftests/lib \
+		     -I$(TOP)/launcher -I$(TOP)/selftests
 HOSTTESTS := selftests/host/uapi_test selftests/host/launcher_test
 
 .PHONY: all module launcher guests selftests hosttests check run clean distclean \
@@ -69,6 +80,8 @@ guest/lib/%.o: guest/lib/%.S
 guest/%.o: guest/%.c guest/include/*.h include/uapi/linux/lguest.h
 	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
 
+.SECONDARY: $(GUEST_LIB) $(SELFTEST_LIB)
+
 guest/%.elf: guest/%.o $(GUEST_LIB) guest/guest.lds
 	$(CC) $(GUEST_CFLAGS) -static -no-pie -Wl,--build-id=none \
 		-T guest/guest.lds -o $@ $(GUEST_LIB) $<
@@ -80,6 +93,17 @@ launcher/%.o: launcher/%.c launcher/*.h include/uapi/linux/lguest.h
 
 $(LAUNCHER): $(LAUNCHER_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^
+
+selftests/lib/%.o: selftests/lib/%.c selftests/lib/*.h guest/include/*.h \
+		launcher/*.h include/uapi/linux/lguest.h
+	$(CC) $(GUEST_TEST_CFLAGS) -c -o $@ $<
+
+selftests/lib/%.o: selftests/lib/%.S
+	$(CC) $(GUEST_TEST_CFLAGS) -c -o $@ $<
+
+$(GUEST_TESTS): %: %.c $(SELFTEST_LIB) selftests/*.h selftests/lib/*.h
+	$(CC) $(GUEST_TEST_CFLAGS) -static -no-pie -o $@ $< $(SELFTEST_LIB) \
+		launcher/caps.o -lpthread
 
 selftests/%_test: selftests/%_test.c selftests/*.h include/uapi/linux/lguest.h \
 		launcher/caps.o
@@ -115,7 +139,7 @@ run: all
 clean:
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP) clean
 	rm -f $(LAUNCHER) $(LAUNCHER_OBJS) $(SELFTESTS) $(HOSTTESTS) \
-		$(GUESTS) guest/*.o guest/lib/*.o
+		$(GUESTS) guest/*.o guest/lib/*.o selftests/lib/*.o
 	rm -rf $(CACHE)/vm.* $(CACHE)/initramfs*
 
 distclean: clean

@@ -147,6 +147,8 @@ int lguest_device_init(void);
 void lguest_device_remove(void);
 
 /* vcpu/core.c: the life of a guest. */
+extern atomic_long_t lguest_pinned_pages;	/* all guests, for LHREQ_INFO */
+extern atomic_long_t lguest_table_pages;
 int lguest_initialize(struct lguest *lg, const struct lguest_req_init *req);
 void lguest_free(struct lguest *lg);
 __printf(2, 3) void kill_guest(struct lg_cpu *cpu, const char *fmt, ...);

@@ -54,6 +54,7 @@ static u64 *lg_alloc_table(struct lguest *lg)
 	if (!page)
 		return NULL;
 	list_add(&page->lru, &lg->table_pages);
+	atomic_long_inc(&lguest_table_pages);
 	return page_address(page);
 }
 
@@ -91,6 +92,7 @@ void lguest_free_tables(struct lguest *lg)
 	list_for_each_entry_safe(page, next, &lg->table_pages, lru) {
 		list_del(&page->lru);
 		__free_page(page);
+		atomic_long_dec(&lguest_table_pages);
 	}
 }
 

@@ -94,6 +94,8 @@ static void copy_in_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 		cpu->stats.full_copies++;
 	}
 	pages->regs = cpu->regs;
+	/* Whatever the guest or the launcher left there, IF is on, IOPL 0. */
+	pages->regs.rflags = lguest_sanitize_rflags(cpu->regs.rflags);
 	if (cpu->changed & CHANGED_ROOT)
 		pages->guest_cr3 = __pa(cpu->root);
 	if (cpu->changed & CHANGED_SEGBASE) {

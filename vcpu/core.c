@@ -22,6 +22,10 @@
 #include <linux/uaccess.h>
 #include "lg.h"
 
+/* Host-wide counts, so tests can see that nothing is left behind. */
+atomic_long_t lguest_pinned_pages = ATOMIC_LONG_INIT(0);
+atomic_long_t lguest_table_pages = ATOMIC_LONG_INIT(0);
+
 /*
  * Guest memory is plain launcher memory.  Every access the host makes to it
  * goes through these two helpers, so a hostile guest-physical address can
@@ -122,6 +126,7 @@ int lguest_initialize(struct lguest *lg, const struct lguest_req_init *req)
 		lg->mem_pages = NULL;
 		return pinned < 0 ? pinned : -EFAULT;
 	}
+	atomic_long_add(npages, &lguest_pinned_pages);
 	lg->mem_base = req->base;
 	lg->mem_size = req->size;
 
@@ -166,6 +171,7 @@ void lguest_free(struct lguest *lg)
 	lg->low_table = NULL;
 	if (lg->mem_pages) {
 		unpin_user_pages(lg->mem_pages, lg->mem_size >> PAGE_SHIFT);
+		atomic_long_sub(lg->mem_size >> PAGE_SHIFT, &lguest_pinned_pages);
 		kvfree(lg->mem_pages);
 		lg->mem_pages = NULL;
 	}

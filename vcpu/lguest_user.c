@@ -80,6 +80,8 @@ static int lguest_req_info(struct lguest *lg, const void __user *args)
 	info.guest_id = lg->id;
 	info.nr_guests = atomic_read(&nr_guests);
 	strscpy(info.version, LG_VERSION, sizeof(info.version));
+	info.pinned_pages = atomic_long_read(&lguest_pinned_pages);
+	info.table_pages = atomic_long_read(&lguest_table_pages);
 
 	if (copy_to_user(u64_to_user_ptr(req.addr), &info, sizeof(info)))
 		return -EFAULT;

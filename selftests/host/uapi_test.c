@@ -24,7 +24,7 @@ TEST(req_info_layout)
 
 TEST(info_layout_has_no_holes)
 {
-	EXPECT_EQ(64, sizeof(struct lguest_info));
+	EXPECT_EQ(80, sizeof(struct lguest_info));
 	EXPECT_EQ(0, offsetof(struct lguest_info, abi_version));
 	EXPECT_EQ(4, offsetof(struct lguest_info, max_vcpus));
 	EXPECT_EQ(8, offsetof(struct lguest_info, host_caps));
@@ -33,7 +33,34 @@ TEST(info_layout_has_no_holes)
 	EXPECT_EQ(24, offsetof(struct lguest_info, nr_guests));
 	EXPECT_EQ(28, offsetof(struct lguest_info, pad));
 	EXPECT_EQ(32, offsetof(struct lguest_info, version));
+	EXPECT_EQ(64, offsetof(struct lguest_info, pinned_pages));
+	EXPECT_EQ(72, offsetof(struct lguest_info, table_pages));
 	EXPECT_EQ(LGUEST_VERSION_LEN, sizeof(((struct lguest_info *)0)->version));
+}
+
+TEST(run_interface_layout)
+{
+	EXPECT_EQ(32, sizeof(struct lguest_req_init));
+	EXPECT_EQ(8, sizeof(struct lguest_req_irq));
+	EXPECT_EQ(16, sizeof(struct lguest_req_regs));
+	EXPECT_EQ(22 * 8, sizeof(struct lguest_regs));
+	EXPECT_EQ(160, sizeof(struct lguest_exit));
+	EXPECT_EQ(32, offsetof(struct lguest_exit, msg));
+	EXPECT_EQ(80, sizeof(struct lguest_vcpu_stats));
+}
+
+TEST(shared_page_layout)
+{
+	EXPECT_EQ(0, offsetof(struct lguest_data, irq_enabled));
+	EXPECT_EQ(8, offsetof(struct lguest_data, irq_pending));
+	EXPECT_EQ(40, offsetof(struct lguest_data, cr2));
+	EXPECT_EQ(48, offsetof(struct lguest_data, tsc_khz));
+	EXPECT_EQ(56, offsetof(struct lguest_data, time_ns));
+	EXPECT_EQ(128, offsetof(struct lguest_data, hcall_status));
+	EXPECT_EQ(192, offsetof(struct lguest_data, hcalls));
+	EXPECT_EQ(40, sizeof(struct lguest_hcall_slot));
+	/* It must fit in the page LHCALL_INIT registers. */
+	EXPECT_GE(4096, sizeof(struct lguest_data));
 }
 
 TEST(host_caps_are_distinct_bits)

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The host side of the selftests' guest library (see lg_test.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "lg_test.h"
+
+/* In lg_test_entry.S: calls guest_init(), then the function in %r12. */
+extern char lg_test_guest_entry[];
+
+struct lg_test_vm *lg_test_vm_create(void (*guest_fn)(void))
+{
+	struct lg_test_vm *t = calloc(1, sizeof(*t));
+	struct lguest_regs regs;
+	uint64_t entry;
+	char err[256];
+
+	if (!t)
+		return NULL;
+	if (lg_vm_create(&t->vm, "/dev/lguest", LG_TEST_MEM, err, sizeof(err)) ||
+	    lg_load_elf("/proc/self/exe", t->vm.mem, t->vm.mem_size, &entry,
+			err, sizeof(err)) ||
+	    lg_vm_init(&t->vm, (uintptr_t)lg_test_guest_entry, err, sizeof(err))) {
+		fprintf(stderr, "# lg_test_vm_create: %s\n", err);
+		if (t->vm.fd > 0)
+			lg_vm_destroy(&t->vm);
+		free(t);
+		return NULL;
+	}
+	if (lg_vm_regs(&t->vm, 0, &regs, 0)) {
+		fprintf(stderr, "# GETREGS: %s\n", strerror(errno));
+		lg_test_vm_free(t);
+		return NULL;
+	}
+	regs.r12 = (uintptr_t)guest_fn;
+	regs.rsp = t->vm.mem_size - 64;
+	if (lg_vm_regs(&t->vm, 0, &regs, 1)) {
+		fprintf(stderr, "# SETREGS: %s\n", strerror(errno));
+		lg_test_vm_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void lg_test_vm_free(struct lg_test_vm *t)
+{
+	if (!t)
+		return;
+	lg_vm_destroy(&t->vm);
+	free(t);
+}
+
+int lg_test_run(struct lg_test_vm *t, uint64_t *value, struct lguest_exit *exit)
+{
+	struct lguest_exit e;
+	int r;
+
+	for (;;) {
+		r = lg_vm_run(&t->vm, 0, &e);
+		if (r)
+			return r;
+		if (lg_vm_console(&t->vm, &e, stdout))
+			continue;
+		if (exit)
+			*exit = e;
+		if (e.reason != LGUEST_EXIT_NOTIFY ||
+		    e.args[0] != LGUEST_NOTIFY_UCALL)
+			return UCALL_NONE;
+		if (value)
+			*value = e.args[2];
+		if (e.args[1] == UCALL_ASSERT) {
+			struct ucall_assert *ua = lg_test_hva(t, (void *)e.args[2]);
+
+			/* The strings are at the same address in our memory. */
+			printf("# guest assertion failed: %s at %s:%llu (%#llx, %#llx)\n",
+			       ua->expr, ua->file, (unsigned long long)ua->line,
+			       (unsigned long long)ua->a, (unsigned long long)ua->b);
+		}
+		return (int)e.args[1];
+	}
+}
+
+int lg_test_info(struct lguest_info *info)
+{
+	struct {
+		uint64_t req;
+		struct lguest_req_info args;
+	} msg = {
+		LHREQ_INFO, { (uintptr_t)info, sizeof(*info) },
+	};
+	int fd = open("/dev/lguest", O_RDWR), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, &msg, sizeof(msg)) != sizeof(msg))
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+uint64_t lg_test_info_pinned(void)
+{
+	struct lguest_info info;
+
+	return lg_test_info(&info) ? ~0ULL : info.pinned_pages;
+}

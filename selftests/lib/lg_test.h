@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The selftests' guest library, in the manner of KVM's selftests: a test's
+ * guest code lives beside its host code in one static binary, and the host
+ * copies its own loadable segments into guest memory at the same addresses
+ * (guest virtual = guest physical = host virtual), so the guest can run the
+ * functions and read the strings the host sees.  Guest code must not call
+ * libc: it uses guest/lib (lguest_guest.h) and the GUEST_* macros below.
+ *
+ * Guest and host talk through "ucalls", NOTIFY hypercalls the host turns
+ * into GUEST_SYNC values, GUEST_ASSERT failures and GUEST_DONE.
+ */
+#ifndef LG_TEST_H
+#define LG_TEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "lguest_guest.h"
+#include "launcher.h"
+
+enum ucall_type {
+	UCALL_NONE,
+	UCALL_SYNC,	/* value */
+	UCALL_ASSERT,	/* value: address of a struct ucall_assert */
+	UCALL_DONE,
+};
+
+struct ucall_assert {
+	const char *expr;
+	const char *file;
+	uint64_t line;
+	uint64_t a, b;
+};
+
+#define GUEST_SYNC(v)	guest_notify(LGUEST_NOTIFY_UCALL, UCALL_SYNC, (uint64_t)(v))
+#define GUEST_DONE()	guest_notify(LGUEST_NOTIFY_UCALL, UCALL_DONE, 0)
+
+#define GUEST_ASSERT_2(cond, va, vb)					\
+	do {								\
+		if (!(cond)) {						\
+			static struct ucall_assert __ua;		\
+			__ua.expr = #cond;				\
+			__ua.file = __FILE__;				\
+			__ua.line = __LINE__;				\
+			__ua.a = (uint64_t)(va);			\
+			__ua.b = (uint64_t)(vb);			\
+			guest_notify(LGUEST_NOTIFY_UCALL, UCALL_ASSERT,	\
+				     (uint64_t)&__ua);			\
+		}							\
+	} while (0)
+#define GUEST_ASSERT(cond)		GUEST_ASSERT_2(cond, 0, 0)
+#define GUEST_ASSERT_EQ(a, b)		GUEST_ASSERT_2((a) == (b), a, b)
+
+/* A test VM: one guest, one vCPU, running a function of the test binary. */
+struct lg_test_vm {
+	struct lg_vm vm;
+};
+
+#define LG_TEST_MEM	(64ULL << 20)
+
+/*
+ * Create a guest whose vCPU 0 runs @guest_fn (after guest_init()) on a stack
+ * at the top of guest memory, then makes GUEST_DONE.  Returns NULL and prints
+ * why on failure.
+ */
+struct lg_test_vm *lg_test_vm_create(void (*guest_fn)(void));
+void lg_test_vm_free(struct lg_test_vm *t);
+
+/*
+ * Run until a ucall, shutdown or death; console output is printed.  Returns
+ * the ucall type (value in *value), or UCALL_NONE with *exit describing a
+ * shutdown or kill.  -errno on a run error (EINTR included).
+ */
+int lg_test_run(struct lg_test_vm *t, uint64_t *value, struct lguest_exit *exit);
+
+/* Host view of a guest object: same address, other copy. */
+static inline void *lg_test_hva(struct lg_test_vm *t, const void *gva)
+{
+	return (char *)t->vm.mem + (uintptr_t)gva;
+}
+
+/* guest_insns.S: each faulting instruction, callable, with its labels. */
+#define LG_INSN(name)							\
+	extern char lg_insn_##name[], lg_insn_##name##_end[];		\
+	uint64_t lg_call_##name(uint64_t a, uint64_t b)
+LG_INSN(ud2);
+LG_INSN(int3);
+LG_INSN(hlt);
+LG_INSN(int80);
+LG_INSN(sysenter);
+LG_INSN(div0);
+LG_INSN(read);
+LG_INSN(write);
+LG_INSN(outb);
+LG_INSN(inb);
+LG_INSN(read_dr7);
+LG_INSN(cli);
+LG_INSN(wrmsr);
+LG_INSN(swapgs);
+extern char lg_insn_singlestep_end[];
+void lg_call_singlestep(void);
+
+uint64_t lg_test_info_pinned(void);
+int lg_test_info(struct lguest_info *info);
+
+#endif /* LG_TEST_H */
