@@ -476,6 +476,185 @@ TEST(copy_in_fast_path_and_migration)
 
 /* ------------------------------------------------------------------ */
 
+static volatile uint64_t async_hits[8];
+
+static void async_handler(struct guest_regs *r)
+{
+	async_hits[r->vector - 0x50]++;
+}
+
+/*
+ * The asynchronous ring: queued calls take effect, in order, before the
+ * next synchronous call returns; a full ring is flushed by the guest.
+ */
+static void guest_async_ring(void)
+{
+	uint64_t i;
+
+	for (i = 0; i < 8; i++)
+		guest_set_handler_async(0x50 + i, async_handler);
+	/* Nothing has run yet: the ring is only drained by a hypercall. */
+	GUEST_ASSERT_EQ(guest_data.hcall_status[0], LHCALL_RING_QUEUED);
+	GUEST_SYNC(1);
+	GUEST_ASSERT_EQ(guest_data.hcall_status[0], LHCALL_RING_FREE);
+	GUEST_ASSERT_EQ(guest_data.hcall_status[7], LHCALL_RING_FREE);
+	/* 200 calls go round the 64-slot ring three times. */
+	for (i = 0; i < 200; i++)
+		guest_async_hcall(LHCALL_SET_STACK, 0x1000 + i, 0, 0);
+	guest_flush_async();
+	GUEST_SYNC(2);
+	guest_irq_enable();
+	GUEST_SYNC(3);
+}
+
+static void *inject_vectors(void *arg)
+{
+	struct lg_test_vm *t = arg;
+	long i, r = 0;
+
+	for (i = 0; i < 8; i++)
+		r |= lg_vm_irq(&t->vm, 0, 0x50 + i);
+	return (void *)r;
+}
+
+TEST(async_hypercall_ring)
+{
+	struct lg_test_vm *t = lg_test_vm_create(guest_async_ring);
+	struct lguest_vcpu_stats st;
+	uint64_t v, i;
+	pthread_t th;
+	void *ret;
+
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(UCALL_SYNC, run(t, &v)) {
+		TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);
+	}
+	ASSERT_EQ(UCALL_SYNC, run(t, &v)) {
+		TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);
+	}
+	EXPECT_EQ(2, v);
+	ASSERT_EQ(0, lg_vm_stats(&t->vm, 0, &st));
+	EXPECT_EQ(208, st.async_hypercalls);
+
+	/* The handlers the ring installed are live: raise each vector. */
+	ASSERT_EQ(0, pthread_create(&th, NULL, inject_vectors, t));
+	pthread_join(th, &ret);
+	EXPECT_EQ(0, (long)ret);
+	ASSERT_EQ(UCALL_SYNC, run(t, &v)) {
+		TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);
+	}
+	EXPECT_EQ(3, v);
+	ASSERT_EQ(UCALL_DONE, run(t, &v)) {
+		TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);
+	}
+	for (i = 0; i < 8; i++)
+		EXPECT_EQ(1, ((uint64_t *)lg_test_hva(t, (void *)async_hits))[i]);
+	lg_test_vm_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+
+static volatile uint64_t nm_count, stack_frame_at;
+
+static void on_nm(struct guest_regs *r)
+{
+	(void)r;
+	nm_count++;
+	hcall1(LHCALL_TS, 0);
+}
+
+static uint8_t trap_stack[8192] __attribute__((aligned(16)));
+
+static void on_ud_on_stack(struct guest_regs *r)
+{
+	stack_frame_at = (uint64_t)r;
+	r->rip = (uint64_t)lg_insn_ud2_end;
+}
+
+/*
+ * TS: the guest's first FPU use after LHCALL_TS(1) traps to its #NM handler
+ * and then runs.  SET_STACK: an entry marked LG_IDT_STACK runs on that stack.
+ */
+static void guest_ts_and_stack(void)
+{
+	uint64_t x = 0;
+
+	guest_set_handler(7, on_nm);
+	hcall1(LHCALL_TS, 1);
+	asm volatile("movq %1, %%xmm3\n movq %%xmm3, %0" : "=r"(x) : "r"(42ULL) : "xmm3");
+	GUEST_ASSERT_EQ(x, 42);
+	GUEST_ASSERT_EQ(nm_count, 1);
+	asm volatile("movq %1, %%xmm3\n movq %%xmm3, %0" : "=r"(x) : "r"(43ULL) : "xmm3");
+	GUEST_ASSERT_EQ(nm_count, 1);
+
+	GUEST_ASSERT_EQ(hcall1(LHCALL_SET_STACK, (uint64_t)(trap_stack + sizeof(trap_stack))),
+			LGUEST_HCALL_OK);
+	guest_set_handler_on_stack(6, on_ud_on_stack);
+	lg_call_ud2(0, 0);
+	GUEST_ASSERT(stack_frame_at > (uint64_t)trap_stack);
+	GUEST_ASSERT(stack_frame_at < (uint64_t)trap_stack + sizeof(trap_stack));
+	GUEST_SYNC(nm_count);
+}
+
+TEST(ts_traps_first_fpu_use_and_set_stack_switches_stacks)
+{
+	struct lg_test_vm *t = lg_test_vm_create(guest_ts_and_stack);
+	uint64_t v;
+	double d = 1.5;
+
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(UCALL_SYNC, run(t, &v)) {
+		TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);
+	}
+	EXPECT_EQ(1, v);
+	/* The host's own FPU use right after: CR0.TS must be clear. */
+	d *= v + 1;
+	EXPECT_EQ(3, (int)d);
+	lg_test_vm_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+
+static volatile uint64_t late_irq;
+
+static void on_late(struct guest_regs *r)
+{
+	late_irq = r->vector;
+}
+
+/* An interrupt raised while the guest's IF is off waits, then arrives. */
+static void guest_send_interrupts(void)
+{
+	guest_set_handler(0x41, on_late);
+	guest_irq_disable();
+	GUEST_SYNC(1);
+	/* The host marked it pending for us, and did not deliver it. */
+	GUEST_ASSERT(guest_data.irq_pending[1] & (1ULL << 1));
+	GUEST_ASSERT_EQ(late_irq, 0);
+	guest_irq_enable();	/* sees the pending bit: SEND_INTERRUPTS */
+	GUEST_ASSERT_EQ(late_irq, 0x41);
+	GUEST_ASSERT_EQ(hcall_int(999, 0), LGUEST_HCALL_ENOSYS);
+	GUEST_ASSERT_EQ(hcall_int(LHCALL_SET_STACK, 0x2000), LGUEST_HCALL_OK);
+	GUEST_SYNC(2);
+}
+
+TEST(pending_interrupts_wait_for_the_virtual_if)
+{
+	struct lg_test_vm *t = lg_test_vm_create(guest_send_interrupts);
+	uint64_t v;
+
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(UCALL_SYNC, run(t, &v));
+	ASSERT_EQ(0, lg_vm_irq(&t->vm, 0, 0x41));
+	ASSERT_EQ(UCALL_SYNC, run(t, &v)) {
+		TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);
+	}
+	EXPECT_EQ(2, v);
+	lg_test_vm_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+
 /* The smallest guest: SHUTDOWN(POWEROFF, "", 0, 7) at address 0. */
 static const unsigned char tiny_guest[] = {
 	0xb8, 0x02, 0x00, 0x00, 0x00,	/* mov $LHCALL_SHUTDOWN, %eax */

@@ -34,8 +34,9 @@ unsigned long lguest_syscall_entry(void)
 
 /*
  * Our IDT: every vector goes to the switcher.  The guest may raise #BP and
- * #OF itself (int3, into), as user code can natively; every other `int n` it
- * tries hits a DPL-0 gate and becomes a #GP.  The host's IST stacks stay in
+ * #OF itself (int3, into), as user code can natively, and make hypercalls
+ * through LGUEST_HCALL_VECTOR; every other `int n` it tries hits a DPL-0
+ * gate and becomes a #GP.  The host's IST stacks stay in
  * use for the vectors that need a known-good stack: #DF, NMI, #DB and #MC.
  */
 static void lguest_build_idt(void)
@@ -43,7 +44,8 @@ static void lguest_build_idt(void)
 	unsigned int v, dpl, ist;
 
 	for (v = 0; v < 256; v++) {
-		dpl = (v == X86_TRAP_BP || v == X86_TRAP_OF) ? 3 : 0;
+		dpl = (v == X86_TRAP_BP || v == X86_TRAP_OF ||
+		       v == LGUEST_HCALL_VECTOR) ? 3 : 0;
 		switch (v) {
 		case X86_TRAP_DF:
 			ist = IST_INDEX_DF + 1;

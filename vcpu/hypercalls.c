@@ -14,6 +14,7 @@
 #include <asm/tsc.h>
 #include <asm/processor-flags.h>
 #include "lg.h"
+#include "trace.h"
 
 #define DATA_GPA(cpu, field) \
 	((cpu)->data_gpa + offsetof(struct lguest_data, field))
@@ -172,6 +173,7 @@ static void drain_async_ring(struct lg_cpu *cpu)
 		if (copy_from_user(&slot, lguest_gpa_to_user(lg, DATA_GPA(cpu, hcalls[n])),
 				   sizeof(slot)))
 			goto bad;
+		trace_hypercall(cpu->id, slot.nr, slot.args[0], slot.args[1], true);
 		dispatch(cpu, slot.nr, slot.args, false);
 		cpu->stats.async_hypercalls++;
 		if (put_user(LHCALL_RING_FREE, st))
@@ -194,5 +196,6 @@ void lguest_do_hypercall(struct lg_cpu *cpu)
 		drain_async_ring(cpu);
 	if (READ_ONCE(cpu->lg->dead))
 		return;
+	trace_hypercall(cpu->id, cpu->regs.rax, args[0], args[1], false);
 	cpu->regs.rax = dispatch(cpu, cpu->regs.rax, args, true);
 }

@@ -11,6 +11,9 @@
 #include <asm/processor-flags.h>
 #include "lg.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 /*
  * What the guest may keep of RFLAGS: the arithmetic flags, TF (its own
  * single-stepping), DF, RF and ID.  IF is always on (the guest's interrupt
@@ -88,11 +91,13 @@ int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit)
 	for (;;) {
 		if (READ_ONCE(cpu->lg->dead)) {
 			lguest_fill_dead_exit(cpu, exit);
+			trace_run_exit(cpu->id, exit->reason);
 			break;
 		}
 		if (cpu->exit_pending) {
 			cpu->exit_pending = false;
 			*exit = cpu->exit;
+			trace_run_exit(cpu->id, exit->reason);
 			break;
 		}
 		if (signal_pending(current)) {
@@ -112,8 +117,11 @@ int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit)
 			local_irq_enable();
 			continue;
 		}
+		trace_vcpu_entry(cpu->id, cpu->regs.rip);
 		run_guest_once(cpu);
 		local_irq_enable();
+		trace_vcpu_exit(cpu->id, cpu->regs.trapnum, cpu->regs.rip,
+				cpu->regs.errcode);
 
 		lguest_arch_handle_trap(cpu);
 	}

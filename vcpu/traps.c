@@ -189,7 +189,7 @@ void lguest_arch_handle_trap(struct lg_cpu *cpu)
 		return;
 	}
 
-	if (vector == LG_TRAP_SYSCALL) {
+	if (vector == LG_TRAP_SYSCALL || vector == LGUEST_HCALL_VECTOR) {
 		lguest_do_hypercall(cpu);
 		return;
 	}

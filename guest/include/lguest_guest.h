@@ -40,6 +40,15 @@ static inline long hcall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
 	return ret;
 }
 
+/* The same call through the interrupt gate (for comparison). */
+static inline long hcall_int(uint64_t nr, uint64_t a0)
+{
+	long ret;
+
+	asm volatile("int $0x1f" : "=a"(ret) : "a"(nr), "D"(a0) : "memory");
+	return ret;
+}
+
 #define hcall0(nr)		hcall(nr, 0, 0, 0, 0)
 #define hcall1(nr, a)		hcall(nr, (uint64_t)(a), 0, 0, 0)
 #define hcall2(nr, a, b)	hcall(nr, (uint64_t)(a), (uint64_t)(b), 0, 0)
@@ -49,6 +58,7 @@ static inline long hcall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
 void guest_init(void);
 void guest_set_handler(unsigned int vector, guest_handler_t fn);
 void guest_set_handler_on_stack(unsigned int vector, guest_handler_t fn);
+void guest_set_handler_async(unsigned int vector, guest_handler_t fn);
 void guest_irq_disable(void);
 void guest_irq_enable(void);
 int guest_irqs_enabled(void);

@@ -97,6 +97,15 @@ void guest_set_handler(unsigned int vector, guest_handler_t fn)
 	set_handler(vector, fn, 0);
 }
 
+/* The same, queued in the asynchronous ring: live after the next hypercall. */
+void guest_set_handler_async(unsigned int vector, guest_handler_t fn)
+{
+	handlers[vector] = fn;
+	guest_async_hcall(LHCALL_LOAD_IDT_ENTRY, vector,
+			  (uint64_t)(guest_trap_stubs + 16 * vector),
+			  fn ? LG_IDT_PRESENT : 0);
+}
+
 void guest_set_handler_on_stack(unsigned int vector, guest_handler_t fn)
 {
 	set_handler(vector, fn, LG_IDT_STACK);

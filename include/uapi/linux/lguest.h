@@ -170,6 +170,14 @@ enum lguest_hcall {
 	LHCALL_NR
 };
 
+/*
+ * The same hypercalls through `int $LGUEST_HCALL_VECTOR` (a DPL-3 gate; a
+ * vector the CPU and the host's devices never use), with the same registers.
+ * `syscall` is the faster path (docs/performance.md); this one exists for
+ * the comparison and for guests that cannot use syscall.
+ */
+#define LGUEST_HCALL_VECTOR	0x1f
+
 /* Results, in rax. */
 #define LGUEST_HCALL_OK		0
 #define LGUEST_HCALL_EINVAL	(-22LL)
