@@ -45,7 +45,7 @@ GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -std=gnu11 -ffreestanding \
 		-I$(TOP)/include/uapi -I$(TOP)/guest/include
 GUEST_LIB := guest/lib/start.o guest/lib/entry.o guest/lib/runtime.o \
 	     guest/lib/printf.o
-GUESTS := guest/demo.elf
+GUESTS := guest/demo.elf guest/tests/exit3.elf guest/tests/crash.elf
 # Selftests with guest code beside host code (selftests/lib/lg_test.h): static,
 # not position independent, so the guest runs the same bytes at the same
 # addresses; no red zone and no stack protector in guest code.
@@ -75,6 +75,9 @@ guest/lib/%.o: guest/lib/%.c guest/include/*.h include/uapi/linux/lguest.h
 	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
 
 guest/lib/%.o: guest/lib/%.S
+	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+guest/tests/%.o: guest/tests/%.c guest/include/*.h include/uapi/linux/lguest.h
 	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
 
 guest/%.o: guest/%.c guest/include/*.h include/uapi/linux/lguest.h
@@ -139,7 +142,7 @@ run: all
 clean:
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP) clean
 	rm -f $(LAUNCHER) $(LAUNCHER_OBJS) $(SELFTESTS) $(HOSTTESTS) \
-		$(GUESTS) guest/*.o guest/lib/*.o selftests/lib/*.o
+		$(GUESTS) guest/*.o guest/tests/*.o guest/lib/*.o selftests/lib/*.o
 	rm -rf $(CACHE)/vm.* $(CACHE)/initramfs*
 
 distclean: clean

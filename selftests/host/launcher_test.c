@@ -93,6 +93,50 @@ TEST(caps_are_named)
 	EXPECT_NE(NULL, memchr(buf, '\0', 8));
 }
 
+TEST(sizes)
+{
+	uint64_t v;
+
+	ASSERT_EQ(0, lg_parse_size("4096", &v));
+	EXPECT_EQ(4096, v);
+	ASSERT_EQ(0, lg_parse_size("64M", &v));
+	EXPECT_EQ(64ULL << 20, v);
+	ASSERT_EQ(0, lg_parse_size("2g", &v));
+	EXPECT_EQ(2ULL << 30, v);
+	ASSERT_EQ(0, lg_parse_size("16K", &v));
+	EXPECT_EQ(16384, v);
+	EXPECT_EQ(-1, lg_parse_size("", &v));
+	EXPECT_EQ(-1, lg_parse_size("M", &v));
+	EXPECT_EQ(-1, lg_parse_size("0", &v));
+	EXPECT_EQ(-1, lg_parse_size("12Q", &v));
+	EXPECT_EQ(-1, lg_parse_size("-5M", &v));
+	EXPECT_EQ(-1, lg_parse_size("99999999999999999999", &v));
+	EXPECT_EQ(-1, lg_parse_size("17179869184G", &v));
+}
+
+TEST(run_command_line)
+{
+	struct lg_options o;
+	char err[128];
+
+	ASSERT_EQ(0, parse(&o, err, 3, "run", "g.elf"));
+	EXPECT_EQ(LG_CMD_RUN, o.cmd);
+	EXPECT_STREQ("g.elf", o.guest);
+	EXPECT_EQ(64ULL << 20, o.mem_size);
+	ASSERT_EQ(0, parse(&o, err, 5, "run", "--mem", "16M", "g.elf"));
+	EXPECT_EQ(16ULL << 20, o.mem_size);
+	ASSERT_EQ(0, parse(&o, err, 4, "run", "g.elf", "--mem=4G"));
+	EXPECT_EQ(4ULL << 30, o.mem_size);
+	EXPECT_EQ(-1, parse(&o, err, 2, "run"));
+	EXPECT_STREQ("run: which guest? (lguest run GUEST.elf)", err);
+	EXPECT_EQ(-1, parse(&o, err, 4, "run", "--mem", "5G", "g.elf"));
+	EXPECT_STREQ("--mem wants a size in whole pages up to 4G, like 64M (got '5G')", err);
+	EXPECT_EQ(-1, parse(&o, err, 4, "run", "--mem", "1000", "g.elf"));
+	EXPECT_EQ(-1, parse(&o, err, 3, "run", "--mem"));
+	EXPECT_EQ(-1, parse(&o, err, 4, "run", "a.elf", "b.elf"));
+	EXPECT_STREQ("unexpected argument 'b.elf'", err);
+}
+
 TEST(cap_names_round_trip)
 {
 	char buf[128];
