@@ -51,6 +51,7 @@ GUESTS := guest/demo.elf guest/tests/exit3.elf guest/tests/crash.elf
 # addresses; no red zone and no stack protector in guest code.
 GUEST_TESTS := selftests/world_switch_test selftests/isolation_test
 SELFTESTS := selftests/lguest_dev_test $(GUEST_TESTS)
+BENCHES := bench/switch_bench
 SELFTEST_LIB := selftests/lib/lg_test.o selftests/lib/lg_test_entry.o \
 		selftests/lib/guest_insns.o launcher/elf.o launcher/vm.o \
 		guest/lib/entry.o guest/lib/runtime.o guest/lib/printf.o
@@ -60,15 +61,16 @@ GUEST_TEST_CFLAGS := $(SELFTEST_CFLAGS) -fno-pie -mno-red-zone \
 		     -I$(TOP)/launcher -I$(TOP)/selftests
 HOSTTESTS := selftests/host/uapi_test selftests/host/launcher_test
 
-.PHONY: all module launcher guests selftests hosttests check run clean distclean \
+.PHONY: all module launcher guests selftests benches bench hosttests check run clean distclean \
 	checkpatch sparse
 
-all: module launcher guests selftests hosttests
+all: module launcher guests selftests hosttests benches
 
 module:
 	$(MAKE) -C $(KDIR) M=$(TOP) W=1 modules
 
 launcher: $(LAUNCHER)
+benches: $(BENCHES)
 guests: $(GUESTS)
 
 guest/lib/%.o: guest/lib/%.c guest/include/*.h include/uapi/linux/lguest.h
@@ -104,7 +106,7 @@ selftests/lib/%.o: selftests/lib/%.c selftests/lib/*.h guest/include/*.h \
 selftests/lib/%.o: selftests/lib/%.S
 	$(CC) $(GUEST_TEST_CFLAGS) -c -o $@ $<
 
-$(GUEST_TESTS): %: %.c $(SELFTEST_LIB) selftests/*.h selftests/lib/*.h
+$(GUEST_TESTS) $(BENCHES): %: %.c $(SELFTEST_LIB) selftests/*.h selftests/lib/*.h
 	$(CC) $(GUEST_TEST_CFLAGS) -static -no-pie -o $@ $< $(SELFTEST_LIB) \
 		launcher/caps.o -lpthread
 
@@ -135,13 +137,16 @@ sparse:
 check: all
 	tools/check
 
+bench: all
+	tools/bench
+
 run: all
 	tools/vm-run --cpus 4 -- sh -c '$(TOP)/$(LAUNCHER) info && \
 		$(TOP)/$(LAUNCHER) run $(TOP)/guest/demo.elf'
 
 clean:
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP) clean
-	rm -f $(LAUNCHER) $(LAUNCHER_OBJS) $(SELFTESTS) $(HOSTTESTS) \
+	rm -f $(LAUNCHER) $(LAUNCHER_OBJS) $(SELFTESTS) $(HOSTTESTS) $(BENCHES) \
 		$(GUESTS) guest/*.o guest/tests/*.o guest/lib/*.o selftests/lib/*.o
 	rm -rf $(CACHE)/vm.* $(CACHE)/initramfs*
 
