@@ -655,6 +655,71 @@ TEST(pending_interrupts_wait_for_the_virtual_if)
 
 /* ------------------------------------------------------------------ */
 
+static void guest_regs_roundtrip(void)
+{
+	uint64_t flags;
+
+	GUEST_SYNC(1);
+	asm volatile("pushfq; popq %0" : "=r"(flags));
+	GUEST_SYNC(flags);
+}
+
+static void *run_from_other_thread(void *arg)
+{
+	struct lguest_exit e;
+
+	return (void *)(long)lg_vm_run(&((struct lg_test_vm *)arg)->vm, 0, &e);
+}
+
+/*
+ * Registers: SETREGS sanitises what the guest would run with; only the
+ * thread that first ran a vCPU may run it again.
+ */
+TEST(registers_are_sanitised_and_vcpus_owned)
+{
+	struct lg_test_vm *t = lg_test_vm_create(guest_regs_roundtrip);
+	struct lguest_regs r, r2;
+	pthread_t th;
+	void *ret;
+	uint64_t v;
+
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(UCALL_SYNC, run(t, &v));
+	ASSERT_EQ(0, lg_vm_regs(&t->vm, 0, &r, 0));
+	EXPECT_EQ(0x33, r.cs);
+	EXPECT_EQ(0x2b, r.ss);
+	EXPECT_EQ(0x200, r.rflags & 0x200);
+
+	/* IOPL 3, NT, AC, VM and no IF: only the harmless bits survive. */
+	r2 = r;
+	r2.rflags = 0x3000 | 0x4000 | 0x40000 | 0x20000 | 0x1 | 0x400;
+	r2.cs = 0x10;
+	ASSERT_EQ(0, lg_vm_regs(&t->vm, 0, &r2, 1));
+	ASSERT_EQ(0, lg_vm_regs(&t->vm, 0, &r2, 0));
+	EXPECT_EQ(0x200 | 0x2 | 0x1 | 0x400, r2.rflags);
+	EXPECT_EQ(0x33, r2.cs);
+
+	/* Kernel addresses are refused, and nothing changes. */
+	r2.rip = 0xffffffff81000000ULL;
+	EXPECT_EQ(-EINVAL, lg_vm_regs(&t->vm, 0, &r2, 1));
+	ASSERT_EQ(0, lg_vm_regs(&t->vm, 0, &r2, 0));
+	EXPECT_EQ(r.rip, r2.rip);
+
+	/* Another thread may not run our vCPU. */
+	ASSERT_EQ(0, pthread_create(&th, NULL, run_from_other_thread, t));
+	pthread_join(th, &ret);
+	EXPECT_EQ(-EPERM, (long)ret);
+
+	ASSERT_EQ(UCALL_SYNC, run(t, &v)) {
+		TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);
+	}
+	/* The guest runs with what survived: DF and CF set, IF on, IOPL 0. */
+	EXPECT_EQ(0x200 | 0x400 | 0x1, v & (0x200 | 0x400 | 0x1 | 0x3000 | 0x4000 | 0x40000));
+	lg_test_vm_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+
 /* The smallest guest: SHUTDOWN(POWEROFF, "", 0, 7) at address 0. */
 static const unsigned char tiny_guest[] = {
 	0xb8, 0x02, 0x00, 0x00, 0x00,	/* mov $LHCALL_SHUTDOWN, %eax */
