@@ -12,6 +12,7 @@
 # KDIR=/path builds lg.ko against another kernel (a native host with module
 # loading); by default it is the Debian kernel tools/deps resolved.
 
+.DEFAULT_GOAL := all
 TOP := $(CURDIR)
 CACHE := $(TOP)/.cache
 

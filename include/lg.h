@@ -20,10 +20,12 @@
 #include <linux/mutex.h>
 #include <linux/hrtimer.h>
 #include <linux/list.h>
+#include <linux/mmu_notifier.h>
 #include <linux/sched.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 #include <linux/lguest.h>
+#include "switcher.h"
 
 /* The module version reported by modinfo and by LHREQ_INFO. */
 #define LG_VERSION "0.2"
@@ -42,11 +44,12 @@ struct lguest_hw_regs {
 
 /*
  * One page per physical CPU: what the switcher needs while the guest's page
- * tables are loaded, mapped there at LG_PAGES_VA.
+ * tables are loaded, mapped there at LG_PAGES_VA.  The fields after the
+ * registers are laid out for switcher_64.S (switcher.h has the offsets).
  */
 struct lguest_pages {
 	struct lguest_hw_regs regs;
-	u64 guest_cr3;
+	u64 kernel_cr3;		/* the vCPU's roots for its address space */
 	u64 guest_fsbase;
 	u64 guest_gsbase;
 	u64 guest_ts;
@@ -54,13 +57,24 @@ struct lguest_pages {
 	u64 host_cr3;
 	u64 cr2;
 	u64 scratch;
+	u64 user_cr3;		/* 0 until the vCPU has a user-mode root */
+	u64 guest_mode;		/* LG_MODE_*: which root, and what syscall means */
+	u64 fast;		/* LG_FAST_*: what the switcher may do alone */
+	u64 syscall_rip;	/* the guest kernel's entry for user syscall */
+	u64 next_hcall;		/* the async ring's next slot (the host's) */
+	u64 fast_syscalls;	/* direct switches done, collected at exit */
+	u64 fast_returns;
 };
 
+/* The virtual privilege levels (LG_MODE_*, switcher.h) index shadows. */
+#define LG_NR_MODES	2
+
 /* What copy_in_guest_info() must copy even on the fast path. */
-#define CHANGED_ROOT	BIT(0)	/* guest_cr3 */
+#define CHANGED_ROOT	BIT(0)	/* kernel_cr3, user_cr3 */
 #define CHANGED_SEGBASE	BIT(1)	/* guest FS/GS bases */
 #define CHANGED_TS	BIT(2)	/* virtual CR0.TS */
-#define CHANGED_ALL	(CHANGED_ROOT | CHANGED_SEGBASE | CHANGED_TS)
+#define CHANGED_ENTRY	BIT(3)	/* syscall_rip */
+#define CHANGED_ALL	(CHANGED_ROOT | CHANGED_SEGBASE | CHANGED_TS | CHANGED_ENTRY)
 
 struct lg_idt_entry {
 	u64 handler;
@@ -68,6 +82,39 @@ struct lg_idt_entry {
 };
 
 struct lguest;
+
+/*
+ * The roots one vCPU loads for one address space in one mode
+ * (pgtable/pgdir.c): @top holds the PML4-level entries, ours and the
+ * guest's; on a 5-level host @pml5 is the root and points at @top for the
+ * upper half.
+ */
+struct lg_vroot {
+	u64 *top;
+	u64 *pml5;
+};
+
+/*
+ * One guest address space the host shadows (pgtable/pgdir.c), keyed by the
+ * guest-physical address of the guest's PML4.  The shadow trees hang off
+ * two template tables per mode, one per half of the PML4: the lower half's
+ * template is itself the P4D of a 5-level root, so it holds nothing else.
+ */
+struct lg_pgdir {
+	u64 gcr3;			/* the guest's PML4, or LG_NO_PAGING */
+	bool valid;
+	unsigned int users;		/* vCPUs running in it */
+	u64 last_used;			/* lg->pgdir_clock, for eviction */
+	u64 *lo[LG_NR_MODES];		/* shadow PML4 entries 0..255 */
+	u64 *hi[LG_NR_MODES];		/* shadow PML4 entries 256..511 */
+	struct lg_vroot *vroots;	/* [vcpu * LG_NR_MODES + mode] */
+};
+
+/* The key of the address space a vCPU runs in before NEW_PGTABLE. */
+#define LG_NO_PAGING	(~0ULL)
+
+/* Pages a vCPU allocates before taking the MMU lock, used under it. */
+#define LG_PAGE_CACHE	8
 
 struct lg_cpu {
 	struct lguest *lg;
@@ -89,16 +136,35 @@ struct lg_cpu {
 	struct lguest_pages *last_pages;
 	unsigned int changed;
 
-	/* map_switcher_in_guest(): our top-level table and its switcher PTE. */
-	u64 *root;
+	/* The physical CPU we are in the guest on, or -1 (sched/kick.c). */
+	int guest_on;
+
+	/* pgtable/: the address space and the virtual privilege level. */
+	struct lg_pgdir *pgdir;
+	unsigned int mode;		/* LG_MODE_* */
+	struct page *page_cache[LG_PAGE_CACHE];
+	unsigned int nr_cached;
+
+	/*
+	 * map_switcher_in_guest(): the PML4-level entries only this vCPU has
+	 * (switcher, CPU entry area), the page tables under them, and the
+	 * PTEs for this CPU's switcher page and our shared page.
+	 */
+	u64 *private_top;
+	struct list_head private_tables;
 	u64 *switcher_pte;
+	u64 *data_pte;
 	struct lguest_pages *mapped_pages;
 
-	/* The guest's trap table and trap stack (hypercalls set them). */
+	/* The guest's trap table, stacks and syscall entry (hypercalls). */
 	struct lg_idt_entry idt[256];
-	u64 trap_stack;
+	u64 kernel_stack;		/* LG_STACK_KERNEL: traps from user */
+	u64 ist_stack;			/* LG_STACK_IST: LG_IDT_STACK entries */
+	u64 syscall_entry;
 
-	/* The shared page (guest-physical), 0 until LHCALL_INIT. */
+	/* The shared page, pinned while registered; NULL until LHCALL_INIT. */
+	struct lguest_data *data;
+	struct page *data_page;
 	u64 data_gpa;
 	unsigned int next_hcall;
 
@@ -120,14 +186,29 @@ struct lguest {
 	/* Serialises requests that change the guest as a whole. */
 	struct mutex lock;
 
-	/* Guest memory: guest-physical 0 is launcher address mem_base. */
+	/*
+	 * Guest memory: guest-physical 0 is launcher address mem_base in
+	 * mm, the launcher's address space, which only its threads may use.
+	 */
+	struct mm_struct *mm;
 	unsigned long mem_base;
 	unsigned long mem_size;
-	struct page **mem_pages;	/* pinned, mem_size / PAGE_SIZE */
+	/* Tells us when the launcher's mapping of guest memory changes. */
+	struct mmu_interval_notifier mni;
+	bool mni_live;
 
-	/* The page-table pages the guest map uses, freed together. */
-	struct list_head table_pages;
-	u64 *low_table;			/* shared below the top level */
+	/*
+	 * Shadow page tables (pgtable/): the address spaces, guarded by
+	 * mmu_lock, with a sequence count every invalidation bumps.
+	 */
+	spinlock_t mmu_lock;
+	u64 invalidate_seq;
+	struct lg_pgdir *pgdirs;
+	unsigned int nr_pgdirs;
+	u64 pgdir_clock;
+	atomic_long_t nr_pins;		/* shadow leaves: one pin each */
+	atomic_long_t nr_tables;	/* shadow and private table pages */
+	long max_tables;
 
 	unsigned int nr_cpus;
 	struct lg_cpu *cpus[LGUEST_MAX_VCPUS];
@@ -142,6 +223,15 @@ struct lguest {
 	spinlock_t dead_lock;
 };
 
+/*
+ * An address a 4-level guest can use: canonical with 48 bits.  (On a
+ * 5-level host the CPU would accept more; the guest must not.)
+ */
+static inline bool lguest_canonical(u64 va)
+{
+	return (u64)((s64)(va << 16) >> 16) == va;
+}
+
 /* vcpu/lguest_user.c: the /dev/lguest character device. */
 int lguest_device_init(void);
 void lguest_device_remove(void);
@@ -152,6 +242,7 @@ extern atomic_long_t lguest_table_pages;
 int lguest_initialize(struct lguest *lg, const struct lguest_req_init *req);
 void lguest_free(struct lguest *lg);
 __printf(2, 3) void kill_guest(struct lg_cpu *cpu, const char *fmt, ...);
+__printf(2, 3) void kill_guest_lg(struct lguest *lg, const char *fmt, ...);
 bool lguest_guest_range_ok(struct lguest *lg, u64 gpa, u64 len);
 void __user *lguest_gpa_to_user(struct lguest *lg, u64 gpa);
 
@@ -168,8 +259,10 @@ bool lguest_deliver_interrupt(struct lg_cpu *cpu);
 
 /* vcpu/hypercalls.c */
 void lguest_do_hypercall(struct lg_cpu *cpu);
+void lguest_release_data_page(struct lg_cpu *cpu);
 
 /* switcher/switcher.c: the world switch itself. */
+extern bool lguest_fast_switch;
 int lguest_switcher_init(void);
 void lguest_switcher_exit(void);
 void run_guest_once(struct lg_cpu *cpu);
@@ -178,14 +271,43 @@ void lguest_switcher_ranges(unsigned long *text, unsigned long *text_end,
 			    unsigned long *data, unsigned long *data_end);
 void lguest_switcher_forget(struct lg_cpu *cpu);
 
-/* pgtable/guest_map.c: the guest's page tables. */
-int lguest_map_guest_memory(struct lguest *lg);
-int lguest_build_vcpu_root(struct lg_cpu *cpu);
+/* pgtable/private.c: the host's own slots in every guest root. */
+int lguest_pgtable_init(void);
+bool lguest_slot_reserved(unsigned int slot);
+void lguest_reserved_slots(u64 bitmap[8]);
+int lguest_vcpu_private_init(struct lg_cpu *cpu);
+void lguest_vcpu_private_free(struct lg_cpu *cpu);
 void map_switcher_in_guest(struct lg_cpu *cpu, struct lguest_pages *pages);
-void lguest_free_tables(struct lguest *lg);
+void lguest_map_data_page(struct lg_cpu *cpu, struct page *page);
+
+/* pgtable/pgdir.c: the address spaces a guest may switch between. */
+int lguest_pgdirs_init(struct lguest *lg);
+void lguest_pgdirs_free(struct lguest *lg);
+int lguest_vcpu_pgdir_init(struct lg_cpu *cpu);
+void lguest_vcpu_pgdir_free(struct lg_cpu *cpu);
+long lguest_new_pgtable(struct lg_cpu *cpu, u64 gcr3);
+int lguest_need_user_root(struct lg_cpu *cpu);
+u64 lguest_root_cr3(struct lg_cpu *cpu, unsigned int mode);
+
+/* pgtable/shadow.c: shadow entries, filled on demand and invalidated. */
+int lguest_shadow_init(struct lguest *lg);
+void lguest_shadow_free(struct lguest *lg);
+enum { LG_PF_FIXED, LG_PF_REFLECT, LG_PF_GP, LG_PF_DEAD };
+int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error);
+long lguest_invlpg(struct lg_cpu *cpu, u64 va, u64 len, u64 flags);
+long lguest_flush_tlb(struct lg_cpu *cpu, u64 gcr3);
+
+/* pgtable/tables.c */
+void lguest_account_pins(struct lguest *lg, long n);
+
+/* pgtable/walk.c: the guest's own page tables, as the CPU reads them. */
+int lguest_copy_to_guest(struct lg_cpu *cpu, u64 va, const void *src, u64 len);
 
 /* sched/hoststate.c: host state around the guest. */
 void lguest_host_state_enter(struct lg_cpu *cpu);
 void lguest_host_state_leave(struct lg_cpu *cpu);
+
+/* sched/kick.c: getting vCPUs out of the guest. */
+void lguest_kick_running(struct lguest *lg);
 
 #endif /* _LG_H */

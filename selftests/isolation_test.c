@@ -84,13 +84,16 @@ static void expect_pf(uint64_t (*fn)(uint64_t, uint64_t), const void *end,
 static void guest_probe_memory(void)
 {
 	guest_set_handler(14, on_pf);
-	/* The switcher's page and the CPU entry area: present, supervisor. */
-	expect_pf(lg_call_read, lg_insn_read_end, SWITCHER_ADDR, 5);
-	expect_pf(lg_call_write, lg_insn_write_end, SWITCHER_ADDR + 8, 7);
-	expect_pf(lg_call_read, lg_insn_read_end, CEA_ADDR, 5);
+	/*
+	 * The switcher's page and the CPU entry area are there, supervisor
+	 * only, but the guest is told what its own tables say: not present.
+	 */
+	expect_pf(lg_call_read, lg_insn_read_end, SWITCHER_ADDR, 0);
+	expect_pf(lg_call_write, lg_insn_write_end, SWITCHER_ADDR + 8, 2);
+	expect_pf(lg_call_read, lg_insn_read_end, CEA_ADDR, 0);
 	/* Host kernel text and the launcher's high mappings: not there. */
-	expect_pf(lg_call_read, lg_insn_read_end, HOST_TEXT, 4);
-	expect_pf(lg_call_read, lg_insn_read_end, host_arg, 4);
+	expect_pf(lg_call_read, lg_insn_read_end, HOST_TEXT, 0);
+	expect_pf(lg_call_read, lg_insn_read_end, host_arg, 0);
 	/* The launcher's addresses below the top hold guest memory. */
 	GUEST_ASSERT_EQ(launcher_secret, 0);
 	launcher_secret = 0xb0b;

@@ -9,6 +9,7 @@
 
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
 #include <asm/cpu_entry_area.h>
@@ -27,6 +28,15 @@ static DEFINE_PER_CPU(struct lguest_pages *, lg_pages);
 /* The vCPU that last ran on this CPU (copy_in_guest_info()). */
 static DEFINE_PER_CPU(struct lg_cpu *, lg_last_cpu);
 
+/*
+ * The direct switch (switcher_64.S) on or off: off, every user syscall and
+ * every return to user mode goes through the host's C code, for comparison
+ * (make bench) and as the always-correct slow path.
+ */
+bool lguest_fast_switch = true;
+module_param_named(fast_switch, lguest_fast_switch, bool, 0644);
+MODULE_PARM_DESC(fast_switch, "switch between guest user and kernel mode inside the switcher (default on)");
+
 unsigned long lguest_syscall_entry(void)
 {
 	return (unsigned long)lg_syscall_entry;
@@ -34,9 +44,11 @@ unsigned long lguest_syscall_entry(void)
 
 /*
  * Our IDT: every vector goes to the switcher.  The guest may raise #BP and
- * #OF itself (int3, into), as user code can natively, and make hypercalls
- * through LGUEST_HCALL_VECTOR; every other `int n` it tries hits a DPL-0
- * gate and becomes a #GP.  The host's IST stacks stay in
+ * #OF itself (int3, into), as user code can natively, make hypercalls
+ * through LGUEST_HCALL_VECTOR and system calls through int $0x80 (a vector
+ * the host never uses for a device, so it cannot be mistaken for a host
+ * interrupt); every other `int n` it tries hits a DPL-0 gate and becomes a
+ * #GP.  The host's IST stacks stay in
  * use for the vectors that need a known-good stack: #DF, NMI, #DB and #MC.
  */
 static void lguest_build_idt(void)
@@ -45,7 +57,7 @@ static void lguest_build_idt(void)
 
 	for (v = 0; v < 256; v++) {
 		dpl = (v == X86_TRAP_BP || v == X86_TRAP_OF ||
-		       v == LGUEST_HCALL_VECTOR) ? 3 : 0;
+		       v == LGUEST_HCALL_VECTOR || v == LG_INT80_VECTOR) ? 3 : 0;
 		switch (v) {
 		case X86_TRAP_DF:
 			ist = IST_INDEX_DF + 1;
@@ -89,6 +101,8 @@ void lguest_switcher_ranges(unsigned long *text, unsigned long *text_end,
  */
 static void copy_in_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 {
+	u64 fast = 0;
+
 	if (__this_cpu_read(lg_last_cpu) != cpu || cpu->last_pages != pages) {
 		__this_cpu_write(lg_last_cpu, cpu);
 		cpu->last_pages = pages;
@@ -98,15 +112,30 @@ static void copy_in_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 	pages->regs = cpu->regs;
 	/* Whatever the guest or the launcher left there, IF is on, IOPL 0. */
 	pages->regs.rflags = lguest_sanitize_rflags(cpu->regs.rflags);
-	if (cpu->changed & CHANGED_ROOT)
-		pages->guest_cr3 = __pa(cpu->root);
+	pages->guest_mode = cpu->mode;
+	pages->next_hcall = cpu->next_hcall;
+	if (cpu->changed & CHANGED_ROOT) {
+		pages->kernel_cr3 = lguest_root_cr3(cpu, LG_MODE_KERNEL);
+		pages->user_cr3 = lguest_root_cr3(cpu, LG_MODE_USER);
+	}
 	if (cpu->changed & CHANGED_SEGBASE) {
 		pages->guest_fsbase = cpu->fsbase;
 		pages->guest_gsbase = cpu->gsbase;
 	}
 	if (cpu->changed & CHANGED_TS)
 		pages->guest_ts = cpu->ts;
+	if (cpu->changed & CHANGED_ENTRY)
+		pages->syscall_rip = cpu->syscall_entry;
 	cpu->changed = 0;
+
+	/* What the switcher may do alone (switcher.h explains the promises). */
+	if (READ_ONCE(lguest_fast_switch) && cpu->data) {
+		if (cpu->syscall_entry)
+			fast |= LG_FAST_SYSCALL;
+		if (pages->user_cr3 && bitmap_empty(cpu->irqs_pending, 256))
+			fast |= LG_FAST_RETURN;
+	}
+	pages->fast = fast;
 }
 
 static void copy_out_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
@@ -115,6 +144,14 @@ static void copy_out_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 	cpu->fsbase = pages->guest_fsbase;
 	cpu->gsbase = pages->guest_gsbase;
 	cpu->cr2 = pages->cr2;
+	/* The switcher may have changed modes by itself, and counted. */
+	cpu->mode = pages->guest_mode;
+	if (pages->fast_syscalls | pages->fast_returns) {
+		cpu->stats.fast_syscalls += pages->fast_syscalls;
+		cpu->stats.fast_returns += pages->fast_returns;
+		pages->fast_syscalls = 0;
+		pages->fast_returns = 0;
+	}
 }
 
 /* Which byte of nmi_pending the switcher uses on this CPU. */
@@ -147,7 +184,12 @@ void run_guest_once(struct lg_cpu *cpu)
 	map_switcher_in_guest(cpu, pages);
 	lguest_host_state_enter(cpu);
 
+	/* Seen by lguest_kick_running() before our CR3 load (sched/kick.c). */
+	WRITE_ONCE(cpu->guest_on, smp_processor_id());
+	/* Pairs with lguest_kick_running(): guest_on before the CR3 load. */
+	smp_mb();
 	lguest_switch_to_guest(pages);
+	WRITE_ONCE(cpu->guest_on, -1);
 
 	copy_out_guest_info(cpu, pages);
 	lguest_host_state_leave(cpu);
@@ -160,7 +202,9 @@ void run_guest_once(struct lg_cpu *cpu)
 		cpu->stats.host_nmis++;
 		lg_call_host_handler((unsigned long)asm_exc_nmi_noist);
 	}
-	if (trap >= FIRST_EXTERNAL_VECTOR && trap < NR_VECTORS) {
+	/* Vector 0x80 is the guest's int $0x80; no host device uses it. */
+	if (trap >= FIRST_EXTERNAL_VECTOR && trap < NR_VECTORS &&
+	    trap != LG_INT80_VECTOR) {
 		host_idt = (gate_desc *)lg_switcher_data.host_idt_desc.address;
 		cpu->stats.host_irqs++;
 		lg_call_host_handler(gate_offset(&host_idt[trap]));
@@ -179,7 +223,7 @@ int lguest_switcher_init(void)
 	BUILD_BUG_ON(offsetof(struct lguest_pages, regs.rip) != LGP_RIP);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, regs.ss) != LGP_SS);
 	BUILD_BUG_ON(sizeof(struct lguest_hw_regs) != LGP_REGS_END);
-	BUILD_BUG_ON(offsetof(struct lguest_pages, guest_cr3) != LGP_GUEST_CR3);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, kernel_cr3) != LGP_KERNEL_CR3);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, guest_fsbase) != LGP_GUEST_FSBASE);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, guest_gsbase) != LGP_GUEST_GSBASE);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, guest_ts) != LGP_GUEST_TS);
@@ -187,6 +231,24 @@ int lguest_switcher_init(void)
 	BUILD_BUG_ON(offsetof(struct lguest_pages, host_cr3) != LGP_HOST_CR3);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, cr2) != LGP_CR2);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, scratch) != LGP_SCRATCH);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, user_cr3) != LGP_USER_CR3);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, guest_mode) != LGP_GUEST_MODE);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, fast) != LGP_FAST);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, syscall_rip) != LGP_SYSCALL_RIP);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, next_hcall) != LGP_NEXT_HCALL);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, fast_syscalls) != LGP_FAST_SYSCALLS);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, fast_returns) != LGP_FAST_RETURNS);
+	BUILD_BUG_ON(offsetof(struct lguest_data, irq_enabled) != LGD_IRQ_ENABLED);
+	BUILD_BUG_ON(offsetof(struct lguest_data, user.rip) != LGD_USER_RIP);
+	BUILD_BUG_ON(offsetof(struct lguest_data, user.rsp) != LGD_USER_RSP);
+	BUILD_BUG_ON(offsetof(struct lguest_data, user.rflags) != LGD_USER_RFLAGS);
+	BUILD_BUG_ON(offsetof(struct lguest_data, user.rax) != LGD_USER_RAX);
+	BUILD_BUG_ON(offsetof(struct lguest_data, user.rcx) != LGD_USER_RCX);
+	BUILD_BUG_ON(offsetof(struct lguest_data, user.r11) != LGD_USER_R11);
+	BUILD_BUG_ON(offsetof(struct lguest_data, hcall_status) != LGD_HCALL_STATUS);
+	BUILD_BUG_ON(sizeof(struct lguest_data) > PAGE_SIZE);
+	BUILD_BUG_ON(LHCALL_RETURN_TO_USER != LG_HCALL_RETURN_TO_USER);
+	BUILD_BUG_ON(LHCALL_RING_QUEUED != 0);
 	/* The syscall entry's few words of stack sit at the end of the page. */
 	BUILD_BUG_ON(sizeof(struct lguest_pages) > PAGE_SIZE - 64);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, guest_idt_desc) != LGS_GUEST_IDT_DESC);
@@ -200,6 +262,12 @@ int lguest_switcher_init(void)
 	if (pte && pte_present(*pte)) {
 		pr_err("%#lx is mapped in the host: cannot place the switcher\n",
 		       (unsigned long)LG_PAGES_VA);
+		return -EBUSY;
+	}
+	pte = lookup_address(LG_DATA_VA, &level);
+	if (pte && pte_present(*pte)) {
+		pr_err("%#lx is mapped in the host: cannot place the switcher\n",
+		       (unsigned long)LG_DATA_VA);
 		return -EBUSY;
 	}
 	if (((unsigned long)&lg_switcher_data | (unsigned long)lg_switcher_text_start)

@@ -16,6 +16,8 @@
 #define _LG_SWITCHER_H
 
 #define LG_PAGES_VA		0xffffffffffe00000
+/* The running vCPU's struct lguest_data, in the page after. */
+#define LG_DATA_VA		(LG_PAGES_VA + 0x1000)
 
 /* struct lguest_pages: the register frame, in the order the switcher pops. */
 #define LGP_R15			0x00
@@ -42,7 +44,7 @@
 #define LGP_SS			0xa8
 #define LGP_REGS_END		0xb0
 /* State the switcher loads and saves around the guest. */
-#define LGP_GUEST_CR3		0xb0
+#define LGP_KERNEL_CR3		0xb0
 #define LGP_GUEST_FSBASE	0xb8
 #define LGP_GUEST_GSBASE	0xc0
 #define LGP_GUEST_TS		0xc8	/* X86_CR0_TS or 0 */
@@ -50,6 +52,33 @@
 #define LGP_HOST_CR3		0xd8
 #define LGP_CR2			0xe0
 #define LGP_SCRATCH		0xe8
+#define LGP_USER_CR3		0xf0
+#define LGP_GUEST_MODE		0xf8	/* LG_MODE_KERNEL (0) or LG_MODE_USER (1) */
+#define LGP_FAST		0x100	/* LG_FAST_* */
+#define LGP_SYSCALL_RIP		0x108
+#define LGP_NEXT_HCALL		0x110
+#define LGP_FAST_SYSCALLS	0x118
+#define LGP_FAST_RETURNS	0x120
+
+/*
+ * What the switcher may do without the host's C code (the direct switch):
+ * deliver a user syscall to the guest kernel, and return to user mode.  C
+ * sets these before each entry; each bit also promises what that path
+ * needs: the shared page mapped at LG_DATA_VA, a syscall entry, a user root
+ * and no pending interrupt for a return.
+ */
+#define LG_FAST_SYSCALL		0x1
+#define LG_FAST_RETURN		0x2
+
+/* struct lguest_data, as the switcher reads it at LG_DATA_VA. */
+#define LGD_IRQ_ENABLED		0x00
+#define LGD_USER_RIP		0x80
+#define LGD_USER_RSP		0x88
+#define LGD_USER_RFLAGS		0x90
+#define LGD_USER_RAX		0x98
+#define LGD_USER_RCX		0xa0
+#define LGD_USER_R11		0xa8
+#define LGD_HCALL_STATUS	0xf0
 /* A few words of stack for the syscall entry, at the end of the page. */
 #define LGP_SYSCALL_STACK	0x1000
 
@@ -66,6 +95,23 @@
 
 /* Trap numbers beyond the 256 vectors. */
 #define LG_TRAP_SYSCALL		0x100	/* the guest executed syscall */
+
+/* The vector user code uses for int $0x80 system calls, a DPL-3 gate. */
+#define LG_INT80_VECTOR		0x80
+
+/* The virtual privilege level a vCPU is in. */
+#define LG_MODE_KERNEL		0
+#define LG_MODE_USER		1
+
+/* LHCALL_RETURN_TO_USER, which the switcher may handle itself. */
+#define LG_HCALL_RETURN_TO_USER	15
+
+/*
+ * What the guest may keep of RFLAGS: the arithmetic flags, TF (its own
+ * single-stepping), DF, RF and ID.  IF is always on (the guest's interrupt
+ * flag is virtual), IOPL is 0, and NT, VM, AC, VIF and VIP never survive.
+ */
+#define LG_RFLAGS_KEEP		0x210dd5
 
 #ifndef __ASSEMBLY__
 #include <linux/threads.h>

@@ -101,8 +101,11 @@ SYM_FUNC_START(lguest_switch_to_guest)
 	 * IDT while the guest's page tables are loaded.
 	 */
 	lidt	lg_switcher_data+LGS_GUEST_IDT_DESC(%rip)
-	movq	LGP_GUEST_CR3(%rdi), %rax
-	movq	%rax, %cr3
+	movq	LGP_KERNEL_CR3(%rdi), %rax
+	cmpq	$LG_MODE_USER, LGP_GUEST_MODE(%rdi)
+	jne	2f
+	movq	LGP_USER_CR3(%rdi), %rax
+2:	movq	%rax, %cr3
 
 	/* Now this CPU's lguest_pages are at LG_PAGES_VA: pop the guest. */
 	movq	$LG_PAGES_VA, %rsp
@@ -127,11 +130,27 @@ SYM_FUNC_END(lguest_switch_to_guest)
 
 /*
  * The guest executed syscall: RCX holds its RIP, R11 its RFLAGS, RSP is
- * still the guest's and interrupts are off (SFMASK).  Build the frame an
- * interrupt gate would have built, on a few words at the end of this CPU's
- * page, and leave like any other trap.
+ * still the guest's and interrupts are off (SFMASK).
+ *
+ * Two cases the switcher handles alone, if C allowed it (LGP_FAST), without
+ * ever reaching the host's C code: this is PVM's "direct switch", and what
+ * makes a guest's own system calls cheap.
+ *   - Guest user mode made a system call: enter the guest kernel at its
+ *     syscall entry, as a CPU would (RCX and R11 already hold what the
+ *     kernel expects).
+ *   - The guest kernel made LHCALL_RETURN_TO_USER: load the user frame it
+ *     left in its shared page and enter user mode.
+ * Anything else is a hypercall, or a case C must see (a ring of queued
+ * calls to run, a frame to check): build the frame an interrupt gate
+ * would have built, on a few words at the end of this CPU's page, and leave
+ * like any other trap.
  */
 SYM_CODE_START(lg_syscall_entry)
+	cmpq	$LG_MODE_USER, P(LGP_GUEST_MODE)
+	je	lg_user_syscall
+	cmpq	$LG_HCALL_RETURN_TO_USER, %rax
+	je	lg_return_to_user
+lg_syscall_exit:
 	movq	%rsp, P(LGP_SCRATCH)
 	movq	$P(LGP_SYSCALL_STACK), %rsp
 	pushq	$__USER_DS
@@ -142,6 +161,75 @@ SYM_CODE_START(lg_syscall_entry)
 	pushq	$0
 	pushq	$LG_TRAP_SYSCALL
 	jmp	lg_exit_common
+
+lg_user_syscall:
+	testq	$LG_FAST_SYSCALL, P(LGP_FAST)
+	jz	lg_syscall_exit
+	movq	%rax, P(LGP_SCRATCH)
+	movq	P(LGP_KERNEL_CR3), %rax
+	movq	%rax, %cr3
+	/* The kernel is entered with its virtual interrupts off. */
+	movq	$0, LG_DATA_VA+LGD_IRQ_ENABLED
+	movq	$LG_MODE_KERNEL, P(LGP_GUEST_MODE)
+	incq	P(LGP_FAST_SYSCALLS)
+	movq	P(LGP_SCRATCH), %rax
+	/* The stack stays the user's: the guest kernel switches, as Linux does. */
+	movq	%rsp, P(LGP_SCRATCH)
+	movq	$P(LGP_SYSCALL_STACK), %rsp
+	pushq	$__USER_DS
+	pushq	P(LGP_SCRATCH)
+	pushq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED)
+	pushq	$__USER_CS
+	pushq	P(LGP_SYSCALL_RIP)
+	iretq
+
+lg_return_to_user:
+	testq	$LG_FAST_RETURN, P(LGP_FAST)
+	jz	lg_syscall_exit
+	/* RCX, the hypercall's return address, is needed if we give up. */
+	movq	%rcx, P(LGP_SCRATCH)
+	/* Calls queued in the ring run before this one: C does that. */
+	movq	P(LGP_NEXT_HCALL), %rax
+	cmpb	$0, LG_DATA_VA+LGD_HCALL_STATUS(%rax)
+	je	1f
+	/*
+	 * A non-canonical RIP or RSP would make iretq fault here, at CPL0:
+	 * leave that guest to C, which kills it.  Read each word once: the
+	 * guest may be changing them from another vCPU.
+	 */
+	movq	LG_DATA_VA+LGD_USER_RIP, %rax
+	movq	%rax, %rcx
+	shlq	$16, %rcx
+	sarq	$16, %rcx
+	cmpq	%rax, %rcx
+	jne	1f
+	movq	LG_DATA_VA+LGD_USER_RSP, %r11
+	movq	%r11, %rcx
+	shlq	$16, %rcx
+	sarq	$16, %rcx
+	cmpq	%r11, %rcx
+	jne	1f
+
+	movq	$P(LGP_SYSCALL_STACK), %rsp
+	pushq	$__USER_DS
+	pushq	%r11
+	movq	LG_DATA_VA+LGD_USER_RFLAGS, %rcx
+	andq	$LG_RFLAGS_KEEP, %rcx
+	orq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED), %rcx
+	pushq	%rcx
+	pushq	$__USER_CS
+	pushq	%rax
+	movq	P(LGP_USER_CR3), %rax
+	movq	%rax, %cr3
+	movq	$LG_MODE_USER, P(LGP_GUEST_MODE)
+	incq	P(LGP_FAST_RETURNS)
+	movq	LG_DATA_VA+LGD_USER_RAX, %rax
+	movq	LG_DATA_VA+LGD_USER_RCX, %rcx
+	movq	LG_DATA_VA+LGD_USER_R11, %r11
+	iretq
+1:	movq	P(LGP_SCRATCH), %rcx
+	movl	$LG_HCALL_RETURN_TO_USER, %eax
+	jmp	lg_syscall_exit
 SYM_CODE_END(lg_syscall_entry)
 
 /*

@@ -8,10 +8,13 @@
  * Read the module in this order: this file (loading lg.ko, creating and
  * destroying a guest), vcpu/lguest_user.c (/dev/lguest, the launcher's only
  * door), vcpu/run.c (the run loop and virtual interrupts), switcher/switcher.c
- * and switcher/switcher_64.S (the world switch), pgtable/guest_map.c (the
- * guest's page tables), sched/hoststate.c (host state around the guest),
- * vcpu/traps.c (what a trap means) and vcpu/hypercalls.c (what the guest may
- * ask).
+ * and switcher/switcher_64.S (the world switch), sched/hoststate.c (host
+ * state around the guest), vcpu/traps.c (what a trap means),
+ * vcpu/hypercalls.c (what the guest may ask), then the guest's memory:
+ * pgtable/private.c (the host's slots in every guest root), pgtable/walk.c
+ * (reading the guest's page tables), pgtable/shadow.c (the shadow tables),
+ * pgtable/pgdir.c (address spaces), pgtable/tables.c (allocating and freeing
+ * safely) and sched/kick.c (getting vCPUs out of the guest).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -46,20 +49,35 @@ void __user *lguest_gpa_to_user(struct lguest *lg, u64 gpa)
  * for something we will not do.  The first reason is kept and every vCPU's
  * next run returns it to the launcher; the host carries on.
  */
-void kill_guest(struct lg_cpu *cpu, const char *fmt, ...)
+static __printf(2, 0) void kill_guest_va(struct lguest *lg, const char *fmt,
+					  va_list ap)
 {
-	struct lguest *lg = cpu->lg;
-	va_list ap;
-
 	spin_lock(&lg->dead_lock);
 	if (!lg->dead) {
-		va_start(ap, fmt);
 		vscnprintf(lg->dead_msg, sizeof(lg->dead_msg), fmt, ap);
-		va_end(ap);
 		lg->dead_reason = LGUEST_EXIT_KILLED;
 		WRITE_ONCE(lg->dead, true);
 	}
 	spin_unlock(&lg->dead_lock);
+}
+
+void kill_guest(struct lg_cpu *cpu, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kill_guest_va(cpu->lg, fmt, ap);
+	va_end(ap);
+}
+
+/* The same, where no vCPU is at hand (the launcher's requests). */
+void kill_guest_lg(struct lguest *lg, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kill_guest_va(lg, fmt, ap);
+	va_end(ap);
 }
 
 static struct lg_cpu *lguest_alloc_vcpu(struct lguest *lg, unsigned int id)
@@ -70,7 +88,10 @@ static struct lg_cpu *lguest_alloc_vcpu(struct lguest *lg, unsigned int id)
 		return NULL;
 	cpu->lg = lg;
 	cpu->id = id;
+	cpu->guest_on = -1;
+	cpu->mode = LG_MODE_KERNEL;
 	mutex_init(&cpu->run_lock);
+	INIT_LIST_HEAD(&cpu->private_tables);
 	if (!fpu_alloc_guest_fpstate(&cpu->fpu)) {
 		kfree(cpu);
 		return NULL;
@@ -84,6 +105,8 @@ static void lguest_free_vcpu(struct lg_cpu *cpu)
 {
 	hrtimer_cancel(&cpu->timer);
 	lguest_switcher_forget(cpu);
+	lguest_release_data_page(cpu);
+	lguest_vcpu_private_free(cpu);
 	fpu_free_guest_fpstate(&cpu->fpu);
 	if (cpu->tsk)
 		put_task_struct(cpu->tsk);
@@ -92,14 +115,14 @@ static void lguest_free_vcpu(struct lg_cpu *cpu)
 }
 
 /*
- * LHREQ_INITIALIZE: pin the launcher's memory (for now all of it: shadow
- * paging will pin on demand), map it linearly, and create the vCPUs.
+ * LHREQ_INITIALIZE: remember where guest memory is (nothing is pinned until
+ * a shadow entry maps it), start watching the launcher's mapping of it, and
+ * create the vCPUs, each in kernel mode with paging off.
  */
 int lguest_initialize(struct lguest *lg, const struct lguest_req_init *req)
 {
-	unsigned long npages;
 	struct lg_cpu *cpu;
-	long pinned;
+	unsigned int i;
 	int err;
 
 	if (lg->nr_cpus)
@@ -112,44 +135,35 @@ int lguest_initialize(struct lguest *lg, const struct lguest_req_init *req)
 	    req->entry >= req->size)
 		return -EINVAL;
 
-	npages = req->size >> PAGE_SHIFT;
-	lg->mem_pages = kvcalloc(npages, sizeof(struct page *),
-				 GFP_KERNEL_ACCOUNT);
-	if (!lg->mem_pages)
-		return -ENOMEM;
-	pinned = pin_user_pages_fast(req->base, npages,
-				     FOLL_WRITE | FOLL_LONGTERM, lg->mem_pages);
-	if (pinned != npages) {
-		if (pinned > 0)
-			unpin_user_pages(lg->mem_pages, pinned);
-		kvfree(lg->mem_pages);
-		lg->mem_pages = NULL;
-		return pinned < 0 ? pinned : -EFAULT;
-	}
-	atomic_long_add(npages, &lguest_pinned_pages);
 	lg->mem_base = req->base;
 	lg->mem_size = req->size;
-
-	err = lguest_map_guest_memory(lg);
+	err = lguest_shadow_init(lg);
+	if (err)
+		goto fail;
+	/* Sized now: vCPUs fill them as they are created. */
+	lg->nr_cpus = req->nr_vcpus;
+	err = lguest_pgdirs_init(lg);
 	if (err)
 		goto fail;
 
-	cpu = lguest_alloc_vcpu(lg, 0);
-	if (!cpu) {
-		err = -ENOMEM;
-		goto fail;
+	for (i = 0; i < req->nr_vcpus; i++) {
+		cpu = lguest_alloc_vcpu(lg, i);
+		if (!cpu) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		WRITE_ONCE(lg->cpus[i], cpu);
+		err = lguest_vcpu_private_init(cpu);
+		if (!err)
+			err = lguest_vcpu_pgdir_init(cpu);
+		if (err)
+			goto fail;
+		cpu->regs.rflags = lguest_sanitize_rflags(0);
+		cpu->regs.cs = __USER_CS;
+		cpu->regs.ss = __USER_DS;
 	}
-	lg->cpus[0] = cpu;
-	lg->nr_cpus = 1;
-	err = lguest_build_vcpu_root(cpu);
-	if (err)
-		goto fail;
-
-	cpu->regs.rip = req->entry;
-	cpu->regs.rsp = req->size;
-	cpu->regs.rflags = lguest_sanitize_rflags(0);
-	cpu->regs.cs = __USER_CS;
-	cpu->regs.ss = __USER_DS;
+	lg->cpus[0]->regs.rip = req->entry;
+	lg->cpus[0]->regs.rsp = req->size;
 	return 0;
 
 fail:
@@ -162,19 +176,19 @@ void lguest_free(struct lguest *lg)
 {
 	unsigned int i;
 
+	/* No more notifier callbacks once this returns. */
+	lguest_shadow_free(lg);
+	for (i = 0; i < lg->nr_cpus; i++)
+		if (lg->cpus[i])
+			lguest_vcpu_pgdir_free(lg->cpus[i]);
+	lguest_pgdirs_free(lg);
 	for (i = 0; i < lg->nr_cpus; i++) {
-		lguest_free_vcpu(lg->cpus[i]);
+		if (lg->cpus[i])
+			lguest_free_vcpu(lg->cpus[i]);
 		lg->cpus[i] = NULL;
 	}
 	lg->nr_cpus = 0;
-	lguest_free_tables(lg);
-	lg->low_table = NULL;
-	if (lg->mem_pages) {
-		unpin_user_pages(lg->mem_pages, lg->mem_size >> PAGE_SHIFT);
-		atomic_long_sub(lg->mem_size >> PAGE_SHIFT, &lguest_pinned_pages);
-		kvfree(lg->mem_pages);
-		lg->mem_pages = NULL;
-	}
+	WARN_ON(atomic_long_read(&lg->nr_pins) || atomic_long_read(&lg->nr_tables));
 }
 
 static int __init lguest_init(void)
@@ -184,6 +198,12 @@ static int __init lguest_init(void)
 	err = lguest_switcher_init();
 	if (err)
 		return err;
+	err = lguest_pgtable_init();
+	if (err) {
+		pr_err("the switcher does not lie in the upper half\n");
+		lguest_switcher_exit();
+		return err;
+	}
 	err = lguest_device_init();
 	if (err) {
 		lguest_switcher_exit();

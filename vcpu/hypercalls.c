@@ -3,10 +3,12 @@
  * Hypercalls: what the guest kernel may ask of the host.  The guest executes
  * `syscall` (LSTAR points at the switcher while it runs) with the number in
  * rax and arguments in rdi, rsi, rdx and r10; the result goes back in rax.
+ * Pointers are guest-physical.  Guest user mode cannot make hypercalls: its
+ * `syscall` goes to the guest kernel (traps.c).
  *
  * Before each synchronous call we drain the asynchronous ring in the shared
  * page, in order, as lguest's lazy mode did: a guest can queue many calls
- * and pay for one world switch.
+ * (page-table invalidations, say) and pay for one world switch.
  */
 #include <linux/hrtimer.h>
 #include <linux/mm.h>
@@ -16,37 +18,51 @@
 #include "lg.h"
 #include "trace.h"
 
-#define DATA_GPA(cpu, field) \
-	((cpu)->data_gpa + offsetof(struct lguest_data, field))
-
-/* A guest address the guest may jump to: canonical, in the lower half. */
-static bool guest_code_address_ok(u64 addr)
+/* The shared page: unmapped from the switcher, unpinned. */
+void lguest_release_data_page(struct lg_cpu *cpu)
 {
-	return addr < TASK_SIZE_MAX;
+	if (!cpu->data_page)
+		return;
+	lguest_map_data_page(cpu, NULL);
+	unpin_user_page(cpu->data_page);
+	lguest_account_pins(cpu->lg, -1);
+	cpu->data_page = NULL;
+	cpu->data = NULL;
+	cpu->data_gpa = 0;
 }
 
+/*
+ * LHCALL_INIT: the guest's shared page.  We keep it pinned and reach it
+ * through the kernel's own mapping (and the switcher through LG_DATA_VA),
+ * so interrupt delivery never faults on it.  The guest may still change it
+ * at any moment: every field is read once, with READ_ONCE().
+ */
 static long hcall_init(struct lg_cpu *cpu, u64 gpa)
 {
 	struct lguest *lg = cpu->lg;
-	u8 status[LHCALL_RING_SIZE];
-	u64 khz = tsc_khz, now = ktime_get_real_ns();
+	struct lguest_data *data;
+	struct page *page;
 
-	if (!PAGE_ALIGNED(gpa) ||
-	    !lguest_guest_range_ok(lg, gpa, sizeof(struct lguest_data)))
+	if (!PAGE_ALIGNED(gpa) || !lguest_guest_range_ok(lg, gpa, PAGE_SIZE))
 		return LGUEST_HCALL_EINVAL;
-	cpu->data_gpa = gpa;
-	memset(status, LHCALL_RING_FREE, sizeof(status));
-	if (copy_to_user(lguest_gpa_to_user(lg, DATA_GPA(cpu, tsc_khz)), &khz,
-			 sizeof(khz)) ||
-	    copy_to_user(lguest_gpa_to_user(lg, DATA_GPA(cpu, time_ns)), &now,
-			 sizeof(now)) ||
-	    copy_to_user(lguest_gpa_to_user(lg, DATA_GPA(cpu, hcall_status)),
-			 status, sizeof(status))) {
-		cpu->data_gpa = 0;
-		kill_guest(cpu, "cannot write the shared data page at %#llx", gpa);
+	if (pin_user_pages_fast(lg->mem_base + gpa, 1, FOLL_WRITE | FOLL_LONGTERM,
+				&page) != 1) {
+		kill_guest(cpu, "cannot use the shared page at gpa %#llx", gpa);
 		return LGUEST_HCALL_EINVAL;
 	}
+	lguest_release_data_page(cpu);
+	lguest_account_pins(lg, 1);
+	cpu->data_page = page;
+	cpu->data_gpa = gpa;
+	data = page_address(page);
+	WRITE_ONCE(data->tsc_khz, tsc_khz);
+	WRITE_ONCE(data->time_ns, ktime_get_real_ns());
+	memset(data->reserved_slots, 0, sizeof(data->reserved_slots));
+	lguest_reserved_slots(data->reserved_slots);
+	memset(data->hcall_status, LHCALL_RING_FREE, sizeof(data->hcall_status));
+	lguest_map_data_page(cpu, page);
 	cpu->next_hcall = 0;
+	cpu->data = data;
 	return LGUEST_HCALL_OK;
 }
 
@@ -81,13 +97,30 @@ static long hcall_shutdown(struct lg_cpu *cpu, u64 how, u64 msg_gpa, u64 len,
 static long hcall_load_idt_entry(struct lg_cpu *cpu, u64 vector, u64 handler,
 				 u64 flags)
 {
-	if (vector > 255 || (flags & ~(u64)(LG_IDT_PRESENT | LG_IDT_STACK)))
+	const u64 known = LG_IDT_PRESENT | LG_IDT_STACK | LG_IDT_USER;
+
+	if (vector > 255 || (flags & ~known))
 		return LGUEST_HCALL_EINVAL;
-	if ((flags & LG_IDT_PRESENT) && !guest_code_address_ok(handler))
+	if ((flags & LG_IDT_PRESENT) && !lguest_canonical(handler))
 		return LGUEST_HCALL_EINVAL;
 	cpu->idt[vector].handler = handler;
 	cpu->idt[vector].flags = flags;
 	return LGUEST_HCALL_OK;
+}
+
+static long hcall_set_stack(struct lg_cpu *cpu, u64 rsp, u64 which)
+{
+	if (!lguest_canonical(rsp))
+		return LGUEST_HCALL_EINVAL;
+	switch (which) {
+	case LG_STACK_KERNEL:
+		cpu->kernel_stack = rsp;
+		return LGUEST_HCALL_OK;
+	case LG_STACK_IST:
+		cpu->ist_stack = rsp;
+		return LGUEST_HCALL_OK;
+	}
+	return LGUEST_HCALL_EINVAL;
 }
 
 static long hcall_set_clockevent(struct lg_cpu *cpu, u64 ns)
@@ -100,6 +133,53 @@ static long hcall_set_clockevent(struct lg_cpu *cpu, u64 ns)
 	ns = max_t(u64, ns, 1000);
 	hrtimer_start(&cpu->timer, ns_to_ktime(ns), HRTIMER_MODE_REL);
 	return LGUEST_HCALL_OK;
+}
+
+static long hcall_set_syscall(struct lg_cpu *cpu, u64 entry)
+{
+	if (!lguest_canonical(entry))
+		return LGUEST_HCALL_EINVAL;
+	cpu->syscall_entry = entry;
+	cpu->changed |= CHANGED_ENTRY;
+	return LGUEST_HCALL_OK;
+}
+
+/*
+ * LHCALL_RETURN_TO_USER, when the switcher could not do it alone: the user
+ * frame comes from the shared page, read once into our own copy.  A frame
+ * no CPU could iretq to kills the guest.
+ */
+static void hcall_return_to_user(struct lg_cpu *cpu)
+{
+	struct lguest_user_frame u;
+
+	if (!cpu->data) {
+		cpu->regs.rax = LGUEST_HCALL_EINVAL;
+		return;
+	}
+	u.rip = READ_ONCE(cpu->data->user.rip);
+	u.rsp = READ_ONCE(cpu->data->user.rsp);
+	u.rflags = READ_ONCE(cpu->data->user.rflags);
+	u.rax = READ_ONCE(cpu->data->user.rax);
+	u.rcx = READ_ONCE(cpu->data->user.rcx);
+	u.r11 = READ_ONCE(cpu->data->user.r11);
+	if (!lguest_canonical(u.rip) || !lguest_canonical(u.rsp)) {
+		kill_guest(cpu, "it returned to user mode at rip %#llx, rsp %#llx",
+			   u.rip, u.rsp);
+		return;
+	}
+	if (lguest_need_user_root(cpu)) {
+		kill_guest(cpu, "out of memory for shadow page tables");
+		return;
+	}
+	cpu->regs.rip = u.rip;
+	cpu->regs.rsp = u.rsp;
+	cpu->regs.rflags = lguest_sanitize_rflags(u.rflags);
+	cpu->regs.rax = u.rax;
+	cpu->regs.rcx = u.rcx;
+	cpu->regs.r11 = u.r11;
+	cpu->mode = LG_MODE_USER;
+	cpu->stats.user_returns++;
 }
 
 /*
@@ -116,10 +196,7 @@ static long dispatch(struct lg_cpu *cpu, u64 nr, const u64 *a, bool sync)
 	case LHCALL_LOAD_IDT_ENTRY:
 		return hcall_load_idt_entry(cpu, a[0], a[1], a[2]);
 	case LHCALL_SET_STACK:
-		if (!guest_code_address_ok(a[0]))
-			return LGUEST_HCALL_EINVAL;
-		cpu->trap_stack = a[0];
-		return LGUEST_HCALL_OK;
+		return hcall_set_stack(cpu, a[0], a[1]);
 	case LHCALL_SET_CLOCKEVENT:
 		return hcall_set_clockevent(cpu, a[0]);
 	case LHCALL_SEND_INTERRUPTS:
@@ -130,6 +207,14 @@ static long dispatch(struct lg_cpu *cpu, u64 nr, const u64 *a, bool sync)
 		cpu->ts = a[0] ? X86_CR0_TS : 0;
 		cpu->changed |= CHANGED_TS;
 		return LGUEST_HCALL_OK;
+	case LHCALL_NEW_PGTABLE:
+		return lguest_new_pgtable(cpu, a[0]);
+	case LHCALL_INVLPG:
+		return lguest_invlpg(cpu, a[0], a[1], a[2]);
+	case LHCALL_FLUSH_TLB:
+		return lguest_flush_tlb(cpu, a[0]);
+	case LHCALL_SET_SYSCALL:
+		return hcall_set_syscall(cpu, a[0]);
 	case LHCALL_HALT:
 		if (!sync)
 			break;
@@ -147,6 +232,9 @@ static long dispatch(struct lg_cpu *cpu, u64 nr, const u64 *a, bool sync)
 		cpu->exit.args[2] = a[2];
 		cpu->exit_pending = true;
 		return LGUEST_HCALL_OK;
+	case LHCALL_RETURN_TO_USER:
+		/* Synchronous calls never get here: lguest_do_hypercall(). */
+		break;
 	default:
 		return LGUEST_HCALL_ENOSYS;
 	}
@@ -157,32 +245,23 @@ static long dispatch(struct lg_cpu *cpu, u64 nr, const u64 *a, bool sync)
 /* Run the calls the guest queued, in order, until a free slot. */
 static void drain_async_ring(struct lg_cpu *cpu)
 {
-	struct lguest *lg = cpu->lg;
+	struct lguest_data *data = cpu->data;
 	struct lguest_hcall_slot slot;
-	unsigned int done;
-	u8 status;
+	unsigned int done, n;
 
-	for (done = 0; done < LHCALL_RING_SIZE && !READ_ONCE(lg->dead); done++) {
-		unsigned int n = cpu->next_hcall;
-		u8 __user *st = lguest_gpa_to_user(lg, DATA_GPA(cpu, hcall_status[n]));
-
-		if (get_user(status, st))
-			goto bad;
-		if (status != LHCALL_RING_QUEUED)
+	for (done = 0; done < LHCALL_RING_SIZE && !READ_ONCE(cpu->lg->dead); done++) {
+		n = cpu->next_hcall;
+		if (READ_ONCE(data->hcall_status[n]) != LHCALL_RING_QUEUED)
 			return;
-		if (copy_from_user(&slot, lguest_gpa_to_user(lg, DATA_GPA(cpu, hcalls[n])),
-				   sizeof(slot)))
-			goto bad;
+		/* Our copy, so the guest cannot change the call under us. */
+		memcpy(&slot, &data->hcalls[n], sizeof(slot));
+		barrier();
 		trace_hypercall(cpu->id, slot.nr, slot.args[0], slot.args[1], true);
 		dispatch(cpu, slot.nr, slot.args, false);
 		cpu->stats.async_hypercalls++;
-		if (put_user(LHCALL_RING_FREE, st))
-			goto bad;
+		WRITE_ONCE(data->hcall_status[n], LHCALL_RING_FREE);
 		cpu->next_hcall = (n + 1) % LHCALL_RING_SIZE;
 	}
-	return;
-bad:
-	kill_guest(cpu, "cannot use the hypercall ring at %#llx", cpu->data_gpa);
 }
 
 void lguest_do_hypercall(struct lg_cpu *cpu)
@@ -192,10 +271,13 @@ void lguest_do_hypercall(struct lg_cpu *cpu)
 	};
 
 	cpu->stats.hypercalls++;
-	if (cpu->data_gpa)
+	if (cpu->data)
 		drain_async_ring(cpu);
 	if (READ_ONCE(cpu->lg->dead))
 		return;
 	trace_hypercall(cpu->id, cpu->regs.rax, args[0], args[1], false);
-	cpu->regs.rax = dispatch(cpu, cpu->regs.rax, args, true);
+	if (cpu->regs.rax == LHCALL_RETURN_TO_USER)
+		hcall_return_to_user(cpu);
+	else
+		cpu->regs.rax = dispatch(cpu, cpu->regs.rax, args, true);
 }

@@ -82,6 +82,9 @@ static int lguest_req_info(struct lguest *lg, const void __user *args)
 	strscpy(info.version, LG_VERSION, sizeof(info.version));
 	info.pinned_pages = atomic_long_read(&lguest_pinned_pages);
 	info.table_pages = atomic_long_read(&lguest_table_pages);
+	info.guest_pinned = atomic_long_read(&lg->nr_pins);
+	info.guest_tables = atomic_long_read(&lg->nr_tables);
+	info.nr_pgdirs = lg->nr_pgdirs;
 
 	if (copy_to_user(u64_to_user_ptr(req.addr), &info, sizeof(info)))
 		return -EFAULT;
@@ -100,9 +103,12 @@ static int lguest_req_initialize(struct lguest *lg, const void __user *args)
 /* The vCPU a request names, or NULL. */
 static struct lg_cpu *lguest_vcpu(struct lguest *lg, u64 id)
 {
-	if (id >= lg->nr_cpus)
+	unsigned int n = READ_ONCE(lg->nr_cpus);
+
+	if (id >= n)
 		return NULL;
-	return lg->cpus[array_index_nospec(id, lg->nr_cpus)];
+	/* NULL while LHREQ_INITIALIZE is still creating it. */
+	return READ_ONCE(lg->cpus[array_index_nospec(id, n)]);
 }
 
 /* LHREQ_IRQ: the launcher raises a virtual interrupt (a device, say). */
@@ -141,8 +147,8 @@ static int lguest_req_regs(struct lguest *lg, const void __user *args, bool set)
 	if (!mutex_trylock(&cpu->run_lock))
 		return -EBUSY;
 	if (set) {
-		if (r.rip >= TASK_SIZE_MAX || r.rsp >= TASK_SIZE_MAX ||
-		    r.fs_base >= TASK_SIZE_MAX || r.gs_base >= TASK_SIZE_MAX) {
+		if (!lguest_canonical(r.rip) || !lguest_canonical(r.rsp) ||
+		    !lguest_canonical(r.fs_base) || !lguest_canonical(r.gs_base)) {
 			err = -EINVAL;
 			goto out;
 		}
@@ -187,8 +193,8 @@ static int lguest_req_regs(struct lguest *lg, const void __user *args, bool set)
 		r.r15 = cpu->regs.r15;
 		r.rip = cpu->regs.rip;
 		r.rflags = cpu->regs.rflags;
-		r.cs = cpu->regs.cs;
-		r.ss = cpu->regs.ss;
+		r.cs = cpu->mode == LG_MODE_USER ? LGUEST_USER_CS : LGUEST_KERNEL_CS;
+		r.ss = cpu->mode == LG_MODE_USER ? LGUEST_USER_SS : LGUEST_KERNEL_SS;
 		r.fs_base = cpu->fsbase;
 		r.gs_base = cpu->gsbase;
 	}
@@ -231,7 +237,8 @@ static const size_t lguest_req_size[] = {
  * Running a vCPU: pread() with the vCPU number as the offset, as the
  * original lguest did.  Only the thread that first ran a vCPU may run it:
  * its timer wakes and kicks that thread, and its FPU state is that
- * thread's.
+ * thread's.  And only a thread of the process that created the guest: guest
+ * memory is that process's memory, which is where shadow faults pin pages.
  */
 static ssize_t lguest_read(struct file *file, char __user *user, size_t size,
 			   loff_t *off)
@@ -243,10 +250,11 @@ static ssize_t lguest_read(struct file *file, char __user *user, size_t size,
 
 	if (size != sizeof(exit))
 		return -EINVAL;
-	/* nr_cpus is written once, under lg->lock, before any run. */
 	cpu = lguest_vcpu(lg, *off < 0 ? U64_MAX : (u64)*off);
 	if (!cpu)
 		return -EINVAL;
+	if (current->mm != lg->mm)
+		return -EPERM;
 
 	mutex_lock(&lg->lock);
 	if (!cpu->tsk) {
@@ -328,7 +336,7 @@ static int lguest_open(struct inode *inode, struct file *file)
 	lg->id = id;
 	mutex_init(&lg->lock);
 	spin_lock_init(&lg->dead_lock);
-	INIT_LIST_HEAD(&lg->table_pages);
+	spin_lock_init(&lg->mmu_lock);
 	atomic_inc(&nr_guests);
 
 	file->private_data = lg;

@@ -10,23 +10,15 @@
 #include <linux/uaccess.h>
 #include <asm/processor-flags.h>
 #include "lg.h"
+#include "switcher.h"
 
 #define CREATE_TRACE_POINTS
 #include "trace.h"
 
-/*
- * What the guest may keep of RFLAGS: the arithmetic flags, TF (its own
- * single-stepping), DF, RF and ID.  IF is always on (the guest's interrupt
- * flag is virtual), IOPL is 0, and NT, VM, AC, VIF and VIP never survive.
- */
+/* Whatever the guest or the launcher asked for, IF is on and IOPL 0. */
 u64 lguest_sanitize_rflags(u64 rflags)
 {
-	const u64 keep = X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF |
-			 X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_TF |
-			 X86_EFLAGS_DF | X86_EFLAGS_OF | X86_EFLAGS_RF |
-			 X86_EFLAGS_ID;
-
-	return (rflags & keep) | X86_EFLAGS_IF | X86_EFLAGS_FIXED;
+	return (rflags & LG_RFLAGS_KEEP) | X86_EFLAGS_IF | X86_EFLAGS_FIXED;
 }
 
 /*

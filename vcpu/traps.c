@@ -4,12 +4,20 @@
  * interrupts of its own.
  *
  * The guest registers handlers with LHCALL_LOAD_IDT_ENTRY.  We deliver to a
- * handler the way an x86 interrupt gate would: on the current stack (or the
- * SET_STACK stack, for entries that ask, as an IST would), aligned to 16
- * bytes, we push SS, RSP, RFLAGS, CS, RIP and, for the vectors that have one,
- * the error code; RFLAGS carries the guest's virtual IF, which we then clear,
- * along with TF, NT and RF.  The guest returns with a plain iretq (legal at
- * CPL3 to CPL3) after restoring its virtual IF from the frame.
+ * handler the way an x86 interrupt gate would: aligned to 16 bytes, we push
+ * SS, RSP, RFLAGS, CS, RIP and, for the vectors that have one, the error
+ * code; RFLAGS carries the guest's virtual IF, which we then clear, along
+ * with TF, NT and RF.  The stack is the one the CPU would pick: the
+ * LG_STACK_IST stack for entries that ask (an IST), else the guest kernel's
+ * stack for traps from user mode (TSS.RSP0's part), else the current one.
+ * CS and SS in the frame say which virtual privilege level the trap came
+ * from (LGUEST_KERNEL_CS or LGUEST_USER_CS), and every trap ends up in the
+ * guest kernel.
+ *
+ * Guest kernel and guest user both run at CPL3, so the CPU cannot tell them
+ * apart; we can, and translate: a `syscall` is a hypercall from the kernel
+ * but a system call from user mode, a page fault's User bit is the virtual
+ * mode's, and `int $0x80` reaches the kernel only if it allowed it.
  *
  * A trap the guest has no handler for kills it, with a reason naming the
  * trap, RIP and error code, which the launcher prints.
@@ -45,65 +53,62 @@ static bool has_error_code(unsigned int vector)
 	return false;
 }
 
-static u64 __user *lguest_data_field(struct lg_cpu *cpu, size_t off)
+/*
+ * The guest's virtual IF: user mode always runs with interrupts on (it
+ * cannot turn them off, as on a real CPU); the kernel says in its shared
+ * page, and has them off until it registers one.
+ */
+static u64 guest_irq_flag(struct lg_cpu *cpu)
 {
-	return lguest_gpa_to_user(cpu->lg, cpu->data_gpa + off);
-}
-
-#define DATA_FIELD(cpu, field) \
-	lguest_data_field(cpu, offsetof(struct lguest_data, field))
-
-/* The guest's virtual IF, X86_EFLAGS_IF or 0 (0 until it registers data). */
-static int guest_irq_enabled(struct lg_cpu *cpu, u64 *flag)
-{
-	*flag = 0;
-	if (!cpu->data_gpa)
+	if (cpu->mode == LG_MODE_USER)
+		return X86_EFLAGS_IF;
+	if (!cpu->data)
 		return 0;
-	if (get_user(*flag, DATA_FIELD(cpu, irq_enabled)))
-		return -EFAULT;
-	*flag &= X86_EFLAGS_IF;
-	return 0;
+	return READ_ONCE(cpu->data->irq_enabled) & X86_EFLAGS_IF;
 }
 
 /*
- * Push an interrupt frame for @vector and point the guest at its handler.
- * Returns false (and kills the guest) if that is impossible.
+ * Push an interrupt frame for @vector and enter the guest kernel at its
+ * handler.  Returns false (and kills the guest) if that is impossible.
  */
-static bool push_guest_frame(struct lg_cpu *cpu, unsigned int vector)
+static bool push_guest_frame(struct lg_cpu *cpu, unsigned int vector,
+			     bool error_code)
 {
 	struct lg_idt_entry *e = &cpu->idt[vector];
-	u64 frame[6], rsp, irq_flag;
+	bool from_user = cpu->mode == LG_MODE_USER;
+	u64 frame[6], rsp;
 	unsigned int n = 0;
 
-	if (guest_irq_enabled(cpu, &irq_flag)) {
-		kill_guest(cpu, "cannot read the shared data page at %#llx",
-			   cpu->data_gpa);
+	if (e->flags & LG_IDT_STACK)
+		rsp = cpu->ist_stack;
+	else if (from_user)
+		rsp = cpu->kernel_stack;
+	else
+		rsp = cpu->regs.rsp;
+	if (from_user && !rsp) {
+		kill_guest(cpu, "trap %u in user mode, and no kernel stack to take it on",
+			   vector);
 		return false;
 	}
-
-	rsp = (e->flags & LG_IDT_STACK) ? cpu->trap_stack : cpu->regs.rsp;
 	rsp &= ~0xfULL;
-	if (has_error_code(vector))
+	if (error_code)
 		frame[n++] = cpu->regs.errcode;
 	frame[n++] = cpu->regs.rip;
-	frame[n++] = cpu->regs.cs;
-	frame[n++] = (cpu->regs.rflags & ~X86_EFLAGS_IF) | irq_flag;
+	frame[n++] = from_user ? LGUEST_USER_CS : LGUEST_KERNEL_CS;
+	frame[n++] = (cpu->regs.rflags & ~X86_EFLAGS_IF) | guest_irq_flag(cpu);
 	frame[n++] = cpu->regs.rsp;
-	frame[n++] = cpu->regs.ss;
+	frame[n++] = from_user ? LGUEST_USER_SS : LGUEST_KERNEL_SS;
 	rsp -= n * sizeof(u64);
 
-	/* Guest virtual = guest physical until shadow paging arrives. */
-	if (!lguest_guest_range_ok(cpu->lg, rsp, n * sizeof(u64)) ||
-	    copy_to_user(lguest_gpa_to_user(cpu->lg, rsp), frame,
-			 n * sizeof(u64))) {
+	/* The kernel takes the trap: its stack is written as it sees it. */
+	cpu->mode = LG_MODE_KERNEL;
+	if (lguest_copy_to_guest(cpu, rsp, frame, n * sizeof(u64))) {
 		kill_guest(cpu, "cannot push the frame for vector %u at %#llx",
 			   vector, rsp);
 		return false;
 	}
-	if (cpu->data_gpa && put_user(0, DATA_FIELD(cpu, irq_enabled))) {
-		kill_guest(cpu, "cannot write the shared data page");
-		return false;
-	}
+	if (cpu->data)
+		WRITE_ONCE(cpu->data->irq_enabled, 0);
 	cpu->regs.rsp = rsp;
 	cpu->regs.rip = e->handler;
 	cpu->regs.rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF);
@@ -114,18 +119,18 @@ bool lguest_deliver_trap(struct lg_cpu *cpu, unsigned int vector)
 {
 	if (!(cpu->idt[vector].flags & LG_IDT_PRESENT))
 		return false;
-	if (push_guest_frame(cpu, vector))
+	if (push_guest_frame(cpu, vector, has_error_code(vector)))
 		cpu->stats.traps_delivered++;
 	return true;
 }
 
 /* Copy our pending bits to the guest, so it knows to SEND_INTERRUPTS. */
-static int mirror_pending(struct lg_cpu *cpu)
+static void mirror_pending(struct lg_cpu *cpu)
 {
-	unsigned long bits[4];
+	unsigned int i;
 
-	bitmap_copy(bits, cpu->irqs_pending, 256);
-	return copy_to_user(DATA_FIELD(cpu, irq_pending), bits, sizeof(bits));
+	for (i = 0; i < 4; i++)
+		WRITE_ONCE(cpu->data->irq_pending[i], cpu->irqs_pending[i]);
 }
 
 /*
@@ -136,15 +141,11 @@ static int mirror_pending(struct lg_cpu *cpu)
 bool lguest_deliver_interrupt(struct lg_cpu *cpu)
 {
 	unsigned int vector;
-	u64 enabled;
 
-	if (bitmap_empty(cpu->irqs_pending, 256) || !cpu->data_gpa)
+	if (bitmap_empty(cpu->irqs_pending, 256) || !cpu->data)
 		return true;
-	if (guest_irq_enabled(cpu, &enabled))
-		goto bad_data;
-	if (!enabled) {
-		if (mirror_pending(cpu))
-			goto bad_data;
+	if (!guest_irq_flag(cpu)) {
+		mirror_pending(cpu);
 		return true;
 	}
 
@@ -155,18 +156,13 @@ bool lguest_deliver_interrupt(struct lg_cpu *cpu)
 		kill_guest(cpu, "interrupt %u arrived with no handler", vector);
 		return false;
 	}
-	if (vector == LGUEST_TIMER_VECTOR &&
-	    put_user(ktime_get_real_ns(), DATA_FIELD(cpu, time_ns)))
-		goto bad_data;
-	if (!push_guest_frame(cpu, vector) || mirror_pending(cpu))
-		goto bad_data;
+	if (vector == LGUEST_TIMER_VECTOR)
+		WRITE_ONCE(cpu->data->time_ns, ktime_get_real_ns());
+	if (!push_guest_frame(cpu, vector, false))
+		return false;
+	mirror_pending(cpu);
 	cpu->stats.irqs_delivered++;
 	return true;
-
-bad_data:
-	kill_guest(cpu, "cannot use the shared data page at %#llx",
-		   cpu->data_gpa);
-	return false;
 }
 
 static void kill_for_trap(struct lg_cpu *cpu, unsigned int vector)
@@ -175,6 +171,84 @@ static void kill_for_trap(struct lg_cpu *cpu, unsigned int vector)
 		   vector, trap_names[vector] ?: "reserved",
 		   cpu->regs.rip, cpu->regs.errcode,
 		   vector == X86_TRAP_PF ? ", see cr2" : "");
+}
+
+static void deliver_or_kill(struct lg_cpu *cpu, unsigned int vector)
+{
+	if (lguest_deliver_trap(cpu, vector))
+		return;
+	if (vector == X86_TRAP_PF)
+		kill_guest(cpu, "unhandled page fault at %#llx (error %#llx) at rip %#llx",
+			   cpu->cr2, cpu->regs.errcode, cpu->regs.rip);
+	else
+		kill_for_trap(cpu, vector);
+}
+
+/*
+ * `int $n` through one of our DPL-3 gates (the hypercall vector from user
+ * mode, or 0x80): a software interrupt for the guest kernel if its gate
+ * would let this mode in, otherwise the #GP a real CPU raises for a gate
+ * of too high a privilege, pointing at the two-byte instruction.
+ */
+static void software_interrupt(struct lg_cpu *cpu, unsigned int vector)
+{
+	struct lg_idt_entry *e = &cpu->idt[vector];
+
+	if ((e->flags & LG_IDT_PRESENT) &&
+	    (cpu->mode == LG_MODE_KERNEL || (e->flags & LG_IDT_USER))) {
+		if (push_guest_frame(cpu, vector, false))
+			cpu->stats.traps_delivered++;
+		return;
+	}
+	cpu->regs.rip -= 2;
+	cpu->regs.errcode = vector * 8 + 2;
+	deliver_or_kill(cpu, X86_TRAP_GP);
+}
+
+/*
+ * A `syscall` in guest user mode: enter the guest kernel at its syscall
+ * entry, as the CPU would.  The CPU already put the user's RIP in RCX and
+ * its RFLAGS in R11; the kernel gets interrupts off and clean flags, and
+ * switches stacks itself.  Without an entry, the CPU would raise #UD.
+ * The switcher does the same by itself when it may (switcher_64.S).
+ */
+static void user_syscall(struct lg_cpu *cpu)
+{
+	cpu->stats.user_syscalls++;
+	if (!cpu->syscall_entry) {
+		cpu->regs.rip -= 2;
+		deliver_or_kill(cpu, X86_TRAP_UD);
+		return;
+	}
+	cpu->regs.rcx = cpu->regs.rip;
+	cpu->regs.r11 = cpu->regs.rflags;
+	cpu->regs.rip = cpu->syscall_entry;
+	cpu->regs.rflags = X86_EFLAGS_IF | X86_EFLAGS_FIXED;
+	cpu->mode = LG_MODE_KERNEL;
+	if (cpu->data)
+		WRITE_ONCE(cpu->data->irq_enabled, 0);
+}
+
+/* A #PF exit: fill the shadow, or give the guest its own fault. */
+static void page_fault(struct lg_cpu *cpu)
+{
+	u64 error;
+
+	switch (lguest_demand_page(cpu, &error)) {
+	case LG_PF_FIXED:
+	case LG_PF_DEAD:
+		return;
+	case LG_PF_GP:
+		cpu->regs.errcode = 0;
+		deliver_or_kill(cpu, X86_TRAP_GP);
+		return;
+	case LG_PF_REFLECT:
+		cpu->regs.errcode = error;
+		if (cpu->data)
+			WRITE_ONCE(cpu->data->cr2, cpu->cr2);
+		deliver_or_kill(cpu, X86_TRAP_PF);
+		return;
+	}
 }
 
 /* Called after every exit, with interrupts on, in the vCPU's thread. */
@@ -189,27 +263,34 @@ void lguest_arch_handle_trap(struct lg_cpu *cpu)
 		return;
 	}
 
-	if (vector == LG_TRAP_SYSCALL || vector == LGUEST_HCALL_VECTOR) {
-		lguest_do_hypercall(cpu);
+	switch (vector) {
+	case LG_TRAP_SYSCALL:
+		if (cpu->mode == LG_MODE_USER)
+			user_syscall(cpu);
+		else
+			lguest_do_hypercall(cpu);
 		return;
-	}
-	/* Host interrupts and NMIs were the host's, and are handled. */
-	if (vector >= FIRST_EXTERNAL_VECTOR || vector == X86_TRAP_NMI)
+	case LGUEST_HCALL_VECTOR:
+		if (cpu->mode == LG_MODE_USER)
+			software_interrupt(cpu, vector);
+		else
+			lguest_do_hypercall(cpu);
 		return;
-	if (vector == X86_TRAP_MC) {
+	case LG_INT80_VECTOR:
+		software_interrupt(cpu, vector);
+		return;
+	case X86_TRAP_NMI:
+		/* The host's, and handled. */
+		return;
+	case X86_TRAP_MC:
 		kill_guest(cpu, "machine check while the guest ran");
 		return;
-	}
-	if (vector == X86_TRAP_PF && cpu->data_gpa &&
-	    put_user(cpu->cr2, DATA_FIELD(cpu, cr2))) {
-		kill_guest(cpu, "cannot write the shared data page");
+	case X86_TRAP_PF:
+		page_fault(cpu);
 		return;
 	}
-	if (!lguest_deliver_trap(cpu, vector)) {
-		if (vector == X86_TRAP_PF)
-			kill_guest(cpu, "unhandled page fault at %#llx (error %#llx) at rip %#llx",
-				   cpu->cr2, cpu->regs.errcode, cpu->regs.rip);
-		else
-			kill_for_trap(cpu, vector);
-	}
+	/* Host interrupts were the host's, and are handled. */
+	if (vector >= FIRST_EXTERNAL_VECTOR)
+		return;
+	deliver_or_kill(cpu, vector);
 }

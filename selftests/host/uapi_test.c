@@ -11,7 +11,9 @@
 TEST(request_numbers_are_stable)
 {
 	EXPECT_EQ(1, LHREQ_INFO);
-	EXPECT_EQ(1, LGUEST_ABI_VERSION);
+	EXPECT_EQ(2, LGUEST_ABI_VERSION);
+	EXPECT_EQ(11, LHCALL_NEW_PGTABLE);
+	EXPECT_EQ(15, LHCALL_RETURN_TO_USER);
 	EXPECT_EQ(64, LGUEST_MAX_VCPUS);
 }
 
@@ -24,7 +26,7 @@ TEST(req_info_layout)
 
 TEST(info_layout_has_no_holes)
 {
-	EXPECT_EQ(80, sizeof(struct lguest_info));
+	EXPECT_EQ(104, sizeof(struct lguest_info));
 	EXPECT_EQ(0, offsetof(struct lguest_info, abi_version));
 	EXPECT_EQ(4, offsetof(struct lguest_info, max_vcpus));
 	EXPECT_EQ(8, offsetof(struct lguest_info, host_caps));
@@ -35,6 +37,10 @@ TEST(info_layout_has_no_holes)
 	EXPECT_EQ(32, offsetof(struct lguest_info, version));
 	EXPECT_EQ(64, offsetof(struct lguest_info, pinned_pages));
 	EXPECT_EQ(72, offsetof(struct lguest_info, table_pages));
+	EXPECT_EQ(80, offsetof(struct lguest_info, guest_pinned));
+	EXPECT_EQ(88, offsetof(struct lguest_info, guest_tables));
+	EXPECT_EQ(96, offsetof(struct lguest_info, nr_pgdirs));
+	EXPECT_EQ(100, offsetof(struct lguest_info, pad2));
 	EXPECT_EQ(LGUEST_VERSION_LEN, sizeof(((struct lguest_info *)0)->version));
 }
 
@@ -46,7 +52,7 @@ TEST(run_interface_layout)
 	EXPECT_EQ(22 * 8, sizeof(struct lguest_regs));
 	EXPECT_EQ(160, sizeof(struct lguest_exit));
 	EXPECT_EQ(32, offsetof(struct lguest_exit, msg));
-	EXPECT_EQ(80, sizeof(struct lguest_vcpu_stats));
+	EXPECT_EQ(19 * 8, sizeof(struct lguest_vcpu_stats));
 }
 
 TEST(shared_page_layout)
@@ -56,8 +62,11 @@ TEST(shared_page_layout)
 	EXPECT_EQ(40, offsetof(struct lguest_data, cr2));
 	EXPECT_EQ(48, offsetof(struct lguest_data, tsc_khz));
 	EXPECT_EQ(56, offsetof(struct lguest_data, time_ns));
-	EXPECT_EQ(128, offsetof(struct lguest_data, hcall_status));
-	EXPECT_EQ(192, offsetof(struct lguest_data, hcalls));
+	EXPECT_EQ(64, offsetof(struct lguest_data, reserved_slots));
+	EXPECT_EQ(128, offsetof(struct lguest_data, user));
+	EXPECT_EQ(48, sizeof(struct lguest_user_frame));
+	EXPECT_EQ(240, offsetof(struct lguest_data, hcall_status));
+	EXPECT_EQ(304, offsetof(struct lguest_data, hcalls));
 	EXPECT_EQ(40, sizeof(struct lguest_hcall_slot));
 	/* It must fit in the page LHCALL_INIT registers. */
 	EXPECT_GE(4096, sizeof(struct lguest_data));

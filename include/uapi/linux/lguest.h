@@ -20,7 +20,7 @@
 #include <linux/types.h>
 
 /* Bumped whenever a structure below or the meaning of a request changes. */
-#define LGUEST_ABI_VERSION	1
+#define LGUEST_ABI_VERSION	2
 
 /* The most vCPUs one guest may have (the SMP issue brings them to life). */
 #define LGUEST_MAX_VCPUS	64
@@ -62,15 +62,22 @@ struct lguest_info {
 	__u32 nr_guests;		/* guests (open files) alive on the host */
 	__u32 pad;
 	char version[LGUEST_VERSION_LEN];	/* module version, NUL-terminated */
-	__u64 pinned_pages;		/* guest pages pinned, all guests */
+	__u64 pinned_pages;		/* pins held by shadow entries, all guests */
 	__u64 table_pages;		/* page-table pages, all guests */
+	__u64 guest_pinned;		/* ... and by this guest */
+	__u64 guest_tables;
+	__u32 nr_pgdirs;		/* address spaces each guest may cache */
+	__u32 pad2;
 };
 
 /*
  * LHREQ_INITIALIZE: turn this (empty) guest into one that can run.  Guest
  * physical address 0 is launcher address @base; the guest has @size bytes.
  * Both are page aligned, and the range must be the launcher's own memory,
- * readable and writable.  vCPU 0 starts at @entry with RSP = @size.
+ * readable and writable.  Nothing is pinned here: a page is pinned while a
+ * shadow page-table entry maps it.  vCPU 0 starts at @entry with RSP =
+ * @size, in kernel mode, with paging "off" (guest-virtual = guest-physical)
+ * until its first LHCALL_NEW_PGTABLE.
  */
 struct lguest_req_init {
 	__u64 base;
@@ -90,7 +97,9 @@ struct lguest_req_irq {
 
 /*
  * A vCPU's registers.  rflags is sanitised on SETREGS (IF always on, IOPL
- * 0, no NT/VM/AC/VIF/VIP); cs and ss are fixed by the host and ignored.
+ * 0, no NT/VM/AC/VIF/VIP).  cs and ss say which virtual privilege level
+ * the vCPU is in (LGUEST_KERNEL_CS/SS or LGUEST_USER_CS/SS); SETREGS
+ * ignores them.
  */
 struct lguest_regs {
 	__u64 rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
@@ -118,6 +127,17 @@ struct lguest_vcpu_stats {
 	__u64 full_copies;	/* copy_in_guest_info() slow paths */
 	__u64 switcher_maps;	/* map_switcher_in_guest() PTE rewrites */
 	__u64 halts;
+	/* Shadow paging (pgtable/). */
+	__u64 shadow_fills;	/* #PF exits that filled a shadow entry */
+	__u64 pf_reflected;	/* #PF exits the guest's own tables explain */
+	__u64 pgtable_switches;	/* LHCALL_NEW_PGTABLE calls */
+	__u64 pgdir_hits;	/* ... that found the address space cached */
+	__u64 invalidations;	/* INVLPG and FLUSH_TLB calls */
+	/* Guest user mode. */
+	__u64 user_syscalls;	/* user syscalls delivered by the host's C code */
+	__u64 user_returns;	/* RETURN_TO_USER done by the host's C code */
+	__u64 fast_syscalls;	/* ... done inside the switcher (direct switch) */
+	__u64 fast_returns;
 };
 
 struct lguest_req_stats {
@@ -154,7 +174,12 @@ struct lguest_exit {
 /*
  * Hypercalls.  The guest kernel executes `syscall` with the call number in
  * rax and arguments in rdi, rsi, rdx, r10; the result comes back in rax; rcx
- * and r11 are clobbered (as for a Linux system call).
+ * and r11 are clobbered (as for a Linux system call).  Addresses passed to a
+ * hypercall are guest-physical, except where a call says otherwise.
+ *
+ * Only the guest kernel makes hypercalls: a `syscall` in guest user mode
+ * goes to the entry the kernel registered with LHCALL_SET_SYSCALL, with
+ * RCX = the user's RIP and R11 = its RFLAGS, as on a real CPU.
  */
 enum lguest_hcall {
 	LHCALL_INIT = 1,		/* gpa of struct lguest_data */
@@ -167,6 +192,13 @@ enum lguest_hcall {
 	LHCALL_NOTIFY = 8,		/* exit to the launcher with 3 args */
 	LHCALL_TS = 9,			/* virtual CR0.TS: 0 or 1 */
 	LHCALL_FLUSH_ASYNC = 10,	/* only drain the async ring */
+	/* Paging: the guest's own page tables, shadowed by the host. */
+	LHCALL_NEW_PGTABLE = 11,	/* gpa of the top-level (PML4) table */
+	LHCALL_INVLPG = 12,		/* va, length in bytes, LG_INVLPG_* */
+	LHCALL_FLUSH_TLB = 13,		/* gpa of a PML4, or LGUEST_FLUSH_ALL */
+	/* Guest user mode. */
+	LHCALL_SET_SYSCALL = 14,	/* entry for user syscall; 0 removes */
+	LHCALL_RETURN_TO_USER = 15,	/* enter user mode: lguest_data.user */
 	LHCALL_NR
 };
 
@@ -185,7 +217,28 @@ enum lguest_hcall {
 
 /* LHCALL_LOAD_IDT_ENTRY flags. */
 #define LG_IDT_PRESENT	(1U << 0)	/* otherwise: remove the entry */
-#define LG_IDT_STACK	(1U << 1)	/* switch to the SET_STACK stack */
+#define LG_IDT_STACK	(1U << 1)	/* deliver on the LG_STACK_IST stack */
+#define LG_IDT_USER	(1U << 2)	/* user mode may raise it with int n */
+
+/* LHCALL_SET_STACK's second argument: which stack. */
+#define LG_STACK_KERNEL	0	/* traps from user mode land here (TSS.RSP0) */
+#define LG_STACK_IST	1	/* LG_IDT_STACK entries land here (an IST) */
+
+/*
+ * The virtual privilege levels, as the CS and SS the host pushes in trap
+ * frames and reports in struct lguest_regs.  Both run at the real CPL3 with
+ * the host's user selectors; `testb $3, CS(frame)` tells them apart, as on
+ * real hardware.
+ */
+#define LGUEST_KERNEL_CS	0x10
+#define LGUEST_KERNEL_SS	0x18
+#define LGUEST_USER_CS		0x33
+#define LGUEST_USER_SS		0x2b
+
+/* LHCALL_INVLPG flags. */
+#define LG_INVLPG_ALL_SPACES	(1U << 0)	/* every cached address space */
+/* LHCALL_FLUSH_TLB: every address space, instead of one PML4. */
+#define LGUEST_FLUSH_ALL	(~0ULL)
 
 /* The virtual interrupt the clock event raises. */
 #define LGUEST_TIMER_VECTOR	32
@@ -201,7 +254,20 @@ struct lguest_hcall_slot {
 };
 
 /*
- * The page the guest shares with the host, registered by LHCALL_INIT.
+ * What LHCALL_RETURN_TO_USER loads, as iretq and sysretq would: the guest
+ * kernel restores every other register of the user context itself, puts
+ * these (which it cannot restore, since the hypercall itself uses them) in
+ * lguest_data.user and makes the call.
+ */
+struct lguest_user_frame {
+	__u64 rip, rsp, rflags;
+	__u64 rax, rcx, r11;
+};
+
+/*
+ * The page the guest shares with the host, registered by LHCALL_INIT, one
+ * per vCPU (page aligned, in guest-physical memory; the host keeps it
+ * pinned and maps it for the switcher).
  * The guest writes irq_enabled (its virtual RFLAGS.IF: 0 or 0x200) as its
  * cli/sti; the host sets irq_pending bits and cr2.  A guest that enables
  * interrupts and finds a pending bit makes LHCALL_SEND_INTERRUPTS.
@@ -212,6 +278,13 @@ struct lguest_data {
 	__u64 cr2;			/* of the last #PF delivered */
 	__u64 tsc_khz;
 	__u64 time_ns;			/* CLOCK_REALTIME at the last timer irq */
+	/*
+	 * Top-level (PML4) slots the host reserves for itself (the switcher
+	 * and the CPU entry area): bit n of word n / 64 is slot n.  A guest
+	 * that maps anything there is killed when it touches it.
+	 */
+	__u64 reserved_slots[8];
+	struct lguest_user_frame user;	/* for LHCALL_RETURN_TO_USER */
 	__u64 reserved[8];
 	__u8 hcall_status[LHCALL_RING_SIZE];
 	struct lguest_hcall_slot hcalls[LHCALL_RING_SIZE];

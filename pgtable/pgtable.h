@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the files of pgtable/ share and nobody else needs: entry flags,
+ * index arithmetic, the allocation of table pages, and "zaps", which
+ * collect what an invalidation takes away until no CPU can still be using
+ * it.
+ *
+ * Shadow entries are raw x86 PTE values: these tables are loaded into CR3 by
+ * the switcher and walked by the CPU, never by the kernel's mm code.  Levels
+ * count as the CPU does: 1 is a PTE, 4 a PML4 entry, 5 a PML5 entry.
+ */
+#ifndef _LG_PGTABLE_H
+#define _LG_PGTABLE_H
+
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <asm/pgtable.h>
+#include "lg.h"
+
+/*
+ * Intermediate shadow entries allow everything: permissions live in the
+ * leaves, where the guest's own permissions (combined over its levels) are
+ * written.  Host-owned entries are supervisor-only.
+ */
+#define LG_TABLE	(_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED)
+#define LG_USER_TABLE	(LG_TABLE | _PAGE_USER)
+#define LG_SW_TEXT	(_PAGE_PRESENT | _PAGE_ACCESSED)
+#define LG_SW_DATA	(_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | \
+			 _PAGE_DIRTY | _PAGE_NX)
+
+/* The guest's page-table format: 4-level x86-64, guest-physical. */
+#define LG_PTE_ADDR	0x000ffffffffff000ULL
+#define LG_PF_PROT	BIT(0)	/* #PF error code bits */
+#define LG_PF_WRITE	BIT(1)
+#define LG_PF_USER	BIT(2)
+#define LG_PF_RSVD	BIT(3)
+#define LG_PF_INSTR	BIT(4)
+
+static inline unsigned int lg_levels(void)
+{
+	return pgtable_l5_enabled() ? 5 : 4;
+}
+
+/* Index of @va in a table at @level. */
+static inline unsigned int lg_index(u64 va, unsigned int level)
+{
+	return (va >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
+}
+
+static inline u64 *lg_table_of(u64 entry)
+{
+	return __va(entry & PTE_PFN_MASK);
+}
+
+/*
+ * Table pages.  Shadow tables are taken from the vCPU's page cache under
+ * the MMU lock (filled by lg_topup() before it); everything is counted per
+ * guest and host-wide, so tests can see that nothing is left behind.
+ */
+int lg_topup(struct lg_cpu *cpu);
+u64 *lg_cache_page(struct lg_cpu *cpu);
+void lg_drain_cache(struct lg_cpu *cpu);
+u64 *lg_alloc_table(struct lguest *lg);
+void lg_free_table(struct lguest *lg, u64 *table);
+
+/*
+ * A zap: what invalidations remove, kept until every vCPU that might still
+ * hold it in its TLB has left the guest once (lguest_kick_running()).  Only
+ * then are pages unpinned and tables freed.  A full batch of pins is
+ * released on the spot, kick first.
+ */
+#define LG_ZAP_BATCH	64
+
+struct lg_zap {
+	struct lguest *lg;
+	struct page *pins[LG_ZAP_BATCH];
+	unsigned int nr_pins;
+	struct list_head tables;	/* page->private: the table's level */
+};
+
+void lg_zap_init(struct lg_zap *z, struct lguest *lg);
+void lg_zap_pin(struct lg_zap *z, struct page *page);
+void lg_zap_subtree(struct lg_zap *z, u64 *table, unsigned int level);
+void lg_zap_finish(struct lg_zap *z);
+
+/* shadow.c, for pgdir.c: an address space's whole shadow goes. */
+void lg_shadow_zap_all(struct lg_pgdir *pd, struct lguest *lg,
+		       struct lg_zap *z);
+/* pgdir.c, for shadow.c: a template entry changed; tell every vroot. */
+void lg_set_template(struct lguest *lg, struct lg_pgdir *pd,
+		     unsigned int mode, unsigned int slot, u64 val);
+
+/* walk.c: one walk of the guest's tables. */
+enum lg_walk_result {
+	LG_WALK_OK,		/* @gpa and the permissions are valid */
+	LG_WALK_FAULT,		/* the guest's tables say #PF: @error */
+	LG_WALK_GP,		/* not canonical for a 4-level guest: #GP(0) */
+	LG_WALK_KILLED,		/* the guest's tables were unusable */
+};
+
+struct lg_walk {
+	u64 gpa;		/* of the 4 KiB page holding the address */
+	bool writable;		/* RW all the way down, and Dirty is set */
+	bool nx;
+	u32 error;		/* for LG_WALK_FAULT */
+};
+
+enum lg_walk_result lg_walk(struct lg_cpu *cpu, struct lg_pgdir *pd,
+			    u64 va, u32 access, struct lg_walk *w);
+
+#endif /* _LG_PGTABLE_H */

@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Shadow page tables.
+ *
+ * The CPU walks our tables, not the guest's.  Ours start empty; every
+ * access the guest makes that they cannot translate traps with #PF, and
+ * lguest_demand_page() walks the guest's own tables (walk.c) to decide:
+ *   - the guest's tables do not allow the access either: the fault is the
+ *     guest's, and it gets it with the error code a real CPU would report;
+ *   - they do: we pin the page of launcher memory behind the guest-physical
+ *     address and write one shadow PTE for it, and the guest retries.
+ * A shadow PTE is writable only once the guest's PTE is Dirty: the first
+ * write to a clean page faults to us, we set Dirty in the guest's PTE and
+ * upgrade ours, so Dirty stays exact.  Guest huge pages are shadowed one
+ * 4 KiB page at a time, and kernel-mode and user-mode shadows are separate
+ * (pgdir.c).  So the shadow is a software TLB: indexed by virtual address,
+ * holding only leaves, with no knowledge of the guest's table structure.
+ *
+ * And like a TLB it is invalidated by the guest, by the same rules: after
+ * changing or removing an entry that may be cached, the guest makes
+ * LHCALL_INVLPG (a range, in its current address space or in all) or
+ * LHCALL_FLUSH_TLB (one address space, or all).  Entries becoming present
+ * need nothing: we cache no absent entries.  Invalidations are cheap to
+ * batch through the asynchronous ring.
+ *
+ * Pinning.  A guest page is pinned exactly while a shadow leaf maps it,
+ * once per leaf, and unpinned when the leaf goes.  The launcher's mapping
+ * of guest memory is watched by an MMU interval notifier: if the launcher
+ * unmaps, remaps or protects any of it, every shadow of the guest is
+ * dropped before the change completes, and later faults find out what is
+ * there now (or kill the guest with a reason if nothing usable is).
+ *
+ * Locking.  lg->mmu_lock (a spinlock) guards the shadow tables, templates
+ * and address spaces.  Guest tables are read and pages pinned outside it
+ * (both may sleep); lg->invalidate_seq, bumped by every invalidation under
+ * the lock, and the notifier's own sequence tell a fill that something
+ * changed while it was not holding the lock, and it starts again.  What
+ * an invalidation removes is only released once no vCPU can still be
+ * using it (tables.c); lock order: lg->lock, then cpu->run_lock, then
+ * mmap_lock (taken by the notifier's callers and by GUP), then mmu_lock.
+ */
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/sched/mm.h>
+#include <asm/io.h>
+#include "pgtable.h"
+
+/* The 48-bit offset a guest address has in the guest's 4-level space. */
+#define LG_VA_MASK	((1ULL << 48) - 1)
+
+/* The template that holds @slot of (@pd, @mode). */
+static u64 *template(struct lg_pgdir *pd, unsigned int mode, unsigned int slot)
+{
+	return slot < 256 ? pd->lo[mode] : pd->hi[mode];
+}
+
+/* Drop every shadow entry of @pd, both modes.  Under mmu_lock. */
+void lg_shadow_zap_all(struct lg_pgdir *pd, struct lguest *lg,
+		       struct lg_zap *z)
+{
+	unsigned int m, slot;
+
+	for (m = 0; m < LG_NR_MODES; m++) {
+		for (slot = 0; slot < 512; slot++) {
+			u64 e = template(pd, m, slot)[slot];
+
+			if (!(e & _PAGE_PRESENT))
+				continue;
+			lg_set_template(lg, pd, m, slot, 0);
+			lg_zap_subtree(z, lg_table_of(e), 3);
+		}
+	}
+}
+
+/* Every address space the guest has: after the launcher changed memory. */
+static void zap_everything(struct lguest *lg, struct lg_zap *z)
+{
+	unsigned int i;
+
+	lg->invalidate_seq++;
+	for (i = 0; i < lg->nr_pgdirs; i++)
+		if (lg->pgdirs[i].valid)
+			lg_shadow_zap_all(&lg->pgdirs[i], lg, z);
+}
+
+/*
+ * Clear the leaves for [start, end) below @table, a table at @level
+ * covering the 48-bit offsets from @base.  Empty tables stay: they go with
+ * the address space.
+ */
+static void zap_range(struct lg_zap *z, u64 *table, unsigned int level,
+		      u64 base, u64 start, u64 end)
+{
+	u64 size = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
+	unsigned int i = (start - base) / size;
+
+	for (; i < 512 && base + i * size < end; i++) {
+		u64 from = base + i * size, e = table[i];
+
+		if (!(e & _PAGE_PRESENT))
+			continue;
+		if (level == 1) {
+			WRITE_ONCE(table[i], 0);
+			lg_zap_pin(z, pfn_to_page((e & PTE_PFN_MASK) >> PAGE_SHIFT));
+		} else {
+			zap_range(z, lg_table_of(e), level - 1, from,
+				  max(start, from), min(end, from + size));
+		}
+	}
+}
+
+static void zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start,
+			    u64 end)
+{
+	unsigned int m, slot;
+	u64 size = 1ULL << 39;
+
+	for (m = 0; m < LG_NR_MODES; m++) {
+		for (slot = start / size; slot < 512 && slot * size < end; slot++) {
+			u64 e = template(pd, m, slot)[slot];
+
+			if (e & _PAGE_PRESENT)
+				zap_range(z, lg_table_of(e), 3, slot * size,
+					  max(start, slot * size),
+					  min(end, (slot + 1) * size));
+		}
+	}
+}
+
+/*
+ * LHCALL_INVLPG: the guest changed the entries mapping [va, va + len) (one
+ * page when len is 0) in its current address space, or with
+ * LG_INVLPG_ALL_SPACES in every one (kernel mappings shared by all).
+ */
+long lguest_invlpg(struct lg_cpu *cpu, u64 va, u64 len, u64 flags)
+{
+	struct lguest *lg = cpu->lg;
+	u64 start = va & LG_VA_MASK & PAGE_MASK, end;
+	struct lg_zap z;
+	unsigned int i;
+
+	if (flags & ~(u64)LG_INVLPG_ALL_SPACES)
+		return LGUEST_HCALL_EINVAL;
+	len = len ?: 1;
+	if (len > (1ULL << 48) - (va & LG_VA_MASK))
+		return LGUEST_HCALL_EINVAL;
+	end = PAGE_ALIGN((va & LG_VA_MASK) + len);
+
+	lg_zap_init(&z, lg);
+	spin_lock(&lg->mmu_lock);
+	lg->invalidate_seq++;
+	if (flags & LG_INVLPG_ALL_SPACES) {
+		for (i = 0; i < lg->nr_pgdirs; i++)
+			if (lg->pgdirs[i].valid)
+				zap_range_pgdir(&z, &lg->pgdirs[i], start, end);
+	} else {
+		zap_range_pgdir(&z, cpu->pgdir, start, end);
+	}
+	spin_unlock(&lg->mmu_lock);
+	lg_zap_finish(&z);
+	cpu->stats.invalidations++;
+	return LGUEST_HCALL_OK;
+}
+
+/* LHCALL_FLUSH_TLB: forget the address space @gcr3, or every one. */
+long lguest_flush_tlb(struct lg_cpu *cpu, u64 gcr3)
+{
+	struct lguest *lg = cpu->lg;
+	struct lg_zap z;
+	unsigned int i;
+
+	lg_zap_init(&z, lg);
+	spin_lock(&lg->mmu_lock);
+	lg->invalidate_seq++;
+	for (i = 0; i < lg->nr_pgdirs; i++) {
+		struct lg_pgdir *pd = &lg->pgdirs[i];
+
+		if (pd->valid && (gcr3 == LGUEST_FLUSH_ALL || pd->gcr3 == gcr3))
+			lg_shadow_zap_all(pd, lg, &z);
+	}
+	spin_unlock(&lg->mmu_lock);
+	lg_zap_finish(&z);
+	cpu->stats.invalidations++;
+	return LGUEST_HCALL_OK;
+}
+
+/*
+ * The shadow PTE for @va in (@pd, @mode), with the tables above it
+ * allocated from the vCPU's cache.  NULL if the cache ran dry.  Under
+ * mmu_lock.
+ */
+static u64 *shadow_pte(struct lg_cpu *cpu, struct lg_pgdir *pd,
+		       unsigned int mode, u64 va)
+{
+	unsigned int level, slot = lg_index(va, 4);
+	u64 *table = template(pd, mode, slot);
+
+	for (level = 4; level > 1; level--) {
+		u64 *e = &table[lg_index(va, level)];
+
+		if (!(*e & _PAGE_PRESENT)) {
+			u64 *next = lg_cache_page(cpu);
+
+			if (!next)
+				return NULL;
+			if (level == 4)
+				lg_set_template(cpu->lg, pd, mode, slot,
+						__pa(next) | LG_USER_TABLE);
+			else
+				WRITE_ONCE(*e, __pa(next) | LG_USER_TABLE);
+		}
+		table = lg_table_of(*e);
+	}
+	return &table[lg_index(va, 1)];
+}
+
+/*
+ * A #PF exit: CR2 and the hardware error code are in the vCPU.  Returns
+ * LG_PF_FIXED when the guest should simply retry, LG_PF_REFLECT with the
+ * error code the guest must see, LG_PF_GP for a non-canonical address, or
+ * LG_PF_DEAD if the guest was killed.
+ */
+int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
+{
+	struct lguest *lg = cpu->lg;
+	u64 va = cpu->cr2, seq, old, new, *pte;
+	u32 access = cpu->regs.errcode & (LG_PF_WRITE | LG_PF_INSTR);
+	unsigned long mni_seq;
+	struct page *page;
+	struct lg_walk w;
+	struct lg_zap z;
+
+	if (cpu->mode == LG_MODE_USER)
+		access |= LG_PF_USER;
+again:
+	mni_seq = mmu_interval_read_begin(&lg->mni);
+	seq = READ_ONCE(lg->invalidate_seq);
+	/* The count before the guest's tables: a later change bumps it. */
+	smp_rmb();
+	switch (lg_walk(cpu, cpu->pgdir, va, access, &w)) {
+	case LG_WALK_FAULT:
+		*guest_error = w.error;
+		cpu->stats.pf_reflected++;
+		return LG_PF_REFLECT;
+	case LG_WALK_GP:
+		return LG_PF_GP;
+	case LG_WALK_KILLED:
+		return LG_PF_DEAD;
+	case LG_WALK_OK:
+		break;
+	}
+	if (lguest_slot_reserved(lg_index(va, 4))) {
+		kill_guest(cpu, "it mapped %#llx, in PML4 slot %u which the host reserves",
+			   va, lg_index(va, 4));
+		return LG_PF_DEAD;
+	}
+	if (lg_topup(cpu)) {
+		kill_guest(cpu, "out of memory for shadow page tables");
+		return LG_PF_DEAD;
+	}
+	if (pin_user_pages_fast(lg->mem_base + w.gpa, 1, FOLL_WRITE | FOLL_LONGTERM,
+				&page) != 1) {
+		kill_guest(cpu, "the launcher no longer has writable memory at gpa %#llx",
+			   w.gpa);
+		return LG_PF_DEAD;
+	}
+	new = page_to_phys(page) | _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+	if (w.writable)
+		new |= _PAGE_RW | _PAGE_DIRTY;
+	if (w.nx)
+		new |= _PAGE_NX;
+
+	lg_zap_init(&z, lg);
+	spin_lock(&lg->mmu_lock);
+	if (mmu_interval_read_retry(&lg->mni, mni_seq) || lg->invalidate_seq != seq) {
+		spin_unlock(&lg->mmu_lock);
+		unpin_user_page(page);
+		goto again;
+	}
+	/* A guest that maps without end starts afresh, not the host short. */
+	if (atomic_long_read(&lg->nr_tables) > lg->max_tables)
+		zap_everything(lg, &z);
+	pte = shadow_pte(cpu, cpu->pgdir, cpu->mode, va);
+	if (!pte) {
+		spin_unlock(&lg->mmu_lock);
+		unpin_user_page(page);
+		lg_zap_finish(&z);
+		kill_guest(cpu, "out of memory for shadow page tables");
+		return LG_PF_DEAD;
+	}
+	old = *pte;
+	WRITE_ONCE(*pte, new);
+	if ((old & _PAGE_PRESENT) && (old & PTE_PFN_MASK) == (new & PTE_PFN_MASK)) {
+		/* Another vCPU filled it, or a write upgrades a read: one pin. */
+		unpin_user_page(page);
+	} else {
+		lguest_account_pins(lg, 1);
+		if (old & _PAGE_PRESENT)
+			lg_zap_pin(&z, pfn_to_page((old & PTE_PFN_MASK) >> PAGE_SHIFT));
+	}
+	spin_unlock(&lg->mmu_lock);
+	lg_zap_finish(&z);
+	cpu->stats.shadow_fills++;
+	return LG_PF_FIXED;
+}
+
+/*
+ * The launcher's mapping of guest memory is about to change (munmap,
+ * mprotect, madvise, a copy-on-write break...): drop every shadow entry,
+ * kick the vCPUs out, and let faults find what is there afterwards.
+ * Precise zapping would need a reverse map from guest pages to shadow
+ * entries; this happens rarely enough that we keep it simple (M:018).
+ */
+static bool lg_mn_invalidate(struct mmu_interval_notifier *mni,
+			     const struct mmu_notifier_range *range,
+			     unsigned long cur_seq)
+{
+	struct lguest *lg = container_of(mni, struct lguest, mni);
+	struct lg_zap z;
+
+	lg_zap_init(&z, lg);
+	spin_lock(&lg->mmu_lock);
+	mmu_interval_set_seq(mni, cur_seq);
+	if (lg->pgdirs)
+		zap_everything(lg, &z);
+	spin_unlock(&lg->mmu_lock);
+	lg_zap_finish(&z);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops lg_mn_ops = {
+	.invalidate = lg_mn_invalidate,
+};
+
+/* At LHREQ_INITIALIZE, in the launcher's context. */
+int lguest_shadow_init(struct lguest *lg)
+{
+	int err;
+
+	/* Enough for a few full address spaces; past it we start afresh. */
+	lg->max_tables = 1024 + 4 * (lg->mem_size >> 21);
+	err = mmu_interval_notifier_insert(&lg->mni, current->mm, lg->mem_base,
+					   lg->mem_size, &lg_mn_ops);
+	if (err)
+		return err;
+	lg->mni_live = true;
+	mmgrab(current->mm);
+	lg->mm = current->mm;
+	return 0;
+}
+
+void lguest_shadow_free(struct lguest *lg)
+{
+	if (lg->mni_live)
+		mmu_interval_notifier_remove(&lg->mni);
+	lg->mni_live = false;
+	if (lg->mm)
+		mmdrop(lg->mm);
+	lg->mm = NULL;
+}

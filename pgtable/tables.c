@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Table pages, and how they (and pinned guest pages) are given back.
+ *
+ * Allocation.  Shadow tables are filled under the guest's MMU lock, a
+ * spinlock, where we cannot sleep to allocate.  So, as KVM does, a vCPU
+ * tops up a small cache of zeroed pages before it takes the lock, and takes
+ * from the cache under it.  Every table page, shadow or private, is counted
+ * in the guest and host-wide.
+ *
+ * Freeing.  A shadow entry we clear may still sit in the TLB of a CPU that
+ * is running one of the guest's vCPUs right now: until that CPU leaves the
+ * guest, the page it maps must stay pinned and the tables above it must
+ * stay allocated, or the guest could reach memory that is no longer its
+ * own.  So whatever an invalidation removes goes into a "zap" first;
+ * lg_zap_finish() kicks every vCPU that is in the guest out of it once
+ * (every entry reloads CR3, which flushes the guest's translations) and
+ * only then unpins and frees.
+ */
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include "pgtable.h"
+
+static void count_tables(struct lguest *lg, long n)
+{
+	atomic_long_add(n, &lg->nr_tables);
+	atomic_long_add(n, &lguest_table_pages);
+}
+
+static void count_pins(struct lguest *lg, long n)
+{
+	atomic_long_add(n, &lg->nr_pins);
+	atomic_long_add(n, &lguest_pinned_pages);
+}
+
+int lg_topup(struct lg_cpu *cpu)
+{
+	while (cpu->nr_cached < LG_PAGE_CACHE) {
+		struct page *p = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+
+		if (!p)
+			return -ENOMEM;
+		cpu->page_cache[cpu->nr_cached++] = p;
+	}
+	return 0;
+}
+
+/* Under the MMU lock: a zeroed page from the cache, or NULL if it ran dry. */
+u64 *lg_cache_page(struct lg_cpu *cpu)
+{
+	if (!cpu->nr_cached)
+		return NULL;
+	count_tables(cpu->lg, 1);
+	return page_address(cpu->page_cache[--cpu->nr_cached]);
+}
+
+void lg_drain_cache(struct lg_cpu *cpu)
+{
+	while (cpu->nr_cached)
+		__free_page(cpu->page_cache[--cpu->nr_cached]);
+}
+
+/* A table page outside the MMU lock (the vCPU's private tables). */
+u64 *lg_alloc_table(struct lguest *lg)
+{
+	struct page *p = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+
+	if (!p)
+		return NULL;
+	count_tables(lg, 1);
+	return page_address(p);
+}
+
+void lg_free_table(struct lguest *lg, u64 *table)
+{
+	free_page((unsigned long)table);
+	count_tables(lg, -1);
+}
+
+/* Every pin and table below @table, which is at @level (0: just the page). */
+static void free_subtree(struct lguest *lg, u64 *table, unsigned int level)
+{
+	unsigned int i;
+
+	for (i = 0; level && i < 512; i++) {
+		u64 e = table[i];
+
+		if (!(e & _PAGE_PRESENT))
+			continue;
+		if (level == 1) {
+			unpin_user_page(pfn_to_page((e & PTE_PFN_MASK) >> PAGE_SHIFT));
+			count_pins(lg, -1);
+		} else {
+			free_subtree(lg, lg_table_of(e), level - 1);
+		}
+	}
+	lg_free_table(lg, table);
+}
+
+void lg_zap_init(struct lg_zap *z, struct lguest *lg)
+{
+	z->lg = lg;
+	z->nr_pins = 0;
+	INIT_LIST_HEAD(&z->tables);
+}
+
+static void lg_zap_release(struct lg_zap *z)
+{
+	struct page *page, *next;
+	unsigned int i;
+
+	lguest_kick_running(z->lg);
+	for (i = 0; i < z->nr_pins; i++)
+		unpin_user_page(z->pins[i]);
+	count_pins(z->lg, -(long)z->nr_pins);
+	z->nr_pins = 0;
+	list_for_each_entry_safe(page, next, &z->tables, lru) {
+		list_del(&page->lru);
+		free_subtree(z->lg, page_address(page), page_private(page));
+	}
+}
+
+/* The pin a cleared leaf held. */
+void lg_zap_pin(struct lg_zap *z, struct page *page)
+{
+	if (z->nr_pins == LG_ZAP_BATCH)
+		lg_zap_release(z);
+	z->pins[z->nr_pins++] = page;
+}
+
+/* A table no longer linked from any live table, with all below it. */
+void lg_zap_subtree(struct lg_zap *z, u64 *table, unsigned int level)
+{
+	struct page *page = virt_to_page(table);
+
+	set_page_private(page, level);
+	list_add(&page->lru, &z->tables);
+}
+
+void lg_zap_finish(struct lg_zap *z)
+{
+	if (z->nr_pins || !list_empty(&z->tables))
+		lg_zap_release(z);
+}
+
+/* Pins taken (@n > 0) or released outside a zap: a new leaf, the shared page. */
+void lguest_account_pins(struct lguest *lg, long n)
+{
+	count_pins(lg, n);
+}

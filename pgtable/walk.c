@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reading the guest's page tables the way the CPU would.
+ *
+ * The guest keeps ordinary 4-level x86-64 page tables in its own memory,
+ * with guest-physical addresses in them, and tells us where the top one is
+ * (LHCALL_NEW_PGTABLE).  The CPU never walks them: it walks our shadow
+ * tables.  So whenever the shadow lacks a translation, we walk the guest's
+ * tables here, exactly as the hardware would have: we honour Present, RW,
+ * User and NX at every level, we set the Accessed bits on the way down and
+ * the Dirty bit on a write, and when the walk fails we compute the page-fault
+ * error code the hardware would have reported, so the guest cannot tell us
+ * from a CPU.
+ *
+ * Every table address and every page address the guest gives us is
+ * bounds-checked against its memory; one that points outside kills the
+ * guest, since no CPU could make sense of it either.  The tables themselves
+ * are read through the launcher's mapping (get_user()), so a launcher that
+ * unmapped its memory under us makes us kill the guest, not fault the host.
+ *
+ * Before its first NEW_PGTABLE the guest runs with paging "off": the walk
+ * is the identity over its memory.
+ */
+#include <linux/uaccess.h>
+#include "pgtable.h"
+
+/* Bits the hardware would call reserved, in an entry at @level. */
+static bool reserved_bits(u64 e, unsigned int level)
+{
+	if (!(e & _PAGE_PSE) || level == 1)
+		return false;
+	if (level == 4)
+		return true;
+	/* A huge page's address must be aligned; bit 12 is its PAT bit. */
+	return e & ((1ULL << (PAGE_SHIFT + 9 * (level - 1))) - 1) & ~0x1fffULL;
+}
+
+enum lg_walk_result lg_walk(struct lg_cpu *cpu, struct lg_pgdir *pd,
+			    u64 va, u32 access, struct lg_walk *w)
+{
+	struct lguest *lg = cpu->lg;
+	u64 __user *ptr[4];
+	u64 ent[4], table, gpa, size;
+	unsigned int level, n, i, tries = 0;
+	bool rw, us, nx;
+
+	/* A 4-level CPU takes #GP, not #PF, in the hole between the halves. */
+	if (!lguest_canonical(va))
+		return LG_WALK_GP;
+	if (pd->gcr3 == LG_NO_PAGING) {
+		if (va >= lg->mem_size) {
+			w->error = access;
+			return LG_WALK_FAULT;
+		}
+		w->gpa = va & PAGE_MASK;
+		w->writable = true;
+		w->nx = false;
+		return LG_WALK_OK;
+	}
+
+restart:
+	table = pd->gcr3;
+	rw = true;
+	us = true;
+	nx = false;
+	for (level = 4, n = 0;; level--) {
+		u64 egpa = table + 8 * lg_index(va, level), e;
+
+		ptr[n] = lguest_gpa_to_user(lg, egpa);
+		if (get_user(e, ptr[n])) {
+			kill_guest(cpu, "cannot read its page table at gpa %#llx", egpa);
+			return LG_WALK_KILLED;
+		}
+		if (!(e & _PAGE_PRESENT)) {
+			w->error = access;
+			return LG_WALK_FAULT;
+		}
+		if (reserved_bits(e, level)) {
+			w->error = access | LG_PF_PROT | LG_PF_RSVD;
+			return LG_WALK_FAULT;
+		}
+		rw &= !!(e & _PAGE_RW);
+		us &= !!(e & _PAGE_USER);
+		nx |= !!(e & _PAGE_NX);
+		ent[n++] = e;
+		if (level == 1 || (e & _PAGE_PSE))
+			break;
+		table = e & LG_PTE_ADDR;
+		if (!lguest_guest_range_ok(lg, table, PAGE_SIZE)) {
+			kill_guest(cpu, "its table for %#llx is at gpa %#llx, outside its memory",
+				   va, table);
+			return LG_WALK_KILLED;
+		}
+	}
+
+	/* Supervisor writes honour RW too: the guest's CR0.WP is always 1. */
+	if (((access & LG_PF_USER) && !us) || ((access & LG_PF_WRITE) && !rw) ||
+	    ((access & LG_PF_INSTR) && nx)) {
+		w->error = access | LG_PF_PROT;
+		return LG_WALK_FAULT;
+	}
+
+	/*
+	 * Accessed at every level, Dirty in the leaf on a write, atomically,
+	 * as the CPU does: another vCPU may be changing the same entry.  If
+	 * it did, walk again.
+	 */
+	for (i = 0; i < n; i++) {
+		u64 old = ent[i], new = old | _PAGE_ACCESSED;
+		int r;
+
+		if (i == n - 1 && (access & LG_PF_WRITE))
+			new |= _PAGE_DIRTY;
+		if (new == old)
+			continue;
+		r = __try_cmpxchg_user(ptr[i], &old, new, cmpxchg_fault);
+		if (r < 0)
+			goto efault;
+		if (r) {
+			if (++tries > 100) {
+				kill_guest(cpu, "its page table entries for %#llx keep changing",
+					   va);
+				return LG_WALK_KILLED;
+			}
+			goto restart;
+		}
+		ent[i] = new;
+	}
+
+	size = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
+	gpa = (ent[n - 1] & LG_PTE_ADDR & ~(size - 1)) | (va & (size - 1) & PAGE_MASK);
+	if (!lguest_guest_range_ok(lg, gpa, PAGE_SIZE)) {
+		kill_guest(cpu, "it maps %#llx to gpa %#llx, outside its memory",
+			   va, gpa);
+		return LG_WALK_KILLED;
+	}
+	w->gpa = gpa;
+	w->writable = rw && (ent[n - 1] & _PAGE_DIRTY);
+	w->nx = nx;
+	return LG_WALK_OK;
+
+efault:
+	kill_guest(cpu, "cannot update its page table entry for %#llx", va);
+	return LG_WALK_KILLED;
+}
+
+/*
+ * Write @len bytes at guest-virtual @va, as the guest kernel would (a trap
+ * frame the host pushes, say).  Returns 0, or -EFAULT if any byte is not
+ * mapped writable for the guest kernel.
+ */
+int lguest_copy_to_guest(struct lg_cpu *cpu, u64 va, const void *src, u64 len)
+{
+	struct lg_walk w;
+
+	while (len) {
+		u64 off = va & ~PAGE_MASK, chunk = min_t(u64, len, PAGE_SIZE - off);
+
+		if (lg_walk(cpu, cpu->pgdir, va, LG_PF_WRITE, &w) != LG_WALK_OK)
+			return -EFAULT;
+		if (copy_to_user(lguest_gpa_to_user(cpu->lg, w.gpa + off), src, chunk))
+			return -EFAULT;
+		va += chunk;
+		src += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
