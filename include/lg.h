@@ -146,14 +146,14 @@ struct lg_cpu {
 	unsigned int nr_cached;
 
 	/*
-	 * map_switcher_in_guest(): the PML4-level entries only this vCPU has
-	 * (switcher, CPU entry area), the page tables under them, and the
-	 * PTEs for this CPU's switcher page and our shared page.
+	 * map_switcher_in_guest(): per mode, the PML4-level entries only this
+	 * vCPU has (switcher, CPU entry area), the page tables under them, and
+	 * the PTEs for this CPU's switcher page and our shared page.
 	 */
-	u64 *private_top;
+	u64 *private_top[LG_NR_MODES];
 	struct list_head private_tables;
-	u64 *switcher_pte;
-	u64 *data_pte;
+	u64 *switcher_pte[LG_NR_MODES];
+	u64 *data_pte[LG_NR_MODES];
 	struct lguest_pages *mapped_pages;
 
 	/* The guest's trap table, stacks and syscall entry (hypercalls). */

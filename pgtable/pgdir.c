@@ -136,7 +136,7 @@ static int build_vroot(struct lg_cpu *cpu, struct lg_pgdir *pd,
 			lg_free_table(cpu->lg, top);
 		return -ENOMEM;
 	}
-	memcpy(top, cpu->private_top, PAGE_SIZE);
+	memcpy(top, cpu->private_top[mode], PAGE_SIZE);
 	for (i = l5 ? 256 : 0; i < 512; i++) {
 		u64 e = (i < 256 ? pd->lo[mode] : pd->hi[mode])[i];
 

@@ -8,9 +8,10 @@
  *   - the switcher's code and data pages, at their host addresses,
  *     supervisor-only (code read-only, data no-execute);
  *   - LG_PAGES_VA, where map_switcher_in_guest() puts the page of the
- *     physical CPU the vCPU is about to run on, and LG_DATA_VA after it,
- *     where the vCPU's shared page (struct lguest_data) is mapped, so the
- *     switcher can reach both at fixed addresses whatever the guest does;
+ *     physical CPU the vCPU is about to run on, supervisor-only;
+ *   - LG_DATA_VA (LGUEST_DATA_VA in the ABI), the page after, where the
+ *     vCPU's shared page is: readable and writable by the guest kernel
+ *     (it is the guest's own memory), supervisor-only for guest user mode;
  *   - the host's CPU entry area (GDT, TSS, entry and IST stacks), by copying
  *     the host's 512 GiB-level entry that covers it, exactly as KPTI's user
  *     page tables do.
@@ -18,11 +19,13 @@
  * same slots of the P4D under the top PML5 slot, which is where the guest's
  * upper half lives too (pgdir.c).
  *
- * Each vCPU builds these entries once, in a table of its own
- * (private_top), and every root it ever loads copies them.  The tables
- * below them are the vCPU's too: two vCPUs of one guest on two CPUs each
- * see their own CPU's page at LG_PAGES_VA, and remapping it is one PTE
- * write that every root of the vCPU sees at once.
+ * Each vCPU builds these entries once per virtual privilege level, in
+ * tables of its own (private_top[mode]), and every root it ever loads
+ * copies them.  The tables below them are the vCPU's too: two vCPUs of one
+ * guest on two CPUs each see their own CPU's page at LG_PAGES_VA, and their
+ * own shared page at LG_DATA_VA, and remapping either is one PTE write per
+ * mode that every root of the vCPU sees at once.  Intermediate entries
+ * allow user access, as Linux's do: the leaves decide.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -83,10 +86,10 @@ static u64 *private_table(struct lg_cpu *cpu)
 	return t;
 }
 
-/* The PTE for @va under private_top, allocating the tables in between. */
-static u64 *private_pte(struct lg_cpu *cpu, unsigned long va)
+/* The PTE for @va under private_top[@mode], allocating the tables between. */
+static u64 *private_pte(struct lg_cpu *cpu, unsigned int mode, unsigned long va)
 {
-	u64 *table = cpu->private_top;
+	u64 *table = cpu->private_top[mode];
 	unsigned int level;
 
 	for (level = 4; level > 1; level--) {
@@ -97,20 +100,20 @@ static u64 *private_pte(struct lg_cpu *cpu, unsigned long va)
 
 			if (!next)
 				return NULL;
-			*e = __pa(next) | LG_TABLE;
+			*e = __pa(next) | LG_USER_TABLE;
 		}
 		table = lg_table_of(*e);
 	}
 	return &table[lg_index(va, 1)];
 }
 
-static int map_range(struct lg_cpu *cpu, unsigned long start,
-		     unsigned long end, u64 flags)
+static int map_range(struct lg_cpu *cpu, unsigned int mode,
+		     unsigned long start, unsigned long end, u64 flags)
 {
 	unsigned long va;
 
 	for (va = start; va < end; va += PAGE_SIZE) {
-		u64 *pte = private_pte(cpu, va);
+		u64 *pte = private_pte(cpu, mode, va);
 
 		if (!pte)
 			return -ENOMEM;
@@ -138,24 +141,25 @@ static u64 host_cea_entry(void)
 int lguest_vcpu_private_init(struct lg_cpu *cpu)
 {
 	unsigned long text, text_end, data, data_end;
+	unsigned int m;
 	int err;
 
-	cpu->private_top = private_table(cpu);
-	if (!cpu->private_top)
-		return -ENOMEM;
-	cpu->private_top[lg_index(CPU_ENTRY_AREA_BASE, 4)] = host_cea_entry();
-
 	lguest_switcher_ranges(&text, &text_end, &data, &data_end);
-	err = map_range(cpu, text, text_end, LG_SW_TEXT);
-	if (!err)
-		err = map_range(cpu, data, data_end, LG_SW_DATA);
-	if (err)
-		return err;
-
-	cpu->switcher_pte = private_pte(cpu, LG_PAGES_VA);
-	cpu->data_pte = private_pte(cpu, LG_DATA_VA);
-	if (!cpu->switcher_pte || !cpu->data_pte)
-		return -ENOMEM;
+	for (m = 0; m < LG_NR_MODES; m++) {
+		cpu->private_top[m] = private_table(cpu);
+		if (!cpu->private_top[m])
+			return -ENOMEM;
+		cpu->private_top[m][lg_index(CPU_ENTRY_AREA_BASE, 4)] = host_cea_entry();
+		err = map_range(cpu, m, text, text_end, LG_SW_TEXT);
+		if (!err)
+			err = map_range(cpu, m, data, data_end, LG_SW_DATA);
+		if (err)
+			return err;
+		cpu->switcher_pte[m] = private_pte(cpu, m, LG_PAGES_VA);
+		cpu->data_pte[m] = private_pte(cpu, m, LG_DATA_VA);
+		if (!cpu->switcher_pte[m] || !cpu->data_pte[m])
+			return -ENOMEM;
+	}
 	cpu->mapped_pages = NULL;
 	return 0;
 }
@@ -168,7 +172,6 @@ void lguest_vcpu_private_free(struct lg_cpu *cpu)
 		list_del(&page->lru);
 		lg_free_table(cpu->lg, page_address(page));
 	}
-	cpu->private_top = NULL;
 }
 
 /*
@@ -179,7 +182,8 @@ void map_switcher_in_guest(struct lg_cpu *cpu, struct lguest_pages *pages)
 {
 	if (cpu->mapped_pages == pages)
 		return;
-	WRITE_ONCE(*cpu->switcher_pte, __pa(pages) | LG_SW_DATA);
+	WRITE_ONCE(*cpu->switcher_pte[LG_MODE_KERNEL], __pa(pages) | LG_SW_DATA);
+	WRITE_ONCE(*cpu->switcher_pte[LG_MODE_USER], __pa(pages) | LG_SW_DATA);
 	cpu->mapped_pages = pages;
 	cpu->stats.switcher_maps++;
 }
@@ -187,5 +191,9 @@ void map_switcher_in_guest(struct lg_cpu *cpu, struct lguest_pages *pages)
 /* Map (or, with NULL, unmap) the vCPU's shared page at LG_DATA_VA. */
 void lguest_map_data_page(struct lg_cpu *cpu, struct page *page)
 {
-	WRITE_ONCE(*cpu->data_pte, page ? page_to_phys(page) | LG_SW_DATA : 0);
+	u64 pa = page ? page_to_phys(page) : 0;
+
+	WRITE_ONCE(*cpu->data_pte[LG_MODE_KERNEL],
+		   page ? pa | LG_SW_DATA | _PAGE_USER : 0);
+	WRITE_ONCE(*cpu->data_pte[LG_MODE_USER], page ? pa | LG_SW_DATA : 0);
 }

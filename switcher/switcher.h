@@ -16,7 +16,12 @@
 #define _LG_SWITCHER_H
 
 #define LG_PAGES_VA		0xffffffffffe00000
-/* The running vCPU's struct lguest_data, in the page after. */
+/*
+ * The running vCPU's struct lguest_data, in the page after: supervisor-only
+ * under a user-mode root, user-accessible (to the guest kernel) under a
+ * kernel-mode root.  So the switcher touches it only under a user-mode root,
+ * where SMAP allows it.  Its address is ABI: LGUEST_DATA_VA.
+ */
 #define LG_DATA_VA		(LG_PAGES_VA + 0x1000)
 
 /* struct lguest_pages: the register frame, in the order the switcher pops. */

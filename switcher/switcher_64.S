@@ -165,11 +165,16 @@ lg_syscall_exit:
 lg_user_syscall:
 	testq	$LG_FAST_SYSCALL, P(LGP_FAST)
 	jz	lg_syscall_exit
+	/*
+	 * The kernel is entered with its virtual interrupts off.  Write that
+	 * while the user root is loaded: there the shared page is ours alone,
+	 * and SMAP lets us write it (under the kernel root it is the guest
+	 * kernel's, user-accessible, and SMAP would fault us).
+	 */
+	movq	$0, LG_DATA_VA+LGD_IRQ_ENABLED
 	movq	%rax, P(LGP_SCRATCH)
 	movq	P(LGP_KERNEL_CR3), %rax
 	movq	%rax, %cr3
-	/* The kernel is entered with its virtual interrupts off. */
-	movq	$0, LG_DATA_VA+LGD_IRQ_ENABLED
 	movq	$LG_MODE_KERNEL, P(LGP_GUEST_MODE)
 	incq	P(LGP_FAST_SYSCALLS)
 	movq	P(LGP_SCRATCH), %rax
@@ -188,6 +193,9 @@ lg_return_to_user:
 	jz	lg_syscall_exit
 	/* RCX, the hypercall's return address, is needed if we give up. */
 	movq	%rcx, P(LGP_SCRATCH)
+	/* The user root first: under it SMAP lets us read the shared page. */
+	movq	P(LGP_USER_CR3), %rax
+	movq	%rax, %cr3
 	/* Calls queued in the ring run before this one: C does that. */
 	movq	P(LGP_NEXT_HCALL), %rax
 	cmpb	$0, LG_DATA_VA+LGD_HCALL_STATUS(%rax)
@@ -219,15 +227,15 @@ lg_return_to_user:
 	pushq	%rcx
 	pushq	$__USER_CS
 	pushq	%rax
-	movq	P(LGP_USER_CR3), %rax
-	movq	%rax, %cr3
 	movq	$LG_MODE_USER, P(LGP_GUEST_MODE)
 	incq	P(LGP_FAST_RETURNS)
 	movq	LG_DATA_VA+LGD_USER_RAX, %rax
 	movq	LG_DATA_VA+LGD_USER_RCX, %rcx
 	movq	LG_DATA_VA+LGD_USER_R11, %r11
 	iretq
-1:	movq	P(LGP_SCRATCH), %rcx
+1:	movq	P(LGP_KERNEL_CR3), %rax
+	movq	%rax, %cr3
+	movq	P(LGP_SCRATCH), %rcx
 	movl	$LG_HCALL_RETURN_TO_USER, %eax
 	jmp	lg_syscall_exit
 SYM_CODE_END(lg_syscall_entry)

@@ -10,9 +10,8 @@
 
 struct lguest_data guest_data __attribute__((aligned(4096)));
 
-extern char guest_trap_stubs[];
-static guest_handler_t handlers[256];
-static unsigned int next_async;
+extern char guest_trap_stubs[], guest_syscall_entry[];
+static guest_handler_t handlers[256], syscall_handler;
 
 void *guest_memset(void *s, int c, size_t n)
 {
@@ -44,14 +43,14 @@ size_t guest_strlen(const char *s)
 
 static int pending_interrupts(void)
 {
-	volatile __u64 *p = guest_data.irq_pending;
+	volatile __u64 *p = guest_vcpu->irq_pending;
 
 	return (p[0] | p[1] | p[2] | p[3]) != 0;
 }
 
 void guest_irq_disable(void)
 {
-	*(volatile __u64 *)&guest_data.irq_enabled = 0;
+	guest_vcpu->irq_enabled = 0;
 	asm volatile("" ::: "memory");
 }
 
@@ -59,7 +58,7 @@ void guest_irq_disable(void)
 void guest_irq_enable(void)
 {
 	asm volatile("" ::: "memory");
-	*(volatile __u64 *)&guest_data.irq_enabled = 0x200;
+	guest_vcpu->irq_enabled = 0x200;
 	asm volatile("" ::: "memory");
 	if (pending_interrupts())
 		hcall0(LHCALL_SEND_INTERRUPTS);
@@ -67,19 +66,23 @@ void guest_irq_enable(void)
 
 int guest_irqs_enabled(void)
 {
-	return *(volatile __u64 *)&guest_data.irq_enabled != 0;
+	return guest_vcpu->irq_enabled != 0;
 }
 
-/* Called by entry.S for every trap and interrupt. */
+/* Called by entry.S for every trap, interrupt and user system call. */
 void guest_trap(struct guest_regs *regs);
 void guest_trap(struct guest_regs *regs)
 {
-	guest_handler_t fn = handlers[regs->vector & 255];
+	guest_handler_t fn = regs->vector == GUEST_SYSCALL_VECTOR ?
+			     syscall_handler : handlers[regs->vector & 255];
 
 	if (fn)
 		fn(regs);
-	/* iretq cannot restore a virtual flag: do it by hand. */
-	if (regs->rflags & 0x200)
+	/*
+	 * Back to the kernel: iretq cannot restore a virtual flag, so do it by
+	 * hand.  Back to user mode, interrupts are on by definition.
+	 */
+	if (regs->cs != LGUEST_USER_CS && (regs->rflags & 0x200))
 		guest_irq_enable();
 }
 
@@ -111,6 +114,17 @@ void guest_set_handler_on_stack(unsigned int vector, guest_handler_t fn)
 	set_handler(vector, fn, LG_IDT_STACK);
 }
 
+void guest_set_user_handler(unsigned int vector, guest_handler_t fn)
+{
+	set_handler(vector, fn, LG_IDT_USER);
+}
+
+void guest_set_syscall_handler(guest_handler_t fn)
+{
+	syscall_handler = fn;
+	hcall1(LHCALL_SET_SYSCALL, fn ? (uint64_t)guest_syscall_entry : 0);
+}
+
 /*
  * HALT with the virtual IF off cannot lose a wake-up: the host sleeps only
  * while nothing is pending, and the interrupt is delivered when we enable.
@@ -133,8 +147,9 @@ void guest_set_timer(uint64_t ns)
 /* Queue a call in the ring; a full ring is flushed first. */
 void guest_async_hcall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
 {
-	volatile uint8_t *status = &guest_data.hcall_status[next_async];
-	struct lguest_hcall_slot *slot = &guest_data.hcalls[next_async];
+	unsigned int next = guest_vcpu->scratch[GUEST_SCRATCH_ASYNC];
+	volatile uint8_t *status = &guest_vcpu->hcall_status[next];
+	volatile struct lguest_hcall_slot *slot = &guest_vcpu->hcalls[next];
 
 	if (*status != LHCALL_RING_FREE)
 		hcall0(LHCALL_FLUSH_ASYNC);
@@ -145,7 +160,7 @@ void guest_async_hcall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
 	slot->args[3] = 0;
 	asm volatile("" ::: "memory");
 	*status = LHCALL_RING_QUEUED;
-	next_async = (next_async + 1) % LHCALL_RING_SIZE;
+	guest_vcpu->scratch[GUEST_SCRATCH_ASYNC] = (next + 1) % LHCALL_RING_SIZE;
 }
 
 void guest_flush_async(void)
@@ -176,8 +191,9 @@ void guest_shutdown(int how, const char *msg)
 void guest_init(void)
 {
 	guest_memset(handlers, 0, sizeof(handlers));
-	next_async = 0;
+	syscall_handler = 0;
 	hcall1(LHCALL_INIT, &guest_data);
+	guest_vcpu->scratch[GUEST_SCRATCH_ASYNC] = 0;
 }
 
 /* Stand-alone guests: guest_main()'s return value is the exit code. */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The host side of the selftests' guest library (see lg_test.h). */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -107,4 +108,30 @@ uint64_t lg_test_info_pinned(void)
 	struct lguest_info info;
 
 	return lg_test_info(&info) ? ~0ULL : info.pinned_pages;
+}
+
+/*
+ * Guest side: paging on, as the tests' guest kernels want it.  The image's
+ * read-only segments (code and constants, up to the page where writable
+ * data starts) are open to user mode; everything else is the kernel's.
+ * The ELF header sits at the start of the image, loaded like the rest.
+ */
+extern char __executable_start[];
+
+uint64_t lg_test_paging_on(void)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)__executable_start;
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)(__executable_start + eh->e_phoff);
+	uint64_t ro_end = ~0ULL, root;
+	unsigned int i;
+
+	for (i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_W) &&
+		    ph[i].p_vaddr < ro_end)
+			ro_end = ph[i].p_vaddr & ~(GUEST_PAGE_SIZE - 1);
+	guest_pages_init(LG_TEST_POOL_START, LG_TEST_POOL_END);
+	root = guest_paging_init(LG_TEST_MEM, (uint64_t)__executable_start, ro_end);
+	if (root)
+		guest_load_pgtable(root);
+	return root;
 }

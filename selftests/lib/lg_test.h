@@ -57,6 +57,16 @@ struct lg_test_vm {
 };
 
 #define LG_TEST_MEM	(64ULL << 20)
+/* Guest-physical pages the guest kernel's allocator hands out. */
+#define LG_TEST_POOL_START	(16ULL << 20)
+#define LG_TEST_POOL_END	(48ULL << 20)
+
+/*
+ * Guest side: build the guest kernel's page tables (guest memory
+ * identity-mapped, the image's read-only segments open to user mode) and
+ * switch to them.  Returns the root, or 0.
+ */
+uint64_t lg_test_paging_on(void);
 
 /*
  * Create a guest whose vCPU 0 runs @guest_fn (after guest_init()) on a stack

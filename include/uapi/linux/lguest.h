@@ -267,11 +267,16 @@ struct lguest_user_frame {
 /*
  * The page the guest shares with the host, registered by LHCALL_INIT, one
  * per vCPU (page aligned, in guest-physical memory; the host keeps it
- * pinned and maps it for the switcher).
+ * pinned).  Once registered, the guest kernel also sees its vCPU's page at
+ * LGUEST_DATA_VA, the same address on every vCPU and in every address
+ * space (a reserved slot, invisible to guest user mode): per-vCPU data
+ * without a segment register, which is what scratch[] is for.
  * The guest writes irq_enabled (its virtual RFLAGS.IF: 0 or 0x200) as its
  * cli/sti; the host sets irq_pending bits and cr2.  A guest that enables
  * interrupts and finds a pending bit makes LHCALL_SEND_INTERRUPTS.
  */
+#define LGUEST_DATA_VA		0xffffffffffe01000ULL
+
 struct lguest_data {
 	__u64 irq_enabled;
 	__u64 irq_pending[4];		/* 256 vectors */
@@ -285,7 +290,7 @@ struct lguest_data {
 	 */
 	__u64 reserved_slots[8];
 	struct lguest_user_frame user;	/* for LHCALL_RETURN_TO_USER */
-	__u64 reserved[8];
+	__u64 scratch[8];		/* the guest's own; the host never touches them */
 	__u8 hcall_status[LHCALL_RING_SIZE];
 	struct lguest_hcall_slot hcalls[LHCALL_RING_SIZE];
 };
