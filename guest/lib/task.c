@@ -378,6 +378,16 @@ static void user_trap(struct guest_regs *r)
 	schedule(r);
 }
 
+/* From a handler of a trap or interrupt taken in user mode. */
+void guest_task_kill_current(struct guest_regs *r, long code)
+{
+	struct guest_task *t = current();
+
+	t->regs = *r;
+	task_exit(t, code);
+	schedule(r);
+}
+
 void guest_tasks_init(void)
 {
 	unsigned int v, cpu = this_cpu();

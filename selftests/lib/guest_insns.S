@@ -27,6 +27,8 @@ INSN(read_dr7, movq %dr7, %rax)
 INSN(cli, cli)
 INSN(wrmsr, wrmsr)
 INSN(swapgs, swapgs)
+INSN(int1f, int $0x1f)
+INSN(fetch, call *%rdi)
 
 	/* %ecx = 0 first, so the label is on the divide itself. */
 	.globl lg_call_div0, lg_insn_div0, lg_insn_div0_end

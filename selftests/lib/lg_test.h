@@ -107,6 +107,8 @@ LG_INSN(read_dr7);
 LG_INSN(cli);
 LG_INSN(wrmsr);
 LG_INSN(swapgs);
+LG_INSN(int1f);
+LG_INSN(fetch);
 extern char lg_insn_singlestep_end[];
 void lg_call_singlestep(void);
 
