@@ -13,7 +13,23 @@
  *   null hypercall (syscall)    guest -> host kernel -> guest, LSTAR path
  *   null hypercall (int 0x1f)   the same through an interrupt gate
  *   exit to launcher            guest -> launcher (pread returns) -> guest
+ *   guest getpid (direct/C)     a guest user task's system call round trip
+ *                               to its guest kernel: inside the switcher,
+ *                               and with fast_switch=0 through the host's C
+ *   shadow fill                 a guest access that faults to the host,
+ *                               which walks the guest's tables and fills
+ *   native page fault           reading fresh anonymous memory, natively
+ *   reflected #PF               a fault the guest's own tables explain,
+ *                               delivered to its handler and back
+ *   INVLPG (sync / ring)        a PTE change and its invalidation: one
+ *                               hypercall each, or 64 per ring flush
+ *   address-space switch        NEW_PGTABLE between two cached spaces
+ *   native context switch       half a pipe ping-pong between 2 processes
  */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include "guest_user.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +39,9 @@
 #include "lg_test.h"
 
 static uint64_t iterations;
+
+#define FAST_SWITCH	"/sys/module/lg/parameters/fast_switch"
+#define BENCH_VA	0x0000004000000000ULL	/* slot 0, far above memory */
 
 static uint64_t now_ns(void)
 {
@@ -121,30 +140,258 @@ static double bench_getppid(uint64_t n)
 	return (double)(t1 - t0) / n;
 }
 
+/*
+ * The guests below run their loop between SYNC(0) and SYNC(1), and the
+ * same code with no iterations (the fixed costs) between SYNC(1) and
+ * SYNC(2): bench_diff() takes the difference, per iteration.
+ */
+
+static void user_getpid_n(uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		user_getpid();
+	user_exit(0);
+}
+
+static void guest_user_getpid(void)
+{
+	uint64_t k;
+
+	lg_test_paging_on();
+	guest_tasks_init();
+	for (k = 0; k < 2; k++) {
+		GUEST_SYNC(k);
+		guest_task_spawn(user_getpid_n, k ? 0 : iterations);
+		guest_tasks_run();
+	}
+	GUEST_SYNC(2);
+}
+
+/* Every access maps one guest page at a new address: each is a fill. */
+static void guest_fills(void)
+{
+	uint64_t page, i, k;
+
+	lg_test_paging_on();
+	page = guest_page_alloc();
+	for (i = 0; i < iterations; i++)
+		pt_map(guest_kernel_root, BENCH_VA + i * 4096, page, PTE_RW);
+	for (k = 0; k < 2; k++) {
+		GUEST_SYNC(k);
+		for (i = 0; i < (k ? 0 : iterations); i++)
+			(void)*(volatile uint64_t *)(BENCH_VA + i * 4096);
+	}
+	GUEST_SYNC(2);
+}
+
+static void skip_read(struct guest_regs *r)
+{
+	r->rip = (uint64_t)lg_insn_read_end;
+}
+
+static void guest_reflected_pf(void)
+{
+	uint64_t i, k;
+
+	lg_test_paging_on();
+	guest_set_handler(14, skip_read);
+	for (k = 0; k < 2; k++) {
+		GUEST_SYNC(k);
+		for (i = 0; i < (k ? 0 : iterations); i++)
+			lg_call_read(BENCH_VA, 0);
+	}
+	GUEST_SYNC(2);
+}
+
+/* Flip a PTE between two pages and invalidate it, touching it each time. */
+static void guest_invlpg_sync(void)
+{
+	uint64_t a, b, *pte, i, k;
+
+	lg_test_paging_on();
+	a = guest_page_alloc();
+	b = guest_page_alloc();
+	pt_map(guest_kernel_root, BENCH_VA, a, PTE_RW);
+	pte = pt_entry(guest_kernel_root, BENCH_VA, 1, 0);
+	for (k = 0; k < 2; k++) {
+		GUEST_SYNC(k);
+		for (i = 0; i < (k ? 0 : iterations); i++) {
+			*pte = (i & 1 ? a : b) | PTE_P | PTE_RW;
+			guest_invlpg(BENCH_VA, 4096, 0);
+		}
+	}
+	GUEST_SYNC(2);
+}
+
+/* The same invalidations, 64 to a ring, one flush per ring. */
+static void guest_invlpg_ring(void)
+{
+	uint64_t a, b, *pte, i, k;
+
+	lg_test_paging_on();
+	a = guest_page_alloc();
+	b = guest_page_alloc();
+	pt_map(guest_kernel_root, BENCH_VA, a, PTE_RW);
+	pte = pt_entry(guest_kernel_root, BENCH_VA, 1, 0);
+	for (k = 0; k < 2; k++) {
+		GUEST_SYNC(k);
+		for (i = 0; i < (k ? 0 : iterations); i++) {
+			*pte = (i & 1 ? a : b) | PTE_P | PTE_RW;
+			guest_async_hcall(LHCALL_INVLPG, BENCH_VA, 4096, 0);
+		}
+		guest_flush_async();
+	}
+	GUEST_SYNC(2);
+}
+
+static void guest_as_switch(void)
+{
+	uint64_t other, i, k;
+
+	lg_test_paging_on();
+	other = guest_page_alloc();
+	((uint64_t *)other)[0] = ((uint64_t *)guest_kernel_root)[0];
+	for (k = 0; k < 2; k++) {
+		/* Twice round first, so both spaces' shadows hold this code. */
+		guest_load_pgtable(other);
+		guest_load_pgtable(guest_kernel_root);
+		GUEST_SYNC(k);
+		for (i = 0; i < (k ? 0 : iterations); i++)
+			guest_load_pgtable(i & 1 ? guest_kernel_root : other);
+		guest_load_pgtable(guest_kernel_root);
+	}
+	GUEST_SYNC(2);
+}
+
+/* Per iteration: (SYNC0..SYNC1) - (SYNC1..SYNC2), over @n. */
+static double bench_diff(void (*fn)(void), uint64_t n)
+{
+	struct lg_test_vm *t = start(fn, n);
+	uint64_t v, t0, t1, t2;
+
+	must(lg_test_run(t, &v, NULL) == UCALL_SYNC && v == 0, "warm-up run");
+	t0 = now_ns();
+	must(lg_test_run(t, &v, NULL) == UCALL_SYNC && v == 1, "timed run");
+	t1 = now_ns();
+	must(lg_test_run(t, &v, NULL) == UCALL_SYNC && v == 2, "empty run");
+	t2 = now_ns();
+	lg_test_vm_free(t);
+	return ((double)(t1 - t0) - (double)(t2 - t1)) / n;
+}
+
+static int set_fast_switch(int on)
+{
+	int fd = open(FAST_SWITCH, O_WRONLY), r;
+
+	if (fd < 0)
+		return -1;
+	r = write(fd, on ? "Y\n" : "N\n", 2) == 2 ? 0 : -1;
+	close(fd);
+	return r;
+}
+
+static double bench_native_faults(uint64_t n)
+{
+	volatile char *m = mmap(NULL, n * 4096, PROT_READ,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t i, t0, t1;
+
+	must(m != MAP_FAILED, "mmap");
+	/* One 4 KiB fault per page, as a shadow fill is: no huge zero page. */
+	must(!madvise((void *)m, n * 4096, MADV_NOHUGEPAGE), "madvise");
+	t0 = now_ns();
+	for (i = 0; i < n; i++)
+		(void)m[i * 4096];
+	t1 = now_ns();
+	munmap((void *)m, n * 4096);
+	return (double)(t1 - t0) / n;
+}
+
+/* Two processes bounce a byte through two pipes: two switches a round. */
+static double bench_native_switch(uint64_t n)
+{
+	int ab[2], ba[2];
+	uint64_t i, t0, t1;
+	pid_t child;
+	char c = 0;
+
+	must(!pipe(ab) && !pipe(ba), "pipe");
+	child = fork();
+	must(child >= 0, "fork");
+	if (!child) {
+		for (i = 0; i < n; i++)
+			if (read(ab[0], &c, 1) != 1 || write(ba[1], &c, 1) != 1)
+				_exit(1);
+		_exit(0);
+	}
+	t0 = now_ns();
+	for (i = 0; i < n; i++)
+		must(write(ab[1], &c, 1) == 1 && read(ba[0], &c, 1) == 1, "ping-pong");
+	t1 = now_ns();
+	waitpid(child, NULL, 0);
+	close(ab[0]);
+	close(ab[1]);
+	close(ba[0]);
+	close(ba[1]);
+	return (double)(t1 - t0) / n / 2;
+}
+
+struct row {
+	const char *name, *key;
+	double insns;
+};
+
 int main(int argc, char **argv)
 {
 	uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 0) : 20000, e1, e2;
-	double native, hc, hi, ex;
+	struct row rows[16];
+	unsigned int nr = 0, i;
+	double native;
 
 	if (access("/dev/lguest", F_OK)) {
 		fprintf(stderr, "switch_bench: /dev/lguest absent (lg.ko not loaded)\n");
 		return 4;
 	}
+#define ROW(n_, k_, v_)	(rows[nr++] = (struct row){ n_, k_, v_ })
 	native = bench_getppid(n);
-	hc = bench_guest_loop(guest_null_syscall, n, &e1);
-	hi = bench_guest_loop(guest_null_int, n, &e2);
-	ex = bench_exits(n);
+	ROW("native getppid()", "native_getppid", native);
+	ROW("null hypercall (syscall)", "hypercall_syscall",
+	    bench_guest_loop(guest_null_syscall, n, &e1));
+	ROW("null hypercall (int 0x1f)", "hypercall_int",
+	    bench_guest_loop(guest_null_int, n, &e2));
+	ROW("exit to launcher round trip", "exit_to_launcher", bench_exits(n));
+	must(!set_fast_switch(1), "fast_switch=1");
+	ROW("guest getpid, direct switch", "guest_getpid_direct",
+	    bench_diff(guest_user_getpid, n));
+	must(!set_fast_switch(0), "fast_switch=0");
+	ROW("guest getpid, through C", "guest_getpid_slow",
+	    bench_diff(guest_user_getpid, n));
+	must(!set_fast_switch(1), "fast_switch=1");
+	ROW("shadow fill (demand fault)", "shadow_fill", bench_diff(guest_fills, n));
+	ROW("native page fault (anon read)", "native_page_fault",
+	    bench_native_faults(n));
+	ROW("reflected #PF to the guest", "reflected_pf",
+	    bench_diff(guest_reflected_pf, n));
+	ROW("PTE change + INVLPG hypercall", "invlpg_sync", bench_diff(guest_invlpg_sync, n));
+	ROW("PTE change + INVLPG in the ring", "invlpg_ring",
+	    bench_diff(guest_invlpg_ring, n));
+	ROW("address-space switch (cached)", "as_switch", bench_diff(guest_as_switch, n));
+	ROW("native context switch (pipe)", "native_context_switch",
+	    bench_native_switch(n));
+#undef ROW
 
-	printf("%-32s %14s %10s\n", "operation", "insns/op", "x getppid");
-	printf("%-32s %14.0f %10.2f\n", "native getppid()", native, 1.0);
-	printf("%-32s %14.0f %10.2f\n", "null hypercall (syscall)", hc, hc / native);
-	printf("%-32s %14.0f %10.2f\n", "null hypercall (int 0x1f)", hi, hi / native);
-	printf("%-32s %14.0f %10.2f\n", "exit to launcher round trip", ex, ex / native);
+	printf("%-34s %12s %10s\n", "operation", "insns/op", "x getppid");
+	for (i = 0; i < nr; i++)
+		printf("%-34s %12.0f %10.2f\n", rows[i].name, rows[i].insns,
+		       rows[i].insns / native);
 	printf("# world switches per hypercall: syscall %.3f, int %.3f\n",
 	       (double)e1 / n, (double)e2 / n);
-	printf("BENCH_JSON {\"iterations\": %llu, \"unit\": \"instructions (icount shift=0)\", "
-	       "\"native_getppid\": %.0f, \"hypercall_syscall\": %.0f, "
-	       "\"hypercall_int\": %.0f, \"exit_to_launcher\": %.0f}\n",
-	       (unsigned long long)n, native, hc, hi, ex);
+	printf("BENCH_JSON {\"iterations\": %llu, \"unit\": \"instructions (icount shift=0)\"",
+	       (unsigned long long)n);
+	for (i = 0; i < nr; i++)
+		printf(", \"%s\": %.0f", rows[i].key, rows[i].insns);
+	printf("}\n");
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <asm/fpu/api.h>
 #include <asm/irq_vectors.h>
 #include <asm/pgtable.h>
+#include <asm/tlbflush.h>
 #include <asm/traps.h>
 #include "lg.h"
 #include "switcher.h"
@@ -25,6 +26,9 @@
 struct lg_switcher_data lg_switcher_data __section(".lg_switcher.data");
 
 static DEFINE_PER_CPU(struct lguest_pages *, lg_pages);
+/* What guest roots carry in CR3's low bits: a private PCID, or nothing. */
+static u64 lg_guest_pcid;
+
 /* The vCPU that last ran on this CPU (copy_in_guest_info()). */
 static DEFINE_PER_CPU(struct lg_cpu *, lg_last_cpu);
 
@@ -115,8 +119,10 @@ static void copy_in_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 	pages->guest_mode = cpu->mode;
 	pages->next_hcall = cpu->next_hcall;
 	if (cpu->changed & CHANGED_ROOT) {
-		pages->kernel_cr3 = lguest_root_cr3(cpu, LG_MODE_KERNEL);
-		pages->user_cr3 = lguest_root_cr3(cpu, LG_MODE_USER);
+		u64 user = lguest_root_cr3(cpu, LG_MODE_USER);
+
+		pages->kernel_cr3 = lguest_root_cr3(cpu, LG_MODE_KERNEL) | lg_guest_pcid;
+		pages->user_cr3 = user ? user | lg_guest_pcid : 0;
 	}
 	if (cpu->changed & CHANGED_SEGBASE) {
 		pages->guest_fsbase = cpu->fsbase;
@@ -255,6 +261,7 @@ int lguest_switcher_init(void)
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, host_idt_desc) != LGS_HOST_IDT_DESC);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, cea_base) != LGS_CEA_BASE);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, cea_size) != LGS_CEA_SIZE);
+	BUILD_BUG_ON(offsetof(struct lg_switcher_data, host_cr3_flags) != LGS_HOST_CR3_FLAGS);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, nmi_pending) != LGS_NMI_PENDING);
 
 	/* LG_PAGES_VA must be a hole in the host, or host TLB entries alias it. */
@@ -280,6 +287,10 @@ int lguest_switcher_init(void)
 	store_idt(&lg_switcher_data.host_idt_desc);
 	lg_switcher_data.cea_base = CPU_ENTRY_AREA_PER_CPU;
 	lg_switcher_data.cea_size = CPU_ENTRY_AREA_SIZE;
+	if (cr4_read_shadow() & X86_CR4_PCIDE) {
+		lg_guest_pcid = LG_GUEST_PCID;
+		lg_switcher_data.host_cr3_flags = X86_CR3_PCID_NOFLUSH;
+	}
 
 	for_each_possible_cpu(cpu) {
 		struct page *page = alloc_pages_node(cpu_to_node(cpu),

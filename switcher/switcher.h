@@ -96,7 +96,16 @@
 #define LGS_HOST_IDT_DESC	0x1010	/* lidt operand for the host */
 #define LGS_CEA_BASE		0x1020	/* first per-CPU entry area */
 #define LGS_CEA_SIZE		0x1028	/* sizeof(struct cpu_entry_area) */
-#define LGS_NMI_PENDING		0x1030	/* one byte per entry-area slot */
+#define LGS_HOST_CR3_FLAGS	0x1030	/* ORed into the host's CR3 on the way back */
+#define LGS_NMI_PENDING		0x1038	/* one byte per entry-area slot */
+
+/*
+ * With PCIDs, guest roots carry one the kernel never uses (it takes 1-6,
+ * and 0x801-0x806 for KPTI's user halves).  Every guest CR3 load flushes
+ * it (no-flush is never set: the shadow's invalidation relies on it), and
+ * the host's CR3 comes back with no-flush, so its own entries survive.
+ */
+#define LG_GUEST_PCID		0x7ff
 
 /* Trap numbers beyond the 256 vectors. */
 #define LG_TRAP_SYSCALL		0x100	/* the guest executed syscall */
@@ -129,6 +138,7 @@ struct lg_switcher_data {
 	struct desc_ptr host_idt_desc __aligned(16);
 	unsigned long cea_base;
 	unsigned long cea_size;
+	unsigned long host_cr3_flags;
 	u8 nmi_pending[NR_CPUS];
 } __aligned(PAGE_SIZE);
 

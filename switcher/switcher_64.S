@@ -68,6 +68,7 @@ SYM_FUNC_START(lguest_switch_to_guest)
 
 	movq	%rsp, LGP_HOST_RSP(%rdi)
 	movq	%cr3, %rax
+	orq	lg_switcher_data+LGS_HOST_CR3_FLAGS(%rip), %rax
 	movq	%rax, LGP_HOST_CR3(%rdi)
 
 	/*
