@@ -23,7 +23,8 @@
  *                               delivered to its handler and back
  *   INVLPG (sync / ring)        a PTE change and its invalidation: one
  *                               hypercall each, or 64 per ring flush
- *   address-space switch        NEW_PGTABLE between two cached spaces
+ *   address-space switch        NEW_PGTABLE between two cached spaces, and
+ *                               round robin through 24 (the cache misses)
  *   native context switch       half a pipe ping-pong between 2 processes
  */
 #include <fcntl.h>
@@ -265,6 +266,36 @@ static void guest_as_switch(void)
 	GUEST_SYNC(2);
 }
 
+/*
+ * Round robin through more address spaces than the host caches: every
+ * switch misses, and refills what the loop touches there (its code, stack
+ * and data, and the page it reads).  What a too-small cache would cost.
+ */
+#define NR_SPACES	24
+static uint64_t spaces[NR_SPACES];
+
+static void guest_as_evicted(void)
+{
+	uint64_t i, k, page;
+
+	lg_test_paging_on();
+	for (i = 0; i < NR_SPACES; i++) {
+		spaces[i] = guest_page_alloc();
+		page = guest_page_alloc();
+		((uint64_t *)spaces[i])[0] = ((uint64_t *)guest_kernel_root)[0];
+		pt_map(spaces[i], 0x0000008000000000ULL, page, PTE_RW);
+	}
+	for (k = 0; k < 2; k++) {
+		GUEST_SYNC(k);
+		for (i = 0; i < (k ? 0 : iterations); i++) {
+			guest_load_pgtable(spaces[i % NR_SPACES]);
+			(void)*(volatile uint64_t *)0x0000008000000000ULL;
+		}
+		guest_load_pgtable(guest_kernel_root);
+	}
+	GUEST_SYNC(2);
+}
+
 /* Per iteration: (SYNC0..SYNC1) - (SYNC1..SYNC2), over @n. */
 static double bench_diff(void (*fn)(void), uint64_t n)
 {
@@ -378,6 +409,8 @@ int main(int argc, char **argv)
 	ROW("PTE change + INVLPG in the ring", "invlpg_ring",
 	    bench_diff(guest_invlpg_ring, n));
 	ROW("address-space switch (cached)", "as_switch", bench_diff(guest_as_switch, n));
+	ROW("address-space switch (evicted)", "as_switch_evicted",
+	    bench_diff(guest_as_evicted, n));
 	ROW("native context switch (pipe)", "native_context_switch",
 	    bench_native_switch(n));
 #undef ROW
