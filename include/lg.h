@@ -21,6 +21,7 @@
 #include <linux/hrtimer.h>
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
+#include <linux/preempt.h>
 #include <linux/sched.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
@@ -110,6 +111,11 @@ struct lg_pgdir {
 	struct lg_vroot *vroots;	/* [vcpu * LG_NR_MODES + mode] */
 };
 
+/* A vCPU's life: vCPU 0 starts running, the others once started. */
+#define LG_VCPU_STOPPED		0
+#define LG_VCPU_STARTING	1
+#define LG_VCPU_RUNNING		2
+
 /* The key of the address space a vCPU runs in before NEW_PGTABLE. */
 #define LG_NO_PAGING	(~0ULL)
 
@@ -124,6 +130,10 @@ struct lg_cpu {
 	struct mutex run_lock;
 	/* The thread that runs this vCPU (the first to run it). */
 	struct task_struct *tsk;
+	/* LG_VCPU_*: a secondary waits for LHCALL_START_VCPU. */
+	unsigned int vstate;
+	/* Lazy host state while the thread is in a run request (sched/). */
+	struct preempt_notifier preempt_notifier;
 
 	struct lguest_hw_regs regs;
 	u64 fsbase, gsbase;
@@ -256,6 +266,7 @@ u64 lguest_sanitize_rflags(u64 rflags);
 void lguest_arch_handle_trap(struct lg_cpu *cpu);
 bool lguest_deliver_trap(struct lg_cpu *cpu, unsigned int vector);
 bool lguest_deliver_interrupt(struct lg_cpu *cpu);
+bool lguest_interrupt_deliverable(struct lg_cpu *cpu);
 
 /* vcpu/hypercalls.c */
 void lguest_do_hypercall(struct lg_cpu *cpu);
@@ -286,6 +297,7 @@ void lguest_pgdirs_free(struct lguest *lg);
 int lguest_vcpu_pgdir_init(struct lg_cpu *cpu);
 void lguest_vcpu_pgdir_free(struct lg_cpu *cpu);
 long lguest_new_pgtable(struct lg_cpu *cpu, u64 gcr3);
+int lguest_share_pgdir(struct lg_cpu *from, struct lg_cpu *to);
 int lguest_need_user_root(struct lg_cpu *cpu);
 u64 lguest_root_cr3(struct lg_cpu *cpu, unsigned int mode);
 
@@ -304,10 +316,16 @@ void lguest_account_pins(struct lguest *lg, long n);
 int lguest_copy_to_guest(struct lg_cpu *cpu, u64 va, const void *src, u64 len);
 
 /* sched/hoststate.c: host state around the guest. */
+extern bool lguest_eager_host_state;
+void lguest_host_state_init(void);
+void lguest_host_state_exit(void);
 void lguest_host_state_enter(struct lg_cpu *cpu);
 void lguest_host_state_leave(struct lg_cpu *cpu);
+void lguest_vcpu_load(struct lg_cpu *cpu);
+void lguest_vcpu_put(struct lg_cpu *cpu);
 
 /* sched/kick.c: getting vCPUs out of the guest. */
-void lguest_kick_running(struct lguest *lg);
+bool lguest_kick_running(struct lguest *lg);
+void lguest_wake_all(struct lguest *lg);
 
 #endif /* _LG_H */

@@ -73,7 +73,7 @@ void lguest_pgdirs_free(struct lguest *lg)
 
 	if (!lg->pgdirs)
 		return;
-	lg_zap_init(&z, lg);
+	lg_zap_init(&z, lg, NULL);
 	for (i = 0; i < lg->nr_pgdirs; i++) {
 		struct lg_pgdir *pd = &lg->pgdirs[i];
 
@@ -233,7 +233,7 @@ int lguest_vcpu_pgdir_init(struct lg_cpu *cpu)
 	err = lg_topup(cpu);
 	if (err)
 		return err;
-	lg_zap_init(&z, lg);
+	lg_zap_init(&z, lg, cpu);
 	spin_lock(&lg->mmu_lock);
 	err = switch_pgdir(cpu, LG_NO_PAGING, &z, &hit);
 	spin_unlock(&lg->mmu_lock);
@@ -263,7 +263,7 @@ long lguest_new_pgtable(struct lg_cpu *cpu, u64 gcr3)
 		kill_guest(cpu, "out of memory for shadow page tables");
 		return LGUEST_HCALL_EINVAL;
 	}
-	lg_zap_init(&z, lg);
+	lg_zap_init(&z, lg, cpu);
 	spin_lock(&lg->mmu_lock);
 	err = switch_pgdir(cpu, gcr3, &z, &hit);
 	spin_unlock(&lg->mmu_lock);
@@ -276,6 +276,28 @@ long lguest_new_pgtable(struct lg_cpu *cpu, u64 gcr3)
 	if (hit)
 		cpu->stats.pgdir_hits++;
 	return LGUEST_HCALL_OK;
+}
+
+/*
+ * LHCALL_START_VCPU: the new vCPU @to starts in @from's address space.
+ * @to is stopped, so its page cache is ours to fill.
+ */
+int lguest_share_pgdir(struct lg_cpu *from, struct lg_cpu *to)
+{
+	struct lguest *lg = from->lg;
+	struct lg_zap z;
+	bool hit;
+	int err;
+
+	err = lg_topup(to);
+	if (err)
+		return err;
+	lg_zap_init(&z, lg, from);
+	spin_lock(&lg->mmu_lock);
+	err = switch_pgdir(to, from->pgdir->gcr3, &z, &hit);
+	spin_unlock(&lg->mmu_lock);
+	lg_zap_finish(&z);
+	return err;
 }
 
 /* Before entering user mode: the vCPU's user-mode root must exist. */

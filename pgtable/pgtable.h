@@ -73,12 +73,13 @@ void lg_free_table(struct lguest *lg, u64 *table);
 
 struct lg_zap {
 	struct lguest *lg;
+	struct lg_cpu *cpu;		/* whose invalidation, or NULL */
 	struct page *pins[LG_ZAP_BATCH];
 	unsigned int nr_pins;
 	struct list_head tables;	/* page->private: the table's level */
 };
 
-void lg_zap_init(struct lg_zap *z, struct lguest *lg);
+void lg_zap_init(struct lg_zap *z, struct lguest *lg, struct lg_cpu *cpu);
 void lg_zap_pin(struct lg_zap *z, struct page *page);
 void lg_zap_subtree(struct lg_zap *z, u64 *table, unsigned int level);
 void lg_zap_finish(struct lg_zap *z);

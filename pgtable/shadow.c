@@ -146,7 +146,7 @@ long lguest_invlpg(struct lg_cpu *cpu, u64 va, u64 len, u64 flags)
 		return LGUEST_HCALL_EINVAL;
 	end = PAGE_ALIGN((va & LG_VA_MASK) + len);
 
-	lg_zap_init(&z, lg);
+	lg_zap_init(&z, lg, cpu);
 	spin_lock(&lg->mmu_lock);
 	lg->invalidate_seq++;
 	if (flags & LG_INVLPG_ALL_SPACES) {
@@ -169,7 +169,7 @@ long lguest_flush_tlb(struct lg_cpu *cpu, u64 gcr3)
 	struct lg_zap z;
 	unsigned int i;
 
-	lg_zap_init(&z, lg);
+	lg_zap_init(&z, lg, cpu);
 	spin_lock(&lg->mmu_lock);
 	lg->invalidate_seq++;
 	for (i = 0; i < lg->nr_pgdirs; i++) {
@@ -270,7 +270,7 @@ again:
 	if (w.nx)
 		new |= _PAGE_NX;
 
-	lg_zap_init(&z, lg);
+	lg_zap_init(&z, lg, cpu);
 	spin_lock(&lg->mmu_lock);
 	if (mmu_interval_read_retry(&lg->mni, mni_seq) || lg->invalidate_seq != seq) {
 		spin_unlock(&lg->mmu_lock);
@@ -318,7 +318,7 @@ static bool lg_mn_invalidate(struct mmu_interval_notifier *mni,
 	struct lguest *lg = container_of(mni, struct lguest, mni);
 	struct lg_zap z;
 
-	lg_zap_init(&z, lg);
+	lg_zap_init(&z, lg, NULL);
 	spin_lock(&lg->mmu_lock);
 	mmu_interval_set_seq(mni, cur_seq);
 	if (lg->pgdirs)

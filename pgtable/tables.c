@@ -97,9 +97,10 @@ static void free_subtree(struct lguest *lg, u64 *table, unsigned int level)
 	lg_free_table(lg, table);
 }
 
-void lg_zap_init(struct lg_zap *z, struct lguest *lg)
+void lg_zap_init(struct lg_zap *z, struct lguest *lg, struct lg_cpu *cpu)
 {
 	z->lg = lg;
+	z->cpu = cpu;
 	z->nr_pins = 0;
 	INIT_LIST_HEAD(&z->tables);
 }
@@ -109,7 +110,8 @@ static void lg_zap_release(struct lg_zap *z)
 	struct page *page, *next;
 	unsigned int i;
 
-	lguest_kick_running(z->lg);
+	if (lguest_kick_running(z->lg) && z->cpu)
+		z->cpu->stats.shootdowns++;
 	for (i = 0; i < z->nr_pins; i++)
 		unpin_user_page(z->pins[i]);
 	count_pins(z->lg, -(long)z->nr_pins);

@@ -17,6 +17,7 @@
  * writes, and cannot see what we removed.
  */
 #include <linux/cpumask.h>
+#include <linux/sched.h>
 #include <linux/smp.h>
 #include "lg.h"
 
@@ -24,7 +25,7 @@ static void lg_kick_nop(void *info)
 {
 }
 
-void lguest_kick_running(struct lguest *lg)
+bool lguest_kick_running(struct lguest *lg)
 {
 	cpumask_var_t mask;
 	unsigned int i;
@@ -36,7 +37,7 @@ void lguest_kick_running(struct lguest *lg)
 	if (!zalloc_cpumask_var(&mask, GFP_ATOMIC)) {
 		/* No memory for a mask: kick every CPU instead. */
 		on_each_cpu(lg_kick_nop, NULL, true);
-		return;
+		return true;
 	}
 	for (i = 0; i < lg->nr_cpus; i++) {
 		if (!lg->cpus[i])	/* still being created */
@@ -54,4 +55,24 @@ void lguest_kick_running(struct lguest *lg)
 		preempt_enable();
 	}
 	free_cpumask_var(mask);
+	return any;
+}
+
+/*
+ * The guest died: every vCPU must notice, whether it sleeps (HALT, or
+ * waiting to be started) or runs in the guest on another CPU.
+ */
+void lguest_wake_all(struct lguest *lg)
+{
+	unsigned int i;
+
+	for (i = 0; i < lg->nr_cpus; i++) {
+		struct lg_cpu *cpu = READ_ONCE(lg->cpus[i]);
+		struct task_struct *tsk = cpu ? READ_ONCE(cpu->tsk) : NULL;
+
+		if (tsk) {
+			wake_up_process(tsk);
+			kick_process(tsk);
+		}
+	}
 }

@@ -59,6 +59,7 @@ static __printf(2, 0) void kill_guest_va(struct lguest *lg, const char *fmt,
 		WRITE_ONCE(lg->dead, true);
 	}
 	spin_unlock(&lg->dead_lock);
+	lguest_wake_all(lg);
 }
 
 void kill_guest(struct lg_cpu *cpu, const char *fmt, ...)
@@ -127,7 +128,7 @@ int lguest_initialize(struct lguest *lg, const struct lguest_req_init *req)
 
 	if (lg->nr_cpus)
 		return -EBUSY;
-	if (req->flags || req->nr_vcpus != 1 ||
+	if (req->flags || !req->nr_vcpus || req->nr_vcpus > LGUEST_MAX_VCPUS ||
 	    !req->size || req->size > LGUEST_MAX_MEM ||
 	    !PAGE_ALIGNED(req->base) || !PAGE_ALIGNED(req->size) ||
 	    req->base + req->size < req->base ||
@@ -164,6 +165,7 @@ int lguest_initialize(struct lguest *lg, const struct lguest_req_init *req)
 	}
 	lg->cpus[0]->regs.rip = req->entry;
 	lg->cpus[0]->regs.rsp = req->size;
+	lg->cpus[0]->vstate = LG_VCPU_RUNNING;
 	return 0;
 
 fail:
@@ -204,8 +206,10 @@ static int __init lguest_init(void)
 		lguest_switcher_exit();
 		return err;
 	}
+	lguest_host_state_init();
 	err = lguest_device_init();
 	if (err) {
+		lguest_host_state_exit();
 		lguest_switcher_exit();
 		return err;
 	}
@@ -222,6 +226,7 @@ static int __init lguest_init(void)
 static void __exit lguest_exit(void)
 {
 	lguest_device_remove();
+	lguest_host_state_exit();
 	lguest_switcher_exit();
 }
 

@@ -12,8 +12,10 @@
  */
 #include <linux/hrtimer.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/uaccess.h>
 #include <asm/tsc.h>
+#include <asm/irq_vectors.h>
 #include <asm/processor-flags.h>
 #include "lg.h"
 #include "trace.h"
@@ -60,6 +62,8 @@ static long hcall_init(struct lg_cpu *cpu, u64 gpa)
 	memset(data->reserved_slots, 0, sizeof(data->reserved_slots));
 	lguest_reserved_slots(data->reserved_slots);
 	memset(data->hcall_status, LHCALL_RING_FREE, sizeof(data->hcall_status));
+	WRITE_ONCE(data->vcpu_id, cpu->id);
+	WRITE_ONCE(data->nr_vcpus, lg->nr_cpus);
 	lguest_map_data_page(cpu, page);
 	cpu->next_hcall = 0;
 	cpu->data = data;
@@ -91,6 +95,7 @@ static long hcall_shutdown(struct lg_cpu *cpu, u64 how, u64 msg_gpa, u64 len,
 		WRITE_ONCE(lg->dead, true);
 	}
 	spin_unlock(&lg->dead_lock);
+	lguest_wake_all(lg);
 	return LGUEST_HCALL_OK;
 }
 
@@ -183,6 +188,64 @@ static void hcall_return_to_user(struct lg_cpu *cpu)
 }
 
 /*
+ * LHCALL_START_VCPU: bring a stopped vCPU to life at @rip with @rsp and
+ * @arg in RDI, in kernel mode, in the caller's address space.  Its thread
+ * may be waiting in its run request already, or arrive later.
+ */
+static long hcall_start_vcpu(struct lg_cpu *cpu, u64 id, u64 rip, u64 rsp,
+			     u64 arg)
+{
+	struct lguest *lg = cpu->lg;
+	struct task_struct *tsk;
+	struct lg_cpu *t;
+
+	if (id >= lg->nr_cpus || !lguest_canonical(rip) || !lguest_canonical(rsp))
+		return LGUEST_HCALL_EINVAL;
+	t = lg->cpus[array_index_nospec(id, lg->nr_cpus)];
+	if (cmpxchg(&t->vstate, LG_VCPU_STOPPED, LG_VCPU_STARTING) != LG_VCPU_STOPPED)
+		return LGUEST_HCALL_EBUSY;
+	if (lguest_share_pgdir(cpu, t)) {
+		WRITE_ONCE(t->vstate, LG_VCPU_STOPPED);
+		kill_guest(cpu, "out of memory for shadow page tables");
+		return LGUEST_HCALL_EINVAL;
+	}
+	t->regs.rip = rip;
+	t->regs.rsp = rsp;
+	t->regs.rdi = arg;
+	t->regs.rflags = lguest_sanitize_rflags(0);
+	t->mode = LG_MODE_KERNEL;
+	t->changed = CHANGED_ALL;
+	/* Pairs with lguest_run()'s acquire: the registers before the state. */
+	smp_store_release(&t->vstate, LG_VCPU_RUNNING);
+	/* Our vstate before its tsk, as it sets tsk before reading vstate. */
+	smp_mb();
+	tsk = READ_ONCE(t->tsk);
+	if (tsk)
+		wake_up_process(tsk);
+	return LGUEST_HCALL_OK;
+}
+
+/*
+ * LHCALL_SEND_IPI: @vector pending on every vCPU in @mask (the caller may
+ * be one), each woken if halted and forced out of the guest if running.
+ */
+static long hcall_send_ipi(struct lg_cpu *cpu, u64 mask, u64 vector)
+{
+	struct lguest *lg = cpu->lg;
+	unsigned long bits = mask;
+	unsigned int i;
+
+	if (vector < FIRST_EXTERNAL_VECTOR || vector > 255 ||
+	    (lg->nr_cpus < 64 && (mask >> lg->nr_cpus)))
+		return LGUEST_HCALL_EINVAL;
+	for_each_set_bit(i, &bits, lg->nr_cpus) {
+		lguest_set_irq(lg->cpus[i], vector);
+		cpu->stats.ipis_sent++;
+	}
+	return LGUEST_HCALL_OK;
+}
+
+/*
  * One call, synchronous or from the ring.  @sync is false for ring calls,
  * which may not be NOTIFY or HALT: those need the vCPU to stop here.
  */
@@ -215,6 +278,10 @@ static long dispatch(struct lg_cpu *cpu, u64 nr, const u64 *a, bool sync)
 		return lguest_flush_tlb(cpu, a[0]);
 	case LHCALL_SET_SYSCALL:
 		return hcall_set_syscall(cpu, a[0]);
+	case LHCALL_START_VCPU:
+		return hcall_start_vcpu(cpu, a[0], a[1], a[2], a[3]);
+	case LHCALL_SEND_IPI:
+		return hcall_send_ipi(cpu, a[0], a[1]);
 	case LHCALL_HALT:
 		if (!sync)
 			break;

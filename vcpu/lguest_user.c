@@ -259,7 +259,7 @@ static ssize_t lguest_read(struct file *file, char __user *user, size_t size,
 	mutex_lock(&lg->lock);
 	if (!cpu->tsk) {
 		get_task_struct(current);
-		cpu->tsk = current;
+		WRITE_ONCE(cpu->tsk, current);
 	}
 	mutex_unlock(&lg->lock);
 	if (cpu->tsk != current)

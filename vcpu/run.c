@@ -49,6 +49,20 @@ void lguest_vcpu_init_timer(struct lg_cpu *cpu)
 	cpu->timer.function = lguest_clockevent;
 }
 
+/*
+ * A secondary vCPU's thread waits here until another vCPU starts it
+ * (LHCALL_START_VCPU, which writes our registers first: acquire).
+ */
+static void lguest_wait_start(struct lg_cpu *cpu)
+{
+	set_current_state(TASK_INTERRUPTIBLE);
+	/* Pairs with hcall_start_vcpu()'s release of our registers. */
+	if (smp_load_acquire(&cpu->vstate) != LG_VCPU_RUNNING &&
+	    !signal_pending(current) && !READ_ONCE(cpu->lg->dead))
+		schedule();
+	__set_current_state(TASK_RUNNING);
+}
+
 /* Sleep for HALT until an interrupt is pending or a signal arrives. */
 static void lguest_halt(struct lg_cpu *cpu)
 {
@@ -77,8 +91,10 @@ static void lguest_fill_dead_exit(struct lg_cpu *cpu, struct lguest_exit *exit)
 
 int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit)
 {
+	bool eager;
 	int ret = 0;
 
+	lguest_vcpu_load(cpu);
 	fpu_swap_kvm_fpstate(&cpu->fpu, true);
 	for (;;) {
 		if (READ_ONCE(cpu->lg->dead)) {
@@ -96,6 +112,11 @@ int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit)
 			ret = -EINTR;
 			break;
 		}
+		/* Acquire: hcall_start_vcpu() wrote our registers first. */
+		if (smp_load_acquire(&cpu->vstate) != LG_VCPU_RUNNING) {
+			lguest_wait_start(cpu);
+			continue;
+		}
 		if (cpu->halted) {
 			lguest_halt(cpu);
 			continue;
@@ -104,19 +125,33 @@ int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit)
 			continue;
 
 		cond_resched();
+		eager = READ_ONCE(lguest_eager_host_state);
+		if (eager)
+			fpu_swap_kvm_fpstate(&cpu->fpu, true);
 		local_irq_disable();
-		if (need_resched() || signal_pending(current)) {
+		/*
+		 * With interrupts off nothing can kick us any more: whatever
+		 * arrived since the checks above must be seen now, or it
+		 * waits for the next host tick.
+		 */
+		if (need_resched() || signal_pending(current) ||
+		    lguest_interrupt_deliverable(cpu)) {
 			local_irq_enable();
+			if (eager)
+				fpu_swap_kvm_fpstate(&cpu->fpu, false);
 			continue;
 		}
 		trace_vcpu_entry(cpu->id, cpu->regs.rip);
 		run_guest_once(cpu);
 		local_irq_enable();
+		if (eager)
+			fpu_swap_kvm_fpstate(&cpu->fpu, false);
 		trace_vcpu_exit(cpu->id, cpu->regs.trapnum, cpu->regs.rip,
 				cpu->regs.errcode);
 
 		lguest_arch_handle_trap(cpu);
 	}
 	fpu_swap_kvm_fpstate(&cpu->fpu, false);
+	lguest_vcpu_put(cpu);
 	return ret;
 }

@@ -133,6 +133,13 @@ static void mirror_pending(struct lg_cpu *cpu)
 		WRITE_ONCE(cpu->data->irq_pending[i], cpu->irqs_pending[i]);
 }
 
+/* An interrupt is pending that the guest would take right now. */
+bool lguest_interrupt_deliverable(struct lg_cpu *cpu)
+{
+	return !bitmap_empty(cpu->irqs_pending, 256) && cpu->data &&
+	       guest_irq_flag(cpu);
+}
+
 /*
  * Before each entry: if an interrupt is pending and the guest's virtual IF
  * allows, deliver the highest pending vector (as a local APIC would).

@@ -14,6 +14,7 @@ TEST(request_numbers_are_stable)
 	EXPECT_EQ(2, LGUEST_ABI_VERSION);
 	EXPECT_EQ(11, LHCALL_NEW_PGTABLE);
 	EXPECT_EQ(15, LHCALL_RETURN_TO_USER);
+	EXPECT_EQ(17, LHCALL_SEND_IPI);
 	EXPECT_EQ(64, LGUEST_MAX_VCPUS);
 }
 
@@ -52,7 +53,8 @@ TEST(run_interface_layout)
 	EXPECT_EQ(22 * 8, sizeof(struct lguest_regs));
 	EXPECT_EQ(160, sizeof(struct lguest_exit));
 	EXPECT_EQ(32, offsetof(struct lguest_exit, msg));
-	EXPECT_EQ(19 * 8, sizeof(struct lguest_vcpu_stats));
+	EXPECT_EQ(22 * 8, sizeof(struct lguest_vcpu_stats));
+	EXPECT_EQ(2864, offsetof(struct lguest_data, vcpu_id));
 }
 
 TEST(shared_page_layout)

@@ -22,7 +22,7 @@
 /* Bumped whenever a structure below or the meaning of a request changes. */
 #define LGUEST_ABI_VERSION	2
 
-/* The most vCPUs one guest may have (the SMP issue brings them to life). */
+/* The most vCPUs one guest may have: LHCALL_SEND_IPI's mask has 64 bits. */
 #define LGUEST_MAX_VCPUS	64
 
 /* Request numbers: the first __u64 of every write to /dev/lguest. */
@@ -77,13 +77,15 @@ struct lguest_info {
  * readable and writable.  Nothing is pinned here: a page is pinned while a
  * shadow page-table entry maps it.  vCPU 0 starts at @entry with RSP =
  * @size, in kernel mode, with paging "off" (guest-virtual = guest-physical)
- * until its first LHCALL_NEW_PGTABLE.
+ * until its first LHCALL_NEW_PGTABLE.  The other vCPUs (1 to
+ * LGUEST_MAX_VCPUS in all) wait, in their run request, until the guest
+ * starts them with LHCALL_START_VCPU.
  */
 struct lguest_req_init {
 	__u64 base;
 	__u64 size;		/* at most LGUEST_MAX_MEM */
 	__u64 entry;		/* guest address of the first instruction */
-	__u32 nr_vcpus;		/* 1 (SMP guests arrive with START_VCPU) */
+	__u32 nr_vcpus;		/* 1..LGUEST_MAX_VCPUS */
 	__u32 flags;		/* must be 0 */
 };
 
@@ -138,6 +140,10 @@ struct lguest_vcpu_stats {
 	__u64 user_returns;	/* RETURN_TO_USER done by the host's C code */
 	__u64 fast_syscalls;	/* ... done inside the switcher (direct switch) */
 	__u64 fast_returns;
+	/* SMP. */
+	__u64 ipis_sent;	/* vCPUs this one sent an interrupt to */
+	__u64 shootdowns;	/* invalidations that had to kick other vCPUs */
+	__u64 msr_loads;	/* SYSCALL MSRs pointed at the switcher */
 };
 
 struct lguest_req_stats {
@@ -199,6 +205,9 @@ enum lguest_hcall {
 	/* Guest user mode. */
 	LHCALL_SET_SYSCALL = 14,	/* entry for user syscall; 0 removes */
 	LHCALL_RETURN_TO_USER = 15,	/* enter user mode: lguest_data.user */
+	/* SMP. */
+	LHCALL_START_VCPU = 16,		/* vcpu, rip, rsp, rdi for it */
+	LHCALL_SEND_IPI = 17,		/* mask of vCPUs, vector (32..255) */
 	LHCALL_NR
 };
 
@@ -213,6 +222,7 @@ enum lguest_hcall {
 /* Results, in rax. */
 #define LGUEST_HCALL_OK		0
 #define LGUEST_HCALL_EINVAL	(-22LL)
+#define LGUEST_HCALL_EBUSY	(-16LL)
 #define LGUEST_HCALL_ENOSYS	(-38LL)
 
 /* LHCALL_LOAD_IDT_ENTRY flags. */
@@ -293,6 +303,8 @@ struct lguest_data {
 	__u64 scratch[8];		/* the guest's own; the host never touches them */
 	__u8 hcall_status[LHCALL_RING_SIZE];
 	struct lguest_hcall_slot hcalls[LHCALL_RING_SIZE];
+	__u32 vcpu_id;			/* written by the host at LHCALL_INIT */
+	__u32 nr_vcpus;
 };
 
 /*
