@@ -45,19 +45,19 @@ GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -std=gnu11 -ffreestanding \
 		-mgeneral-regs-only -fcf-protection=none -nostdlib \
 		-I$(TOP)/include/uapi -I$(TOP)/guest/include
 GUEST_LIB := guest/lib/start.o guest/lib/entry.o guest/lib/runtime.o \
-	     guest/lib/printf.o guest/lib/paging.o guest/lib/task.o
+	     guest/lib/printf.o guest/lib/paging.o guest/lib/task.o guest/lib/smp.o
 GUESTS := guest/demo.elf guest/tests/exit3.elf guest/tests/crash.elf
 # Selftests with guest code beside host code (selftests/lib/lg_test.h): static,
 # not position independent, so the guest runs the same bytes at the same
 # addresses; no red zone and no stack protector in guest code.
 GUEST_TESTS := selftests/world_switch_test selftests/isolation_test \
-	       selftests/paging_test selftests/user_test
+	       selftests/paging_test selftests/user_test selftests/smp_test
 SELFTESTS := selftests/lguest_dev_test $(GUEST_TESTS)
 BENCHES := bench/switch_bench
 SELFTEST_LIB := selftests/lib/lg_test.o selftests/lib/lg_test_entry.o \
 		selftests/lib/guest_insns.o launcher/elf.o launcher/vm.o \
 		guest/lib/entry.o guest/lib/runtime.o guest/lib/printf.o \
-		guest/lib/paging.o guest/lib/task.o
+		guest/lib/paging.o guest/lib/task.o guest/lib/smp.o
 GUEST_TEST_CFLAGS := $(SELFTEST_CFLAGS) -fno-pie -mno-red-zone \
 		     -fno-stack-protector -fcf-protection=none \
 		     -I$(TOP)/guest/include -I$(TOP)/selftests/lib \

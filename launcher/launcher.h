@@ -39,6 +39,7 @@ struct lg_vm {
 	int fd;
 	void *mem;
 	uint64_t mem_size;
+	unsigned int nr_vcpus;	/* 1 unless set before lg_vm_init() */
 };
 
 int lg_vm_create(struct lg_vm *vm, const char *device, uint64_t mem_size,

@@ -55,7 +55,7 @@ int lg_vm_init(struct lg_vm *vm, uint64_t entry, char *err, size_t errlen)
 		.base = (uintptr_t)vm->mem,
 		.size = vm->mem_size,
 		.entry = entry,
-		.nr_vcpus = 1,
+		.nr_vcpus = vm->nr_vcpus ?: 1,
 	};
 	int r = lg_write(vm->fd, LHREQ_INITIALIZE, &req, sizeof(req));
 

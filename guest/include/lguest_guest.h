@@ -39,7 +39,6 @@ extern struct lguest_data guest_data;
 #define GUEST_SCRATCH_KSTACK	1	/* this vCPU's kernel stack top */
 #define GUEST_SCRATCH_ASYNC	2	/* next slot of the hypercall ring */
 #define GUEST_SCRATCH_CURRENT	3	/* the task running here (task.c) */
-#define GUEST_SCRATCH_CPU	4	/* this vCPU's number */
 
 /* What guest_trap() gets for a user syscall (entry.S builds a trap frame). */
 #define GUEST_SYSCALL_VECTOR	0x100
@@ -86,6 +85,45 @@ void guest_flush_async(void);
 void guest_notify(uint64_t a0, uint64_t a1, uint64_t a2);
 __attribute__((noreturn)) void guest_shutdown(int how, const char *msg);
 __attribute__((noreturn)) void guest_poweroff(int status, const char *msg);
+
+/*
+ * SMP (smp.c).  vCPU 0 starts the others: each registers a shared page of
+ * its own, takes on every handler registered so far (guest_load_handlers()),
+ * calls @fn with its number on a stack of its own, and then idles with
+ * interrupts on.  Handlers registered later apply to the vCPU that
+ * registers them.
+ */
+#define GUEST_MAX_CPUS	LGUEST_MAX_VCPUS
+int guest_start_vcpu(unsigned int cpu, void (*fn)(unsigned int cpu));
+long guest_send_ipi(uint64_t mask, unsigned int vector);
+void guest_load_handlers(void);
+
+static inline unsigned int guest_cpu(void)
+{
+	return guest_vcpu->vcpu_id;
+}
+
+static inline unsigned int guest_nr_cpus(void)
+{
+	return guest_vcpu->nr_vcpus;
+}
+
+/* A spinlock for the guest kernel (interrupts are the caller's business). */
+typedef struct {
+	volatile uint32_t locked;
+} guest_spinlock_t;
+
+static inline void guest_spin_lock(guest_spinlock_t *l)
+{
+	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
+		while (l->locked)
+			asm volatile("pause" ::: "memory");
+}
+
+static inline void guest_spin_unlock(guest_spinlock_t *l)
+{
+	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+}
 
 /* The syscall handler: called with the user's registers, rax = number. */
 void guest_set_syscall_handler(guest_handler_t fn);

@@ -174,6 +174,13 @@ guest_enter_user:
 	rep movsq
 	jmp	guest_return_to_user
 
+/* A secondary vCPU: RSP is its stack, RDI its number (guest/lib/smp.c). */
+	.globl guest_secondary_entry
+guest_secondary_entry:
+	andq	$-16, %rsp
+	call	guest_secondary_main
+	ud2
+
 /*
  * A kernel context to come back to (setjmp/longjmp for the task model):
  * guest_ctx_save() returns 0, and 1 again when guest_ctx_restore() resumes

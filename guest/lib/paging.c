@@ -12,6 +12,7 @@
 #include "lguest_guest.h"
 
 static uint64_t pool_start, pool_pages, free_head, nr_free;
+static guest_spinlock_t pool_lock;
 static uint16_t refs[65536];		/* up to 256 MiB of pool */
 uint64_t guest_kernel_root;
 
@@ -38,14 +39,18 @@ void guest_pages_init(uint64_t start, uint64_t end)
 
 uint64_t guest_page_alloc(void)
 {
-	uint64_t pa = free_head;
+	uint64_t pa;
 
-	if (!pa)
-		return 0;
-	free_head = *(uint64_t *)pa;
-	nr_free--;
-	guest_memset((void *)pa, 0, GUEST_PAGE_SIZE);
-	refs[(pa - pool_start) / GUEST_PAGE_SIZE] = 1;
+	guest_spin_lock(&pool_lock);
+	pa = free_head;
+	if (pa) {
+		free_head = *(uint64_t *)pa;
+		nr_free--;
+		refs[(pa - pool_start) / GUEST_PAGE_SIZE] = 1;
+	}
+	guest_spin_unlock(&pool_lock);
+	if (pa)
+		guest_memset((void *)pa, 0, GUEST_PAGE_SIZE);
 	return pa;
 }
 
@@ -56,8 +61,11 @@ static int in_pool(uint64_t pa)
 
 void guest_page_get(uint64_t pa)
 {
-	if (in_pool(pa))
-		refs[(pa - pool_start) / GUEST_PAGE_SIZE]++;
+	if (!in_pool(pa))
+		return;
+	guest_spin_lock(&pool_lock);
+	refs[(pa - pool_start) / GUEST_PAGE_SIZE]++;
+	guest_spin_unlock(&pool_lock);
 }
 
 void guest_page_put(uint64_t pa)
@@ -66,12 +74,14 @@ void guest_page_put(uint64_t pa)
 
 	if (!in_pool(pa))
 		return;
+	guest_spin_lock(&pool_lock);
 	r = &refs[(pa - pool_start) / GUEST_PAGE_SIZE];
 	if (*r && --*r == 0) {
 		*(uint64_t *)pa = free_head;
 		free_head = pa;
 		nr_free++;
 	}
+	guest_spin_unlock(&pool_lock);
 }
 
 unsigned int guest_page_refs(uint64_t pa)

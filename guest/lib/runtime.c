@@ -12,6 +12,7 @@ struct lguest_data guest_data __attribute__((aligned(4096)));
 
 extern char guest_trap_stubs[], guest_syscall_entry[];
 static guest_handler_t handlers[256], syscall_handler;
+static unsigned int handler_flags[256];
 
 void *guest_memset(void *s, int c, size_t n)
 {
@@ -90,6 +91,7 @@ static void set_handler(unsigned int vector, guest_handler_t fn,
 			unsigned int flags)
 {
 	handlers[vector] = fn;
+	handler_flags[vector] = flags;
 	hcall3(LHCALL_LOAD_IDT_ENTRY, vector,
 	       (uint64_t)(guest_trap_stubs + 16 * vector),
 	       fn ? flags | LG_IDT_PRESENT : 0);
@@ -104,6 +106,7 @@ void guest_set_handler(unsigned int vector, guest_handler_t fn)
 void guest_set_handler_async(unsigned int vector, guest_handler_t fn)
 {
 	handlers[vector] = fn;
+	handler_flags[vector] = 0;
 	guest_async_hcall(LHCALL_LOAD_IDT_ENTRY, vector,
 			  (uint64_t)(guest_trap_stubs + 16 * vector),
 			  fn ? LG_IDT_PRESENT : 0);
@@ -123,6 +126,21 @@ void guest_set_syscall_handler(guest_handler_t fn)
 {
 	syscall_handler = fn;
 	hcall1(LHCALL_SET_SYSCALL, fn ? (uint64_t)guest_syscall_entry : 0);
+}
+
+/* Every handler registered so far, on this vCPU too: one ring's worth. */
+void guest_load_handlers(void)
+{
+	unsigned int v;
+
+	for (v = 0; v < 256; v++)
+		if (handlers[v])
+			guest_async_hcall(LHCALL_LOAD_IDT_ENTRY, v,
+					  (uint64_t)(guest_trap_stubs + 16 * v),
+					  handler_flags[v] | LG_IDT_PRESENT);
+	guest_flush_async();
+	if (syscall_handler)
+		hcall1(LHCALL_SET_SYSCALL, (uint64_t)guest_syscall_entry);
 }
 
 /*
@@ -191,6 +209,7 @@ void guest_shutdown(int how, const char *msg)
 void guest_init(void)
 {
 	guest_memset(handlers, 0, sizeof(handlers));
+	guest_memset(handler_flags, 0, sizeof(handler_flags));
 	syscall_handler = 0;
 	hcall1(LHCALL_INIT, &guest_data);
 	guest_vcpu->scratch[GUEST_SCRATCH_ASYNC] = 0;

@@ -12,4 +12,5 @@ _start:
 	movq	%rax, %rdi
 	call	guest_exit
 	ud2
+
 	.section .note.GNU-stack, "", @progbits

@@ -28,7 +28,6 @@ int guest_ctx_save(struct guest_ctx *c);
 __attribute__((noreturn)) void guest_ctx_restore(struct guest_ctx *c);
 __attribute__((noreturn)) void guest_enter_user(struct guest_regs *r);
 
-#define GUEST_MAX_CPUS	64
 #define KSTACK_SIZE	16384
 
 struct guest_task guest_tasks[GUEST_MAX_TASKS];
@@ -56,7 +55,7 @@ static void unlock(void)
 
 static unsigned int this_cpu(void)
 {
-	return guest_vcpu->scratch[GUEST_SCRATCH_CPU];
+	return guest_cpu();
 }
 
 static struct guest_task *current(void)

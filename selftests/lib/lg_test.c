@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,12 @@ extern char lg_test_guest_entry[];
 
 struct lg_test_vm *lg_test_vm_create(void (*guest_fn)(void))
 {
+	return lg_test_vm_create_smp(guest_fn, 1);
+}
+
+struct lg_test_vm *lg_test_vm_create_smp(void (*guest_fn)(void),
+					 unsigned int nr_vcpus)
+{
 	struct lg_test_vm *t = calloc(1, sizeof(*t));
 	struct lguest_regs regs;
 	uint64_t entry;
@@ -23,6 +30,7 @@ struct lg_test_vm *lg_test_vm_create(void (*guest_fn)(void))
 	if (!t)
 		return NULL;
 	if (lg_vm_create(&t->vm, "/dev/lguest", LG_TEST_MEM, err, sizeof(err)) ||
+	    (t->vm.nr_vcpus = nr_vcpus, 0) ||
 	    lg_load_elf("/proc/self/exe", t->vm.mem, t->vm.mem_size, &entry,
 			err, sizeof(err)) ||
 	    lg_vm_init(&t->vm, (uintptr_t)lg_test_guest_entry, err, sizeof(err))) {
@@ -47,10 +55,86 @@ struct lg_test_vm *lg_test_vm_create(void (*guest_fn)(void))
 	return t;
 }
 
+struct secondary {
+	struct lg_test_vm *t;
+	unsigned int vcpu;
+};
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+}
+
+/* A secondary vCPU's thread: run until the guest dies or we are stopped. */
+static void *run_secondary(void *arg)
+{
+	struct secondary *s = arg;
+	struct lg_test_vm *t = s->t;
+	struct lguest_exit *e = &t->secondary_exit[s->vcpu];
+	int r;
+
+	for (;;) {
+		r = lg_vm_run(&t->vm, s->vcpu, e);
+		if (r == -EINTR && !t->stopping)
+			continue;
+		if (r)
+			break;
+		if (lg_vm_console(&t->vm, e, stdout))
+			continue;
+		if (e->reason != LGUEST_EXIT_NOTIFY)
+			break;
+		if (e->args[0] == LGUEST_NOTIFY_UCALL && e->args[1] == UCALL_ASSERT) {
+			struct ucall_assert *ua = lg_test_hva(t, (void *)e->args[2]);
+
+			printf("# vCPU %u: guest assertion failed: %s at %s:%llu (%#llx, %#llx)\n",
+			       s->vcpu, ua->expr, ua->file, (unsigned long long)ua->line,
+			       (unsigned long long)ua->a, (unsigned long long)ua->b);
+			__atomic_fetch_add(&t->secondary_failures, 1, __ATOMIC_RELAXED);
+		}
+	}
+	free(s);
+	return NULL;
+}
+
+/* A thread for each vCPU but 0, ready for the guest to start them. */
+int lg_test_start_secondaries(struct lg_test_vm *t)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	unsigned int i;
+
+	/* No SA_RESTART: the signal must end a run with EINTR. */
+	if (sigaction(SIGUSR1, &sa, NULL))
+		return -errno;
+	for (i = 1; i < t->vm.nr_vcpus; i++) {
+		struct secondary *s = malloc(sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		s->t = t;
+		s->vcpu = i;
+		if (pthread_create(&t->threads[t->nr_threads], NULL, run_secondary, s)) {
+			free(s);
+			return -EAGAIN;
+		}
+		t->nr_threads++;
+	}
+	return 0;
+}
+
 void lg_test_vm_free(struct lg_test_vm *t)
 {
+	unsigned int i;
+
 	if (!t)
 		return;
+	t->stopping = 1;
+	for (i = 0; i < t->nr_threads; i++) {
+		/* Signal until it notices: a run may be starting as we send. */
+		while (pthread_tryjoin_np(t->threads[i], NULL)) {
+			pthread_kill(t->threads[i], SIGUSR1);
+			usleep(1000);
+		}
+	}
 	lg_vm_destroy(&t->vm);
 	free(t);
 }

@@ -13,6 +13,7 @@
 #ifndef LG_TEST_H
 #define LG_TEST_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "lguest_guest.h"
@@ -51,9 +52,20 @@ struct ucall_assert {
 #define GUEST_ASSERT(cond)		GUEST_ASSERT_2(cond, 0, 0)
 #define GUEST_ASSERT_EQ(a, b)		GUEST_ASSERT_2((a) == (b), a, b)
 
-/* A test VM: one guest, one vCPU, running a function of the test binary. */
+/*
+ * A test VM: one guest running a function of the test binary on vCPU 0,
+ * which the test drives with lg_test_run().  An SMP one also has a thread
+ * per secondary vCPU (lg_test_start_secondaries()), each running its vCPU
+ * until the guest dies or the VM is freed, counting guest assertions that
+ * failed there.
+ */
 struct lg_test_vm {
 	struct lg_vm vm;
+	unsigned int nr_threads;
+	pthread_t threads[LGUEST_MAX_VCPUS];
+	volatile int stopping;
+	volatile int secondary_failures;
+	struct lguest_exit secondary_exit[LGUEST_MAX_VCPUS];
 };
 
 #define LG_TEST_MEM	(64ULL << 20)
@@ -74,6 +86,9 @@ uint64_t lg_test_paging_on(void);
  * why on failure.
  */
 struct lg_test_vm *lg_test_vm_create(void (*guest_fn)(void));
+struct lg_test_vm *lg_test_vm_create_smp(void (*guest_fn)(void),
+					 unsigned int nr_vcpus);
+int lg_test_start_secondaries(struct lg_test_vm *t);
 void lg_test_vm_free(struct lg_test_vm *t);
 
 /*
