@@ -73,6 +73,7 @@ static void *run_secondary(void *arg)
 	struct lguest_exit *e = &t->secondary_exit[s->vcpu];
 	int r;
 
+	t->tids[s->vcpu] = gettid();
 	for (;;) {
 		r = lg_vm_run(&t->vm, s->vcpu, e);
 		if (r == -EINTR && !t->stopping)

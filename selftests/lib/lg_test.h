@@ -15,6 +15,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include "lguest_guest.h"
 #include "launcher.h"
@@ -63,6 +64,7 @@ struct lg_test_vm {
 	struct lg_vm vm;
 	unsigned int nr_threads;
 	pthread_t threads[LGUEST_MAX_VCPUS];
+	volatile pid_t tids[LGUEST_MAX_VCPUS];	/* of vCPU i's thread, i > 0 */
 	volatile int stopping;
 	volatile int secondary_failures;
 	struct lguest_exit secondary_exit[LGUEST_MAX_VCPUS];
