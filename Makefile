@@ -5,7 +5,7 @@
 # parts (launcher, selftests, host tests) directly.
 #
 #   make          build everything (fetches the pinned kernel on first use)
-#   make run      boot the test VM, load lg.ko, run the launcher's demo
+#   make run      boot the test VM, load lg.ko, run the SMP demo guest
 #   make check    host tests, then the selftests in the VM, two CPU models
 #   make clean
 #
@@ -35,7 +35,7 @@ SELFTEST_CFLAGS := $(CFLAGS) -I$(KSELFTEST) -Wno-unused-parameter -Wno-sign-comp
 
 LAUNCHER := launcher/lguest
 LAUNCHER_OBJS := launcher/main.o launcher/options.o launcher/caps.o \
-		 launcher/elf.o launcher/vm.o
+		 launcher/elf.o launcher/vm.o launcher/devices.o
 
 # Guests: freestanding, static, at CPL3 with interrupts delivered on their
 # own stacks (hence no red zone), using no SSE so the runtime needs no FPU
@@ -100,7 +100,7 @@ launcher/%.o: launcher/%.c launcher/*.h include/uapi/linux/lguest.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(LAUNCHER): $(LAUNCHER_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^
+	$(CC) $(CFLAGS) -o $@ $^ -lurcu-memb -lurcu-common -lpthread
 
 selftests/lib/%.o: selftests/lib/%.c selftests/lib/*.h guest/include/*.h \
 		launcher/*.h include/uapi/linux/lguest.h
@@ -145,7 +145,7 @@ bench: all
 
 run: all
 	tools/vm-run --cpus 4 -- sh -c '$(TOP)/$(LAUNCHER) info && \
-		$(TOP)/$(LAUNCHER) run $(TOP)/guest/demo.elf'
+		$(TOP)/$(LAUNCHER) run --cpus 4 $(TOP)/guest/demo.elf'
 
 clean:
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP) clean

@@ -24,11 +24,34 @@ struct lg_options {
 	enum lg_command cmd;
 	const char *device;	/* the lguest device node */
 	uint64_t mem_size;	/* run: guest memory in bytes */
+	unsigned int nr_cpus;	/* run: vCPUs */
 	const char *guest;	/* run: the guest ELF */
 };
 
 /* Parse "64M", "1G", "4096" (bytes; K, M, G are binary). 0 or -1. */
 int lg_parse_size(const char *s, uint64_t *out);
+int lg_parse_number(const char *s, uint64_t *out);
+
+/*
+ * launcher/devices.c: what a guest's NOTIFY reaches (args[0] names the
+ * device).  vCPU threads look devices up with no lock (RCU); the table may
+ * change while they run.
+ */
+struct lg_vm;
+struct lg_device {
+	uint64_t type;		/* LGUEST_NOTIFY_* */
+	const char *name;
+	/* 0 if handled; -1 with a reason in @err if the guest asked nonsense. */
+	int (*notify)(struct lg_vm *vm, unsigned int vcpu,
+		      const struct lguest_exit *exit, char *err, size_t errlen);
+};
+
+int lg_device_add(const struct lg_device *dev);
+void lg_devices_free(void);
+/* 1 handled, 0 no such device, -1 the device refused (reason in @err). */
+int lg_device_notify(struct lg_vm *vm, unsigned int vcpu,
+		     const struct lguest_exit *exit, char *err, size_t errlen);
+extern const struct lg_device lg_console_device;
 
 /* launcher/elf.c */
 int lg_load_elf(const char *path, void *mem, uint64_t mem_size,

@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * lguest: the launcher.  `lguest info` reports what the module is and what
- * it found on the host; `lguest run GUEST.elf` loads a guest into memory of
- * ours, runs it and prints its console until it shuts down or is killed.
+ * it found on the host; `lguest run [--cpus N] GUEST.elf` loads a guest into
+ * memory of ours, runs each of its vCPUs on a thread of its own and prints
+ * its console until it shuts down or is killed.
  *
  * Every failure is one clear line on stderr and a non-zero exit status.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <urcu/urcu-memb.h>
 #include <linux/lguest.h>
 #include "launcher.h"
 
@@ -69,57 +74,132 @@ static int cmd_info(const struct lg_options *opts)
 }
 
 /*
- * Run vCPU 0 until the guest stops.  The exit status is the guest's own
- * (the status it gave LHCALL_SHUTDOWN); a killed guest is 1 with the reason
- * the module gave.
+ * A guest run: one thread per vCPU, each in its own run request; the first
+ * thread to see the guest end (shutdown or killed) records how, and the
+ * others see the same when their runs return, since a dead guest stays dead.
+ */
+struct run {
+	struct lg_vm vm;
+	pthread_mutex_t lock;
+	int ended;		/* the first end was recorded */
+	int status;		/* the launcher's exit status */
+	int warned_unknown;
+};
+
+struct vcpu_thread {
+	struct run *run;
+	unsigned int id;
+	pthread_t th;
+};
+
+static void end_run(struct run *r, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void end_run(struct run *r, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&r->lock);
+	if (!r->ended) {
+		r->ended = 1;
+		r->status = status;
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void *vcpu_main(void *arg)
+{
+	struct vcpu_thread *v = arg;
+	struct run *r = v->run;
+	struct lguest_exit exit;
+	char err[256];
+	int rc;
+
+	urcu_memb_register_thread();
+	for (;;) {
+		rc = lg_vm_run(&r->vm, v->id, &exit);
+		if (rc == -EINTR)
+			continue;
+		if (rc) {
+			end_run(r, 1, "lguest: running vCPU %u failed: %s\n", v->id,
+				strerror(-rc));
+			break;
+		}
+		if (exit.reason == LGUEST_EXIT_NOTIFY) {
+			rc = lg_device_notify(&r->vm, v->id, &exit, err, sizeof(err));
+			if (rc < 0) {
+				fprintf(stderr, "lguest: vCPU %u: %s\n", v->id, err);
+			} else if (!rc) {
+				pthread_mutex_lock(&r->lock);
+				if (!r->warned_unknown++)
+					fprintf(stderr, "lguest: vCPU %u: notify for no device (%llu); ignored\n",
+						v->id, (unsigned long long)exit.args[0]);
+				pthread_mutex_unlock(&r->lock);
+			}
+			continue;
+		}
+		if (exit.reason == LGUEST_EXIT_SHUTDOWN)
+			end_run(r, (int)exit.args[1], "lguest: guest %s: %s\n",
+				exit.args[0] == LGUEST_SHUTDOWN_RESTART ?
+				"asked for a restart" : "powered off", exit.msg);
+		else if (exit.reason == LGUEST_EXIT_KILLED)
+			end_run(r, 1, "lguest: guest killed: %s\n", exit.msg);
+		else
+			end_run(r, 1, "lguest: unknown exit reason %u\n", exit.reason);
+		break;
+	}
+	urcu_memb_unregister_thread();
+	return NULL;
+}
+
+/*
+ * Run the guest until it stops.  The exit status is the guest's own (the
+ * status it gave LHCALL_SHUTDOWN); a killed guest is 1 with the reason the
+ * module gave.
  */
 static int cmd_run(const struct lg_options *opts)
 {
-	struct lguest_exit exit;
-	struct lg_vm vm;
+	struct vcpu_thread *threads;
+	struct run r = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	uint64_t entry;
 	char err[256];
-	int r;
+	unsigned int i, started = 0;
 
-	if (lg_vm_create(&vm, opts->device, opts->mem_size, err, sizeof(err)) ||
-	    lg_load_elf(opts->guest, vm.mem, vm.mem_size, &entry, err, sizeof(err)) ||
-	    lg_vm_init(&vm, entry, err, sizeof(err))) {
+	if (lg_vm_create(&r.vm, opts->device, opts->mem_size, err, sizeof(err)) ||
+	    (r.vm.nr_vcpus = opts->nr_cpus, 0) ||
+	    lg_load_elf(opts->guest, r.vm.mem, r.vm.mem_size, &entry, err, sizeof(err)) ||
+	    lg_vm_init(&r.vm, entry, err, sizeof(err))) {
 		fprintf(stderr, "lguest: %s\n", err);
-		if (vm.fd >= 0)
-			lg_vm_destroy(&vm);
+		if (r.vm.fd >= 0)
+			lg_vm_destroy(&r.vm);
 		return 1;
 	}
-	for (;;) {
-		r = lg_vm_run(&vm, 0, &exit);
-		if (r == -EINTR)
-			continue;
-		if (r) {
-			fprintf(stderr, "lguest: running the guest failed: %s\n",
-				strerror(-r));
-			break;
-		}
-		switch (exit.reason) {
-		case LGUEST_EXIT_NOTIFY:
-			if (lg_vm_console(&vm, &exit, stdout) < 0)
-				fprintf(stderr, "lguest: console text outside guest memory\n");
-			continue;
-		case LGUEST_EXIT_SHUTDOWN:
-			fprintf(stderr, "lguest: guest %s: %s\n",
-				exit.args[0] == LGUEST_SHUTDOWN_RESTART ?
-				"asked for a restart" : "powered off", exit.msg);
-			lg_vm_destroy(&vm);
-			return (int)exit.args[1];
-		case LGUEST_EXIT_KILLED:
-			fprintf(stderr, "lguest: guest killed: %s\n", exit.msg);
-			break;
-		default:
-			fprintf(stderr, "lguest: unknown exit reason %u\n", exit.reason);
-			break;
-		}
-		break;
+	threads = calloc(opts->nr_cpus, sizeof(*threads));
+	if (!threads || lg_device_add(&lg_console_device)) {
+		fprintf(stderr, "lguest: out of memory\n");
+		free(threads);
+		lg_vm_destroy(&r.vm);
+		return 1;
 	}
-	lg_vm_destroy(&vm);
-	return 1;
+	for (i = 0; i < opts->nr_cpus; i++) {
+		threads[i].run = &r;
+		threads[i].id = i;
+		if (pthread_create(&threads[i].th, NULL, vcpu_main, &threads[i])) {
+			fprintf(stderr, "lguest: cannot start a thread for vCPU %u\n", i);
+			/* The guest cannot run short of a vCPU: kill it, via vCPU 0. */
+			exit(1);
+		}
+		started++;
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i].th, NULL);
+	free(threads);
+	lg_devices_free();
+	lg_vm_destroy(&r.vm);
+	return r.status;
 }
 
 int main(int argc, char *argv[])

@@ -13,8 +13,10 @@ const char lg_usage[] =
 	"\n"
 	"commands:\n"
 	"  info                     show the lguest module's version and what it found on this host\n"
-	"  run [--mem SIZE] GUEST   run a guest ELF (default 64M of memory); exits with\n"
-	"                           the guest's shutdown status\n"
+	"  run [--mem SIZE] [--cpus N] GUEST\n"
+	"                           run a guest ELF (default 64M of memory, 1 vCPU, up\n"
+	"                           to 64), a thread per vCPU; exits with the guest's\n"
+	"                           shutdown status\n"
 	"  help                     show this text\n"
 	"  version                  show the launcher's version\n"
 	"\n"
@@ -30,6 +32,23 @@ static const struct {
 	{ "version", LG_CMD_VERSION },
 	{ "run", LG_CMD_RUN },
 };
+
+/* A plain decimal number. 0 or -1. */
+int lg_parse_number(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p = s;
+
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == s || *p)
+		return -1;
+	*out = v;
+	return 0;
+}
 
 int lg_parse_size(const char *s, uint64_t *out)
 {
@@ -65,6 +84,7 @@ int lg_parse_options(int argc, char *const argv[], struct lg_options *opts,
 	opts->cmd = LG_CMD_NONE;
 	opts->device = "/dev/lguest";
 	opts->mem_size = 64ULL << 20;
+	opts->nr_cpus = 1;
 	opts->guest = NULL;
 
 	for (i = 1; i < argc; i++) {
@@ -87,6 +107,16 @@ int lg_parse_options(int argc, char *const argv[], struct lg_options *opts,
 					 "--mem wants a size in whole pages up to 4G, like 64M (got '%s')", v);
 				return -1;
 			}
+		} else if (!strcmp(a, "--cpus") || !strncmp(a, "--cpus=", 7)) {
+			const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : "");
+			uint64_t n;
+
+			if (lg_parse_number(v, &n) || !n || n > LGUEST_MAX_VCPUS) {
+				snprintf(err, errlen, "--cpus wants a number of vCPUs from 1 to %d (got '%s')",
+					 LGUEST_MAX_VCPUS, v);
+				return -1;
+			}
+			opts->nr_cpus = (unsigned int)n;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			opts->cmd = LG_CMD_HELP;
 		} else if (!strcmp(a, "--version")) {

@@ -12,7 +12,7 @@ fi
 
 n=0 failed=0
 echo "TAP version 13"
-echo "1..8"
+echo "1..11"
 check() {	# check DESCRIPTION WANT_STATUS WANT_TEXT -- CMD...
 	local desc=$1 want_rc=$2 want=$3 out rc
 	shift 4
@@ -32,6 +32,15 @@ check() {	# check DESCRIPTION WANT_STATUS WANT_TEXT -- CMD...
 check "demo greets" 0 "Hello from an lguest guest" -- "$L" run "$top/guest/demo.elf"
 check "demo takes 100 timer interrupts and powers off" 0 \
 	"took 100 timer interrupts" -- "$L" run "$top/guest/demo.elf"
+check "the SMP demo runs user programs on every vCPU" 0 \
+	"vCPU 3: 550 primes, fork+wait gave 42, 10 ring interrupts" -- \
+	"$L" run --cpus 4 "$top/guest/demo.elf"
+check "a vCPU count beyond the limit is refused" 2 \
+	"lguest: --cpus wants a number of vCPUs from 1 to 64 (got '65')" -- \
+	"$L" run --cpus 65 "$top/guest/demo.elf"
+check "a guest killed on one vCPU stops them all" 1 \
+	"lguest: guest killed: unhandled trap 6 (#UD) at rip" -- \
+	"$L" run --cpus 8 "$top/guest/tests/crash.elf"
 check "guest status becomes the exit status" 3 \
 	"lguest: guest powered off: guest_main returned 3" -- \
 	"$L" run "$top/guest/tests/exit3.elf"

@@ -42,12 +42,7 @@ static void kernel_boot(void)
 
 static struct guest_task *task_of(int pid)
 {
-	int i;
-
-	for (i = 0; i < GUEST_MAX_TASKS; i++)
-		if (guest_tasks[i].pid == pid)
-			return &guest_tasks[i];
-	return 0;
+	return guest_task_find(pid);
 }
 
 static int set_fast_switch(int on)

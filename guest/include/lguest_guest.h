@@ -230,6 +230,8 @@ extern struct guest_task guest_tasks[GUEST_MAX_TASKS];
 void guest_tasks_init(void);
 /* A new task running fn(arg) in user mode; its pid, or -1. */
 int guest_task_spawn(void (*fn)(uint64_t), uint64_t arg);
+/* The task with @pid (running, or exited and not yet waited for), or NULL. */
+struct guest_task *guest_task_find(int pid);
 /* From a handler of a trap taken in user mode: that task exits with @code. */
 void guest_task_kill_current(struct guest_regs *r, long code);
 /* Run this vCPU's tasks until all have exited; 0 if there were none. */

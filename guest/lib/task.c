@@ -377,6 +377,16 @@ static void user_trap(struct guest_regs *r)
 	schedule(r);
 }
 
+struct guest_task *guest_task_find(int pid)
+{
+	int i;
+
+	for (i = 0; i < GUEST_MAX_TASKS; i++)
+		if (guest_tasks[i].pid == pid && guest_tasks[i].state != TASK_FREE)
+			return &guest_tasks[i];
+	return 0;
+}
+
 /* From a handler of a trap or interrupt taken in user mode. */
 void guest_task_kill_current(struct guest_regs *r, long code)
 {

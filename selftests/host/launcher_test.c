@@ -137,6 +137,25 @@ TEST(run_command_line)
 	EXPECT_STREQ("unexpected argument 'b.elf'", err);
 }
 
+TEST(cpus)
+{
+	struct lg_options o;
+	char err[128];
+
+	ASSERT_EQ(0, parse(&o, err, 3, "run", "g.elf"));
+	EXPECT_EQ(1, o.nr_cpus);
+	ASSERT_EQ(0, parse(&o, err, 5, "run", "--cpus", "4", "g.elf"));
+	EXPECT_EQ(4, o.nr_cpus);
+	ASSERT_EQ(0, parse(&o, err, 4, "run", "--cpus=64", "g.elf"));
+	EXPECT_EQ(64, o.nr_cpus);
+	EXPECT_EQ(-1, parse(&o, err, 4, "run", "--cpus=65", "g.elf"));
+	EXPECT_STREQ("--cpus wants a number of vCPUs from 1 to 64 (got '65')", err);
+	EXPECT_EQ(-1, parse(&o, err, 4, "run", "--cpus=0", "g.elf"));
+	EXPECT_EQ(-1, parse(&o, err, 4, "run", "--cpus=2x", "g.elf"));
+	EXPECT_EQ(-1, parse(&o, err, 3, "run", "--cpus"));
+	EXPECT_STREQ("--cpus wants a number of vCPUs from 1 to 64 (got '')", err);
+}
+
 TEST(cap_names_round_trip)
 {
 	char buf[128];
