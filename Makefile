@@ -53,7 +53,7 @@ GUESTS := guest/demo.elf guest/tests/exit3.elf guest/tests/crash.elf
 GUEST_TESTS := selftests/world_switch_test selftests/isolation_test \
 	       selftests/paging_test selftests/user_test selftests/smp_test
 SELFTESTS := selftests/lguest_dev_test $(GUEST_TESTS)
-BENCHES := bench/switch_bench
+BENCHES := bench/switch_bench bench/smp_bench
 SELFTEST_LIB := selftests/lib/lg_test.o selftests/lib/lg_test_entry.o \
 		selftests/lib/guest_insns.o launcher/elf.o launcher/vm.o \
 		guest/lib/entry.o guest/lib/runtime.o guest/lib/printf.o \

@@ -26,6 +26,16 @@
  *   address-space switch        NEW_PGTABLE between two cached spaces, and
  *                               round robin through 24 (the cache misses)
  *   native context switch       half a pipe ping-pong between 2 processes
+ *   guest task switch           a user task's sched_yield to another task
+ *                               (syscall, NEW_PGTABLE, return to user)
+ *   ... eager host state        the same two rows with eager_host_state=1
+ *   IPI round trip              vCPU 0 -> vCPU 1 -> vCPU 0, each halted in
+ *                               between (two vCPU threads on the one CPU)
+ *   IPI send to handler         the one-way part, sender to handler entry,
+ *                               by the guests' TSC (virtual ns = insns)
+ *
+ * Cross-CPU costs (shootdowns, throughput on several vCPUs) need several
+ * CPUs, which -icount cannot give (M:013): bench/smp_bench measures them.
  */
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -42,6 +52,7 @@
 static uint64_t iterations;
 
 #define FAST_SWITCH	"/sys/module/lg/parameters/fast_switch"
+#define EAGER		"/sys/module/lg/parameters/eager_host_state"
 #define BENCH_VA	0x0000004000000000ULL	/* slot 0, far above memory */
 
 static uint64_t now_ns(void)
@@ -296,6 +307,83 @@ static void guest_as_evicted(void)
 	GUEST_SYNC(2);
 }
 
+/* Two user tasks yield to each other: each yield is a task switch. */
+static void user_yields(uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		user_yield();
+	user_exit(0);
+}
+
+static void guest_task_switch(void)
+{
+	uint64_t k;
+
+	lg_test_paging_on();
+	guest_tasks_init();
+	for (k = 0; k < 2; k++) {
+		GUEST_SYNC(k);
+		guest_task_spawn(user_yields, k ? 0 : iterations / 2);
+		guest_task_spawn(user_yields, k ? 0 : iterations / 2);
+		guest_tasks_run();
+	}
+	GUEST_SYNC(2);
+}
+
+#define PING	0x60
+#define PONG	0x61
+static volatile uint64_t pongs, secondary_up, sent_at, wake_ticks;
+
+static void on_ping(struct guest_regs *r)
+{
+	(void)r;
+	sent_at = guest_rdtsc();
+	guest_send_ipi(1, PONG);
+}
+
+static void on_pong(struct guest_regs *r)
+{
+	(void)r;
+	wake_ticks += guest_rdtsc() - sent_at;
+	pongs++;
+}
+
+static void secondary_idles(unsigned int cpu)
+{
+	(void)cpu;
+	secondary_up = 1;
+}
+
+/*
+ * vCPU 0 pings vCPU 1, halts, and its handler takes the pong.  SYNC(0),
+ * the loop, SYNC(summed one-way ticks), the empty loop, SYNC(2).
+ */
+static void guest_ipi_round_trip(void)
+{
+	uint64_t i, k;
+
+	guest_set_handler(PING, on_ping);
+	guest_set_handler(PONG, on_pong);
+	guest_start_vcpu(1, secondary_idles);
+	guest_irq_enable();
+	while (!secondary_up)
+		hcall0(LHCALL_SEND_INTERRUPTS);
+	GUEST_SYNC(0);
+	for (k = 0; k < 2; k++) {
+		wake_ticks = 0;
+		for (i = 0; i < (k ? 0 : iterations); i++) {
+			uint64_t want = pongs + 1;
+
+			guest_send_ipi(2, PING);
+			while (pongs < want)
+				guest_halt();
+		}
+		GUEST_SYNC(k ? 2 : wake_ticks);
+	}
+}
+
 /* Per iteration: (SYNC0..SYNC1) - (SYNC1..SYNC2), over @n. */
 static double bench_diff(void (*fn)(void), uint64_t n)
 {
@@ -312,9 +400,29 @@ static double bench_diff(void (*fn)(void), uint64_t n)
 	return ((double)(t1 - t0) - (double)(t2 - t1)) / n;
 }
 
-static int set_fast_switch(int on)
+/* The IPI guest: like bench_diff(); the middle SYNC carries the latencies. */
+static double bench_ipi(uint64_t n, double *one_way)
 {
-	int fd = open(FAST_SWITCH, O_WRONLY), r;
+	struct lg_test_vm *t = lg_test_vm_create_smp(guest_ipi_round_trip, 2);
+	uint64_t v, t0, t1, t2, ticks, khz;
+
+	must(t && !lg_test_start_secondaries(t), "SMP guest");
+	*(uint64_t *)lg_test_hva(t, &iterations) = n;
+	must(lg_test_run(t, &v, NULL) == UCALL_SYNC && v == 0, "warm-up run");
+	t0 = now_ns();
+	must(lg_test_run(t, &ticks, NULL) == UCALL_SYNC, "timed run");
+	t1 = now_ns();
+	must(lg_test_run(t, &v, NULL) == UCALL_SYNC && v == 2, "empty run");
+	t2 = now_ns();
+	khz = ((struct lguest_data *)lg_test_hva(t, &guest_data))->tsc_khz;
+	lg_test_vm_free(t);
+	*one_way = (double)ticks * 1e6 / (double)(khz ?: 1) / n;
+	return ((double)(t1 - t0) - (double)(t2 - t1)) / n;
+}
+
+static int set_param(const char *path, int on)
+{
+	int fd = open(path, O_WRONLY), r;
 
 	if (fd < 0)
 		return -1;
@@ -377,9 +485,9 @@ struct row {
 int main(int argc, char **argv)
 {
 	uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 0) : 20000, e1, e2;
-	struct row rows[16];
+	struct row rows[24];
 	unsigned int nr = 0, i;
-	double native;
+	double native, one_way;
 
 	if (access("/dev/lguest", F_OK)) {
 		fprintf(stderr, "switch_bench: /dev/lguest absent (lg.ko not loaded)\n");
@@ -393,13 +501,13 @@ int main(int argc, char **argv)
 	ROW("null hypercall (int 0x1f)", "hypercall_int",
 	    bench_guest_loop(guest_null_int, n, &e2));
 	ROW("exit to launcher round trip", "exit_to_launcher", bench_exits(n));
-	must(!set_fast_switch(1), "fast_switch=1");
+	must(!set_param(FAST_SWITCH, 1), "fast_switch=1");
 	ROW("guest getpid, direct switch", "guest_getpid_direct",
 	    bench_diff(guest_user_getpid, n));
-	must(!set_fast_switch(0), "fast_switch=0");
+	must(!set_param(FAST_SWITCH, 0), "fast_switch=0");
 	ROW("guest getpid, through C", "guest_getpid_slow",
 	    bench_diff(guest_user_getpid, n));
-	must(!set_fast_switch(1), "fast_switch=1");
+	must(!set_param(FAST_SWITCH, 1), "fast_switch=1");
 	ROW("shadow fill (demand fault)", "shadow_fill", bench_diff(guest_fills, n));
 	ROW("native page fault (anon read)", "native_page_fault",
 	    bench_native_faults(n));
@@ -413,6 +521,16 @@ int main(int argc, char **argv)
 	    bench_diff(guest_as_evicted, n));
 	ROW("native context switch (pipe)", "native_context_switch",
 	    bench_native_switch(n));
+	ROW("guest task switch (yield), lazy", "guest_task_switch",
+	    bench_diff(guest_task_switch, n));
+	must(!set_param(EAGER, 1), "eager_host_state=1");
+	ROW("null hypercall, eager host state", "hypercall_eager",
+	    bench_guest_loop(guest_null_syscall, n, &e1));
+	ROW("guest task switch, eager host state", "guest_task_switch_eager",
+	    bench_diff(guest_task_switch, n));
+	must(!set_param(EAGER, 0), "eager_host_state=0");
+	ROW("IPI round trip (2 vCPUs, 1 CPU)", "ipi_round_trip", bench_ipi(n, &one_way));
+	ROW("IPI send to handler (halt-to-wake)", "ipi_one_way", one_way);
 #undef ROW
 
 	printf("%-34s %12s %10s\n", "operation", "insns/op", "x getppid");

@@ -91,11 +91,13 @@ static void lguest_fill_dead_exit(struct lg_cpu *cpu, struct lguest_exit *exit)
 
 int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit)
 {
-	bool eager;
+	/* Read once: the guest's FPU is either in for the run, or per entry. */
+	bool eager = READ_ONCE(lguest_eager_host_state);
 	int ret = 0;
 
 	lguest_vcpu_load(cpu);
-	fpu_swap_kvm_fpstate(&cpu->fpu, true);
+	if (!eager)
+		fpu_swap_kvm_fpstate(&cpu->fpu, true);
 	for (;;) {
 		if (READ_ONCE(cpu->lg->dead)) {
 			lguest_fill_dead_exit(cpu, exit);
@@ -125,7 +127,6 @@ int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit)
 			continue;
 
 		cond_resched();
-		eager = READ_ONCE(lguest_eager_host_state);
 		if (eager)
 			fpu_swap_kvm_fpstate(&cpu->fpu, true);
 		local_irq_disable();
@@ -151,7 +152,8 @@ int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit)
 
 		lguest_arch_handle_trap(cpu);
 	}
-	fpu_swap_kvm_fpstate(&cpu->fpu, false);
+	if (!eager)
+		fpu_swap_kvm_fpstate(&cpu->fpu, false);
 	lguest_vcpu_put(cpu);
 	return ret;
 }
