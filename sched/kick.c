@@ -25,6 +25,14 @@ static void lg_kick_nop(void *info)
 {
 }
 
+static int guest_cpu_of(struct lguest *lg, unsigned int i)
+{
+	struct lg_cpu *cpu = READ_ONCE(lg->cpus[i]);
+
+	/* NULL while LHREQ_INITIALIZE is still creating it. */
+	return cpu ? READ_ONCE(cpu->guest_on) : -1;
+}
+
 bool lguest_kick_running(struct lguest *lg)
 {
 	cpumask_var_t mask;
@@ -34,28 +42,26 @@ bool lguest_kick_running(struct lguest *lg)
 
 	/* Our shadow writes before their guest_on: see the comment above. */
 	smp_mb();
+	for (i = 0; i < lg->nr_cpus && !any; i++)
+		any = guest_cpu_of(lg, i) >= 0;
+	if (!any)
+		return false;
 	if (!zalloc_cpumask_var(&mask, GFP_ATOMIC)) {
 		/* No memory for a mask: kick every CPU instead. */
 		on_each_cpu(lg_kick_nop, NULL, true);
 		return true;
 	}
 	for (i = 0; i < lg->nr_cpus; i++) {
-		if (!lg->cpus[i])	/* still being created */
-			continue;
-		c = READ_ONCE(lg->cpus[i]->guest_on);
-		if (c >= 0) {
+		c = guest_cpu_of(lg, i);
+		if (c >= 0)
 			cpumask_set_cpu(c, mask);
-			any = true;
-		}
 	}
-	if (any) {
-		/* The caller's own CPU is never in the guest: it is here. */
-		preempt_disable();
-		smp_call_function_many(mask, lg_kick_nop, NULL, true);
-		preempt_enable();
-	}
+	/* The caller's own CPU is never in the guest: it is here. */
+	preempt_disable();
+	smp_call_function_many(mask, lg_kick_nop, NULL, true);
+	preempt_enable();
 	free_cpumask_var(mask);
-	return any;
+	return true;
 }
 
 /*
