@@ -217,8 +217,11 @@ static void guest_reflected_pf(void)
 	GUEST_SYNC(2);
 }
 
-/* Flip a PTE between two pages and invalidate it, touching it each time. */
-static void guest_invlpg_sync(void)
+/*
+ * Flip a PTE between two pages and invalidate it: one hypercall each, or
+ * queued in the ring, 64 to a flush.
+ */
+static void invlpg_loop(int ring)
 {
 	uint64_t a, b, *pte, i, k;
 
@@ -231,31 +234,24 @@ static void guest_invlpg_sync(void)
 		GUEST_SYNC(k);
 		for (i = 0; i < (k ? 0 : iterations); i++) {
 			*pte = (i & 1 ? a : b) | PTE_P | PTE_RW;
-			guest_invlpg(BENCH_VA, 4096, 0);
-		}
-	}
-	GUEST_SYNC(2);
-}
-
-/* The same invalidations, 64 to a ring, one flush per ring. */
-static void guest_invlpg_ring(void)
-{
-	uint64_t a, b, *pte, i, k;
-
-	lg_test_paging_on();
-	a = guest_page_alloc();
-	b = guest_page_alloc();
-	pt_map(guest_kernel_root, BENCH_VA, a, PTE_RW);
-	pte = pt_entry(guest_kernel_root, BENCH_VA, 1, 0);
-	for (k = 0; k < 2; k++) {
-		GUEST_SYNC(k);
-		for (i = 0; i < (k ? 0 : iterations); i++) {
-			*pte = (i & 1 ? a : b) | PTE_P | PTE_RW;
-			guest_async_hcall(LHCALL_INVLPG, BENCH_VA, 4096, 0);
+			if (ring)
+				guest_async_hcall(LHCALL_INVLPG, BENCH_VA, 4096, 0);
+			else
+				guest_invlpg(BENCH_VA, 4096, 0);
 		}
 		guest_flush_async();
 	}
 	GUEST_SYNC(2);
+}
+
+static void guest_invlpg_sync(void)
+{
+	invlpg_loop(0);
+}
+
+static void guest_invlpg_ring(void)
+{
+	invlpg_loop(1);
 }
 
 static void guest_as_switch(void)

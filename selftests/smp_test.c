@@ -32,10 +32,7 @@ static int run(struct lg_test_vm *t, uint64_t *v)
 	return lg_test_run(t, v, &last_exit);
 }
 
-#define RUN_SYNC(t, v)							\
-	ASSERT_EQ(UCALL_SYNC, run(t, v)) {				\
-		TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);	\
-	}
+#define RUN_SYNC(t, v)	LG_RUN_SYNC(t, v, &last_exit)
 
 static struct lg_test_vm *smp_vm(void (*fn)(void), unsigned int n)
 {

@@ -131,66 +131,87 @@ static uint64_t new_root(void)
 	return root;
 }
 
-/* The user pages and tables of slot 1: dropped, or shared copy-on-write. */
+/*
+ * Every present PTE of slot 1 (the task's own memory), with its address, and
+ * every table under the slot once its entries are done.  Stops, returning
+ * -1, at the first leaf() that fails.
+ */
+struct user_walk {
+	int (*leaf)(uint64_t *pte, uint64_t va, void *arg);
+	void (*table)(uint64_t pa);
+	void *arg;
+};
+
+static int walk_level(uint64_t *t, unsigned int level, uint64_t base,
+		      const struct user_walk *w)
+{
+	unsigned int i;
+
+	for (i = 0; i < 512; i++) {
+		uint64_t va = base + ((uint64_t)i << (12 + 9 * (level - 1)));
+		uint64_t *sub = (uint64_t *)(t[i] & PTE_ADDR);
+
+		if (!(t[i] & PTE_P))
+			continue;
+		if (level == 1) {
+			if (w->leaf && w->leaf(&t[i], va, w->arg))
+				return -1;
+			continue;
+		}
+		if (walk_level(sub, level - 1, va, w))
+			return -1;
+		if (w->table)
+			w->table((uint64_t)sub);
+	}
+	return 0;
+}
+
+static int walk_user(uint64_t root, const struct user_walk *w)
+{
+	uint64_t slot = ((uint64_t *)root)[1];
+
+	if (!(slot & PTE_P))
+		return 0;
+	return walk_level((uint64_t *)(slot & PTE_ADDR), 3, GUEST_USER_BASE, w);
+}
+
+static int drop_page(uint64_t *pte, uint64_t va, void *arg)
+{
+	(void)va;
+	(void)arg;
+	guest_page_put(*pte & PTE_ADDR);
+	return 0;
+}
+
+/* The user pages and tables of slot 1 go back to the pool (or lose a user). */
 static void free_user_space(uint64_t root)
 {
-	uint64_t *pml4 = (uint64_t *)root, *pdpt, *pd, *pt;
-	unsigned int i, j, k;
+	const struct user_walk w = { drop_page, guest_page_put, 0 };
+	uint64_t *pml4 = (uint64_t *)root;
 
 	if (!(pml4[1] & PTE_P))
 		return;
-	pdpt = (uint64_t *)(pml4[1] & PTE_ADDR);
-	for (i = 0; i < 512; i++) {
-		if (!(pdpt[i] & PTE_P))
-			continue;
-		pd = (uint64_t *)(pdpt[i] & PTE_ADDR);
-		for (j = 0; j < 512; j++) {
-			if (!(pd[j] & PTE_P))
-				continue;
-			pt = (uint64_t *)(pd[j] & PTE_ADDR);
-			for (k = 0; k < 512; k++)
-				if (pt[k] & PTE_P)
-					guest_page_put(pt[k] & PTE_ADDR);
-			guest_page_put((uint64_t)pt);
-		}
-		guest_page_put((uint64_t)pd);
-	}
-	guest_page_put((uint64_t)pdpt);
+	walk_user(root, &w);
+	guest_page_put(pml4[1] & PTE_ADDR);
 	pml4[1] = 0;
 }
 
-/* @parent's user pages shared with @child, writable ones copy-on-write. */
+/* Share one page with the child (arg: its root), writable ones copy-on-write. */
+static int share_page(uint64_t *pte, uint64_t va, void *child)
+{
+	if (*pte & PTE_RW)
+		*pte = (*pte & ~PTE_RW) | PTE_COW;
+	if (pt_map((uint64_t)child, va, *pte & PTE_ADDR, *pte & ~(PTE_ADDR | PTE_P)))
+		return -1;
+	guest_page_get(*pte & PTE_ADDR);
+	return 0;
+}
+
 static int share_user_space(uint64_t parent, uint64_t child)
 {
-	uint64_t *pdpt, *pd, *pt, va;
-	unsigned int i, j, k;
+	const struct user_walk w = { share_page, 0, (void *)child };
 
-	if (!(((uint64_t *)parent)[1] & PTE_P))
-		return 0;
-	pdpt = (uint64_t *)(((uint64_t *)parent)[1] & PTE_ADDR);
-	for (i = 0; i < 512; i++) {
-		if (!(pdpt[i] & PTE_P))
-			continue;
-		pd = (uint64_t *)(pdpt[i] & PTE_ADDR);
-		for (j = 0; j < 512; j++) {
-			if (!(pd[j] & PTE_P))
-				continue;
-			pt = (uint64_t *)(pd[j] & PTE_ADDR);
-			for (k = 0; k < 512; k++) {
-				if (!(pt[k] & PTE_P))
-					continue;
-				if (pt[k] & PTE_RW)
-					pt[k] = (pt[k] & ~PTE_RW) | PTE_COW;
-				va = GUEST_USER_BASE + ((uint64_t)i << 30) +
-				     ((uint64_t)j << 21) + ((uint64_t)k << 12);
-				if (pt_map(child, va, pt[k] & PTE_ADDR,
-					   pt[k] & ~(PTE_ADDR | PTE_P)))
-					return -1;
-				guest_page_get(pt[k] & PTE_ADDR);
-			}
-		}
-	}
-	return 0;
+	return walk_user(parent, &w);
 }
 
 static void task_exit(struct guest_task *t, long code)

@@ -100,6 +100,15 @@ void lg_test_vm_free(struct lg_test_vm *t);
  */
 int lg_test_run(struct lg_test_vm *t, uint64_t *value, struct lguest_exit *exit);
 
+/*
+ * In a TEST: run until the guest's next GUEST_SYNC (its value in *v), or
+ * fail, saying how the guest ended instead.  @e gets the last exit.
+ */
+#define LG_RUN_SYNC(t, v, e)						\
+	ASSERT_EQ(UCALL_SYNC, lg_test_run(t, v, e)) {			\
+		TH_LOG("exit %u: %s", (e)->reason, (e)->msg);		\
+	}
+
 /* Host view of a guest object: same address, other copy. */
 static inline void *lg_test_hva(struct lg_test_vm *t, const void *gva)
 {
