@@ -238,6 +238,7 @@ static long hcall_send_ipi(struct lg_cpu *cpu, u64 mask, u64 vector)
 	if (vector < FIRST_EXTERNAL_VECTOR || vector > 255 ||
 	    (lg->nr_cpus < 64 && (mask >> lg->nr_cpus)))
 		return LGUEST_HCALL_EINVAL;
+	trace_ipi(cpu->id, mask, vector);
 	for_each_set_bit(i, &bits, lg->nr_cpus) {
 		lguest_set_irq(lg->cpus[i], vector);
 		cpu->stats.ipis_sent++;

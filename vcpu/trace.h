@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * lguest's tracepoints: `perf stat -e 'lguest:*'` counts world switches,
- * exits by kind and hypercalls; `perf record -e lguest:vcpu_exit` shows
- * where the guest left.
+ * exits by kind, hypercalls, shadow page faults and IPIs; `perf record -e
+ * lguest:vcpu_exit` shows where the guest left, `-e lguest:shadow_fault`
+ * which addresses it faulted on and what became of each fault.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM lguest
@@ -80,6 +81,45 @@ TRACE_EVENT(run_exit,
 	),
 	TP_printk("vcpu %u to the launcher, reason %u", __entry->vcpu,
 		  __entry->reason)
+);
+
+TRACE_EVENT(shadow_fault,
+	TP_PROTO(unsigned int vcpu, u64 va, u64 error, int outcome),
+	TP_ARGS(vcpu, va, error, outcome),
+	TP_STRUCT__entry(
+		__field(unsigned int, vcpu)
+		__field(u64, va)
+		__field(u64, error)
+		__field(int, outcome)
+	),
+	TP_fast_assign(
+		__entry->vcpu = vcpu;
+		__entry->va = va;
+		__entry->error = error;
+		__entry->outcome = outcome;
+	),
+	TP_printk("vcpu %u va %#llx error %#llx: %s", __entry->vcpu,
+		  __entry->va, __entry->error,
+		  __print_symbolic(__entry->outcome, { 0, "filled" },
+				   { 1, "the guest's" }, { 2, "#GP" },
+				   { 3, "guest killed" }))
+);
+
+TRACE_EVENT(ipi,
+	TP_PROTO(unsigned int vcpu, u64 mask, u64 vector),
+	TP_ARGS(vcpu, mask, vector),
+	TP_STRUCT__entry(
+		__field(unsigned int, vcpu)
+		__field(u64, mask)
+		__field(u64, vector)
+	),
+	TP_fast_assign(
+		__entry->vcpu = vcpu;
+		__entry->mask = mask;
+		__entry->vector = vector;
+	),
+	TP_printk("vcpu %u to %#llx vector %llu", __entry->vcpu,
+		  __entry->mask, __entry->vector)
 );
 
 #endif /* _LG_TRACE_H */

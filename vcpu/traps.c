@@ -28,6 +28,7 @@
 #include <asm/trapnr.h>
 #include "lg.h"
 #include "switcher.h"
+#include "trace.h"
 
 static const char *const trap_names[32] = {
 	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
@@ -239,9 +240,11 @@ static void user_syscall(struct lg_cpu *cpu)
 /* A #PF exit: fill the shadow, or give the guest its own fault. */
 static void page_fault(struct lg_cpu *cpu)
 {
-	u64 error;
+	u64 error = 0;
+	int outcome = lguest_demand_page(cpu, &error);
 
-	switch (lguest_demand_page(cpu, &error)) {
+	trace_shadow_fault(cpu->id, cpu->cr2, cpu->regs.errcode, outcome);
+	switch (outcome) {
 	case LG_PF_FIXED:
 	case LG_PF_DEAD:
 		return;
