@@ -217,11 +217,14 @@ struct lguest {
 	unsigned int nr_pgdirs;
 	u64 pgdir_clock;
 	atomic_long_t nr_pins;		/* shadow leaves: one pin each */
-	atomic_long_t nr_tables;	/* shadow and private table pages */
-	long max_tables;
+	atomic_long_t nr_tables;	/* every table page: shadow, roots, private */
+	atomic_long_t nr_shadow_tables;	/* ... of which below the templates */
+	long max_tables;		/* for nr_shadow_tables */
 
 	unsigned int nr_cpus;
 	struct lg_cpu *cpus[LGUEST_MAX_VCPUS];
+	/* Set (release) once LHREQ_INITIALIZE has fully succeeded. */
+	bool ready;
 
 	/* Once dead, every run returns this; the first reason is kept. */
 	bool dead;

@@ -203,6 +203,7 @@ static u64 *shadow_pte(struct lg_cpu *cpu, struct lg_pgdir *pd,
 
 			if (!next)
 				return NULL;
+			atomic_long_inc(&cpu->lg->nr_shadow_tables);
 			if (level == 4)
 				lg_set_template(cpu->lg, pd, mode, slot,
 						__pa(next) | LG_USER_TABLE);
@@ -232,7 +233,6 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 
 	if (cpu->mode == LG_MODE_USER)
 		access |= LG_PF_USER;
-again:
 	mni_seq = mmu_interval_read_begin(&lg->mni);
 	seq = READ_ONCE(lg->invalidate_seq);
 	/* The count before the guest's tables: a later change bumps it. */
@@ -273,12 +273,19 @@ again:
 	lg_zap_init(&z, lg, cpu);
 	spin_lock(&lg->mmu_lock);
 	if (mmu_interval_read_retry(&lg->mni, mni_seq) || lg->invalidate_seq != seq) {
+		/*
+		 * Something changed under the walk.  Let the guest fault again
+		 * (KVM's RET_PF_RETRY): the run loop between here and there
+		 * reschedules and sees signals, so other vCPUs' invalidations
+		 * cannot starve this one in a loop of ours.
+		 */
 		spin_unlock(&lg->mmu_lock);
 		unpin_user_page(page);
-		goto again;
+		cpu->stats.shadow_retries++;
+		return LG_PF_FIXED;
 	}
 	/* A guest that maps without end starts afresh, not the host short. */
-	if (atomic_long_read(&lg->nr_tables) > lg->max_tables)
+	if (atomic_long_read(&lg->nr_shadow_tables) > lg->max_tables)
 		zap_everything(lg, &z);
 	pte = shadow_pte(cpu, cpu->pgdir, cpu->mode, va);
 	if (!pte) {
@@ -337,7 +344,10 @@ int lguest_shadow_init(struct lguest *lg)
 {
 	int err;
 
-	/* Enough for a few full address spaces; past it we start afresh. */
+	/*
+	 * Shadow tables (not templates, roots or private tables) for a few
+	 * full address spaces; past that we start afresh.
+	 */
 	lg->max_tables = 1024 + 4 * (lg->mem_size >> 21);
 	err = mmu_interval_notifier_insert(&lg->mni, current->mm, lg->mem_base,
 					   lg->mem_size, &lg_mn_ops);

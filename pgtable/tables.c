@@ -77,11 +77,16 @@ void lg_free_table(struct lguest *lg, u64 *table)
 	count_tables(lg, -1);
 }
 
-/* Every pin and table below @table, which is at @level (0: just the page). */
+/*
+ * Every pin and table below @table, which is at @level (0: just the page,
+ * a root or a template; otherwise a shadow table, counted as one).
+ */
 static void free_subtree(struct lguest *lg, u64 *table, unsigned int level)
 {
 	unsigned int i;
 
+	if (level)
+		atomic_long_dec(&lg->nr_shadow_tables);
 	for (i = 0; level && i < 512; i++) {
 		u64 e = table[i];
 

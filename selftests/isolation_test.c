@@ -16,6 +16,7 @@
 #include <sys/io.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "lguest_util.h"
@@ -468,6 +469,61 @@ TEST(guest_cannot_use_launcher_io_ports)
 	/* ... while the launcher itself still may. */
 	outb(0, 0x80);
 	lg_test_vm_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+
+static volatile uint64_t ldt_faults, ldt_error;
+
+static void on_ldt_gp(struct guest_regs *r)
+{
+	ldt_faults++;
+	ldt_error = r->error_code;
+	r->rip = (uint64_t)lg_insn_load_ds_end;
+}
+
+/* Selector 7: LDT entry 0, RPL 3, the launcher's data segment. */
+static void guest_uses_ldt(void)
+{
+	guest_set_handler(13, on_ldt_gp);
+	lg_call_load_ds(7, 0);
+	GUEST_SYNC(ldt_faults);
+	GUEST_SYNC(ldt_error);
+}
+
+struct ldt_desc {		/* struct user_desc */
+	unsigned int entry_number;
+	unsigned int base_addr;
+	unsigned int limit;
+	unsigned int flags;	/* seg_32bit 1, contents 2, ... useable 64 */
+};
+
+/*
+ * The launcher has an LDT (modify_ldt()).  While the guest runs there is
+ * none: its descriptors would be read through the guest's page tables.
+ * Loading an LDT selector is the guest's #GP, and the launcher's own LDT
+ * works again afterwards.
+ */
+TEST(guest_cannot_use_the_launchers_ldt)
+{
+	struct ldt_desc d = { 0, 0, 0xfffff, 1 | 16 | 64 };	/* 32-bit, pages, useable */
+	struct lg_test_vm *t;
+	uint16_t sel = 7, saved;
+	uint64_t v;
+
+	if (syscall(SYS_modify_ldt, 1, &d, sizeof(d)))
+		SKIP(return, "no modify_ldt() here");
+	t = lg_test_vm_create(guest_uses_ldt);
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(UCALL_SYNC, run(t, &v)) {
+		TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);
+	}
+	EXPECT_EQ(1, v);
+	ASSERT_EQ(UCALL_SYNC, run(t, &v));
+	EXPECT_EQ(4, v);	/* #GP(selector): LDT, index 0 */
+	lg_test_vm_free(t);
+	asm volatile("movw %%ds, %0\n\tmovw %1, %%ds\n\tmovw %0, %%ds"
+		     : "=&r"(saved) : "r"(sel));
 }
 
 /* ------------------------------------------------------------------ */

@@ -620,6 +620,58 @@ TEST(a_guest_that_maps_without_end_starts_afresh)
 	lg_test_vm_free(t);
 }
 
+/* ------------------------------------------------------------------ */
+
+#define EDGE_PAGE	0x00007ffffffff000ULL	/* the last page of the lower half */
+
+/*
+ * A hypercall whose return address falls off the end of the lower half
+ * (`syscall` or `int $0x1f` in the last two bytes): the host must never
+ * iretq there (it would fault in the switcher, at CPL0), and kills the
+ * guest instead, as a CPU would have stopped it.
+ */
+static void edge_guest(uint8_t insn0, uint8_t insn1)
+{
+	uint64_t page;
+
+	paging_on();
+	page = guest_page_alloc();
+	((uint8_t *)page)[4094] = insn0;
+	((uint8_t *)page)[4095] = insn1;
+	GUEST_ASSERT_EQ(pt_map(guest_kernel_root, EDGE_PAGE, page, 0), 0);
+	asm volatile("movl $7, %%eax\n\tcall *%0"	/* LHCALL_SEND_INTERRUPTS */
+		     : : "r"(EDGE_PAGE + 4094) : "rax", "rcx", "r11", "memory");
+	GUEST_SYNC(1);
+}
+
+static void guest_syscall_at_the_edge(void)
+{
+	edge_guest(0x0f, 0x05);
+}
+
+static void guest_int_at_the_edge(void)
+{
+	edge_guest(0xcd, 0x1f);
+}
+
+TEST(a_hypercall_at_the_end_of_canonical_memory_kills_the_guest)
+{
+	void (*guests[])(void) = { guest_syscall_at_the_edge, guest_int_at_the_edge };
+	unsigned int i;
+	uint64_t v;
+
+	for (i = 0; i < 2; i++) {
+		struct lg_test_vm *t = lg_test_vm_create(guests[i]);
+
+		ASSERT_NE(NULL, t);
+		ASSERT_EQ(UCALL_NONE, run(t, &v));
+		EXPECT_EQ(LGUEST_EXIT_KILLED, last_exit.reason);
+		EXPECT_STREQ("it ran off the end of canonical memory (rip 0x800000000000)",
+			     last_exit.msg);
+		lg_test_vm_free(t);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	LG_REQUIRE_DEVICE();

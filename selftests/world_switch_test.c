@@ -559,6 +559,26 @@ TEST(async_hypercall_ring)
 	lg_test_vm_free(t);
 }
 
+/* The ring cannot carry INIT: it would move the ring under its own drain. */
+static void guest_queues_init(void)
+{
+	guest_async_hcall(LHCALL_INIT, (uint64_t)&guest_data, 0, 0);
+	guest_flush_async();
+	GUEST_SYNC(1);
+}
+
+TEST(init_cannot_be_queued)
+{
+	struct lg_test_vm *t = lg_test_vm_create(guest_queues_init);
+	uint64_t v;
+
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(UCALL_NONE, run(t, &v));
+	EXPECT_EQ(LGUEST_EXIT_KILLED, last_exit.reason);
+	EXPECT_STREQ("hypercall 1 cannot be queued", last_exit.msg);
+	lg_test_vm_free(t);
+}
+
 /* ------------------------------------------------------------------ */
 
 static volatile uint64_t nm_count, stack_frame_at;

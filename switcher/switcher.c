@@ -22,6 +22,15 @@
 #include "lg.h"
 #include "switcher.h"
 
+/*
+ * Guest `int $0x80` comes through a DPL-3 gate of vector 0x80, which the
+ * host must never use for a device: it keeps it (IA32_SYSCALL_VECTOR) only
+ * with ia32 emulation.
+ */
+#if !IS_ENABLED(CONFIG_IA32_EMULATION)
+#error "lguest needs CONFIG_IA32_EMULATION: it keeps vector 0x80 from devices"
+#endif
+
 /* Shared by every CPU and mapped into every guest. */
 struct lg_switcher_data lg_switcher_data __section(".lg_switcher.data");
 
@@ -287,6 +296,20 @@ int lguest_switcher_init(void)
 	store_idt(&lg_switcher_data.host_idt_desc);
 	lg_switcher_data.cea_base = CPU_ENTRY_AREA_PER_CPU;
 	lg_switcher_data.cea_size = CPU_ENTRY_AREA_SIZE;
+	/*
+	 * An NMI in the switcher is noted in nmi_pending[], indexed by the
+	 * CPU's entry-area slot.  Kernels that randomise entry areas over a
+	 * wide range (6.2 on) could put that beyond the array: refuse.
+	 */
+	for_each_possible_cpu(cpu) {
+		unsigned long ea = (unsigned long)get_cpu_entry_area(cpu);
+
+		if ((ea - lg_switcher_data.cea_base) / lg_switcher_data.cea_size >=
+		    ARRAY_SIZE(lg_switcher_data.nmi_pending)) {
+			pr_err("CPU %d's entry area is beyond the switcher's NMI slots\n", cpu);
+			return -EINVAL;
+		}
+	}
 	if (cr4_read_shadow() & X86_CR4_PCIDE) {
 		lg_guest_pcid = LG_GUEST_PCID;
 		lg_switcher_data.host_cr3_flags = X86_CR3_PCID_NOFLUSH;

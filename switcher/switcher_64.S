@@ -9,10 +9,10 @@
  *
  * Going in (lguest_switch_to_guest, called by C with interrupts off):
  * save the host's callee-saved registers, RFLAGS, FS/GS selectors and bases
- * on the host stack and the stack pointer and CR3 in this CPU's struct
- * lguest_pages; load the guest's FS/GS bases, our IDT and the guest's CR3;
- * pop the guest's registers from struct lguest_pages, now at LG_PAGES_VA,
- * and iretq to CPL3 with IF set.
+ * and LDT on the host stack and the stack pointer and CR3 in this CPU's
+ * struct lguest_pages; load our IDT, a null LDT, the guest's FS/GS bases and
+ * the guest's CR3; pop the guest's registers from struct lguest_pages, now
+ * at LG_PAGES_VA, and iretq to CPL3 with IF set.
  *
  * Coming back (any trap, interrupt or syscall from the guest): the CPU
  * switches to this CPU's entry stack (TSS.sp0, in the CPU entry area that is
@@ -20,7 +20,8 @@
  * stub that pushes the vector.  lg_exit_common stores the guest's registers
  * and that frame at LG_PAGES_VA with absolute addressing (no register is
  * free and the stack is the CPU's, not ours), then reloads the host's stack,
- * CR3 and IDT and returns to C as if lguest_switch_to_guest() had returned.
+ * CR3, LDT, selectors and bases, and only then its IDT, and returns to C as
+ * if lguest_switch_to_guest() had returned.
  */
 #include <linux/linkage.h>
 #include <asm/segment.h>
@@ -65,12 +66,34 @@ SYM_FUNC_START(lguest_switch_to_guest)
 	push	%rax
 	movl	%gs, %eax
 	push	%rax
+	/* And the launcher's LDT, if it has one (modify_ldt()). */
+	xorl	%eax, %eax
+	sldt	%ax
+	push	%rax
 
 	movq	%rsp, LGP_HOST_RSP(%rdi)
 	movq	%cr3, %rax
 	orq	lg_switcher_data+LGS_HOST_CR3_FLAGS(%rip), %rax
 	movq	%rax, LGP_HOST_CR3(%rdi)
 
+	/*
+	 * Our IDT first, before the GS base changes: an NMI from here on
+	 * must find our handler, which needs no per-CPU data, and never the
+	 * host's, which (without FSGSBASE) trusts the GS base to tell kernel
+	 * from user.  It must also never find the host's IDT under the
+	 * guest's page tables.
+	 */
+	lidt	lg_switcher_data+LGS_GUEST_IDT_DESC(%rip)
+
+	/*
+	 * No LDT while the guest runs: its descriptors would be read through
+	 * the guest's page tables, at an address the guest can map.
+	 */
+	cmpw	$0, (%rsp)		/* the LDT selector we saved */
+	je	3f
+	xorl	%eax, %eax
+	lldt	%ax
+3:
 	/*
 	 * The guest starts with null data selectors.  Loading %gs may clear
 	 * the kernel's GS base: no per-CPU access from here until it is back.
@@ -97,11 +120,6 @@ SYM_FUNC_START(lguest_switch_to_guest)
 	orq	%rdx, %rax
 	movq	%rax, %cr0
 1:
-	/*
-	 * Our IDT before the guest's CR3: an NMI must never find the host's
-	 * IDT while the guest's page tables are loaded.
-	 */
-	lidt	lg_switcher_data+LGS_GUEST_IDT_DESC(%rip)
 	movq	LGP_KERNEL_CR3(%rdi), %rax
 	cmpq	$LG_MODE_USER, LGP_GUEST_MODE(%rdi)
 	jne	2f
@@ -310,8 +328,13 @@ SYM_CODE_START_NOALIGN(lg_exit_common)
 	movq	P(LGP_HOST_RSP), %rsp
 	movq	P(LGP_HOST_CR3), %rax
 	movq	%rax, %cr3
-	lidt	lg_switcher_data+LGS_HOST_IDT_DESC(%rip)
 
+	/* The launcher's LDT, if it had one: its GDT entry is still there. */
+	popq	%rax
+	testw	%ax, %ax
+	jz	2f
+	lldt	%ax
+2:
 	/* Selectors first: loading %gs and %fs clobbers their bases. */
 	popq	%rax
 	movl	%eax, %gs
@@ -329,6 +352,8 @@ SYM_CODE_START_NOALIGN(lg_exit_common)
 	popq	%rax
 	popq	%rdx
 	wrmsr
+	/* The host's IDT only now, with the host's GS base back. */
+	lidt	lg_switcher_data+LGS_HOST_IDT_DESC(%rip)
 
 	popfq
 	popq	%r15

@@ -166,6 +166,8 @@ int lguest_initialize(struct lguest *lg, const struct lguest_req_init *req)
 	lg->cpus[0]->regs.rip = req->entry;
 	lg->cpus[0]->regs.rsp = req->size;
 	lg->cpus[0]->vstate = LG_VCPU_RUNNING;
+	/* Run requests look vCPUs up without lg->lock: only now may they. */
+	smp_store_release(&lg->ready, true);
 	return 0;
 
 fail:

@@ -239,21 +239,25 @@ static long hcall_send_ipi(struct lg_cpu *cpu, u64 mask, u64 vector)
 	    (lg->nr_cpus < 64 && (mask >> lg->nr_cpus)))
 		return LGUEST_HCALL_EINVAL;
 	trace_ipi(cpu->id, mask, vector);
-	for_each_set_bit(i, &bits, lg->nr_cpus) {
+	/* Counted first: the target may answer before this loop ends. */
+	cpu->stats.ipis_sent += hweight64(mask);
+	for_each_set_bit(i, &bits, lg->nr_cpus)
 		lguest_set_irq(lg->cpus[i], vector);
-		cpu->stats.ipis_sent++;
-	}
 	return LGUEST_HCALL_OK;
 }
 
 /*
  * One call, synchronous or from the ring.  @sync is false for ring calls,
- * which may not be NOTIFY or HALT: those need the vCPU to stop here.
+ * which may not be NOTIFY or HALT (those need the vCPU to stop here),
+ * RETURN_TO_USER or INIT (which moves the ring itself).
  */
 static long dispatch(struct lg_cpu *cpu, u64 nr, const u64 *a, bool sync)
 {
 	switch (nr) {
 	case LHCALL_INIT:
+		/* It replaces the page the ring lives in. */
+		if (!sync)
+			break;
 		return hcall_init(cpu, a[0]);
 	case LHCALL_SHUTDOWN:
 		return hcall_shutdown(cpu, a[0], a[1], a[2], a[3]);

@@ -103,12 +103,19 @@ static int lguest_req_initialize(struct lguest *lg, const void __user *args)
 /* The vCPU a request names, or NULL. */
 static struct lg_cpu *lguest_vcpu(struct lguest *lg, u64 id)
 {
-	unsigned int n = READ_ONCE(lg->nr_cpus);
+	unsigned int n;
 
+	/*
+	 * Until LHREQ_INITIALIZE has succeeded, vCPUs may still be freed
+	 * (a failed initialisation undoes itself): none is visible.
+	 * Acquire: everything it set up before its release.
+	 */
+	if (!smp_load_acquire(&lg->ready))
+		return NULL;
+	n = lg->nr_cpus;
 	if (id >= n)
 		return NULL;
-	/* NULL while LHREQ_INITIALIZE is still creating it. */
-	return READ_ONCE(lg->cpus[array_index_nospec(id, n)]);
+	return lg->cpus[array_index_nospec(id, n)];
 }
 
 /* LHREQ_IRQ: the launcher raises a virtual interrupt (a device, say). */

@@ -125,6 +125,17 @@ int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit)
 		}
 		if (!lguest_deliver_interrupt(cpu))
 			continue;
+		/*
+		 * iretq to a non-canonical RIP faults at CPL0, in the switcher.
+		 * A guest gets one by running off the end of the lower half
+		 * (`syscall` at 0x7ffffffffffe leaves RCX = 1 << 47): the
+		 * SYSRET problem (CVE-2012-0217), met before every entry.
+		 */
+		if (unlikely(!lguest_canonical(cpu->regs.rip))) {
+			kill_guest(cpu, "it ran off the end of canonical memory (rip %#llx)",
+				   cpu->regs.rip);
+			continue;
+		}
 
 		cond_resched();
 		if (eager)

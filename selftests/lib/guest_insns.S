@@ -29,6 +29,7 @@ INSN(wrmsr, wrmsr)
 INSN(swapgs, swapgs)
 INSN(int1f, int $0x1f)
 INSN(fetch, call *%rdi)
+INSN(load_ds, movw %di, %ds)
 
 	/* %ecx = 0 first, so the label is on the divide itself. */
 	.globl lg_call_div0, lg_insn_div0, lg_insn_div0_end

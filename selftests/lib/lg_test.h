@@ -135,6 +135,7 @@ LG_INSN(wrmsr);
 LG_INSN(swapgs);
 LG_INSN(int1f);
 LG_INSN(fetch);
+LG_INSN(load_ds);
 extern char lg_insn_singlestep_end[];
 void lg_call_singlestep(void);
 

@@ -144,6 +144,7 @@ struct lguest_vcpu_stats {
 	__u64 ipis_sent;	/* vCPUs this one sent an interrupt to */
 	__u64 shootdowns;	/* invalidations that had to kick other vCPUs */
 	__u64 msr_loads;	/* SYSCALL MSRs pointed at the switcher */
+	__u64 shadow_retries;	/* fills given up: the tables changed meanwhile */
 };
 
 struct lguest_req_stats {
