@@ -373,8 +373,7 @@ static void guest_ipi_round_trip(void)
 			uint64_t want = pongs + 1;
 
 			guest_send_ipi(2, PING);
-			while (pongs < want)
-				guest_halt();
+			guest_halt_until(pongs >= want);
 		}
 		GUEST_SYNC(k ? 2 : wake_ticks);
 	}
@@ -478,6 +477,25 @@ struct row {
 	double insns;
 };
 
+/* The module's parameters as we found them, put back however we leave. */
+static char fast_was[4] = "Y\n", eager_was[4] = "N\n";
+
+static void save_param(const char *path, char *buf)
+{
+	int fd = open(path, O_RDONLY);
+
+	if (fd >= 0 && read(fd, buf, 2) != 2)
+		buf[0] = 0;
+	if (fd >= 0)
+		close(fd);
+}
+
+static void restore_params(void)
+{
+	set_param(FAST_SWITCH, fast_was[0] == 'Y');
+	set_param(EAGER, eager_was[0] == 'Y');
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 0) : 20000, e1, e2;
@@ -489,6 +507,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "switch_bench: /dev/lguest absent (lg.ko not loaded)\n");
 		return 4;
 	}
+	save_param(FAST_SWITCH, fast_was);
+	save_param(EAGER, eager_was);
+	atexit(restore_params);
 #define ROW(n_, k_, v_)	(rows[nr++] = (struct row){ n_, k_, v_ })
 	native = bench_getppid(n);
 	ROW("native getppid()", "native_getppid", native);

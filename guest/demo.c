@@ -132,14 +132,12 @@ long guest_main(void)
 	run_programs(0);
 	/* Halted until the others say they are done (an IPI each). */
 	guest_irq_enable();
-	while (__atomic_load_n(&tasks_done, __ATOMIC_ACQUIRE) < n)
-		guest_halt();
+	guest_halt_until(__atomic_load_n(&tasks_done, __ATOMIC_ACQUIRE) >= n);
 
 	guest_send_ipi(1ULL << (1 % n), RING_VECTOR);
 	t0 = guest_rdtsc();
 	guest_set_timer(TICK_NS);
-	while (ticks < TICKS || hops < (uint64_t)n * LAPS)
-		guest_halt();
+	guest_halt_until(ticks >= TICKS && hops >= (uint64_t)n * LAPS);
 	t1 = guest_rdtsc();
 
 	guest_printf("user programs wrote:\n");

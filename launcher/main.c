@@ -52,8 +52,12 @@ static int cmd_info(const struct lg_options *opts)
 	if (fd < 0)
 		return 1;
 	if (write(fd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg)) {
-		fprintf(stderr, "lguest: %s: info request failed: %s\n",
-			opts->device, strerror(errno));
+		if (errno == EINVAL)
+			fprintf(stderr, "lguest: %s refused the info request: the module and this launcher (ABI %d) do not speak the same ABI\n",
+				opts->device, LGUEST_ABI_VERSION);
+		else
+			fprintf(stderr, "lguest: %s: info request failed: %s\n",
+				opts->device, strerror(errno));
 		close(fd);
 		return 1;
 	}
@@ -166,7 +170,7 @@ static int cmd_run(const struct lg_options *opts)
 	struct run r = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	uint64_t entry;
 	char err[256];
-	unsigned int i, started = 0;
+	unsigned int i;
 
 	if (lg_vm_create(&r.vm, opts->device, opts->mem_size, err, sizeof(err)) ||
 	    (r.vm.nr_vcpus = opts->nr_cpus, 0) ||
@@ -185,16 +189,24 @@ static int cmd_run(const struct lg_options *opts)
 		return 1;
 	}
 	for (i = 0; i < opts->nr_cpus; i++) {
+		int rc;
+
 		threads[i].run = &r;
 		threads[i].id = i;
-		if (pthread_create(&threads[i].th, NULL, vcpu_main, &threads[i])) {
-			fprintf(stderr, "lguest: cannot start a thread for vCPU %u\n", i);
-			/* The guest cannot run short of a vCPU: kill it, via vCPU 0. */
-			exit(1);
+		rc = pthread_create(&threads[i].th, NULL, vcpu_main, &threads[i]);
+		if (rc) {
+			/*
+			 * The guest cannot run short of a vCPU, and the threads
+			 * already started sit in the module: leave at once, and
+			 * the guest goes with the process.
+			 */
+			fprintf(stderr, "lguest: cannot start a thread for vCPU %u: %s\n",
+				i, strerror(rc));
+			fflush(stdout);
+			_exit(1);
 		}
-		started++;
 	}
-	for (i = 0; i < started; i++)
+	for (i = 0; i < opts->nr_cpus; i++)
 		pthread_join(threads[i].th, NULL);
 	free(threads);
 	lg_devices_free();

@@ -43,9 +43,16 @@ int lg_vm_create(struct lg_vm *vm, const char *device, uint64_t mem_size,
 		snprintf(err, errlen, "cannot allocate %llu MiB of guest memory: %s",
 			 (unsigned long long)(mem_size >> 20), strerror(errno));
 		close(vm->fd);
+		vm->fd = -1;
 		return -1;
 	}
 	vm->mem_size = mem_size;
+	/*
+	 * No transparent huge pages: shadows map 4 KiB pages anyway, and
+	 * khugepaged collapsing guest memory would drop every shadow of the
+	 * guest each time (M:017, M:018).
+	 */
+	madvise(vm->mem, mem_size, MADV_NOHUGEPAGE);
 	return 0;
 }
 
@@ -60,7 +67,10 @@ int lg_vm_init(struct lg_vm *vm, uint64_t entry, char *err, size_t errlen)
 	int r = lg_write(vm->fd, LHREQ_INITIALIZE, &req, sizeof(req));
 
 	if (r)
-		snprintf(err, errlen, "cannot create the guest: %s", strerror(-r));
+		snprintf(err, errlen, "cannot create the guest (%u vCPUs, %llu MiB): %s%s",
+			 req.nr_vcpus, (unsigned long long)(vm->mem_size >> 20),
+			 strerror(-r), r == -EINVAL ?
+			 " (beyond the module's limits, or a module of another ABI)" : "");
 	return r;
 }
 

@@ -249,8 +249,7 @@ static void guest_timer(void)
 	guest_set_handler(LGUEST_TIMER_VECTOR, tick);
 	guest_irq_enable();
 	guest_set_timer(1000 * 1000);
-	while (ticks < TICKS)
-		guest_halt();
+	guest_halt_until(ticks >= TICKS);
 	/* The timer was not re-armed: no more ticks may arrive. */
 	for (i = 0; i < 20; i++)
 		hcall0(LHCALL_SEND_INTERRUPTS);
@@ -288,8 +287,7 @@ static void guest_halt_until_irq(void)
 	guest_set_handler(0x40, wake);
 	guest_irq_enable();
 	GUEST_SYNC(1);
-	while (!woken_by)
-		guest_halt();
+	guest_halt_until(woken_by);
 	GUEST_SYNC(woken_by);
 }
 

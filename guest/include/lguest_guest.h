@@ -79,6 +79,25 @@ void guest_irq_disable(void);
 void guest_irq_enable(void);
 int guest_irqs_enabled(void);
 void guest_halt(void);
+
+/*
+ * Sleep until @cond holds, woken by interrupts, and return with interrupts
+ * on.  `while (!cond) guest_halt();` is racy: an interrupt taken between
+ * the test and the halt makes @cond true and the halt then sleeps with
+ * nothing pending.  Here @cond is tested with interrupts off; one that
+ * arrives stays pending, and HALT returns at once for a pending interrupt
+ * whatever the virtual IF.
+ */
+#define guest_halt_until(cond)						\
+	do {								\
+		guest_irq_disable();					\
+		while (!(cond)) {					\
+			hcall0(LHCALL_HALT);				\
+			guest_irq_enable();				\
+			guest_irq_disable();				\
+		}							\
+		guest_irq_enable();					\
+	} while (0)
 void guest_set_timer(uint64_t ns);
 void guest_async_hcall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2);
 void guest_flush_async(void);

@@ -35,7 +35,7 @@ struct lg_test_vm *lg_test_vm_create_smp(void (*guest_fn)(void),
 			err, sizeof(err)) ||
 	    lg_vm_init(&t->vm, (uintptr_t)lg_test_guest_entry, err, sizeof(err))) {
 		fprintf(stderr, "# lg_test_vm_create: %s\n", err);
-		if (t->vm.fd > 0)
+		if (t->vm.fd >= 0)
 			lg_vm_destroy(&t->vm);
 		free(t);
 		return NULL;
@@ -122,12 +122,13 @@ int lg_test_start_secondaries(struct lg_test_vm *t)
 	return 0;
 }
 
-void lg_test_vm_free(struct lg_test_vm *t)
+int lg_test_vm_free(struct lg_test_vm *t)
 {
 	unsigned int i;
+	int failures;
 
 	if (!t)
-		return;
+		return 0;
 	t->stopping = 1;
 	for (i = 0; i < t->nr_threads; i++) {
 		/* Signal until it notices: a run may be starting as we send. */
@@ -136,8 +137,10 @@ void lg_test_vm_free(struct lg_test_vm *t)
 			usleep(1000);
 		}
 	}
+	failures = t->secondary_failures;
 	lg_vm_destroy(&t->vm);
 	free(t);
+	return failures;
 }
 
 int lg_test_run(struct lg_test_vm *t, uint64_t *value, struct lguest_exit *exit)

@@ -91,7 +91,8 @@ struct lg_test_vm *lg_test_vm_create(void (*guest_fn)(void));
 struct lg_test_vm *lg_test_vm_create_smp(void (*guest_fn)(void),
 					 unsigned int nr_vcpus);
 int lg_test_start_secondaries(struct lg_test_vm *t);
-void lg_test_vm_free(struct lg_test_vm *t);
+/* Stops the secondaries; returns how many guest assertions failed there. */
+int lg_test_vm_free(struct lg_test_vm *t);
 
 /*
  * Run until a ucall, shutdown or death; console output is printed.  Returns

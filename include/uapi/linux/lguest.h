@@ -157,8 +157,9 @@ struct lguest_req_stats {
  * Running a vCPU: pread(fd, &exit, sizeof(exit), vcpu).  It runs the guest
  * until something needs the launcher, and describes that in the record.
  * Errors: EINTR (a signal arrived; run again to continue), EPERM (another
- * thread owns this vCPU), EINVAL (no such vCPU, guest not initialized, or
- * a size other than sizeof(struct lguest_exit)).
+ * thread owns this vCPU, or the caller is not of the process that created
+ * the guest), EINVAL (no such vCPU, guest not initialized, or a size other
+ * than sizeof(struct lguest_exit)).
  */
 enum lguest_exit_reason {
 	LGUEST_EXIT_NOTIFY = 1,		/* guest NOTIFY hypercall: args[0..2] */
