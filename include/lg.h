@@ -29,7 +29,7 @@
 #include "switcher.h"
 
 /* The module version reported by modinfo and by LHREQ_INFO. */
-#define LG_VERSION "0.2"
+#define LG_VERSION "0.3"
 
 /*
  * The registers as the switcher saves and restores them (switcher.h gives

@@ -19,7 +19,7 @@
 #include <linux/lguest.h>
 #include "launcher.h"
 
-#define LAUNCHER_VERSION "0.1"
+#define LAUNCHER_VERSION "0.3"
 
 static int open_device(const char *path)
 {
