@@ -324,6 +324,7 @@ void lguest_host_state_init(void);
 void lguest_host_state_exit(void);
 void lguest_host_state_enter(struct lg_cpu *cpu);
 void lguest_host_state_leave(struct lg_cpu *cpu);
+void lguest_vcpu_hoststate_init(struct lg_cpu *cpu);
 void lguest_vcpu_load(struct lg_cpu *cpu);
 void lguest_vcpu_put(struct lg_cpu *cpu);
 

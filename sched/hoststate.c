@@ -139,10 +139,15 @@ static struct preempt_ops lg_preempt_ops = {
 	.sched_out = lg_sched_out,
 };
 
+/* Once, when the vCPU is created. */
+void lguest_vcpu_hoststate_init(struct lg_cpu *cpu)
+{
+	preempt_notifier_init(&cpu->preempt_notifier, &lg_preempt_ops);
+}
+
 /* The start of a run request (KVM's vcpu_load()). */
 void lguest_vcpu_load(struct lg_cpu *cpu)
 {
-	preempt_notifier_init(&cpu->preempt_notifier, &lg_preempt_ops);
 	preempt_disable();
 	preempt_notifier_register(&cpu->preempt_notifier);
 	preempt_enable();

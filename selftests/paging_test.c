@@ -36,16 +36,11 @@ static void paging_on(void)
 	GUEST_ASSERT(lg_test_paging_on());
 }
 
-static int guest_info(struct lg_test_vm *t, struct lguest_info *info)
-{
-	return lg_info(t->vm.fd, info);
-}
-
 static uint64_t pinned_by_this_guest(struct lg_test_vm *t)
 {
 	struct lguest_info info;
 
-	return guest_info(t, &info) ? ~0ULL : info.guest_pinned;
+	return lg_info(t->vm.fd, &info) ? ~0ULL : info.guest_pinned;
 }
 
 /* ------------------------------------------------------------------ */
@@ -153,13 +148,7 @@ static void guest_ad_bits(void)
 
 TEST(accessed_and_dirty_bits)
 {
-	struct lg_test_vm *t = lg_test_vm_create(guest_ad_bits);
-	uint64_t v;
-
-	ASSERT_NE(NULL, t);
-	RUN_SYNC(t, &v);
-	ASSERT_EQ(UCALL_DONE, run(t, &v));
-	lg_test_vm_free(t);
+	LG_RUN_GUEST(guest_ad_bits);
 }
 
 /* ------------------------------------------------------------------ */
@@ -352,7 +341,7 @@ TEST(address_spaces_cycle_through_the_root_cache)
 	uint64_t v, i;
 
 	ASSERT_NE(NULL, t);
-	ASSERT_EQ(0, guest_info(t, &info));
+	ASSERT_EQ(0, lg_info(t->vm.fd, &info));
 	ASSERT_GT(NR_SPACES, info.nr_pgdirs);
 	ASSERT_LT(CACHED + 2, info.nr_pgdirs);
 	for (i = 0; i < 4; i++) {
@@ -440,13 +429,7 @@ static void guest_invalidation(void)
 
 TEST(invalidation_makes_changes_visible)
 {
-	struct lg_test_vm *t = lg_test_vm_create(guest_invalidation);
-	uint64_t v;
-
-	ASSERT_NE(NULL, t);
-	RUN_SYNC(t, &v);
-	ASSERT_EQ(UCALL_DONE, run(t, &v));
-	lg_test_vm_free(t);
+	LG_RUN_GUEST(guest_invalidation);
 }
 
 /* ------------------------------------------------------------------ */
@@ -613,7 +596,7 @@ TEST(a_guest_that_maps_without_end_starts_afresh)
 
 	ASSERT_NE(NULL, t);
 	RUN_SYNC(t, &v);
-	ASSERT_EQ(0, guest_info(t, &info));
+	ASSERT_EQ(0, lg_info(t->vm.fd, &info));
 	/* Within the budget, give or take one fill's tables and the roots. */
 	EXPECT_GT(1024 + 4 * (LG_TEST_MEM >> 21) + 32, info.guest_tables);
 	ASSERT_EQ(UCALL_DONE, run(t, &v));

@@ -37,11 +37,6 @@ static void kernel_boot(void)
 	guest_tasks_init();
 }
 
-static struct guest_task *task_of(int pid)
-{
-	return guest_task_find(pid);
-}
-
 /* The module parameter's value (1 or 0), or -1. */
 static int get_fast_switch(void)
 {
@@ -94,8 +89,8 @@ static void guest_syscalls(void)
 	b = guest_task_spawn(user_getpid_loop, CALLS);
 	GUEST_ASSERT(a > 0 && b > 0);
 	GUEST_ASSERT_EQ(guest_tasks_run(), 1);
-	GUEST_ASSERT_EQ(task_of(a)->exit_code, 7 + a);
-	GUEST_ASSERT_EQ(task_of(b)->exit_code, 7 + b);
+	GUEST_ASSERT_EQ(guest_task_find(a)->exit_code, 7 + a);
+	GUEST_ASSERT_EQ(guest_task_find(b)->exit_code, 7 + b);
 	GUEST_ASSERT_EQ(guest_task_output_len, 10);
 	GUEST_ASSERT_EQ(guest_task_output[3], '0' + a);
 	GUEST_ASSERT_EQ(guest_task_output[8], '0' + b);
@@ -182,15 +177,15 @@ static void guest_user_vs_kernel_pages(void)
 	c = guest_task_spawn(user_jumps_to_kernel_data, (uint64_t)&kernel_secret);
 	GUEST_ASSERT_EQ(guest_tasks_run(), 1);
 	/* Killed by #PF: present, user, read / write / instruction fetch. */
-	GUEST_ASSERT_EQ(task_of(a)->exit_code, -14);
-	GUEST_ASSERT_EQ(task_of(a)->fault_addr, (uint64_t)&kernel_secret);
-	GUEST_ASSERT_EQ(task_of(a)->fault_error, 0x5);
-	GUEST_ASSERT_EQ(task_of(b)->exit_code, -14);
-	GUEST_ASSERT_EQ(task_of(b)->fault_addr, (uint64_t)user_reads_kernel);
-	GUEST_ASSERT_EQ(task_of(b)->fault_error, 0x7);
-	GUEST_ASSERT_EQ(task_of(c)->exit_code, -14);
-	GUEST_ASSERT_EQ(task_of(c)->fault_addr, (uint64_t)&kernel_secret);
-	GUEST_ASSERT_EQ(task_of(c)->fault_error, 0x15);
+	GUEST_ASSERT_EQ(guest_task_find(a)->exit_code, -14);
+	GUEST_ASSERT_EQ(guest_task_find(a)->fault_addr, (uint64_t)&kernel_secret);
+	GUEST_ASSERT_EQ(guest_task_find(a)->fault_error, 0x5);
+	GUEST_ASSERT_EQ(guest_task_find(b)->exit_code, -14);
+	GUEST_ASSERT_EQ(guest_task_find(b)->fault_addr, (uint64_t)user_reads_kernel);
+	GUEST_ASSERT_EQ(guest_task_find(b)->fault_error, 0x7);
+	GUEST_ASSERT_EQ(guest_task_find(c)->exit_code, -14);
+	GUEST_ASSERT_EQ(guest_task_find(c)->fault_addr, (uint64_t)&kernel_secret);
+	GUEST_ASSERT_EQ(guest_task_find(c)->fault_error, 0x15);
 	/* And the kernel's own view is untouched. */
 	GUEST_ASSERT_EQ(kernel_secret, 0x5ec7e7);
 	GUEST_SYNC(1);
@@ -198,13 +193,7 @@ static void guest_user_vs_kernel_pages(void)
 
 TEST(guest_user_cannot_touch_guest_kernel_pages)
 {
-	struct lg_test_vm *t = lg_test_vm_create(guest_user_vs_kernel_pages);
-	uint64_t v;
-
-	ASSERT_NE(NULL, t);
-	RUN_SYNC(t, &v);
-	ASSERT_EQ(UCALL_DONE, run(t, &v));
-	lg_test_vm_free(t);
+	LG_RUN_GUEST(guest_user_vs_kernel_pages);
 }
 
 /* ------------------------------------------------------------------ */
@@ -246,23 +235,17 @@ static void guest_separate_memory(void)
 	a = guest_task_spawn(user_private_memory, 1);
 	b = guest_task_spawn(user_private_memory, 2);
 	GUEST_ASSERT_EQ(guest_tasks_run(), 1);
-	GUEST_ASSERT_EQ(task_of(a)->exit_code, 1);
+	GUEST_ASSERT_EQ(guest_task_find(a)->exit_code, 1);
 	/* Task 2 saw its own data, then nothing where task 1 had a page. */
-	GUEST_ASSERT_EQ(task_of(b)->exit_code, -14);
-	GUEST_ASSERT_EQ(task_of(b)->fault_addr, GUEST_USER_MMAP + PRIV_PAGES * 4096);
-	GUEST_ASSERT_EQ(task_of(b)->fault_error, 0x4);
+	GUEST_ASSERT_EQ(guest_task_find(b)->exit_code, -14);
+	GUEST_ASSERT_EQ(guest_task_find(b)->fault_addr, GUEST_USER_MMAP + PRIV_PAGES * 4096);
+	GUEST_ASSERT_EQ(guest_task_find(b)->fault_error, 0x4);
 	GUEST_SYNC(1);
 }
 
 TEST(user_tasks_cannot_see_each_others_memory)
 {
-	struct lg_test_vm *t = lg_test_vm_create(guest_separate_memory);
-	uint64_t v;
-
-	ASSERT_NE(NULL, t);
-	RUN_SYNC(t, &v);
-	ASSERT_EQ(UCALL_DONE, run(t, &v));
-	lg_test_vm_free(t);
+	LG_RUN_GUEST(guest_separate_memory);
 }
 
 /* ------------------------------------------------------------------ */
@@ -302,7 +285,7 @@ static void guest_fork(void)
 	free_before = guest_pages_free();
 	a = guest_task_spawn(user_forks, 0);
 	GUEST_ASSERT_EQ(guest_tasks_run(), 1);
-	GUEST_ASSERT_EQ(task_of(a)->exit_code, 10);
+	GUEST_ASSERT_EQ(guest_task_find(a)->exit_code, 10);
 	/* The child's and parent's writes (data and stacks) each copied once. */
 	GUEST_ASSERT(guest_cow_faults >= 2);
 	/* Everything both tasks had went back to the pool. */
@@ -312,13 +295,7 @@ static void guest_fork(void)
 
 TEST(fork_copies_on_write)
 {
-	struct lg_test_vm *t = lg_test_vm_create(guest_fork);
-	uint64_t v;
-
-	ASSERT_NE(NULL, t);
-	RUN_SYNC(t, &v);
-	ASSERT_EQ(UCALL_DONE, run(t, &v));
-	lg_test_vm_free(t);
+	LG_RUN_GUEST(guest_fork);
 }
 
 /* ------------------------------------------------------------------ */
@@ -369,7 +346,7 @@ static void guest_user_traps(void)
 	kstack = guest_vcpu->scratch[GUEST_SCRATCH_KSTACK];
 	a = guest_task_spawn(user_traps, 0);
 	GUEST_ASSERT_EQ(guest_tasks_run(), 1);
-	GUEST_ASSERT_EQ(task_of(a)->exit_code, 30);
+	GUEST_ASSERT_EQ(guest_task_find(a)->exit_code, 30);
 	GUEST_ASSERT_EQ(ud_cs, LGUEST_USER_CS);
 	GUEST_ASSERT_EQ(ud_ss, LGUEST_USER_SS);
 	GUEST_ASSERT_EQ(ud_rip, (uint64_t)lg_insn_ud2);
@@ -428,20 +405,14 @@ static void guest_user_interrupts(void)
 	guest_set_timer(1000 * 1000);
 	a = guest_task_spawn(user_spins, 0);
 	GUEST_ASSERT_EQ(guest_tasks_run(), 1);
-	GUEST_ASSERT_EQ(task_of(a)->exit_code, 42);
+	GUEST_ASSERT_EQ(guest_task_find(a)->exit_code, 42);
 	GUEST_ASSERT_EQ(user_ticks, 20);
 	GUEST_SYNC(kernel_ticks);
 }
 
 TEST(user_mode_runs_with_interrupts_on)
 {
-	struct lg_test_vm *t = lg_test_vm_create(guest_user_interrupts);
-	uint64_t v;
-
-	ASSERT_NE(NULL, t);
-	RUN_SYNC(t, &v);
-	ASSERT_EQ(UCALL_DONE, run(t, &v));
-	lg_test_vm_free(t);
+	LG_RUN_GUEST(guest_user_interrupts);
 }
 
 int main(int argc, char **argv)

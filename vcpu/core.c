@@ -98,6 +98,7 @@ static struct lg_cpu *lguest_alloc_vcpu(struct lguest *lg, unsigned int id)
 		return NULL;
 	}
 	lguest_vcpu_init_timer(cpu);
+	lguest_vcpu_hoststate_init(cpu);
 	cpu->changed = CHANGED_ALL;
 	return cpu;
 }

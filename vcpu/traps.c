@@ -202,10 +202,10 @@ static void software_interrupt(struct lg_cpu *cpu, unsigned int vector)
 {
 	struct lg_idt_entry *e = &cpu->idt[vector];
 
+	/* Neither vector has an error code: an ordinary delivery. */
 	if ((e->flags & LG_IDT_PRESENT) &&
 	    (cpu->mode == LG_MODE_KERNEL || (e->flags & LG_IDT_USER))) {
-		if (push_guest_frame(cpu, vector, false))
-			cpu->stats.traps_delivered++;
+		lguest_deliver_trap(cpu, vector);
 		return;
 	}
 	cpu->regs.rip -= 2;
@@ -228,8 +228,7 @@ static void user_syscall(struct lg_cpu *cpu)
 		deliver_or_kill(cpu, X86_TRAP_UD);
 		return;
 	}
-	cpu->regs.rcx = cpu->regs.rip;
-	cpu->regs.r11 = cpu->regs.rflags;
+	/* RCX and R11 already hold the user's RIP and RFLAGS: the CPU's doing. */
 	cpu->regs.rip = cpu->syscall_entry;
 	cpu->regs.rflags = X86_EFLAGS_IF | X86_EFLAGS_FIXED;
 	cpu->mode = LG_MODE_KERNEL;

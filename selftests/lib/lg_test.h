@@ -110,6 +110,22 @@ int lg_test_run(struct lg_test_vm *t, uint64_t *value, struct lguest_exit *exit)
 		TH_LOG("exit %u: %s", (e)->reason, (e)->msg);		\
 	}
 
+/*
+ * In a TEST: a guest whose function checks everything itself (GUEST_ASSERT)
+ * and ends with a GUEST_SYNC, run to that sync and then to its end.
+ */
+#define LG_RUN_GUEST(fn)						\
+	do {								\
+		struct lg_test_vm *__t = lg_test_vm_create(fn);		\
+		struct lguest_exit __e;					\
+		uint64_t __v;						\
+									\
+		ASSERT_NE(NULL, __t);					\
+		LG_RUN_SYNC(__t, &__v, &__e);				\
+		ASSERT_EQ(UCALL_DONE, lg_test_run(__t, &__v, &__e));	\
+		lg_test_vm_free(__t);					\
+	} while (0)
+
 /* Host view of a guest object: same address, other copy. */
 static inline void *lg_test_hva(struct lg_test_vm *t, const void *gva)
 {
