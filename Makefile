@@ -51,7 +51,8 @@ GUESTS := guest/demo.elf guest/tests/exit3.elf guest/tests/crash.elf
 # not position independent, so the guest runs the same bytes at the same
 # addresses; no red zone and no stack protector in guest code.
 GUEST_TESTS := selftests/world_switch_test selftests/isolation_test \
-	       selftests/paging_test selftests/user_test selftests/smp_test
+	       selftests/paging_test selftests/user_test selftests/smp_test \
+	       selftests/hostile_test
 SELFTESTS := selftests/lguest_dev_test $(GUEST_TESTS)
 BENCHES := bench/switch_bench bench/smp_bench
 SELFTEST_LIB := selftests/lib/lg_test.o selftests/lib/lg_test_entry.o \
@@ -111,7 +112,10 @@ selftests/lib/%.o: selftests/lib/%.S
 
 $(GUEST_TESTS) $(BENCHES): %: %.c $(SELFTEST_LIB) selftests/*.h selftests/lib/*.h
 	$(CC) $(GUEST_TEST_CFLAGS) -static -no-pie -o $@ $< $(SELFTEST_LIB) \
-		launcher/caps.o -lpthread
+		launcher/caps.o $(LDLIBS_$(notdir $@)) -lpthread
+
+# hostile_test drives /dev/lguest from io_uring workers.
+LDLIBS_hostile_test := -luring
 
 selftests/%_test: selftests/%_test.c selftests/*.h include/uapi/linux/lguest.h \
 		launcher/caps.o

@@ -65,6 +65,7 @@ struct lguest_pages {
 	u64 next_hcall;		/* the async ring's next slot (the host's) */
 	u64 fast_syscalls;	/* direct switches done, collected at exit */
 	u64 fast_returns;
+	struct desc_ptr host_gdt __aligned(8);	/* the host's GDTR, saved */
 };
 
 /* The virtual privilege levels (LG_MODE_*, switcher.h) index shadows. */
@@ -121,6 +122,18 @@ struct lg_pgdir {
 
 /* Pages a vCPU allocates before taking the MMU lock, used under it. */
 #define LG_PAGE_CACHE	8
+/* ... and leaf tables' reverse maps (pgtable/pins.c): one per fill. */
+#define LG_RMAP_CACHE	2
+#define LG_RMAP_SIZE	(512 * sizeof(u32))
+
+/*
+ * A guest page the host holds pinned (pgtable/pins.c): the page, and how
+ * many shadow leaves map it.  One per guest-physical page.
+ */
+struct lg_pin {
+	struct page *page;
+	unsigned int maps;
+};
 
 struct lg_cpu {
 	struct lguest *lg;
@@ -154,6 +167,10 @@ struct lg_cpu {
 	unsigned int mode;		/* LG_MODE_* */
 	struct page *page_cache[LG_PAGE_CACHE];
 	unsigned int nr_cached;
+	u32 *rmap_cache[LG_RMAP_CACHE];
+	unsigned int nr_rmaps;
+	/* #PF exits in a row that found the shadow already as it would be. */
+	unsigned int pf_stuck;
 
 	/*
 	 * map_switcher_in_guest(): per mode, the PML4-level entries only this
@@ -163,6 +180,7 @@ struct lg_cpu {
 	u64 *private_top[LG_NR_MODES];
 	struct list_head private_tables;
 	u64 *switcher_pte[LG_NR_MODES];
+	u64 *gdt_pte[LG_NR_MODES];
 	u64 *data_pte[LG_NR_MODES];
 	struct lguest_pages *mapped_pages;
 
@@ -216,7 +234,8 @@ struct lguest {
 	struct lg_pgdir *pgdirs;
 	unsigned int nr_pgdirs;
 	u64 pgdir_clock;
-	atomic_long_t nr_pins;		/* shadow leaves: one pin each */
+	struct lg_pin *pins;		/* per guest page (pgtable/pins.c) */
+	atomic_long_t nr_pins;		/* pages pinned: mapped ones, shared pages */
 	atomic_long_t nr_tables;	/* every table page: shadow, roots, private */
 	atomic_long_t nr_shadow_tables;	/* ... of which below the templates */
 	long max_tables;		/* for nr_shadow_tables */
@@ -291,7 +310,8 @@ bool lguest_slot_reserved(unsigned int slot);
 void lguest_reserved_slots(u64 bitmap[8]);
 int lguest_vcpu_private_init(struct lg_cpu *cpu);
 void lguest_vcpu_private_free(struct lg_cpu *cpu);
-void map_switcher_in_guest(struct lg_cpu *cpu, struct lguest_pages *pages);
+void map_switcher_in_guest(struct lg_cpu *cpu, struct lguest_pages *pages,
+			   u64 gdt_pa);
 void lguest_map_data_page(struct lg_cpu *cpu, struct page *page);
 
 /* pgtable/pgdir.c: the address spaces a guest may switch between. */
@@ -314,6 +334,11 @@ long lguest_flush_tlb(struct lg_cpu *cpu, u64 gcr3);
 
 /* pgtable/tables.c */
 void lguest_account_pins(struct lguest *lg, long n);
+
+/* pgtable/pins.c: one pin per guest page, however often it is mapped. */
+int lguest_pins_init(struct lguest *lg);
+void lguest_pins_free(struct lguest *lg);
+int lguest_pin_gpa(struct lguest *lg, u64 gpa, struct page **page);
 
 /* pgtable/walk.c: the guest's own page tables, as the CPU reads them. */
 int lguest_copy_to_guest(struct lg_cpu *cpu, u64 va, const void *src, u64 len);

@@ -17,6 +17,7 @@ static const struct {
 	{ LGUEST_HOST_FSGSBASE, "fsgsbase" },
 	{ LGUEST_HOST_XSAVE, "xsave" },
 	{ LGUEST_HOST_PKU, "pku" },
+	{ LGUEST_HOST_UMIP, "umip" },
 };
 
 void lg_format_caps(uint64_t caps, char *buf, size_t len)

@@ -27,14 +27,19 @@
 #define LG_SW_TEXT	(_PAGE_PRESENT | _PAGE_ACCESSED)
 #define LG_SW_DATA	(_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | \
 			 _PAGE_DIRTY | _PAGE_NX)
+#define LG_SW_RODATA	(_PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_NX)
 
 /* The guest's page-table format: 4-level x86-64, guest-physical. */
 #define LG_PTE_ADDR	0x000ffffffffff000ULL
+/* A leaf's protection key (bits 59-62): meaningful where CR4.PKE is set. */
+#define LG_PTE_PKEY_SHIFT	59
+#define LG_PTE_PKEY	(0xfULL << LG_PTE_PKEY_SHIFT)
 #define LG_PF_PROT	BIT(0)	/* #PF error code bits */
 #define LG_PF_WRITE	BIT(1)
 #define LG_PF_USER	BIT(2)
 #define LG_PF_RSVD	BIT(3)
 #define LG_PF_INSTR	BIT(4)
+#define LG_PF_PK	BIT(5)
 
 static inline unsigned int lg_levels(void)
 {
@@ -59,6 +64,7 @@ static inline u64 *lg_table_of(u64 entry)
  */
 int lg_topup(struct lg_cpu *cpu);
 u64 *lg_cache_page(struct lg_cpu *cpu);
+u32 *lg_cache_rmap(struct lg_cpu *cpu);
 void lg_drain_cache(struct lg_cpu *cpu);
 u64 *lg_alloc_table(struct lguest *lg);
 void lg_free_table(struct lguest *lg, u64 *table);
@@ -67,7 +73,9 @@ void lg_free_table(struct lguest *lg, u64 *table);
  * A zap: what invalidations remove, kept until every vCPU that might still
  * hold it in its TLB has left the guest once (lguest_kick_running()).  Only
  * then are pages unpinned and tables freed.  A full batch of pins is
- * released on the spot, kick first.
+ * released on the spot, kick first.  A leaf that goes while its page stays
+ * pinned (mapped elsewhere too) needs the kick all the same: it is the
+ * shootdown that makes the invalidation true on every vCPU.
  */
 #define LG_ZAP_BATCH	64
 
@@ -76,6 +84,7 @@ struct lg_zap {
 	struct lg_cpu *cpu;		/* whose invalidation, or NULL */
 	struct page *pins[LG_ZAP_BATCH];
 	unsigned int nr_pins;
+	bool flush;			/* a leaf went: kick even with no pin */
 	struct list_head tables;	/* page->private: the table's level */
 };
 
@@ -83,6 +92,12 @@ void lg_zap_init(struct lg_zap *z, struct lguest *lg, struct lg_cpu *cpu);
 void lg_zap_pin(struct lg_zap *z, struct page *page);
 void lg_zap_subtree(struct lg_zap *z, u64 *table, unsigned int level);
 void lg_zap_finish(struct lg_zap *z);
+
+/* pins.c: a guest's pins, counted by the leaves that map each page. */
+int lg_pin_get(struct lguest *lg, u32 gfn, struct page *page);
+void lg_pin_put(struct lg_zap *z, u32 gfn);
+u32 *lg_leaf_gfns(u64 *leaf);
+void lg_leaf_clear(struct lg_zap *z, u64 *leaf, unsigned int i);
 
 /* shadow.c, for pgdir.c: an address space's whole shadow goes. */
 void lg_shadow_zap_all(struct lg_pgdir *pd, struct lguest *lg,
@@ -103,6 +118,7 @@ struct lg_walk {
 	u64 gpa;		/* of the 4 KiB page holding the address */
 	bool writable;		/* RW all the way down, and Dirty is set */
 	bool nx;
+	u8 pkey;		/* the leaf's protection key */
 	u32 error;		/* for LG_WALK_FAULT */
 };
 

@@ -12,6 +12,9 @@
  *   - LG_DATA_VA (LGUEST_DATA_VA in the ABI), the page after, where the
  *     vCPU's shared page is: readable and writable by the guest kernel
  *     (it is the guest's own memory), supervisor-only for guest user mode;
+ *   - LG_IDT_VA and LG_GDT_VA, read-only aliases of our IDT and of this
+ *     CPU's GDT, which the CPU uses while the guest runs, so that what a
+ *     guest's sidt and sgdt show is a constant (switcher_64.S);
  *   - the host's CPU entry area (GDT, TSS, entry and IST stacks), by copying
  *     the host's 512 GiB-level entry that covers it, exactly as KPTI's user
  *     page tables do.
@@ -54,7 +57,7 @@ int lguest_pgtable_init(void)
 	lguest_switcher_ranges(&text, &text_end, &data, &data_end);
 	reserve_range(text, text_end);
 	reserve_range(data, data_end);
-	reserve_range(LG_PAGES_VA, LG_DATA_VA + PAGE_SIZE);
+	reserve_range(LG_PAGES_VA, LG_GDT_VA + PAGE_SIZE);
 	reserve_range(CPU_ENTRY_AREA_BASE, CPU_ENTRY_AREA_BASE + 1);
 	/* Our slots must be in the upper half, where a 5-level root shares. */
 	if (find_first_bit(reserved_slots, 512) < 256)
@@ -122,6 +125,18 @@ static int map_range(struct lg_cpu *cpu, unsigned int mode,
 	return 0;
 }
 
+/* The module page at @src, read-only, at @va as well. */
+static int map_alias(struct lg_cpu *cpu, unsigned int mode, unsigned long va,
+		     unsigned long src)
+{
+	u64 *pte = private_pte(cpu, mode, va);
+
+	if (!pte)
+		return -ENOMEM;
+	*pte = ((u64)vmalloc_to_pfn((void *)src) << PAGE_SHIFT) | LG_SW_RODATA;
+	return 0;
+}
+
 /*
  * The host's entry covering the CPU entry area, at the 512 GiB level: in
  * the PML4 with 4-level paging; with 5-level paging in the P4D under the
@@ -155,9 +170,13 @@ int lguest_vcpu_private_init(struct lg_cpu *cpu)
 			err = map_range(cpu, m, data, data_end, LG_SW_DATA);
 		if (err)
 			return err;
+		err = map_alias(cpu, m, LG_IDT_VA, (unsigned long)lg_switcher_data.idt);
+		if (err)
+			return err;
 		cpu->switcher_pte[m] = private_pte(cpu, m, LG_PAGES_VA);
 		cpu->data_pte[m] = private_pte(cpu, m, LG_DATA_VA);
-		if (!cpu->switcher_pte[m] || !cpu->data_pte[m])
+		cpu->gdt_pte[m] = private_pte(cpu, m, LG_GDT_VA);
+		if (!cpu->switcher_pte[m] || !cpu->data_pte[m] || !cpu->gdt_pte[m])
 			return -ENOMEM;
 	}
 	cpu->mapped_pages = NULL;
@@ -175,15 +194,21 @@ void lguest_vcpu_private_free(struct lg_cpu *cpu)
 }
 
 /*
- * Point LG_PAGES_VA at this physical CPU's page.  Nothing to flush: guest
- * entries are never global and the switcher reloads CR3 on every entry.
+ * Point LG_PAGES_VA at this physical CPU's page, and LG_GDT_VA at its GDT
+ * (at @gdt_pa).  Nothing to flush: guest entries are never global and the
+ * switcher reloads CR3 on every entry.
  */
-void map_switcher_in_guest(struct lg_cpu *cpu, struct lguest_pages *pages)
+void map_switcher_in_guest(struct lg_cpu *cpu, struct lguest_pages *pages,
+			   u64 gdt_pa)
 {
+	unsigned int m;
+
 	if (cpu->mapped_pages == pages)
 		return;
-	WRITE_ONCE(*cpu->switcher_pte[LG_MODE_KERNEL], __pa(pages) | LG_SW_DATA);
-	WRITE_ONCE(*cpu->switcher_pte[LG_MODE_USER], __pa(pages) | LG_SW_DATA);
+	for (m = 0; m < LG_NR_MODES; m++) {
+		WRITE_ONCE(*cpu->switcher_pte[m], __pa(pages) | LG_SW_DATA);
+		WRITE_ONCE(*cpu->gdt_pte[m], gdt_pa | LG_SW_RODATA);
+	}
 	cpu->mapped_pages = pages;
 	cpu->stats.switcher_maps++;
 }

@@ -23,8 +23,9 @@
  * need nothing: we cache no absent entries.  Invalidations are cheap to
  * batch through the asynchronous ring.
  *
- * Pinning.  A guest page is pinned exactly while a shadow leaf maps it,
- * once per leaf, and unpinned when the leaf goes.  The launcher's mapping
+ * Pinning.  A guest page is pinned exactly while some shadow leaf maps it,
+ * once per guest however many leaves do (pins.c), and unpinned when the
+ * last of them goes.  The launcher's mapping
  * of guest memory is watched by an MMU interval notifier: if the launcher
  * unmaps, remaps or protects any of it, every shadow of the guest is
  * dropped before the change completes, and later faults find out what is
@@ -100,8 +101,7 @@ static void zap_range(struct lg_zap *z, u64 *table, unsigned int level,
 		if (!(e & _PAGE_PRESENT))
 			continue;
 		if (level == 1) {
-			WRITE_ONCE(table[i], 0);
-			lg_zap_pin(z, pfn_to_page((e & PTE_PFN_MASK) >> PAGE_SHIFT));
+			lg_leaf_clear(z, table, i);
 		} else {
 			zap_range(z, lg_table_of(e), level - 1, from,
 				  max(start, from), min(end, from + size));
@@ -184,6 +184,17 @@ long lguest_flush_tlb(struct lg_cpu *cpu, u64 gcr3)
 	return LGUEST_HCALL_OK;
 }
 
+/* The leaf table a shadow PTE lies in, and its index there. */
+static u64 *leaf_of(u64 *pte)
+{
+	return (u64 *)((unsigned long)pte & PAGE_MASK);
+}
+
+static unsigned int leaf_index(u64 *pte)
+{
+	return ((unsigned long)pte & ~PAGE_MASK) / sizeof(u64);
+}
+
 /*
  * The shadow PTE for @va in (@pd, @mode), with the tables above it
  * allocated from the vCPU's cache.  NULL if the cache ran dry.  Under
@@ -199,10 +210,17 @@ static u64 *shadow_pte(struct lg_cpu *cpu, struct lg_pgdir *pd,
 		u64 *e = &table[lg_index(va, level)];
 
 		if (!(*e & _PAGE_PRESENT)) {
-			u64 *next = lg_cache_page(cpu);
+			u64 *next;
 
+			/* A leaf table comes with its reverse map (pins.c). */
+			if (level == 2 && !cpu->nr_rmaps)
+				return NULL;
+			next = lg_cache_page(cpu);
 			if (!next)
 				return NULL;
+			if (level == 2)
+				set_page_private(virt_to_page(next),
+						 (unsigned long)lg_cache_rmap(cpu));
 			atomic_long_inc(&cpu->lg->nr_shadow_tables);
 			if (level == 4)
 				lg_set_template(cpu->lg, pd, mode, slot,
@@ -216,6 +234,30 @@ static u64 *shadow_pte(struct lg_cpu *cpu, struct lg_pgdir *pd,
 }
 
 /*
+ * A fault the CPU took although our leaf already allows the access (the
+ * guest's PKRU aside) makes no progress if we fill it again: nothing we
+ * write changes what the CPU sees.  One such fault is normal (another vCPU
+ * filled the leaf while we walked); this many in a row is a bug we would
+ * otherwise spin on forever, at the guest's pace.
+ */
+#define LG_PF_STUCK_MAX	16
+
+/*
+ * A protection-key fault: the guest's own PKRU refused a data access to a
+ * page whose leaf carries the key the guest's PTE has.  The guest kernel
+ * runs at CPL3, so to the CPU every guest page is a user page and PKRU
+ * applies in both virtual modes (docs/shadow.md).  The fault is the
+ * guest's, with the error code the CPU reported and the virtual mode's U.
+ */
+static int pkey_fault(struct lg_cpu *cpu, u32 access, u64 *guest_error)
+{
+	*guest_error = (cpu->regs.errcode & (LG_PF_PROT | LG_PF_WRITE | LG_PF_PK)) |
+		       (access & LG_PF_USER);
+	cpu->stats.pf_reflected++;
+	return LG_PF_REFLECT;
+}
+
+/*
  * A #PF exit: CR2 and the hardware error code are in the vCPU.  Returns
  * LG_PF_FIXED when the guest should simply retry, LG_PF_REFLECT with the
  * error code the guest must see, LG_PF_GP for a non-canonical address, or
@@ -225,14 +267,17 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 {
 	struct lguest *lg = cpu->lg;
 	u64 va = cpu->cr2, seq, old, new, *pte;
-	u32 access = cpu->regs.errcode & (LG_PF_WRITE | LG_PF_INSTR);
+	u32 access = cpu->regs.errcode & (LG_PF_WRITE | LG_PF_INSTR), gfn;
 	unsigned long mni_seq;
 	struct page *page;
 	struct lg_walk w;
 	struct lg_zap z;
+	int err, keep;
 
 	if (cpu->mode == LG_MODE_USER)
 		access |= LG_PF_USER;
+	if (cpu->regs.errcode & LG_PF_PK)
+		return pkey_fault(cpu, access, guest_error);
 	mni_seq = mmu_interval_read_begin(&lg->mni);
 	seq = READ_ONCE(lg->invalidate_seq);
 	/* The count before the guest's tables: a later change bumps it. */
@@ -258,13 +303,17 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 		kill_guest(cpu, "out of memory for shadow page tables");
 		return LG_PF_DEAD;
 	}
-	if (pin_user_pages_fast(lg->mem_base + w.gpa, 1, FOLL_WRITE | FOLL_LONGTERM,
-				&page) != 1) {
-		kill_guest(cpu, "the launcher no longer has writable memory at gpa %#llx",
+	err = lguest_pin_gpa(lg, w.gpa, &page);
+	if (err) {
+		kill_guest(cpu, err == -EMLINK ?
+			   "the page at gpa %#llx is referenced too often to pin" :
+			   "the launcher no longer has writable memory at gpa %#llx",
 			   w.gpa);
 		return LG_PF_DEAD;
 	}
-	new = page_to_phys(page) | _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+	gfn = w.gpa >> PAGE_SHIFT;
+	new = page_to_phys(page) | _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED |
+	      ((u64)w.pkey << LG_PTE_PKEY_SHIFT);
 	if (w.writable)
 		new |= _PAGE_RW | _PAGE_DIRTY;
 	if (w.nx)
@@ -272,18 +321,8 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 
 	lg_zap_init(&z, lg, cpu);
 	spin_lock(&lg->mmu_lock);
-	if (mmu_interval_read_retry(&lg->mni, mni_seq) || lg->invalidate_seq != seq) {
-		/*
-		 * Something changed under the walk.  Let the guest fault again
-		 * (KVM's RET_PF_RETRY): the run loop between here and there
-		 * reschedules and sees signals, so other vCPUs' invalidations
-		 * cannot starve this one in a loop of ours.
-		 */
-		spin_unlock(&lg->mmu_lock);
-		unpin_user_page(page);
-		cpu->stats.shadow_retries++;
-		return LG_PF_FIXED;
-	}
+	if (mmu_interval_read_retry(&lg->mni, mni_seq) || lg->invalidate_seq != seq)
+		goto retry;
 	/* A guest that maps without end starts afresh, not the host short. */
 	if (atomic_long_read(&lg->nr_shadow_tables) > lg->max_tables)
 		zap_everything(lg, &z);
@@ -296,18 +335,47 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 		return LG_PF_DEAD;
 	}
 	old = *pte;
-	WRITE_ONCE(*pte, new);
-	if ((old & _PAGE_PRESENT) && (old & PTE_PFN_MASK) == (new & PTE_PFN_MASK)) {
-		/* Another vCPU filled it, or a write upgrades a read: one pin. */
-		unpin_user_page(page);
+	if ((old & _PAGE_PRESENT) && (old & PTE_PFN_MASK) == (new & PTE_PFN_MASK) &&
+	    lg_leaf_gfns(leaf_of(pte))[leaf_index(pte)] == gfn) {
+		/* Another vCPU filled it, or a write upgrades a read. */
+		keep = false;
+		cpu->pf_stuck = old == new ? cpu->pf_stuck + 1 : 0;
 	} else {
-		lguest_account_pins(lg, 1);
-		if (old & _PAGE_PRESENT)
-			lg_zap_pin(&z, pfn_to_page((old & PTE_PFN_MASK) >> PAGE_SHIFT));
+		keep = lg_pin_get(lg, gfn, page);
+		if (keep < 0)
+			goto retry;
+		if (old & _PAGE_PRESENT) {
+			/* Another vCPU's TLB may hold the old page: kick. */
+			z.flush = true;
+			lg_pin_put(&z, lg_leaf_gfns(leaf_of(pte))[leaf_index(pte)]);
+		}
+		lg_leaf_gfns(leaf_of(pte))[leaf_index(pte)] = gfn;
+		cpu->pf_stuck = 0;
 	}
+	WRITE_ONCE(*pte, new);
 	spin_unlock(&lg->mmu_lock);
+	if (!keep)
+		unpin_user_page(page);
 	lg_zap_finish(&z);
+	if (cpu->pf_stuck > LG_PF_STUCK_MAX) {
+		kill_guest(cpu, "page fault at %#llx (error %#llx) at rip %#llx makes no progress",
+			   va, cpu->regs.errcode, cpu->regs.rip);
+		return LG_PF_DEAD;
+	}
 	cpu->stats.shadow_fills++;
+	return LG_PF_FIXED;
+
+retry:
+	/*
+	 * Something changed under the walk.  Let the guest fault again
+	 * (KVM's RET_PF_RETRY): the run loop between here and there
+	 * reschedules and sees signals, so other vCPUs' invalidations cannot
+	 * starve this one in a loop of ours.
+	 */
+	spin_unlock(&lg->mmu_lock);
+	unpin_user_page(page);
+	lg_zap_finish(&z);
+	cpu->stats.shadow_retries++;
 	return LG_PF_FIXED;
 }
 

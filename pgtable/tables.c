@@ -19,6 +19,7 @@
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/slab.h>
 #include "pgtable.h"
 
 static void count_tables(struct lguest *lg, long n)
@@ -42,6 +43,13 @@ int lg_topup(struct lg_cpu *cpu)
 			return -ENOMEM;
 		cpu->page_cache[cpu->nr_cached++] = p;
 	}
+	while (cpu->nr_rmaps < LG_RMAP_CACHE) {
+		u32 *r = kmalloc(LG_RMAP_SIZE, GFP_KERNEL_ACCOUNT);
+
+		if (!r)
+			return -ENOMEM;
+		cpu->rmap_cache[cpu->nr_rmaps++] = r;
+	}
 	return 0;
 }
 
@@ -54,10 +62,18 @@ u64 *lg_cache_page(struct lg_cpu *cpu)
 	return page_address(cpu->page_cache[--cpu->nr_cached]);
 }
 
+/* Under the MMU lock: a reverse map for a new leaf table, or NULL. */
+u32 *lg_cache_rmap(struct lg_cpu *cpu)
+{
+	return cpu->nr_rmaps ? cpu->rmap_cache[--cpu->nr_rmaps] : NULL;
+}
+
 void lg_drain_cache(struct lg_cpu *cpu)
 {
 	while (cpu->nr_cached)
 		__free_page(cpu->page_cache[--cpu->nr_cached]);
+	while (cpu->nr_rmaps)
+		kfree(cpu->rmap_cache[--cpu->nr_rmaps]);
 }
 
 /* A table page outside the MMU lock (the vCPU's private tables). */
@@ -78,28 +94,42 @@ void lg_free_table(struct lguest *lg, u64 *table)
 }
 
 /*
- * Every pin and table below @table, which is at @level (0: just the page,
- * a root or a template; otherwise a shadow table, counted as one).
+ * Every table below @table, which is at @level (0: just the page, a root
+ * or a template; otherwise a shadow table, counted as one).  The leaves'
+ * references went when the subtree was unlinked (lg_zap_subtree()).
  */
 static void free_subtree(struct lguest *lg, u64 *table, unsigned int level)
 {
+	struct page *page = virt_to_page(table);
 	unsigned int i;
 
 	if (level)
 		atomic_long_dec(&lg->nr_shadow_tables);
-	for (i = 0; level && i < 512; i++) {
-		u64 e = table[i];
-
-		if (!(e & _PAGE_PRESENT))
-			continue;
-		if (level == 1) {
-			unpin_user_page(pfn_to_page((e & PTE_PFN_MASK) >> PAGE_SHIFT));
-			count_pins(lg, -1);
-		} else {
-			free_subtree(lg, lg_table_of(e), level - 1);
-		}
-	}
+	for (i = 0; level > 1 && i < 512; i++)
+		if (table[i] & _PAGE_PRESENT)
+			free_subtree(lg, lg_table_of(table[i]), level - 1);
+	if (level == 1)
+		kfree(lg_leaf_gfns(table));
+	set_page_private(page, 0);
 	lg_free_table(lg, table);
+}
+
+/*
+ * Drop the references the leaves below @table hold, as their subtree is
+ * unlinked; the pins themselves go with the zap.  Under mmu_lock.
+ */
+static void put_subtree(struct lg_zap *z, u64 *table, unsigned int level)
+{
+	unsigned int i;
+
+	for (i = 0; i < 512; i++) {
+		if (!(table[i] & _PAGE_PRESENT))
+			continue;
+		if (level == 1)
+			lg_pin_put(z, lg_leaf_gfns(table)[i]);
+		else
+			put_subtree(z, lg_table_of(table[i]), level - 1);
+	}
 }
 
 void lg_zap_init(struct lg_zap *z, struct lguest *lg, struct lg_cpu *cpu)
@@ -107,6 +137,7 @@ void lg_zap_init(struct lg_zap *z, struct lguest *lg, struct lg_cpu *cpu)
 	z->lg = lg;
 	z->cpu = cpu;
 	z->nr_pins = 0;
+	z->flush = false;
 	INIT_LIST_HEAD(&z->tables);
 }
 
@@ -121,6 +152,7 @@ static void lg_zap_release(struct lg_zap *z)
 		unpin_user_page(z->pins[i]);
 	count_pins(z->lg, -(long)z->nr_pins);
 	z->nr_pins = 0;
+	z->flush = false;
 	list_for_each_entry_safe(page, next, &z->tables, lru) {
 		list_del(&page->lru);
 		free_subtree(z->lg, page_address(page), page_private(page));
@@ -135,22 +167,29 @@ void lg_zap_pin(struct lg_zap *z, struct page *page)
 	z->pins[z->nr_pins++] = page;
 }
 
-/* A table no longer linked from any live table, with all below it. */
+/*
+ * A table no longer linked from any live table, with all below it.  Under
+ * mmu_lock (or with the guest gone), so that its leaves' pin counts drop
+ * with the unlinking; its tables are freed with the zap.
+ */
 void lg_zap_subtree(struct lg_zap *z, u64 *table, unsigned int level)
 {
 	struct page *page = virt_to_page(table);
 
+	if (level)
+		put_subtree(z, table, level);
+	z->flush = true;
 	set_page_private(page, level);
 	list_add(&page->lru, &z->tables);
 }
 
 void lg_zap_finish(struct lg_zap *z)
 {
-	if (z->nr_pins || !list_empty(&z->tables))
+	if (z->flush || z->nr_pins || !list_empty(&z->tables))
 		lg_zap_release(z);
 }
 
-/* Pins taken (@n > 0) or released outside a zap: a new leaf, the shared page. */
+/* Pins taken (@n > 0) or released outside a zap: a new page, the shared page. */
 void lguest_account_pins(struct lguest *lg, long n)
 {
 	count_pins(lg, n);

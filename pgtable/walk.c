@@ -55,6 +55,7 @@ enum lg_walk_result lg_walk(struct lg_cpu *cpu, struct lg_pgdir *pd,
 		w->gpa = va & PAGE_MASK;
 		w->writable = true;
 		w->nx = false;
+		w->pkey = 0;
 		return LG_WALK_OK;
 	}
 
@@ -137,6 +138,8 @@ restart:
 	w->gpa = gpa;
 	w->writable = rw && (ent[n - 1] & _PAGE_DIRTY);
 	w->nx = nx;
+	/* The leaf's protection key goes into the shadow leaf as it is. */
+	w->pkey = (ent[n - 1] & LG_PTE_PKEY) >> LG_PTE_PKEY_SHIFT;
 	return LG_WALK_OK;
 
 efault:

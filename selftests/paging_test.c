@@ -96,7 +96,13 @@ TEST(demand_paging_of_a_large_region)
 	/* Each page was filled once (twice for a read then a write at most). */
 	EXPECT_LE(BIG_PAGES, st1.shadow_fills - st0.shadow_fills);
 	EXPECT_GE(3 * BIG_PAGES, st1.shadow_fills - st0.shadow_fills);
-	EXPECT_LE(before + BIG_PAGES, pinned_by_this_guest(t));
+	/*
+	 * A page is pinned once however often it is mapped: the region's
+	 * pages came from the pool, which the guest's identity map already
+	 * holds, so the count grows only by the new tables' pages.
+	 */
+	EXPECT_LE(before, pinned_by_this_guest(t));
+	EXPECT_GE(before + 16, pinned_by_this_guest(t));
 	/* The guest wrote the launcher's pages at the guest-physical address. */
 	for (i = 0; i < BIG_PAGES; i++) {
 		uint64_t *p = lg_test_hva(t, (void *)(v + i * 4096));

@@ -35,6 +35,8 @@
 struct lg_switcher_data lg_switcher_data __section(".lg_switcher.data");
 
 static DEFINE_PER_CPU(struct lguest_pages *, lg_pages);
+/* Where this CPU's GDT is, for its alias at LG_GDT_VA. */
+static DEFINE_PER_CPU(u64, lg_gdt_pa);
 /* What guest roots carry in CR3's low bits: a private PCID, or nothing. */
 static u64 lg_guest_pcid;
 
@@ -95,6 +97,11 @@ static void lguest_build_idt(void)
 	lg_switcher_data.guest_idt_desc.size = sizeof(lg_switcher_data.idt) - 1;
 	lg_switcher_data.guest_idt_desc.address =
 		(unsigned long)lg_switcher_data.idt;
+	/* The same tables, at addresses that say nothing about the host. */
+	lg_switcher_data.alias_idt_desc.size = sizeof(lg_switcher_data.idt) - 1;
+	lg_switcher_data.alias_idt_desc.address = LG_IDT_VA;
+	lg_switcher_data.alias_gdt_desc.size = GDT_SIZE - 1;
+	lg_switcher_data.alias_gdt_desc.address = LG_GDT_VA;
 }
 
 /* The switcher's pages, for pgtable/ to map into each guest. */
@@ -196,7 +203,7 @@ void run_guest_once(struct lg_cpu *cpu)
 		switch_fpu_return();
 
 	copy_in_guest_info(cpu, pages);
-	map_switcher_in_guest(cpu, pages);
+	map_switcher_in_guest(cpu, pages, __this_cpu_read(lg_gdt_pa));
 	lguest_host_state_enter(cpu);
 
 	/* Seen by lguest_kick_running() before our CR3 load (sched/kick.c). */
@@ -228,6 +235,7 @@ void run_guest_once(struct lg_cpu *cpu)
 
 int lguest_switcher_init(void)
 {
+	unsigned long va;
 	unsigned int level;
 	pte_t *pte;
 	int cpu;
@@ -253,6 +261,7 @@ int lguest_switcher_init(void)
 	BUILD_BUG_ON(offsetof(struct lguest_pages, next_hcall) != LGP_NEXT_HCALL);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, fast_syscalls) != LGP_FAST_SYSCALLS);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, fast_returns) != LGP_FAST_RETURNS);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, host_gdt) != LGP_HOST_GDT);
 	BUILD_BUG_ON(offsetof(struct lguest_data, irq_enabled) != LGD_IRQ_ENABLED);
 	BUILD_BUG_ON(offsetof(struct lguest_data, user.rip) != LGD_USER_RIP);
 	BUILD_BUG_ON(offsetof(struct lguest_data, user.rsp) != LGD_USER_RSP);
@@ -271,20 +280,21 @@ int lguest_switcher_init(void)
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, cea_base) != LGS_CEA_BASE);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, cea_size) != LGS_CEA_SIZE);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, host_cr3_flags) != LGS_HOST_CR3_FLAGS);
+	BUILD_BUG_ON(offsetof(struct lg_switcher_data, alias_idt_desc) != LGS_ALIAS_IDT_DESC);
+	BUILD_BUG_ON(offsetof(struct lg_switcher_data, alias_gdt_desc) != LGS_ALIAS_GDT_DESC);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, nmi_pending) != LGS_NMI_PENDING);
+	BUILD_BUG_ON(offsetof(struct lg_switcher_data, idt) != 0);
+	BUILD_BUG_ON(LG_IDT_VA != LGUEST_IDT_VA || LG_GDT_VA != LGUEST_GDT_VA ||
+		     LG_DATA_VA != LGUEST_DATA_VA);
 
-	/* LG_PAGES_VA must be a hole in the host, or host TLB entries alias it. */
-	pte = lookup_address(LG_PAGES_VA, &level);
-	if (pte && pte_present(*pte)) {
-		pr_err("%#lx is mapped in the host: cannot place the switcher\n",
-		       (unsigned long)LG_PAGES_VA);
-		return -EBUSY;
-	}
-	pte = lookup_address(LG_DATA_VA, &level);
-	if (pte && pte_present(*pte)) {
-		pr_err("%#lx is mapped in the host: cannot place the switcher\n",
-		       (unsigned long)LG_DATA_VA);
-		return -EBUSY;
+	/* Our pages must be a hole in the host, or host TLB entries alias them. */
+	for (va = LG_PAGES_VA; va <= LG_GDT_VA; va += PAGE_SIZE) {
+		pte = lookup_address(va, &level);
+		if (pte && pte_present(*pte)) {
+			pr_err("%#lx is mapped in the host: cannot place the switcher\n",
+			       va);
+			return -EBUSY;
+		}
 	}
 	if (((unsigned long)&lg_switcher_data | (unsigned long)lg_switcher_text_start)
 	    & ~PAGE_MASK) {
@@ -324,6 +334,7 @@ int lguest_switcher_init(void)
 			return -ENOMEM;
 		}
 		per_cpu(lg_pages, cpu) = page_address(page);
+		per_cpu(lg_gdt_pa, cpu) = slow_virt_to_phys(get_cpu_gdt_rw(cpu));
 	}
 	return 0;
 }

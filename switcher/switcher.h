@@ -23,6 +23,15 @@
  * where SMAP allows it.  Its address is ABI: LGUEST_DATA_VA.
  */
 #define LG_DATA_VA		(LG_PAGES_VA + 0x1000)
+/*
+ * The IDT and this CPU's GDT, read-only, at the addresses the guest's sidt
+ * and sgdt report (LGUEST_IDT_VA, LGUEST_GDT_VA): the switcher loads these
+ * aliases once the guest's root is in CR3, and the real addresses (which
+ * would tell a guest where the module and the CPU entry area are) before
+ * it leaves it.
+ */
+#define LG_IDT_VA		(LG_PAGES_VA + 0x2000)
+#define LG_GDT_VA		(LG_PAGES_VA + 0x3000)
 
 /* struct lguest_pages: the register frame, in the order the switcher pops. */
 #define LGP_R15			0x00
@@ -64,6 +73,7 @@
 #define LGP_NEXT_HCALL		0x110
 #define LGP_FAST_SYSCALLS	0x118
 #define LGP_FAST_RETURNS	0x120
+#define LGP_HOST_GDT		0x128	/* sgdt of the host, for the way back */
 
 /*
  * What the switcher may do without the host's C code (the direct switch):
@@ -97,7 +107,9 @@
 #define LGS_CEA_BASE		0x1020	/* first per-CPU entry area */
 #define LGS_CEA_SIZE		0x1028	/* sizeof(struct cpu_entry_area) */
 #define LGS_HOST_CR3_FLAGS	0x1030	/* ORed into the host's CR3 on the way back */
-#define LGS_NMI_PENDING		0x1038	/* one byte per entry-area slot */
+#define LGS_ALIAS_IDT_DESC	0x1040	/* lidt operand under guest roots */
+#define LGS_ALIAS_GDT_DESC	0x1050	/* lgdt operand under guest roots */
+#define LGS_NMI_PENDING		0x1060	/* one byte per entry-area slot */
 
 /*
  * With PCIDs, guest roots carry one the kernel never uses (it takes 1-6,
@@ -139,7 +151,9 @@ struct lg_switcher_data {
 	unsigned long cea_base;
 	unsigned long cea_size;
 	unsigned long host_cr3_flags;
-	u8 nmi_pending[NR_CPUS];
+	struct desc_ptr alias_idt_desc __aligned(16);
+	struct desc_ptr alias_gdt_desc __aligned(16);
+	u8 nmi_pending[NR_CPUS] __aligned(16);
 } __aligned(PAGE_SIZE);
 
 extern struct lg_switcher_data lg_switcher_data;

@@ -72,6 +72,7 @@ SYM_FUNC_START(lguest_switch_to_guest)
 	push	%rax
 
 	movq	%rsp, LGP_HOST_RSP(%rdi)
+	sgdt	LGP_HOST_GDT(%rdi)
 	movq	%cr3, %rax
 	orq	lg_switcher_data+LGS_HOST_CR3_FLAGS(%rip), %rax
 	movq	%rax, LGP_HOST_CR3(%rdi)
@@ -125,6 +126,16 @@ SYM_FUNC_START(lguest_switch_to_guest)
 	jne	2f
 	movq	LGP_USER_CR3(%rdi), %rax
 2:	movq	%rax, %cr3
+
+	/*
+	 * Under the guest's root, the same IDT and GDT at their aliases: on
+	 * a CPU without UMIP the guest can read IDTR and GDTR (sidt, sgdt),
+	 * and the real addresses would tell it where the module and this
+	 * CPU's entry area are.  The aliases exist only in guest roots, so
+	 * they are loaded only while one is in CR3.
+	 */
+	lidt	lg_switcher_data+LGS_ALIAS_IDT_DESC(%rip)
+	lgdt	lg_switcher_data+LGS_ALIAS_GDT_DESC(%rip)
 
 	/* Now this CPU's lguest_pages are at LG_PAGES_VA: pop the guest. */
 	movq	$LG_PAGES_VA, %rsp
@@ -325,6 +336,9 @@ SYM_CODE_START_NOALIGN(lg_exit_common)
 	je	1f
 	clts
 1:
+	/* The real tables' addresses before the aliases' root goes. */
+	lgdt	P(LGP_HOST_GDT)
+	lidt	lg_switcher_data+LGS_GUEST_IDT_DESC(%rip)
 	movq	P(LGP_HOST_RSP), %rsp
 	movq	P(LGP_HOST_CR3), %rax
 	movq	%rax, %cr3

@@ -140,6 +140,8 @@ int lguest_initialize(struct lguest *lg, const struct lguest_req_init *req)
 	lg->mem_base = req->base;
 	lg->mem_size = req->size;
 	err = lguest_shadow_init(lg);
+	if (!err)
+		err = lguest_pins_init(lg);
 	if (err)
 		goto fail;
 	/* Sized now: vCPUs fill them as they are created. */
@@ -187,6 +189,7 @@ void lguest_free(struct lguest *lg)
 		if (lg->cpus[i])
 			lguest_vcpu_pgdir_free(lg->cpus[i]);
 	lguest_pgdirs_free(lg);
+	lguest_pins_free(lg);
 	for (i = 0; i < lg->nr_cpus; i++) {
 		if (lg->cpus[i])
 			lguest_free_vcpu(lg->cpus[i]);

@@ -47,8 +47,7 @@ static long hcall_init(struct lg_cpu *cpu, u64 gpa)
 
 	if (!PAGE_ALIGNED(gpa) || !lguest_guest_range_ok(lg, gpa, PAGE_SIZE))
 		return LGUEST_HCALL_EINVAL;
-	if (pin_user_pages_fast(lg->mem_base + gpa, 1, FOLL_WRITE | FOLL_LONGTERM,
-				&page) != 1) {
+	if (lguest_pin_gpa(lg, gpa, &page)) {
 		kill_guest(cpu, "cannot use the shared page at gpa %#llx", gpa);
 		return LGUEST_HCALL_EINVAL;
 	}

@@ -58,6 +58,8 @@ static u64 host_caps(void)
 		caps |= LGUEST_HOST_XSAVE;
 	if (cr4 & X86_CR4_PKE)
 		caps |= LGUEST_HOST_PKU;
+	if (cr4 & X86_CR4_UMIP)
+		caps |= LGUEST_HOST_UMIP;
 	return caps;
 }
 
@@ -241,11 +243,29 @@ static const size_t lguest_req_size[] = {
 };
 
 /*
+ * Requests come from ordinary user threads only.  An io_uring worker
+ * (PF_IO_WORKER) shares the launcher's memory and passes every other check,
+ * but the kernel never saves its FPU registers when it switches away from
+ * it: a vCPU run there would load the guest's registers over whatever the
+ * CPU held (another process's) and leave the guest's behind for the next
+ * task.  Kernel threads, even ones that borrowed the launcher's mm, are
+ * refused for the same reason.  Writes are refused too, so that nothing
+ * about a guest ever happens in a context the launcher did not run.
+ */
+static bool lguest_caller_ok(void)
+{
+	return !(current->flags & (PF_KTHREAD | PF_IO_WORKER));
+}
+
+/*
  * Running a vCPU: pread() with the vCPU number as the offset, as the
  * original lguest did.  Only the thread that first ran a vCPU may run it:
  * its timer wakes and kicks that thread, and its FPU state is that
  * thread's.  And only a thread of the process that created the guest: guest
  * memory is that process's memory, which is where shadow faults pin pages.
+ *
+ * An exit that cannot be written to the caller's buffer is not lost: it
+ * stays pending, and the next run returns it before the guest runs again.
  */
 static ssize_t lguest_read(struct file *file, char __user *user, size_t size,
 			   loff_t *off)
@@ -255,6 +275,8 @@ static ssize_t lguest_read(struct file *file, char __user *user, size_t size,
 	struct lg_cpu *cpu;
 	int err;
 
+	if (!lguest_caller_ok())
+		return -EOPNOTSUPP;
 	if (size != sizeof(exit))
 		return -EINVAL;
 	cpu = lguest_vcpu(lg, *off < 0 ? U64_MAX : (u64)*off);
@@ -275,12 +297,13 @@ static ssize_t lguest_read(struct file *file, char __user *user, size_t size,
 	if (mutex_lock_interruptible(&cpu->run_lock))
 		return -EINTR;
 	err = lguest_run(cpu, &exit);
+	if (!err && copy_to_user(user, &exit, sizeof(exit))) {
+		cpu->exit = exit;
+		cpu->exit_pending = true;
+		err = -EFAULT;
+	}
 	mutex_unlock(&cpu->run_lock);
-	if (err)
-		return err;
-	if (copy_to_user(user, &exit, sizeof(exit)))
-		return -EFAULT;
-	return sizeof(exit);
+	return err ? err : sizeof(exit);
 }
 
 static ssize_t lguest_write(struct file *file, const char __user *in,
@@ -290,6 +313,8 @@ static ssize_t lguest_write(struct file *file, const char __user *in,
 	u64 req;
 	int err;
 
+	if (!lguest_caller_ok())
+		return -EOPNOTSUPP;
 	if (size < sizeof(req))
 		return -EINVAL;
 	if (get_user(req, (const u64 __user *)in))

@@ -99,14 +99,15 @@ int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit)
 	if (!eager)
 		fpu_swap_kvm_fpstate(&cpu->fpu, true);
 	for (;;) {
-		if (READ_ONCE(cpu->lg->dead)) {
-			lguest_fill_dead_exit(cpu, exit);
-			trace_run_exit(cpu->id, exit->reason);
-			break;
-		}
+		/* An exit not yet seen goes first, even if the guest died since. */
 		if (cpu->exit_pending) {
 			cpu->exit_pending = false;
 			*exit = cpu->exit;
+			trace_run_exit(cpu->id, exit->reason);
+			break;
+		}
+		if (READ_ONCE(cpu->lg->dead)) {
+			lguest_fill_dead_exit(cpu, exit);
 			trace_run_exit(cpu->id, exit->reason);
 			break;
 		}

@@ -161,7 +161,7 @@ TEST(cap_names_round_trip)
 	char buf[128];
 	uint64_t bit;
 
-	for (bit = 1; bit <= LGUEST_HOST_PKU; bit <<= 1) {
+	for (bit = 1; bit <= LGUEST_HOST_UMIP; bit <<= 1) {
 		lg_format_caps(bit, buf, sizeof(buf));
 		EXPECT_EQ(bit, lg_cap_bit(buf));
 	}

@@ -74,12 +74,20 @@ TEST(shared_page_layout)
 	EXPECT_GE(4096, sizeof(struct lguest_data));
 }
 
+/* The guest-visible addresses the host keeps: one page each, in the top 2 MiB. */
+TEST(guest_visible_host_addresses_are_fixed)
+{
+	EXPECT_EQ(0xffffffffffe01000ULL, LGUEST_DATA_VA);
+	EXPECT_EQ(0xffffffffffe02000ULL, LGUEST_IDT_VA);
+	EXPECT_EQ(0xffffffffffe03000ULL, LGUEST_GDT_VA);
+}
+
 TEST(host_caps_are_distinct_bits)
 {
 	const unsigned long long caps[] = {
 		LGUEST_HOST_LA57, LGUEST_HOST_PTI, LGUEST_HOST_SMEP,
 		LGUEST_HOST_SMAP, LGUEST_HOST_PCID, LGUEST_HOST_FSGSBASE,
-		LGUEST_HOST_XSAVE, LGUEST_HOST_PKU,
+		LGUEST_HOST_XSAVE, LGUEST_HOST_PKU, LGUEST_HOST_UMIP,
 	};
 	unsigned long long seen = 0;
 	unsigned int i;

@@ -22,14 +22,25 @@ struct lg_test_vm *lg_test_vm_create(void (*guest_fn)(void))
 struct lg_test_vm *lg_test_vm_create_smp(void (*guest_fn)(void),
 					 unsigned int nr_vcpus)
 {
-	struct lg_test_vm *t = calloc(1, sizeof(*t));
+	return lg_test_vm_create_mem(guest_fn, nr_vcpus, LG_TEST_MEM);
+}
+
+struct lg_test_vm *lg_test_vm_create_mem(void (*guest_fn)(void),
+					 unsigned int nr_vcpus, uint64_t mem_size)
+{
+	struct lg_test_vm *t;
 	struct lguest_regs regs;
 	uint64_t entry;
 	char err[256];
 
+	if (mem_size < LG_TEST_MEM) {
+		fprintf(stderr, "# lg_test_vm_create: less memory than LG_TEST_MEM\n");
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	if (lg_vm_create(&t->vm, "/dev/lguest", LG_TEST_MEM, err, sizeof(err)) ||
+	if (lg_vm_create(&t->vm, "/dev/lguest", mem_size, err, sizeof(err)) ||
 	    (t->vm.nr_vcpus = nr_vcpus, 0) ||
 	    lg_load_elf("/proc/self/exe", t->vm.mem, t->vm.mem_size, &entry,
 			err, sizeof(err)) ||
@@ -46,7 +57,8 @@ struct lg_test_vm *lg_test_vm_create_smp(void (*guest_fn)(void),
 		return NULL;
 	}
 	regs.r12 = (uintptr_t)guest_fn;
-	regs.rsp = t->vm.mem_size - 64;
+	/* Within what lg_test_paging_on() maps, however large memory is. */
+	regs.rsp = LG_TEST_MEM - 64;
 	if (lg_vm_regs(&t->vm, 0, &regs, 1)) {
 		fprintf(stderr, "# SETREGS: %s\n", strerror(errno));
 		lg_test_vm_free(t);

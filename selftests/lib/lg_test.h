@@ -90,6 +90,10 @@ uint64_t lg_test_paging_on(void);
 struct lg_test_vm *lg_test_vm_create(void (*guest_fn)(void));
 struct lg_test_vm *lg_test_vm_create_smp(void (*guest_fn)(void),
 					 unsigned int nr_vcpus);
+/* With @mem_size bytes of memory (at least LG_TEST_MEM; the stack and
+ * lg_test_paging_on()'s map stay in the first LG_TEST_MEM). */
+struct lg_test_vm *lg_test_vm_create_mem(void (*guest_fn)(void),
+					 unsigned int nr_vcpus, uint64_t mem_size);
 int lg_test_start_secondaries(struct lg_test_vm *t);
 /* Stops the secondaries; returns how many guest assertions failed there. */
 int lg_test_vm_free(struct lg_test_vm *t);

@@ -50,6 +50,7 @@ struct lguest_req_info {
 #define LGUEST_HOST_FSGSBASE	(1ULL << 5)	/* CR4.FSGSBASE set */
 #define LGUEST_HOST_XSAVE	(1ULL << 6)	/* CR4.OSXSAVE set */
 #define LGUEST_HOST_PKU		(1ULL << 7)	/* CR4.PKE set */
+#define LGUEST_HOST_UMIP	(1ULL << 8)	/* CR4.UMIP set */
 
 #define LGUEST_VERSION_LEN	32
 
@@ -288,6 +289,17 @@ struct lguest_user_frame {
  * interrupts and finds a pending bit makes LHCALL_SEND_INTERRUPTS.
  */
 #define LGUEST_DATA_VA		0xffffffffffe01000ULL
+
+/*
+ * Where the guest's IDTR and GDTR point while it runs, as `sidt` and `sgdt`
+ * show on a CPU without UMIP (with UMIP they raise #GP): fixed aliases in
+ * the host's reserved slot, the same on every host and every CPU, so that
+ * they say nothing about where the host put its module or its CPU entry
+ * areas.  Neither page is readable by the guest.  `str` shows the host's
+ * TSS selector and `sldt` a null one, which say nothing either.
+ */
+#define LGUEST_IDT_VA		0xffffffffffe02000ULL
+#define LGUEST_GDT_VA		0xffffffffffe03000ULL
 
 struct lguest_data {
 	__u64 irq_enabled;
