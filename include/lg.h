@@ -169,8 +169,13 @@ struct lg_cpu {
 	unsigned int nr_cached;
 	u32 *rmap_cache[LG_RMAP_CACHE];
 	unsigned int nr_rmaps;
-	/* #PF exits in a row that found the shadow already as it would be. */
+	/*
+	 * #PF exits at one address, with no invalidation between them, that
+	 * found the shadow already as the fill would make it (shadow.c).
+	 */
 	unsigned int pf_stuck;
+	u64 pf_stuck_va;
+	u64 pf_stuck_seq;
 
 	/*
 	 * map_switcher_in_guest(): per mode, the PML4-level entries only this

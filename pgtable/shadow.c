@@ -236,11 +236,27 @@ static u64 *shadow_pte(struct lg_cpu *cpu, struct lg_pgdir *pd,
 /*
  * A fault the CPU took although our leaf already allows the access (the
  * guest's PKRU aside) makes no progress if we fill it again: nothing we
- * write changes what the CPU sees.  One such fault is normal (another vCPU
- * filled the leaf while we walked); this many in a row is a bug we would
- * otherwise spin on forever, at the guest's pace.
+ * write changes what the CPU sees.  One such fault is normal: another vCPU
+ * filled the leaf while we walked, and vCPUs that fault together after a
+ * shootdown lose that race round after round.  But each round starts with
+ * an invalidation.  The same address faulting again with no invalidation
+ * in between, every entry having reloaded CR3, is a fault we would spin on
+ * forever, at the guest's pace: this many times, and the guest dies.
  */
 #define LG_PF_STUCK_MAX	16
+
+/* Count a fault that found the leaf already as the walk would make it. */
+static bool pf_stuck(struct lg_cpu *cpu, u64 va, u64 seq)
+{
+	if (cpu->pf_stuck && cpu->pf_stuck_va == va && cpu->pf_stuck_seq == seq) {
+		cpu->pf_stuck++;
+	} else {
+		cpu->pf_stuck = 1;
+		cpu->pf_stuck_va = va;
+		cpu->pf_stuck_seq = seq;
+	}
+	return cpu->pf_stuck > LG_PF_STUCK_MAX;
+}
 
 /*
  * A protection-key fault: the guest's own PKRU refused a data access to a
@@ -273,6 +289,7 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 	struct lg_walk w;
 	struct lg_zap z;
 	int err, keep;
+	bool stuck = false;
 
 	if (cpu->mode == LG_MODE_USER)
 		access |= LG_PF_USER;
@@ -339,7 +356,8 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 	    lg_leaf_gfns(leaf_of(pte))[leaf_index(pte)] == gfn) {
 		/* Another vCPU filled it, or a write upgrades a read. */
 		keep = false;
-		cpu->pf_stuck = old == new ? cpu->pf_stuck + 1 : 0;
+		if (old == new)
+			stuck = pf_stuck(cpu, va, seq);
 	} else {
 		keep = lg_pin_get(lg, gfn, page);
 		if (keep < 0)
@@ -350,14 +368,13 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 			lg_pin_put(&z, lg_leaf_gfns(leaf_of(pte))[leaf_index(pte)]);
 		}
 		lg_leaf_gfns(leaf_of(pte))[leaf_index(pte)] = gfn;
-		cpu->pf_stuck = 0;
 	}
 	WRITE_ONCE(*pte, new);
 	spin_unlock(&lg->mmu_lock);
 	if (!keep)
 		unpin_user_page(page);
 	lg_zap_finish(&z);
-	if (cpu->pf_stuck > LG_PF_STUCK_MAX) {
+	if (stuck) {
 		kill_guest(cpu, "page fault at %#llx (error %#llx) at rip %#llx makes no progress",
 			   va, cpu->regs.errcode, cpu->regs.rip);
 		return LG_PF_DEAD;

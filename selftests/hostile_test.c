@@ -173,12 +173,27 @@ TEST(a_vcpu_cannot_run_from_an_io_uring_worker)
 	EXPECT_EQ(-EOPNOTSUPP, in_io_worker(&ring, sqe));
 	io_uring_queue_exit(&ring);
 
-	/* The vCPU was not taken by the worker: ours runs it from the start. */
-	for (i = 1; i <= 3; i++) {
-		RUN_SYNC(t, &v);
+	/*
+	 * The vCPU was not taken by the worker: ours runs it from the start.
+	 * io_uring's task work for this thread (completions, the ring's
+	 * teardown) may still end a run with EINTR, as a signal would: the
+	 * launcher runs again, and so do we.
+	 */
+	for (i = 1; i <= 4; i++) {
+		int r;
+
+		do
+			r = run(t, &v);
+		while (r == -EINTR);
+		if (i == 4) {
+			ASSERT_EQ(UCALL_DONE, r);
+			break;
+		}
+		ASSERT_EQ(UCALL_SYNC, r) {
+			TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);
+		}
 		EXPECT_EQ(i, v);
 	}
-	ASSERT_EQ(UCALL_DONE, run(t, &v));
 	lg_test_vm_free(t);
 
 	*stop = 1;

@@ -63,7 +63,7 @@ struct lguest_info {
 	__u32 nr_guests;		/* guests (open files) alive on the host */
 	__u32 pad;
 	char version[LGUEST_VERSION_LEN];	/* module version, NUL-terminated */
-	__u64 pinned_pages;		/* pins held by shadow entries, all guests */
+	__u64 pinned_pages;		/* guest pages pinned, all guests */
 	__u64 table_pages;		/* page-table pages, all guests */
 	__u64 guest_pinned;		/* ... and by this guest */
 	__u64 guest_tables;
