@@ -36,6 +36,11 @@
  *
  * Cross-CPU costs (shootdowns, throughput on several vCPUs) need several
  * CPUs, which -icount cannot give (M:013): bench/smp_bench measures them.
+ *
+ * `switch_bench mitigations [N]` measures only getppid() and the null
+ * hypercall, with the switcher's speculation mitigations on this host and
+ * the VERW, SPEC_CTRL writes and IBPBs each round trip makes: tools/bench
+ * runs it in VMs whose hosts chose different ones (docs/performance.md).
  */
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -496,6 +501,42 @@ static void restore_params(void)
 	set_param(EAGER, eager_was[0] == 'Y');
 }
 
+/*
+ * The null hypercall under this host's mitigations.  The counts per round
+ * trip follow from the switcher's code (one entry, one exit; no change of
+ * guest): VERW before the entry, SPEC_CTRL written on the way in and out
+ * under IBRS, an IBPB on the exit under entry-IBPB.
+ */
+static int bench_mitigations(uint64_t n)
+{
+	struct lguest_info info;
+	char names[256];
+	double native, null;
+	uint64_t e;
+	unsigned int verw, wrmsr, ibpb;
+
+	if (lg_test_info(&info)) {
+		fprintf(stderr, "switch_bench: LHREQ_INFO failed\n");
+		return 1;
+	}
+	lg_format_mitigations(info.mitigations, names, sizeof(names));
+	verw = !!(info.mitigations & LGUEST_MIT_VERW);
+	wrmsr = info.mitigations & LGUEST_MIT_IBRS ? 2 : 0;
+	ibpb = !!(info.mitigations & LGUEST_MIT_ENTRY_IBPB);
+	native = bench_getppid(n);
+	null = bench_guest_loop(guest_null_syscall, n, &e);
+	printf("# switcher mitigations: %s\n", names);
+	printf("%-34s %12s %10s\n", "operation", "insns/op", "x getppid");
+	printf("%-34s %12.0f %10.2f\n", "native getppid()", native, 1.0);
+	printf("%-34s %12.0f %10.2f\n", "null hypercall (syscall)", null, null / native);
+	printf("# per round trip: VERW %u, WRMSR to SPEC_CTRL %u, IBPB %u\n",
+	       verw, wrmsr, ibpb);
+	printf("BENCH_MIT_JSON {\"mitigations\": \"%s\", \"native_getppid\": %.0f, "
+	       "\"hypercall_syscall\": %.0f, \"verw\": %u, \"spec_ctrl_writes\": %u, "
+	       "\"ibpb\": %u}\n", names, native, null, verw, wrmsr, ibpb);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 0) : 20000, e1, e2;
@@ -507,6 +548,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "switch_bench: /dev/lguest absent (lg.ko not loaded)\n");
 		return 4;
 	}
+	if (argc > 1 && !strcmp(argv[1], "mitigations"))
+		return bench_mitigations(argc > 2 ? strtoull(argv[2], NULL, 0) : 20000);
 	save_param(FAST_SWITCH, fast_was);
 	save_param(EAGER, eager_was);
 	atexit(restore_params);

@@ -216,6 +216,8 @@ struct lg_cpu {
 struct lguest {
 	/* Unique among live guests; reported by LHREQ_INFO. */
 	u32 id;
+	/* Unique for the module's life (ids are reused): IBPB between guests. */
+	u64 uid;
 	/* Serialises requests that change the guest as a whole. */
 	struct mutex lock;
 
@@ -308,6 +310,7 @@ unsigned long lguest_syscall_entry(void);
 void lguest_switcher_ranges(unsigned long *text, unsigned long *text_end,
 			    unsigned long *data, unsigned long *data_end);
 void lguest_switcher_forget(struct lg_cpu *cpu);
+u32 lguest_mitigations(void);
 
 /* pgtable/private.c: the host's own slots in every guest root. */
 int lguest_pgtable_init(void);

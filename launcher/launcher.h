@@ -90,6 +90,10 @@ void lg_format_caps(uint64_t caps, char *buf, size_t len);
 /* The LGUEST_HOST_* bit named @name (as lg_format_caps() writes it), or 0. */
 uint64_t lg_cap_bit(const char *name);
 
+/* The same for the switcher's mitigations (LGUEST_MIT_*). */
+void lg_format_mitigations(uint32_t mit, char *buf, size_t len);
+uint32_t lg_mitigation_bit(const char *name);
+
 extern const char lg_usage[];
 
 #endif /* LAUNCHER_H */

@@ -72,6 +72,8 @@ static int cmd_info(const struct lg_options *opts)
 	printf("lguest module %.*s (ABI %u)\n", (int)sizeof(info.version),
 	       info.version, info.abi_version);
 	printf("host: %u CPUs, features: %s\n", info.host_cpus, caps);
+	lg_format_mitigations(info.mitigations, caps, sizeof(caps));
+	printf("switcher mitigations: %s\n", caps);
 	printf("limits: %u vCPUs per guest\n", info.max_vcpus);
 	printf("guests alive: %u\n", info.nr_guests - 1);
 	return 0;

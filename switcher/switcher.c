@@ -16,6 +16,7 @@
 #include <asm/desc.h>
 #include <asm/fpu/api.h>
 #include <asm/irq_vectors.h>
+#include <asm/nospec-branch.h>
 #include <asm/pgtable.h>
 #include <asm/tlbflush.h>
 #include <asm/traps.h>
@@ -42,6 +43,8 @@ static u64 lg_guest_pcid;
 
 /* The vCPU that last ran on this CPU (copy_in_guest_info()). */
 static DEFINE_PER_CPU(struct lg_cpu *, lg_last_cpu);
+/* The guest (struct lguest's uid) that last ran on this CPU, for IBPB. */
+static DEFINE_PER_CPU(u64, lg_last_guest);
 
 /*
  * The direct switch (switcher_64.S) on or off: off, every user syscall and
@@ -102,6 +105,8 @@ static void lguest_build_idt(void)
 	lg_switcher_data.alias_idt_desc.address = LG_IDT_VA;
 	lg_switcher_data.alias_gdt_desc.size = GDT_SIZE - 1;
 	lg_switcher_data.alias_gdt_desc.address = LG_GDT_VA;
+	/* VERW's operand, where the guest's root maps it too. */
+	lg_switcher_data.verw_sel = __KERNEL_DS;
 }
 
 /* The switcher's pages, for pgtable/ to map into each guest. */
@@ -176,6 +181,39 @@ static void copy_out_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 	}
 }
 
+/*
+ * The mitigations the switcher applies on this host (LGUEST_MIT_*): the
+ * alternatives in switcher_64.S were patched at load by the same feature
+ * bits, which the host kernel chose at boot from the CPU's bugs and the
+ * command line (mitigations=, spectre_v2=, retbleed=, mds=, ...).
+ */
+u32 lguest_mitigations(void)
+{
+	u32 m = 0;
+
+	if (cpu_feature_enabled(X86_FEATURE_CLEAR_CPU_BUF) ||
+	    cpu_feature_enabled(X86_FEATURE_CLEAR_CPU_BUF_VM))
+		m |= LGUEST_MIT_VERW;
+	if (cpu_feature_enabled(X86_FEATURE_KERNEL_IBRS))
+		m |= LGUEST_MIT_IBRS;
+	if (cpu_feature_enabled(X86_FEATURE_RSB_VMEXIT) ||
+	    cpu_feature_enabled(X86_FEATURE_RSB_VMEXIT_LITE))
+		m |= LGUEST_MIT_RSB_FILL;
+	if (cpu_feature_enabled(X86_FEATURE_UNRET) ||
+	    cpu_feature_enabled(X86_FEATURE_SRSO_ALIAS))
+		m |= LGUEST_MIT_UNTRAIN_RET;
+	if (cpu_feature_enabled(X86_FEATURE_ENTRY_IBPB))
+		m |= LGUEST_MIT_ENTRY_IBPB;
+	if (cpu_feature_enabled(X86_FEATURE_CLEAR_BHB_LOOP) ||
+	    cpu_feature_enabled(X86_FEATURE_CLEAR_BHB_LOOP_ON_VMEXIT))
+		m |= LGUEST_MIT_BHB_CLEAR;
+	if (cpu_feature_enabled(X86_FEATURE_USE_IBPB))
+		m |= LGUEST_MIT_IBPB_GUESTS;
+	if (cpu_feature_enabled(X86_FEATURE_IBPB_EXIT_TO_USER))
+		m |= LGUEST_MIT_IBPB_USER;
+	return m;
+}
+
 /* Which byte of nmi_pending the switcher uses on this CPU. */
 static unsigned long nmi_slot(void)
 {
@@ -202,6 +240,18 @@ void run_guest_once(struct lg_cpu *cpu)
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
 
+	/*
+	 * Another guest than this CPU last ran: nothing it trained into the
+	 * branch predictors may steer this one (KVM's IBPB when it loads
+	 * another VM's VMCS).  Nothing between vCPUs of one guest, which
+	 * trust each other.  indirect_branch_prediction_barrier() does
+	 * nothing unless the host chose IBPB (spectre_v2_user).
+	 */
+	if (__this_cpu_read(lg_last_guest) != cpu->lg->uid) {
+		__this_cpu_write(lg_last_guest, cpu->lg->uid);
+		indirect_branch_prediction_barrier();
+	}
+
 	copy_in_guest_info(cpu, pages);
 	map_switcher_in_guest(cpu, pages, __this_cpu_read(lg_gdt_pa));
 	lguest_host_state_enter(cpu);
@@ -216,6 +266,13 @@ void run_guest_once(struct lg_cpu *cpu)
 	copy_out_guest_info(cpu, pages);
 	lguest_host_state_leave(cpu);
 	cpu->stats.entries++;
+	/*
+	 * Where the host protects user space from what a guest trained
+	 * (VMSCAPE), the launcher gets an IBPB before it runs again, as a VMM
+	 * does after KVM's VM exits.
+	 */
+	if (cpu_feature_enabled(X86_FEATURE_IBPB_EXIT_TO_USER))
+		this_cpu_write(x86_ibpb_exit_to_user, true);
 
 	trap = cpu->regs.trapnum;
 	slot = nmi_slot();
@@ -282,6 +339,7 @@ int lguest_switcher_init(void)
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, host_cr3_flags) != LGS_HOST_CR3_FLAGS);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, alias_idt_desc) != LGS_ALIAS_IDT_DESC);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, alias_gdt_desc) != LGS_ALIAS_GDT_DESC);
+	BUILD_BUG_ON(offsetof(struct lg_switcher_data, verw_sel) != LGS_VERW_SEL);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, nmi_pending) != LGS_NMI_PENDING);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, idt) != 0);
 	BUILD_BUG_ON(LG_IDT_VA != LGUEST_IDT_VA || LG_GDT_VA != LGUEST_GDT_VA ||

@@ -109,6 +109,7 @@
 #define LGS_HOST_CR3_FLAGS	0x1030	/* ORed into the host's CR3 on the way back */
 #define LGS_ALIAS_IDT_DESC	0x1040	/* lidt operand under guest roots */
 #define LGS_ALIAS_GDT_DESC	0x1050	/* lgdt operand under guest roots */
+#define LGS_VERW_SEL		0x105a	/* a data selector, VERW's operand */
 #define LGS_NMI_PENDING		0x1060	/* one byte per entry-area slot */
 
 /*
@@ -153,6 +154,7 @@ struct lg_switcher_data {
 	unsigned long host_cr3_flags;
 	struct desc_ptr alias_idt_desc __aligned(16);
 	struct desc_ptr alias_gdt_desc __aligned(16);
+	u16 verw_sel;
 	u8 nmi_pending[NR_CPUS] __aligned(16);
 } __aligned(PAGE_SIZE);
 

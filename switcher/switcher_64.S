@@ -28,9 +28,79 @@
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 #include <asm/nospec-branch.h>
+#include <asm/percpu.h>
+#include <asm/smap.h>
 #include "switcher.h"
 
 #define P(off)	(LG_PAGES_VA + (off))
+
+/*
+ * Speculation at the guest/host boundary.  A guest is less trusted than
+ * any user process, and its exits reach the host through our IDT and this
+ * switcher, never through the host's entry code: so what that code does
+ * on every entry from user space and exit to it, and what KVM does around
+ * a VM exit (arch/x86/kvm/vmx/vmenter.S, svm/vmenter.S), happens here.
+ * Every sequence is an alternative patched at module load by the feature
+ * bits the host chose at boot, so a host booted with mitigations=off
+ * runs a jump or a few NOPs; lguest_mitigations() reports the same bits.
+ *
+ * IBRS (X86_FEATURE_KERNEL_IBRS): the host runs with SPEC_CTRL.IBRS set
+ * in the kernel and clear in user space; the guest is user space.  The
+ * per-CPU x86_spec_ctrl_current needs the host's GS base.
+ */
+.macro LG_IBRS_ENTER
+	ALTERNATIVE "jmp .Lno_ibrs_\@", "", X86_FEATURE_KERNEL_IBRS
+	movl	$MSR_IA32_SPEC_CTRL, %ecx
+	movq	PER_CPU_VAR(x86_spec_ctrl_current), %rdx
+	movl	%edx, %eax
+	shrq	$32, %rdx
+	wrmsr
+.Lno_ibrs_\@:
+.endm
+
+.macro LG_IBRS_EXIT
+	ALTERNATIVE "jmp .Lno_ibrs_\@", "", X86_FEATURE_KERNEL_IBRS
+	movl	$MSR_IA32_SPEC_CTRL, %ecx
+	movq	PER_CPU_VAR(x86_spec_ctrl_current), %rdx
+	andl	$(~SPEC_CTRL_IBRS), %edx
+	movl	%edx, %eax
+	shrq	$32, %rdx
+	wrmsr
+.Lno_ibrs_\@:
+.endm
+
+/*
+ * VERW with a memory operand clears the CPU's buffers (MDS, TAA, MMIO
+ * stale data, RFDS, TSA) on CPUs whose microcode makes it do so: last
+ * thing before every iretq into the guest, as the host does before sysret
+ * and iret to user space.  Its operand lives in our data, which the
+ * guest's root maps: the kernel's x86_verw_sel is not there.  It clobbers
+ * ZF only, and iretq loads the guest's flags.
+ */
+.macro LG_CLEAR_CPU_BUFFERS
+	ALTERNATIVE_2 "jmp .Lno_verw_\@", "", X86_FEATURE_CLEAR_CPU_BUF, \
+		"", X86_FEATURE_CLEAR_CPU_BUF_VM
+	verw	lg_switcher_data+LGS_VERW_SEL(%rip)
+.Lno_verw_\@:
+.endm
+
+/*
+ * Coming back from the guest, under the host's CR3 and GS base and on the
+ * host's stack, before the first RET or indirect branch: IBRS on, the
+ * return stack stuffed (what the guest left there must not be predicted:
+ * KVM's RSB_VMEXIT), return predictions untrained (retbleed, SRSO: the
+ * host's UNTRAIN_RET, which may also be an IBPB), branch history cleared
+ * (BHI, for system calls or for VM exits, whichever the host chose).
+ * Clobbers RAX, RCX, RDX.
+ */
+.macro LG_SPEC_FROM_GUEST
+	LG_IBRS_ENTER
+	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT, \
+		X86_FEATURE_RSB_VMEXIT_LITE
+	UNTRAIN_RET
+	ALTERNATIVE_2 "", "call clear_bhb_loop", X86_FEATURE_CLEAR_BHB_LOOP, \
+		"call clear_bhb_loop", X86_FEATURE_CLEAR_BHB_LOOP_ON_VMEXIT
+.endm
 
 	.section .lg_switcher.text, "ax"
 	.balign 4096
@@ -73,6 +143,8 @@ SYM_FUNC_START(lguest_switch_to_guest)
 
 	movq	%rsp, LGP_HOST_RSP(%rdi)
 	sgdt	LGP_HOST_GDT(%rdi)
+	/* IBRS off for the guest, as for user space; GS is still the host's. */
+	LG_IBRS_EXIT
 	movq	%cr3, %rax
 	orq	lg_switcher_data+LGS_HOST_CR3_FLAGS(%rip), %rax
 	movq	%rax, LGP_HOST_CR3(%rdi)
@@ -155,6 +227,7 @@ SYM_FUNC_START(lguest_switch_to_guest)
 	popq	%rsi
 	popq	%rdi
 	addq	$16, %rsp		/* trapnum, errcode */
+	LG_CLEAR_CPU_BUFFERS
 	iretq
 SYM_FUNC_END(lguest_switch_to_guest)
 
@@ -216,6 +289,7 @@ lg_user_syscall:
 	pushq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED)
 	pushq	$__USER_CS
 	pushq	P(LGP_SYSCALL_RIP)
+	LG_CLEAR_CPU_BUFFERS
 	iretq
 
 lg_return_to_user:
@@ -262,6 +336,7 @@ lg_return_to_user:
 	movq	LG_DATA_VA+LGD_USER_RAX, %rax
 	movq	LG_DATA_VA+LGD_USER_RCX, %rcx
 	movq	LG_DATA_VA+LGD_USER_R11, %r11
+	LG_CLEAR_CPU_BUFFERS
 	iretq
 1:	movq	P(LGP_KERNEL_CR3), %rax
 	movq	%rax, %cr3
@@ -296,6 +371,14 @@ SYM_CODE_END(lg_trap_stubs)
 SYM_CODE_START_NOALIGN(lg_exit_common)
 	testb	$3, 24(%rsp)
 	jz	lg_trap_in_switcher
+	/*
+	 * An interrupt gate clears neither AC nor DF, which the guest may
+	 * have set: no host code runs with SMAP off or strings backwards.
+	 * (The flags the guest had are in the frame, and the host's own come
+	 * back with popfq.)
+	 */
+	cld
+	ASM_CLAC
 
 	movq	%r15, P(LGP_R15)
 	movq	%r14, P(LGP_R14)
@@ -366,6 +449,12 @@ SYM_CODE_START_NOALIGN(lg_exit_common)
 	popq	%rax
 	popq	%rdx
 	wrmsr
+	/*
+	 * No RET or indirect branch has run since the guest: mitigate now.
+	 * Our IDT is still loaded, so an NMI in the calls below is only
+	 * noted (lg_trap_in_switcher) and reaches the host's handler after.
+	 */
+	LG_SPEC_FROM_GUEST
 	/* The host's IDT only now, with the host's GS base back. */
 	lidt	lg_switcher_data+LGS_HOST_IDT_DESC(%rip)
 

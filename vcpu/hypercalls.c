@@ -63,6 +63,7 @@ static long hcall_init(struct lg_cpu *cpu, u64 gpa)
 	memset(data->hcall_status, LHCALL_RING_FREE, sizeof(data->hcall_status));
 	WRITE_ONCE(data->vcpu_id, cpu->id);
 	WRITE_ONCE(data->nr_vcpus, lg->nr_cpus);
+	WRITE_ONCE(data->host_mitigations, lguest_mitigations());
 	lguest_map_data_page(cpu, page);
 	cpu->next_hcall = 0;
 	cpu->data = data;

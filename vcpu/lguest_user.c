@@ -36,6 +36,7 @@
 static DEFINE_IDA(lguest_ids);
 static struct kmem_cache *lguest_cache;
 static atomic_t nr_guests = ATOMIC_INIT(0);
+static atomic64_t guest_uids = ATOMIC64_INIT(0);
 
 static u64 host_caps(void)
 {
@@ -87,6 +88,7 @@ static int lguest_req_info(struct lguest *lg, const void __user *args)
 	info.guest_pinned = atomic_long_read(&lg->nr_pins);
 	info.guest_tables = atomic_long_read(&lg->nr_tables);
 	info.nr_pgdirs = lg->nr_pgdirs;
+	info.mitigations = lguest_mitigations();
 
 	if (copy_to_user(u64_to_user_ptr(req.addr), &info, sizeof(info)))
 		return -EFAULT;
@@ -366,6 +368,7 @@ static int lguest_open(struct inode *inode, struct file *file)
 		return id;
 	}
 	lg->id = id;
+	lg->uid = atomic64_inc_return(&guest_uids);
 	mutex_init(&lg->lock);
 	spin_lock_init(&lg->dead_lock);
 	spin_lock_init(&lg->mmu_lock);

@@ -41,7 +41,7 @@ TEST(info_layout_has_no_holes)
 	EXPECT_EQ(80, offsetof(struct lguest_info, guest_pinned));
 	EXPECT_EQ(88, offsetof(struct lguest_info, guest_tables));
 	EXPECT_EQ(96, offsetof(struct lguest_info, nr_pgdirs));
-	EXPECT_EQ(100, offsetof(struct lguest_info, pad2));
+	EXPECT_EQ(100, offsetof(struct lguest_info, mitigations));
 	EXPECT_EQ(LGUEST_VERSION_LEN, sizeof(((struct lguest_info *)0)->version));
 }
 
@@ -68,6 +68,8 @@ TEST(shared_page_layout)
 	EXPECT_EQ(128, offsetof(struct lguest_data, user));
 	EXPECT_EQ(48, sizeof(struct lguest_user_frame));
 	EXPECT_EQ(240, offsetof(struct lguest_data, hcall_status));
+	EXPECT_EQ(2864, offsetof(struct lguest_data, vcpu_id));
+	EXPECT_EQ(2872, offsetof(struct lguest_data, host_mitigations));
 	EXPECT_EQ(304, offsetof(struct lguest_data, hcalls));
 	EXPECT_EQ(40, sizeof(struct lguest_hcall_slot));
 	/* It must fit in the page LHCALL_INIT registers. */

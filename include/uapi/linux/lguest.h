@@ -68,8 +68,23 @@ struct lguest_info {
 	__u64 guest_pinned;		/* ... and by this guest */
 	__u64 guest_tables;
 	__u32 nr_pgdirs;		/* address spaces each guest may cache */
-	__u32 pad2;
+	__u32 mitigations;		/* LGUEST_MIT_*: what the switcher does */
 };
+
+/*
+ * The speculative-execution mitigations the switcher applies at the
+ * guest/host boundary on this host: the sequences the host kernel
+ * selected at boot for its own user/kernel boundary and for VM exits
+ * (docs/limits.md M:008).  A guest is less trusted than any user process.
+ */
+#define LGUEST_MIT_VERW		(1U << 0)	/* clear CPU buffers before every entry */
+#define LGUEST_MIT_IBRS		(1U << 1)	/* SPEC_CTRL.IBRS on in the host, off in the guest */
+#define LGUEST_MIT_RSB_FILL	(1U << 2)	/* return stack stuffed on every exit */
+#define LGUEST_MIT_UNTRAIN_RET	(1U << 3)	/* return predictions untrained on every exit */
+#define LGUEST_MIT_ENTRY_IBPB	(1U << 4)	/* IBPB on every exit */
+#define LGUEST_MIT_BHB_CLEAR	(1U << 5)	/* branch history cleared on every exit */
+#define LGUEST_MIT_IBPB_GUESTS	(1U << 6)	/* IBPB when a CPU moves to another guest */
+#define LGUEST_MIT_IBPB_USER	(1U << 7)	/* IBPB before the launcher returns to user space */
 
 /*
  * LHREQ_INITIALIZE: turn this (empty) guest into one that can run.  Guest
@@ -319,6 +334,13 @@ struct lguest_data {
 	struct lguest_hcall_slot hcalls[LHCALL_RING_SIZE];
 	__u32 vcpu_id;			/* written by the host at LHCALL_INIT */
 	__u32 nr_vcpus;
+	/*
+	 * LGUEST_MIT_*: what the host does at the boundary between this guest
+	 * and the host.  Its own user/kernel boundary is the guest's to
+	 * mitigate: CPUID shows it the hardware as it is.
+	 */
+	__u32 host_mitigations;
+	__u32 pad;
 };
 
 /*
