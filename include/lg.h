@@ -347,6 +347,7 @@ void lguest_account_pins(struct lguest *lg, long n);
 int lguest_pins_init(struct lguest *lg);
 void lguest_pins_free(struct lguest *lg);
 int lguest_pin_gpa(struct lguest *lg, u64 gpa, struct page **page);
+int lguest_pin_kept(struct lguest *lg, u64 gpa, struct page **page);
 
 /* pgtable/walk.c: the guest's own page tables, as the CPU reads them. */
 int lguest_copy_to_guest(struct lg_cpu *cpu, u64 va, const void *src, u64 len);

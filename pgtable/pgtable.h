@@ -31,6 +31,12 @@
 
 /* The guest's page-table format: 4-level x86-64, guest-physical. */
 #define LG_PTE_ADDR	0x000ffffffffff000ULL
+/*
+ * In an unlinked leaf table only: this entry was the last to map its page,
+ * and its pin is released with the table (tables.c).  A bit the CPU
+ * ignores.
+ */
+#define LG_PTE_LAST	_PAGE_SOFTW2
 /* A leaf's protection key (bits 59-62): meaningful where CR4.PKE is set. */
 #define LG_PTE_PKEY_SHIFT	59
 #define LG_PTE_PKEY	(0xfULL << LG_PTE_PKEY_SHIFT)
@@ -95,6 +101,7 @@ void lg_zap_finish(struct lg_zap *z);
 
 /* pins.c: a guest's pins, counted by the leaves that map each page. */
 int lg_pin_get(struct lguest *lg, u32 gfn, struct page *page);
+bool lg_pin_unmap(struct lguest *lg, u32 gfn);
 void lg_pin_put(struct lg_zap *z, u32 gfn);
 u32 *lg_leaf_gfns(u64 *leaf);
 void lg_leaf_clear(struct lg_zap *z, u64 *leaf, unsigned int i);

@@ -35,11 +35,30 @@
 
 /*
  * Half of INT_MAX: a million pins of headroom (each adds at most 1024)
- * before any 32-bit reference count could go negative.  Tests lower it.
+ * before any 32-bit reference count could go negative.  Tests lower it,
+ * but never below one pin's worth, which would refuse every page.
  */
+#define LG_MIN_REF_LIMIT	(2 * GUP_PIN_COUNTING_BIAS)
 static int page_ref_limit = INT_MAX / 2;
-module_param(page_ref_limit, int, 0644);
-MODULE_PARM_DESC(page_ref_limit, "refuse to pin a guest page already referenced this often (default INT_MAX/2)");
+
+static int set_ref_limit(const char *val, const struct kernel_param *kp)
+{
+	int n, err = kstrtoint(val, 0, &n);
+
+	if (err)
+		return err;
+	if (n < LG_MIN_REF_LIMIT)
+		return -EINVAL;
+	WRITE_ONCE(page_ref_limit, n);
+	return 0;
+}
+
+static const struct kernel_param_ops ref_limit_ops = {
+	.set = set_ref_limit,
+	.get = param_get_int,
+};
+module_param_cb(page_ref_limit, &ref_limit_ops, &page_ref_limit, 0644);
+MODULE_PARM_DESC(page_ref_limit, "refuse to keep a pin of a guest page referenced more often (default INT_MAX/2, at least 2048)");
 
 int lguest_pins_init(struct lguest *lg)
 {
@@ -55,29 +74,45 @@ void lguest_pins_free(struct lguest *lg)
 	lg->pins = NULL;
 }
 
+/* A pin the host is about to keep would take @page past the limit. */
+static bool too_often(struct page *page)
+{
+	return folio_ref_count(page_folio(page)) > READ_ONCE(page_ref_limit);
+}
+
 /*
- * Pin the launcher's page behind @gpa for the host's own use (a shadow
- * fill, the shared page).  0, -EFAULT if the launcher has no writable
- * memory there, or -EMLINK if the page is referenced too often already.
+ * Pin the launcher's page behind @gpa (with the pin's own reference).
+ * 0, or -EFAULT if the launcher has no writable memory there.  A fill
+ * pins before it knows whether the guest holds the page already; only a
+ * pin that is kept counts against page_ref_limit (lg_pin_get()).
  */
 int lguest_pin_gpa(struct lguest *lg, u64 gpa, struct page **page)
 {
 	if (pin_user_pages_fast(lg->mem_base + gpa, 1, FOLL_WRITE | FOLL_LONGTERM,
 				page) != 1)
 		return -EFAULT;
-	if (folio_ref_count(page_folio(*page)) > READ_ONCE(page_ref_limit)) {
-		unpin_user_page(*page);
-		return -EMLINK;
-	}
 	return 0;
 }
 
+/* The shared page: kept for as long as it is registered. */
+int lguest_pin_kept(struct lguest *lg, u64 gpa, struct page **page)
+{
+	int err = lguest_pin_gpa(lg, gpa, page);
+
+	if (!err && too_often(*page)) {
+		unpin_user_page(*page);
+		return -EMLINK;
+	}
+	return err;
+}
+
 /*
- * A new leaf maps @gfn, and @page is pinned for it.  Returns true if the
- * guest keeps that pin (the first leaf), false if it already held one and
- * the caller must drop its own.  -EAGAIN: the page at @gfn is not the one
- * the guest holds; the launcher's mapping changed under the fill, which
- * must start again.  Under mmu_lock.
+ * A new leaf maps @gfn, and @page is pinned for it.  Returns 1 if the
+ * guest keeps that pin (the first leaf), 0 if it already held one and the
+ * caller must drop its own.  -EMLINK: the page is referenced too often to
+ * keep another pin.  -EAGAIN: the page at @gfn is not the one the guest
+ * holds; the launcher's mapping changed under the fill, which must start
+ * again.  Under mmu_lock.
  */
 int lg_pin_get(struct lguest *lg, u32 gfn, struct page *page)
 {
@@ -87,23 +122,38 @@ int lg_pin_get(struct lguest *lg, u32 gfn, struct page *page)
 		if (pin->page != page)
 			return -EAGAIN;
 		pin->maps++;
-		return false;
+		return 0;
 	}
+	if (too_often(page))
+		return -EMLINK;
 	pin->page = page;
 	pin->maps = 1;
 	lguest_account_pins(lg, 1);
+	return 1;
+}
+
+/*
+ * A leaf mapping @gfn goes.  Returns true if it was the last: the pin is
+ * then the caller's to release, once no CPU can use the leaf.  Under
+ * mmu_lock.
+ */
+bool lg_pin_unmap(struct lguest *lg, u32 gfn)
+{
+	struct lg_pin *pin = &lg->pins[gfn];
+
+	if (--pin->maps)
+		return false;
+	pin->page = NULL;
 	return true;
 }
 
 /* A leaf mapping @gfn went; the last one's pin goes with @z.  Under mmu_lock. */
 void lg_pin_put(struct lg_zap *z, u32 gfn)
 {
-	struct lg_pin *pin = &z->lg->pins[gfn];
+	struct page *page = z->lg->pins[gfn].page;
 
-	if (--pin->maps)
-		return;
-	lg_zap_pin(z, pin->page);
-	pin->page = NULL;
+	if (lg_pin_unmap(z->lg, gfn))
+		lg_zap_pin(z, page);
 }
 
 /* The reverse map of a leaf table: the gfn each of its entries maps. */

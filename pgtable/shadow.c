@@ -55,11 +55,16 @@ static u64 *template(struct lg_pgdir *pd, unsigned int mode, unsigned int slot)
 	return slot < 256 ? pd->lo[mode] : pd->hi[mode];
 }
 
-/* Drop every shadow entry of @pd, both modes.  Under mmu_lock. */
+/*
+ * Drop every shadow entry of @pd, both modes.  Under mmu_lock.  An
+ * invalidation like any other, for fills walking meanwhile.
+ */
 void lg_shadow_zap_all(struct lg_pgdir *pd, struct lguest *lg,
 		       struct lg_zap *z)
 {
 	unsigned int m, slot;
+
+	lg->invalidate_seq++;
 
 	for (m = 0; m < LG_NR_MODES; m++) {
 		for (slot = 0; slot < 512; slot++) {
@@ -258,6 +263,13 @@ static bool pf_stuck(struct lg_cpu *cpu, u64 va, u64 seq)
 	return cpu->pf_stuck > LG_PF_STUCK_MAX;
 }
 
+static int pf_give_up(struct lg_cpu *cpu, u64 va)
+{
+	kill_guest(cpu, "page fault at %#llx (error %#llx) at rip %#llx makes no progress",
+		   va, cpu->regs.errcode, cpu->regs.rip);
+	return LG_PF_DEAD;
+}
+
 /*
  * A protection-key fault: the guest's own PKRU refused a data access to a
  * page whose leaf carries the key the guest's PTE has.  The guest kernel
@@ -288,7 +300,7 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 	struct page *page;
 	struct lg_walk w;
 	struct lg_zap z;
-	int err, keep;
+	int keep;
 	bool stuck = false;
 
 	if (cpu->mode == LG_MODE_USER)
@@ -299,7 +311,7 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 	seq = READ_ONCE(lg->invalidate_seq);
 	/* The count before the guest's tables: a later change bumps it. */
 	smp_rmb();
-	switch (lg_walk(cpu, cpu->pgdir, va, access, &w)) {
+	switch (lg_walk(cpu, cpu->pgdir, va, access | LG_PF_PK, &w)) {
 	case LG_WALK_FAULT:
 		*guest_error = w.error;
 		cpu->stats.pf_reflected++;
@@ -320,11 +332,8 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 		kill_guest(cpu, "out of memory for shadow page tables");
 		return LG_PF_DEAD;
 	}
-	err = lguest_pin_gpa(lg, w.gpa, &page);
-	if (err) {
-		kill_guest(cpu, err == -EMLINK ?
-			   "the page at gpa %#llx is referenced too often to pin" :
-			   "the launcher no longer has writable memory at gpa %#llx",
+	if (lguest_pin_gpa(lg, w.gpa, &page)) {
+		kill_guest(cpu, "the launcher no longer has writable memory at gpa %#llx",
 			   w.gpa);
 		return LG_PF_DEAD;
 	}
@@ -354,14 +363,32 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 	old = *pte;
 	if ((old & _PAGE_PRESENT) && (old & PTE_PFN_MASK) == (new & PTE_PFN_MASK) &&
 	    lg_leaf_gfns(leaf_of(pte))[leaf_index(pte)] == gfn) {
-		/* Another vCPU filled it, or a write upgrades a read. */
-		keep = false;
+		/*
+		 * Another vCPU filled it, or a write upgrades a read.  With no
+		 * invalidation since our walk, what it allowed still holds.
+		 */
+		keep = 0;
+		new |= old & (_PAGE_RW | _PAGE_DIRTY);
 		if (old == new)
 			stuck = pf_stuck(cpu, va, seq);
+		else
+			cpu->pf_stuck = 0;
 	} else {
 		keep = lg_pin_get(lg, gfn, page);
-		if (keep < 0)
+		if (keep == -EMLINK) {
+			spin_unlock(&lg->mmu_lock);
+			unpin_user_page(page);
+			lg_zap_finish(&z);
+			kill_guest(cpu, "the page at gpa %#llx is referenced too often to pin",
+				   w.gpa);
+			return LG_PF_DEAD;
+		}
+		if (keep < 0) {
+			/* Cannot happen while the notifier keeps pins[] right. */
+			stuck = pf_stuck(cpu, va, seq);
 			goto retry;
+		}
+		cpu->pf_stuck = 0;
 		if (old & _PAGE_PRESENT) {
 			/* Another vCPU's TLB may hold the old page: kick. */
 			z.flush = true;
@@ -374,11 +401,8 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 	if (!keep)
 		unpin_user_page(page);
 	lg_zap_finish(&z);
-	if (stuck) {
-		kill_guest(cpu, "page fault at %#llx (error %#llx) at rip %#llx makes no progress",
-			   va, cpu->regs.errcode, cpu->regs.rip);
-		return LG_PF_DEAD;
-	}
+	if (stuck)
+		return pf_give_up(cpu, va);
 	cpu->stats.shadow_fills++;
 	return LG_PF_FIXED;
 
@@ -393,6 +417,8 @@ retry:
 	unpin_user_page(page);
 	lg_zap_finish(&z);
 	cpu->stats.shadow_retries++;
+	if (stuck)
+		return pf_give_up(cpu, va);
 	return LG_PF_FIXED;
 }
 

@@ -15,7 +15,11 @@
  * own.  So whatever an invalidation removes goes into a "zap" first;
  * lg_zap_finish() kicks every vCPU that is in the guest out of it once
  * (every entry reloads CR3, which flushes the guest's translations) and
- * only then unpins and frees.
+ * only then unpins and frees.  The pin counts themselves (pins.c) drop
+ * at once, under the lock, so that later fills pin afresh; a zap of single
+ * leaves that collects a full batch of pins kicks and releases them on
+ * the spot, while a whole subtree keeps its last pins in its leaves until
+ * the one kick.  The vCPU's cache holds leaf tables' reverse maps too.
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
@@ -95,19 +99,30 @@ void lg_free_table(struct lguest *lg, u64 *table)
 
 /*
  * Every table below @table, which is at @level (0: just the page, a root
- * or a template; otherwise a shadow table, counted as one).  The leaves'
- * references went when the subtree was unlinked (lg_zap_subtree()).
+ * or a template; otherwise a shadow table, counted as one), and the pins
+ * its leaves were the last to hold (marked by put_subtree()).
  */
 static void free_subtree(struct lguest *lg, u64 *table, unsigned int level)
 {
 	struct page *page = virt_to_page(table);
 	unsigned int i;
+	long unpinned = 0;
 
 	if (level)
 		atomic_long_dec(&lg->nr_shadow_tables);
-	for (i = 0; level > 1 && i < 512; i++)
-		if (table[i] & _PAGE_PRESENT)
-			free_subtree(lg, lg_table_of(table[i]), level - 1);
+	for (i = 0; level && i < 512; i++) {
+		u64 e = table[i];
+
+		if (!(e & _PAGE_PRESENT))
+			continue;
+		if (level > 1) {
+			free_subtree(lg, lg_table_of(e), level - 1);
+		} else if (e & LG_PTE_LAST) {
+			unpin_user_page(pfn_to_page((e & PTE_PFN_MASK) >> PAGE_SHIFT));
+			unpinned++;
+		}
+	}
+	count_pins(lg, -unpinned);
 	if (level == 1)
 		kfree(lg_leaf_gfns(table));
 	set_page_private(page, 0);
@@ -116,19 +131,24 @@ static void free_subtree(struct lguest *lg, u64 *table, unsigned int level)
 
 /*
  * Drop the references the leaves below @table hold, as their subtree is
- * unlinked; the pins themselves go with the zap.  Under mmu_lock.
+ * unlinked, so that fills from now on pin afresh.  A leaf that was the
+ * last to map its page keeps the pin, marked, for free_subtree() to
+ * release after the zap's one kick: a batch of pins released on the spot
+ * would kick every vCPU once per 64 pages, under mmu_lock.  Setting a bit
+ * the CPU ignores in a table it may still walk is harmless.  Under
+ * mmu_lock.
  */
-static void put_subtree(struct lg_zap *z, u64 *table, unsigned int level)
+static void put_subtree(struct lguest *lg, u64 *table, unsigned int level)
 {
 	unsigned int i;
 
 	for (i = 0; i < 512; i++) {
 		if (!(table[i] & _PAGE_PRESENT))
 			continue;
-		if (level == 1)
-			lg_pin_put(z, lg_leaf_gfns(table)[i]);
-		else
-			put_subtree(z, lg_table_of(table[i]), level - 1);
+		if (level > 1)
+			put_subtree(lg, lg_table_of(table[i]), level - 1);
+		else if (lg_pin_unmap(lg, lg_leaf_gfns(table)[i]))
+			WRITE_ONCE(table[i], table[i] | LG_PTE_LAST);
 	}
 }
 
@@ -177,7 +197,7 @@ void lg_zap_subtree(struct lg_zap *z, u64 *table, unsigned int level)
 	struct page *page = virt_to_page(table);
 
 	if (level)
-		put_subtree(z, table, level);
+		put_subtree(z->lg, table, level);
 	z->flush = true;
 	set_page_private(page, level);
 	list_add(&page->lru, &z->tables);

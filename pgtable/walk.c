@@ -35,6 +35,28 @@ static bool reserved_bits(u64 e, unsigned int level)
 	return e & ((1ULL << (PAGE_SHIFT + 9 * (level - 1))) - 1) & ~0x1fffULL;
 }
 
+/*
+ * Whether the guest's PKRU refuses a data access to a page whose leaf is
+ * @leaf.  The guest kernel runs at CPL3, so the CPU checks PKRU for every
+ * guest access, kernel or user (M:027); cpu->pkru is the guest's since
+ * its last exit.
+ */
+static bool pkey_denies(struct lg_cpu *cpu, u64 leaf, bool write)
+{
+	unsigned int key = (leaf & LG_PTE_PKEY) >> LG_PTE_PKEY_SHIFT;
+	u32 pkru = cpu->pkru >> (2 * key);
+
+	if (!cpu_feature_enabled(X86_FEATURE_OSPKE))
+		return false;
+	return (pkru & 1) || (write && (pkru & 2));
+}
+
+/*
+ * @access: the #PF error bits of the access (Write, User, Instruction
+ * fetch), and LG_PF_PK if the guest's protection keys apply to it, as to
+ * every data access the guest itself makes (not to a frame the host
+ * pushes for it).
+ */
 enum lg_walk_result lg_walk(struct lg_cpu *cpu, struct lg_pgdir *pd,
 			    u64 va, u32 access, struct lg_walk *w)
 {
@@ -42,8 +64,9 @@ enum lg_walk_result lg_walk(struct lg_cpu *cpu, struct lg_pgdir *pd,
 	u64 __user *ptr[4];
 	u64 ent[4], table, gpa, size;
 	unsigned int level, n, i, tries = 0;
-	bool rw, us, nx;
+	bool rw, us, nx, keys = access & LG_PF_PK;
 
+	access &= ~LG_PF_PK;
 	/* A 4-level CPU takes #GP, not #PF, in the hole between the halves. */
 	if (!lguest_canonical(va))
 		return LG_WALK_GP;
@@ -98,6 +121,12 @@ restart:
 	if (((access & LG_PF_USER) && !us) || ((access & LG_PF_WRITE) && !rw) ||
 	    ((access & LG_PF_INSTR) && nx)) {
 		w->error = access | LG_PF_PROT;
+		return LG_WALK_FAULT;
+	}
+	/* A key fault comes before Dirty is set, as on the CPU. */
+	if (keys && !(access & LG_PF_INSTR) &&
+	    pkey_denies(cpu, ent[n - 1], access & LG_PF_WRITE)) {
+		w->error = access | LG_PF_PROT | LG_PF_PK;
 		return LG_WALK_FAULT;
 	}
 

@@ -9,19 +9,24 @@
  *
  * Going in (lguest_switch_to_guest, called by C with interrupts off):
  * save the host's callee-saved registers, RFLAGS, FS/GS selectors and bases
- * and LDT on the host stack and the stack pointer and CR3 in this CPU's
- * struct lguest_pages; load our IDT, a null LDT, the guest's FS/GS bases and
- * the guest's CR3; pop the guest's registers from struct lguest_pages, now
- * at LG_PAGES_VA, and iretq to CPL3 with IF set.
+ * and LDT on the host stack and the stack pointer, GDTR and CR3 in this
+ * CPU's struct lguest_pages; clear IBRS as for user space; load our IDT, a
+ * null LDT, the guest's FS/GS bases and the guest's CR3, then the aliases
+ * of our IDT and this CPU's GDT that exist only in guest roots (what sidt
+ * and sgdt show the guest); pop the guest's registers from struct
+ * lguest_pages, now at LG_PAGES_VA, clear the CPU's buffers (VERW) and
+ * iretq to CPL3 with IF set.
  *
  * Coming back (any trap, interrupt or syscall from the guest): the CPU
  * switches to this CPU's entry stack (TSS.sp0, in the CPU entry area that is
  * mapped in the guest) or an IST stack, and jumps through our IDT to a
  * stub that pushes the vector.  lg_exit_common stores the guest's registers
  * and that frame at LG_PAGES_VA with absolute addressing (no register is
- * free and the stack is the CPU's, not ours), then reloads the host's stack,
- * CR3, LDT, selectors and bases, and only then its IDT, and returns to C as
- * if lguest_switch_to_guest() had returned.
+ * free and the stack is the CPU's, not ours), puts back the host's GDTR and
+ * our IDT's real address, then reloads the host's stack, CR3, LDT,
+ * selectors and bases, applies the host's speculation mitigations before
+ * any RET, and only then loads the host's IDT and returns to C as if
+ * lguest_switch_to_guest() had returned.
  */
 #include <linux/linkage.h>
 #include <asm/segment.h>

@@ -47,7 +47,7 @@ static long hcall_init(struct lg_cpu *cpu, u64 gpa)
 
 	if (!PAGE_ALIGNED(gpa) || !lguest_guest_range_ok(lg, gpa, PAGE_SIZE))
 		return LGUEST_HCALL_EINVAL;
-	if (lguest_pin_gpa(lg, gpa, &page)) {
+	if (lguest_pin_kept(lg, gpa, &page)) {
 		kill_guest(cpu, "cannot use the shared page at gpa %#llx", gpa);
 		return LGUEST_HCALL_EINVAL;
 	}

@@ -254,9 +254,16 @@ static const size_t lguest_req_size[] = {
  * refused for the same reason.  Writes are refused too, so that nothing
  * about a guest ever happens in a context the launcher did not run.
  */
+#ifdef PF_USER_WORKER
+/* 6.4 on: io_uring and vhost workers, the flag the FPU code itself tests. */
+#define LG_NOT_USER	(PF_KTHREAD | PF_IO_WORKER | PF_USER_WORKER)
+#else
+#define LG_NOT_USER	(PF_KTHREAD | PF_IO_WORKER)
+#endif
+
 static bool lguest_caller_ok(void)
 {
-	return !(current->flags & (PF_KTHREAD | PF_IO_WORKER));
+	return !(current->flags & LG_NOT_USER);
 }
 
 /*

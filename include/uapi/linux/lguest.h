@@ -78,13 +78,13 @@ struct lguest_info {
  * (docs/limits.md M:008).  A guest is less trusted than any user process.
  */
 #define LGUEST_MIT_VERW		(1U << 0)	/* clear CPU buffers before every entry */
-#define LGUEST_MIT_IBRS		(1U << 1)	/* SPEC_CTRL.IBRS on in the host, off in the guest */
+#define LGUEST_MIT_IBRS		(1U << 1)	/* IBRS on in the host, off in the guest */
 #define LGUEST_MIT_RSB_FILL	(1U << 2)	/* return stack stuffed on every exit */
 #define LGUEST_MIT_UNTRAIN_RET	(1U << 3)	/* return predictions untrained on every exit */
 #define LGUEST_MIT_ENTRY_IBPB	(1U << 4)	/* IBPB on every exit */
 #define LGUEST_MIT_BHB_CLEAR	(1U << 5)	/* branch history cleared on every exit */
 #define LGUEST_MIT_IBPB_GUESTS	(1U << 6)	/* IBPB when a CPU moves to another guest */
-#define LGUEST_MIT_IBPB_USER	(1U << 7)	/* IBPB before the launcher returns to user space */
+#define LGUEST_MIT_IBPB_USER	(1U << 7)	/* IBPB before the launcher's return to user */
 
 /*
  * LHREQ_INITIALIZE: turn this (empty) guest into one that can run.  Guest
