@@ -310,6 +310,7 @@ TEST(ipi_ping_pong_between_every_pair)
 
 #define REMAPS		10000
 static volatile uint64_t generation, readers_in, stop_reading, stale, reads;
+static volatile uint64_t host_says_stop;	/* written by the host */
 
 /*
  * Readers: the generation published, then the page mapped at SPARE_VA,
@@ -333,7 +334,15 @@ static void reader(unsigned int cpu)
 	__atomic_fetch_add(&readers_in, 1, __ATOMIC_RELEASE);
 }
 
-static void guest_shootdown(void)
+/*
+ * vCPU 0's side of both shootdown tests: map a page at SPARE_VA, start
+ * @reader on every other vCPU, then for @rounds rounds (and, if
+ * @until_stop, on until the host says stop) make the other page hold the
+ * next generation, point SPARE_VA at it and invalidate; then gather the
+ * readers.
+ */
+static void shootdown_rounds(void (*reader_fn)(unsigned int), uint64_t rounds,
+			     bool until_stop)
 {
 	volatile uint64_t *pte;
 	uint64_t page[2], g;
@@ -346,9 +355,9 @@ static void guest_shootdown(void)
 	GUEST_ASSERT_EQ(pt_map(guest_kernel_root, SPARE_VA, page[0], PTE_RW), 0);
 	pte = pt_entry(guest_kernel_root, SPARE_VA, 1, 0);
 	for (c = 1; c < NR_VCPUS; c++)
-		GUEST_ASSERT_EQ(guest_start_vcpu(c, reader), LGUEST_HCALL_OK);
+		GUEST_ASSERT_EQ(guest_start_vcpu(c, reader_fn), LGUEST_HCALL_OK);
 	wait_for(&readers_in, NR_VCPUS - 1);
-	for (g = 1; g <= REMAPS; g++) {
+	for (g = 1; g <= rounds || (until_stop && !host_says_stop); g++) {
 		/* The next page gets generation g, then replaces the other. */
 		*(volatile uint64_t *)page[g & 1] = g;
 		*pte = page[g & 1] | PTE_P | PTE_RW;
@@ -359,6 +368,11 @@ static void guest_shootdown(void)
 	__atomic_store_n(&stop_reading, 1, __ATOMIC_RELEASE);
 	wait_for(&readers_in, 2 * (NR_VCPUS - 1));
 	GUEST_ASSERT(reads > 0);
+}
+
+static void guest_shootdown(void)
+{
+	shootdown_rounds(reader, REMAPS, false);
 	GUEST_SYNC(stale);
 }
 
@@ -372,7 +386,6 @@ static void guest_shootdown(void)
  */
 #define MOVES		10000
 static long moves;
-static volatile uint64_t host_says_stop;	/* written by the host */
 static volatile uint64_t mig_iters[NR_VCPUS], mig_bad[NR_VCPUS], mig_done;
 
 /*
@@ -622,31 +635,10 @@ static void storm_reader(unsigned int cpu)
 
 static void guest_storm(void)
 {
-	volatile uint64_t *pte;
-	uint64_t page[2], g;
-	unsigned int c;
-
-	GUEST_ASSERT(lg_test_paging_on());
-	page[0] = guest_page_alloc();
-	page[1] = guest_page_alloc();
-	*(uint64_t *)page[0] = 0;
-	GUEST_ASSERT_EQ(pt_map(guest_kernel_root, SPARE_VA, page[0], PTE_RW), 0);
-	pte = pt_entry(guest_kernel_root, SPARE_VA, 1, 0);
 	/* Before the secondaries start: they take on this handler. */
 	guest_set_handler(LGUEST_TIMER_VECTOR, storm_tick);
-	for (c = 1; c < NR_VCPUS; c++)
-		GUEST_ASSERT_EQ(guest_start_vcpu(c, storm_reader), LGUEST_HCALL_OK);
-	wait_for(&readers_in, NR_VCPUS - 1);
 	/* At least STORM_ROUNDS, and on until the host has made every move. */
-	for (g = 1; g <= STORM_ROUNDS || !host_says_stop; g++) {
-		*(volatile uint64_t *)page[g & 1] = g;
-		*pte = page[g & 1] | PTE_P | PTE_RW;
-		guest_invlpg(SPARE_VA, 4096, 0);
-		__atomic_store_n(&generation, g, __ATOMIC_RELEASE);
-	}
-	__atomic_store_n(&stop_reading, 1, __ATOMIC_RELEASE);
-	wait_for(&readers_in, 2 * (NR_VCPUS - 1));
-	GUEST_ASSERT(reads > 0);
+	shootdown_rounds(storm_reader, STORM_ROUNDS, true);
 	GUEST_ASSERT(naps >= NR_VCPUS - 1);
 	GUEST_SYNC(stale);
 }
