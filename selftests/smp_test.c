@@ -78,6 +78,29 @@ static pid_t fork_tied(void)
 	return pid;
 }
 
+/* A host process that never sleeps, competing for the CPUs; -1 on failure. */
+static pid_t fork_hog(struct lg_test_vm *t)
+{
+	pid_t pid = fork_tied();
+
+	if (pid)
+		return pid;
+	/* Not a user of the guest: it must not keep it alive. */
+	close(t->vm.fd);
+	for (;;)
+		asm volatile("" ::: "memory");
+}
+
+static void stop_hogs(const pid_t *hogs, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		kill(hogs[i], SIGKILL);
+		waitpid(hogs[i], NULL, 0);
+	}
+}
+
 /* Guest side: wait until @n vCPUs have checked in at @flag. */
 static void wait_for(volatile uint64_t *flag, uint64_t n)
 {
@@ -664,22 +687,12 @@ TEST_F_TIMEOUT(slow, shootdown_storm_with_halts_migrations_and_host_load, 300)
 	for (i = 1; i < NR_VCPUS; i++)
 		while (!t->tids[i])
 			usleep(1000);
-	for (i = 0; i < 2; i++) {
-		hogs[i] = fork_tied();
-		ASSERT_LE(0, hogs[i]);
-		if (!hogs[i]) {
-			close(t->vm.fd);
-			for (;;)
-				asm volatile("" ::: "memory");
-		}
-	}
+	for (i = 0; i < 2; i++)
+		ASSERT_LE(0, hogs[i] = fork_hog(t));
 	ASSERT_EQ(0, pthread_create(&mover, NULL, move_vcpus, &m));
 	RUN_SYNC(t, &v);
 	pthread_join(mover, NULL);
-	for (i = 0; i < 2; i++) {
-		kill(hogs[i], SIGKILL);
-		waitpid(hogs[i], NULL, 0);
-	}
+	stop_hogs(hogs, 2);
 	EXPECT_EQ(0, v);
 	EXPECT_EQ(STORM_MOVES, m.moved);
 	ASSERT_EQ(0, lg_vm_stats(&t->vm, 0, &st));
@@ -740,21 +753,10 @@ TEST(eight_vcpus_on_four_cpus_lose_no_interrupt)
 	uint64_t v;
 
 	ASSERT_NE(NULL, t);
-	for (i = 0; i < 4; i++) {
-		hogs[i] = fork_tied();
-		ASSERT_LE(0, hogs[i]);
-		if (!hogs[i]) {
-			/* Not a user of the guest: it must not keep it alive. */
-			close(t->vm.fd);
-			for (;;)
-				asm volatile("" ::: "memory");
-		}
-	}
+	for (i = 0; i < 4; i++)
+		ASSERT_LE(0, hogs[i] = fork_hog(t));
 	RUN_SYNC(t, &v);
-	for (i = 0; i < 4; i++) {
-		kill(hogs[i], SIGKILL);
-		waitpid(hogs[i], NULL, 0);
-	}
+	stop_hogs(hogs, 4);
 	ASSERT_EQ(UCALL_DONE, run(t, &v));
 	EXPECT_EQ(0, lg_test_vm_free(t));
 }
