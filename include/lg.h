@@ -45,8 +45,9 @@ struct lguest_hw_regs {
 
 /*
  * One page per physical CPU: what the switcher needs while the guest's page
- * tables are loaded, mapped there at LG_PAGES_VA.  The fields after the
- * registers are laid out for switcher_64.S (switcher.h has the offsets).
+ * tables are loaded, mapped there at LG_CUR_VA (and LG_CPU_VA(cpu)).  The
+ * fields after the registers are laid out for switcher_64.S (switcher.h
+ * has the offsets).
  */
 struct lguest_pages {
 	struct lguest_hw_regs regs;
@@ -65,7 +66,10 @@ struct lguest_pages {
 	u64 next_hcall;		/* the async ring's next slot (the host's) */
 	u64 fast_syscalls;	/* direct switches done, collected at exit */
 	u64 fast_returns;
-	struct desc_ptr host_gdt __aligned(8);	/* the host's GDTR, saved */
+	struct desc_ptr gdt_desc __aligned(16);	/* this CPU's GDT, at LG_CPU_VA */
+	struct desc_ptr host_gdt_rw __aligned(16);	/* the host's, writable */
+	u64 tss_desc;		/* host address of our TSS descriptor */
+	u64 guest_sel[4];	/* DS, ES, FS, GS */
 };
 
 /* The virtual privilege levels (LG_MODE_*, switcher.h) index shadows. */
@@ -76,7 +80,9 @@ struct lguest_pages {
 #define CHANGED_SEGBASE	BIT(1)	/* guest FS/GS bases */
 #define CHANGED_TS	BIT(2)	/* virtual CR0.TS */
 #define CHANGED_ENTRY	BIT(3)	/* syscall_rip */
-#define CHANGED_ALL	(CHANGED_ROOT | CHANGED_SEGBASE | CHANGED_TS | CHANGED_ENTRY)
+#define CHANGED_GDT	BIT(4)	/* the vCPU's GDT entries */
+#define CHANGED_ALL	(CHANGED_ROOT | CHANGED_SEGBASE | CHANGED_TS | CHANGED_ENTRY | \
+			 CHANGED_GDT)
 
 struct lg_idt_entry {
 	u64 handler;
@@ -178,16 +184,26 @@ struct lg_cpu {
 	u64 pf_stuck_seq;
 
 	/*
-	 * map_switcher_in_guest(): per mode, the PML4-level entries only this
-	 * vCPU has (switcher, CPU entry area), the page tables under them, and
-	 * the PTEs for this CPU's switcher page and our shared page.
+	 * map_switcher_in_guest(): per mode, the top-level entry only this
+	 * vCPU has (slot 257, the hole), the page tables under it, the PTE of
+	 * our shared page, and the entries that map the current CPU's area at
+	 * LG_CUR_VA and LG_CPU_VA(cpu).
 	 */
 	u64 *private_top[LG_NR_MODES];
 	struct list_head private_tables;
-	u64 *switcher_pte[LG_NR_MODES];
-	u64 *gdt_pte[LG_NR_MODES];
 	u64 *data_pte[LG_NR_MODES];
-	struct lguest_pages *mapped_pages;
+	u64 *cur_pmd[LG_NR_MODES];
+	u64 *cpu_pmds[LG_NR_MODES][LG_NR_CPU_PMDS];
+	int mapped_cpu;			/* whose area is mapped, or -1 */
+
+	/*
+	 * The vCPU's own GDT entries (vcpu/gdt.c), copied into the GDT of
+	 * the CPU it runs on; @gdt_ents covers the last one in use.  And its
+	 * data selectors, which survive every exit.
+	 */
+	u64 gdt[LGUEST_GDT_ENTRIES];
+	unsigned int gdt_ents;
+	u16 sel[4];			/* DS, ES, FS, GS */
 
 	/* The guest's trap table, stacks and syscall entry (hypercalls). */
 	struct lg_idt_entry idt[256];
@@ -231,6 +247,8 @@ struct lguest {
 	/* Tells us when the launcher's mapping of guest memory changes. */
 	struct mmu_interval_notifier mni;
 	bool mni_live;
+	/* mm maps the hypervisor hole for us (switcher/hole.c). */
+	bool hole_mapped;
 
 	/*
 	 * Shadow page tables (pgtable/): the address spaces, guarded by
@@ -301,6 +319,21 @@ bool lguest_interrupt_deliverable(struct lg_cpu *cpu);
 void lguest_do_hypercall(struct lg_cpu *cpu);
 void lguest_release_data_page(struct lg_cpu *cpu);
 
+/* switcher/hole.c: slot 257 in the host, and each CPU's area there. */
+int lguest_hole_init(void);
+void lguest_hole_exit(void);
+int lguest_hole_get(struct mm_struct *mm);
+void lguest_hole_put(struct mm_struct *mm);
+u64 lguest_hole_common_table(void);
+u64 lguest_hole_cpu_table(int cpu);
+
+/* vcpu/gdt.c: the guest's own descriptors and selectors. */
+extern const u64 lguest_gdt_fixed[8];
+void lguest_gdt_init(struct lg_cpu *cpu);
+long lguest_load_gdt(struct lg_cpu *cpu, u64 first, u64 count, u64 gpa);
+bool lguest_check_segments(struct lg_cpu *cpu);
+bool lguest_code_selector_ok(struct lg_cpu *cpu, u64 sel);
+
 /* switcher/switcher.c: the world switch itself. */
 extern bool lguest_fast_switch;
 int lguest_switcher_init(void);
@@ -309,6 +342,7 @@ void run_guest_once(struct lg_cpu *cpu);
 unsigned long lguest_syscall_entry(void);
 void lguest_switcher_ranges(unsigned long *text, unsigned long *text_end,
 			    unsigned long *data, unsigned long *data_end);
+unsigned long lguest_hole_alias(const void *text);
 void lguest_switcher_forget(struct lg_cpu *cpu);
 u32 lguest_mitigations(void);
 
@@ -318,8 +352,7 @@ bool lguest_slot_reserved(unsigned int slot);
 void lguest_reserved_slots(u64 bitmap[8]);
 int lguest_vcpu_private_init(struct lg_cpu *cpu);
 void lguest_vcpu_private_free(struct lg_cpu *cpu);
-void map_switcher_in_guest(struct lg_cpu *cpu, struct lguest_pages *pages,
-			   u64 gdt_pa);
+void map_switcher_in_guest(struct lg_cpu *cpu, int pcpu);
 void lguest_map_data_page(struct lg_cpu *cpu, struct page *page);
 
 /* pgtable/pgdir.c: the address spaces a guest may switch between. */

@@ -2,37 +2,33 @@
 /*
  * The host's own slots in every guest root.
  *
- * The guest owns almost all of its address space, but a few PML4-level
- * slots of every root it runs under belong to us, and the guest is told
- * which (lguest_data.reserved_slots):
- *   - the switcher's code and data pages, at their host addresses,
- *     supervisor-only (code read-only, data no-execute);
- *   - LG_PAGES_VA, where map_switcher_in_guest() puts the page of the
- *     physical CPU the vCPU is about to run on, supervisor-only;
- *   - LG_DATA_VA (LGUEST_DATA_VA in the ABI), the page after, where the
- *     vCPU's shared page is: readable and writable by the guest kernel
- *     (it is the guest's own memory), supervisor-only for guest user mode;
- *   - LG_IDT_VA and LG_GDT_VA, read-only aliases of our IDT and of this
- *     CPU's GDT, which the CPU uses while the guest runs, so that what a
- *     guest's sidt and sgdt show is a constant (switcher_64.S);
- *   - the host's CPU entry area (GDT, TSS, entry and IST stacks), by copying
- *     the host's 512 GiB-level entry that covers it, exactly as KPTI's user
- *     page tables do.
- * With 4-level paging these are PML4 slots; on a 5-level host they are the
- * same slots of the P4D under the top PML5 slot, which is where the guest's
+ * The guest owns almost all of its address space, but PML4 slots 256-271,
+ * the x86-64 hypervisor hole, are ours, and the guest is told
+ * (lguest_data.reserved_slots).  We use one of them, 257 (switcher.h has
+ * the layout); a guest that maps anything in any of the sixteen is killed
+ * when it touches it (shadow.c).  Under slot 257, in every root a vCPU
+ * loads:
+ *   - the switcher's code and data, supervisor-only, in a page table the
+ *     host's own mapping of the hole shares (switcher/hole.c);
+ *   - LG_DATA_VA (LGUEST_DATA_VA in the ABI), where the vCPU's shared page
+ *     is: readable and writable by the guest kernel (it is the guest's own
+ *     memory), supervisor-only for guest user mode;
+ *   - the area of the physical CPU the vCPU is about to run on, at
+ *     LG_CUR_VA and at LG_CPU_VA(cpu): one PMD entry each, pointing at that
+ *     CPU's page table, which map_switcher_in_guest() rewrites when the
+ *     vCPU moves.  No other CPU's area is mapped, and nothing else of the
+ *     host: not its CPU entry area, not its kernel, not its module.
+ * With 4-level paging slot 257 is a PML4 slot; on a 5-level host it is the
+ * same slot of the P4D under the top PML5 slot, which is where the guest's
  * upper half lives too (pgdir.c).
  *
  * Each vCPU builds these entries once per virtual privilege level, in
  * tables of its own (private_top[mode]), and every root it ever loads
- * copies them.  The tables below them are the vCPU's too: two vCPUs of one
- * guest on two CPUs each see their own CPU's page at LG_PAGES_VA, and their
- * own shared page at LG_DATA_VA, and remapping either is one PTE write per
- * mode that every root of the vCPU sees at once.  Intermediate entries
- * allow user access, as Linux's do: the leaves decide.
+ * copies the slot's entry.  Intermediate entries allow user access, as
+ * Linux's do: the leaves decide.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
-#include <asm/cpu_entry_area.h>
 #include <asm/io.h>
 #include <asm/pgtable.h>
 #include "pgtable.h"
@@ -41,27 +37,12 @@
 /* Bit n: PML4-level slot n is the host's. */
 static DECLARE_BITMAP(reserved_slots, 512);
 
-/* Both ends lie in the upper half, where slots grow with addresses. */
-static void reserve_range(unsigned long start, unsigned long end)
+int lguest_pgtable_init(void)
 {
 	unsigned int slot;
 
-	for (slot = lg_index(start, 4); slot <= lg_index(end - 1, 4); slot++)
+	for (slot = lg_index(LG_HOLE_START, 4); slot <= lg_index(LG_HOLE_END - 1, 4); slot++)
 		__set_bit(slot, reserved_slots);
-}
-
-int lguest_pgtable_init(void)
-{
-	unsigned long text, text_end, data, data_end;
-
-	lguest_switcher_ranges(&text, &text_end, &data, &data_end);
-	reserve_range(text, text_end);
-	reserve_range(data, data_end);
-	reserve_range(LG_PAGES_VA, LG_GDT_VA + PAGE_SIZE);
-	reserve_range(CPU_ENTRY_AREA_BASE, CPU_ENTRY_AREA_BASE + 1);
-	/* Our slots must be in the upper half, where a 5-level root shares. */
-	if (find_first_bit(reserved_slots, 512) < 256)
-		return -EINVAL;
 	return 0;
 }
 
@@ -89,14 +70,18 @@ static u64 *private_table(struct lg_cpu *cpu)
 	return t;
 }
 
-/* The PTE for @va under private_top[@mode], allocating the tables between. */
-static u64 *private_pte(struct lg_cpu *cpu, unsigned int mode, unsigned long va)
+/*
+ * The entry at @level for @va under private_top[@mode], allocating the
+ * tables above it.
+ */
+static u64 *private_entry(struct lg_cpu *cpu, unsigned int mode,
+			  unsigned long va, unsigned int level)
 {
 	u64 *table = cpu->private_top[mode];
-	unsigned int level;
+	unsigned int l;
 
-	for (level = 4; level > 1; level--) {
-		u64 *e = &table[lg_index(va, level)];
+	for (l = 4; l > level; l--) {
+		u64 *e = &table[lg_index(va, l)];
 
 		if (!(*e & _PAGE_PRESENT)) {
 			u64 *next = private_table(cpu);
@@ -107,79 +92,34 @@ static u64 *private_pte(struct lg_cpu *cpu, unsigned int mode, unsigned long va)
 		}
 		table = lg_table_of(*e);
 	}
-	return &table[lg_index(va, 1)];
-}
-
-static int map_range(struct lg_cpu *cpu, unsigned int mode,
-		     unsigned long start, unsigned long end, u64 flags)
-{
-	unsigned long va;
-
-	for (va = start; va < end; va += PAGE_SIZE) {
-		u64 *pte = private_pte(cpu, mode, va);
-
-		if (!pte)
-			return -ENOMEM;
-		*pte = ((u64)vmalloc_to_pfn((void *)va) << PAGE_SHIFT) | flags;
-	}
-	return 0;
-}
-
-/* The module page at @src, read-only, at @va as well. */
-static int map_alias(struct lg_cpu *cpu, unsigned int mode, unsigned long va,
-		     unsigned long src)
-{
-	u64 *pte = private_pte(cpu, mode, va);
-
-	if (!pte)
-		return -ENOMEM;
-	*pte = ((u64)vmalloc_to_pfn((void *)src) << PAGE_SHIFT) | LG_SW_RODATA;
-	return 0;
-}
-
-/*
- * The host's entry covering the CPU entry area, at the 512 GiB level: in
- * the PML4 with 4-level paging; with 5-level paging in the P4D under the
- * PML5 slot that covers it (which also holds kernel text, so only the P4D
- * entry is shared, as KPTI does).
- */
-static u64 host_cea_entry(void)
-{
-	unsigned long cea = CPU_ENTRY_AREA_BASE;
-	u64 *host = __va(read_cr3_pa());
-
-	if (pgtable_l5_enabled())
-		host = lg_table_of(host[lg_index(cea, 5)]);
-	return host[lg_index(cea, 4)];
+	return &table[lg_index(va, level)];
 }
 
 int lguest_vcpu_private_init(struct lg_cpu *cpu)
 {
-	unsigned long text, text_end, data, data_end;
-	unsigned int m;
-	int err;
+	unsigned int m, k;
+	u64 *e;
 
-	lguest_switcher_ranges(&text, &text_end, &data, &data_end);
 	for (m = 0; m < LG_NR_MODES; m++) {
 		cpu->private_top[m] = private_table(cpu);
 		if (!cpu->private_top[m])
 			return -ENOMEM;
-		cpu->private_top[m][lg_index(CPU_ENTRY_AREA_BASE, 4)] = host_cea_entry();
-		err = map_range(cpu, m, text, text_end, LG_SW_TEXT);
-		if (!err)
-			err = map_range(cpu, m, data, data_end, LG_SW_DATA);
-		if (err)
-			return err;
-		err = map_alias(cpu, m, LG_IDT_VA, (unsigned long)lg_switcher_data.idt);
-		if (err)
-			return err;
-		cpu->switcher_pte[m] = private_pte(cpu, m, LG_PAGES_VA);
-		cpu->data_pte[m] = private_pte(cpu, m, LG_DATA_VA);
-		cpu->gdt_pte[m] = private_pte(cpu, m, LG_GDT_VA);
-		if (!cpu->switcher_pte[m] || !cpu->data_pte[m] || !cpu->gdt_pte[m])
+		e = private_entry(cpu, m, LG_TEXT_VA, 2);
+		if (!e)
 			return -ENOMEM;
+		*e = lguest_hole_common_table() | LG_USER_TABLE;
+		cpu->data_pte[m] = private_entry(cpu, m, LG_DATA_VA, 1);
+		cpu->cur_pmd[m] = private_entry(cpu, m, LG_CUR_VA, 2);
+		if (!cpu->data_pte[m] || !cpu->cur_pmd[m])
+			return -ENOMEM;
+		/* A PMD for every 512 CPUs: moving never allocates. */
+		for (k = 0; k * 512 < nr_cpu_ids; k++) {
+			cpu->cpu_pmds[m][k] = private_entry(cpu, m, LG_CPU_VA(k * 512), 2);
+			if (!cpu->cpu_pmds[m][k])
+				return -ENOMEM;
+		}
 	}
-	cpu->mapped_pages = NULL;
+	cpu->mapped_cpu = -1;
 	return 0;
 }
 
@@ -194,22 +134,25 @@ void lguest_vcpu_private_free(struct lg_cpu *cpu)
 }
 
 /*
- * Point LG_PAGES_VA at this physical CPU's page, and LG_GDT_VA at its GDT
- * (at @gdt_pa).  Nothing to flush: guest entries are never global and the
- * switcher reloads CR3 on every entry.
+ * Map physical CPU @pcpu's area, at LG_CUR_VA and LG_CPU_VA(@pcpu), instead
+ * of the last one's.  Nothing to flush: guest entries are never global and
+ * the switcher loads CR3, without no-flush, on every entry.
  */
-void map_switcher_in_guest(struct lg_cpu *cpu, struct lguest_pages *pages,
-			   u64 gdt_pa)
+void map_switcher_in_guest(struct lg_cpu *cpu, int pcpu)
 {
+	u64 table = lguest_hole_cpu_table(pcpu) | LG_USER_TABLE;
+	int old = cpu->mapped_cpu;
 	unsigned int m;
 
-	if (cpu->mapped_pages == pages)
+	if (old == pcpu)
 		return;
 	for (m = 0; m < LG_NR_MODES; m++) {
-		WRITE_ONCE(*cpu->switcher_pte[m], __pa(pages) | LG_SW_DATA);
-		WRITE_ONCE(*cpu->gdt_pte[m], gdt_pa | LG_SW_RODATA);
+		if (old >= 0)
+			WRITE_ONCE(cpu->cpu_pmds[m][old / 512][old % 512], 0);
+		WRITE_ONCE(cpu->cpu_pmds[m][pcpu / 512][pcpu % 512], table);
+		WRITE_ONCE(*cpu->cur_pmd[m], table);
 	}
-	cpu->mapped_pages = pages;
+	cpu->mapped_cpu = pcpu;
 	cpu->stats.switcher_maps++;
 }
 

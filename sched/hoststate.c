@@ -3,10 +3,10 @@
  * Host state the guest could otherwise reach, and when it is switched.
  *
  *   SYSCALL/SYSENTER MSRs  A guest `syscall` must land in the switcher, not
- *                          in the host's entry code under the guest's CR3;
- *                          SYSENTER_CS = 0 makes `sysenter` fault.
- *   the TSS I/O bitmap     belongs to the launcher thread (ioperm); the
- *                          kernel rebuilds it on the way back to user space.
+ *                          in the host's entry code under the guest's CR3,
+ *                          and on a code segment of our GDT (STAR: Xen's
+ *                          0xe008, switcher.h); SYSENTER_CS = 0 makes
+ *                          `sysenter` fault.
  *   PKRU                   the guest may WRPKRU at CPL3; PKRU also governs
  *                          the host's own accesses to user memory.
  *   DR7 / DR6              host breakpoints must not fire in the guest; a
@@ -24,7 +24,7 @@
  * `syscall`, so nothing but the guest can see them.  The FPU works the same
  * way: the guest's registers stay loaded across consecutive entries; the
  * kernel's context switch saves them on sched_out, and run_guest_once()
- * reloads them.  PKRU, DR7 and the I/O bitmap are cheap and stay eager:
+ * reloads them.  PKRU and DR7 are cheap and stay eager:
  * PKRU must be the host's whenever our C code touches launcher memory.
  *
  * eager_host_state=1 switches the MSRs and the FPU around every single
@@ -48,6 +48,7 @@ MODULE_PARM_DESC(eager_host_state, "switch SYSCALL MSRs and FPU on every guest e
 
 struct lg_host_msrs {
 	bool loaded;		/* the switcher's values are in the MSRs */
+	u64 star;
 	u64 lstar;
 	u64 cstar;
 	u64 sysenter_cs;
@@ -62,9 +63,11 @@ static void load_switcher_msrs(struct lg_host_msrs *h)
 {
 	unsigned long entry = lguest_syscall_entry();
 
+	rdmsrl(MSR_STAR, h->star);
 	rdmsrl(MSR_LSTAR, h->lstar);
 	rdmsrl(MSR_CSTAR, h->cstar);
 	rdmsrl(MSR_IA32_SYSENTER_CS, h->sysenter_cs);
+	wrmsrl(MSR_STAR, LG_STAR);
 	wrmsrl(MSR_LSTAR, entry);
 	wrmsrl(MSR_CSTAR, entry);
 	wrmsrl(MSR_IA32_SYSENTER_CS, 0);
@@ -75,6 +78,7 @@ static void restore_host_msrs(struct lg_host_msrs *h)
 {
 	if (!h->loaded)
 		return;
+	wrmsrl(MSR_STAR, h->star);
 	wrmsrl(MSR_LSTAR, h->lstar);
 	wrmsrl(MSR_CSTAR, h->cstar);
 	wrmsrl(MSR_IA32_SYSENTER_CS, h->sysenter_cs);
@@ -89,9 +93,6 @@ void lguest_host_state_enter(struct lg_cpu *cpu)
 		load_switcher_msrs(h);
 		cpu->stats.msr_loads++;
 	}
-
-	this_cpu_write(cpu_tss_rw.x86_tss.io_bitmap_base,
-		       IO_BITMAP_OFFSET_INVALID);
 
 	if (cpu_feature_enabled(X86_FEATURE_OSPKE)) {
 		h->pkru = read_pkru();

@@ -22,7 +22,8 @@
 #include "lguest_util.h"
 #include "lg_test.h"
 
-#define SWITCHER_ADDR	0xffffffffffe00000ULL	/* LG_PAGES_VA */
+#define SWITCHER_TEXT	0xffff808000000000ULL	/* LG_TEXT_VA */
+#define SWITCHER_ADDR	0xffff808000400000ULL	/* LG_CUR_VA */
 #define CEA_ADDR	0xfffffe0000001000ULL	/* a CPU entry area page */
 #define HOST_TEXT	0xffffffff81000000ULL
 
@@ -86,9 +87,11 @@ static void guest_probe_memory(void)
 {
 	guest_set_handler(14, on_pf);
 	/*
-	 * The switcher's page and the CPU entry area are there, supervisor
+	 * The switcher's code and this CPU's page are there, supervisor
 	 * only, but the guest is told what its own tables say: not present.
+	 * The host's CPU entry area is not there at all.
 	 */
+	expect_pf(lg_call_read, lg_insn_read_end, SWITCHER_TEXT, 0);
 	expect_pf(lg_call_read, lg_insn_read_end, SWITCHER_ADDR, 0);
 	expect_pf(lg_call_write, lg_insn_write_end, SWITCHER_ADDR + 8, 2);
 	expect_pf(lg_call_read, lg_insn_read_end, CEA_ADDR, 0);
@@ -117,7 +120,7 @@ TEST(guest_cannot_reach_switcher_host_or_launcher_memory)
 	ASSERT_EQ(UCALL_SYNC, run(t, &v)) {
 		TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);
 	}
-	EXPECT_EQ(5, v);
+	EXPECT_EQ(6, v);
 	EXPECT_EQ(0x5ec7e7, launcher_secret);
 	EXPECT_EQ(0x5ec7e7, *high);
 	EXPECT_EQ(0xb0b, *(uint64_t *)lg_test_hva(t, (void *)&launcher_secret));

@@ -18,8 +18,6 @@
 #include "lg_test.h"
 
 #define BAD_ADDR	0x10000000ULL		/* beyond LG_TEST_MEM */
-#define SWITCHER_ADDR	0xffffffffffe00000ULL	/* LG_PAGES_VA */
-#define CEA_ADDR	0xfffffe0000000000ULL	/* the CPU entry area */
 #define HOST_TEXT	0xffffffff81000000ULL	/* typical host kernel text */
 
 static struct lguest_exit last_exit;

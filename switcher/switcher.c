@@ -35,9 +35,6 @@
 /* Shared by every CPU and mapped into every guest. */
 struct lg_switcher_data lg_switcher_data __section(".lg_switcher.data");
 
-static DEFINE_PER_CPU(struct lguest_pages *, lg_pages);
-/* Where this CPU's GDT is, for its alias at LG_GDT_VA. */
-static DEFINE_PER_CPU(u64, lg_gdt_pa);
 /* What guest roots carry in CR3's low bits: a private PCID, or nothing. */
 static u64 lg_guest_pcid;
 
@@ -55,19 +52,28 @@ bool lguest_fast_switch = true;
 module_param_named(fast_switch, lguest_fast_switch, bool, 0644);
 MODULE_PARM_DESC(fast_switch, "switch between guest user and kernel mode inside the switcher (default on)");
 
+/* Where @text, in the switcher's section, runs: its alias in the hole. */
+unsigned long lguest_hole_alias(const void *text)
+{
+	return LG_TEXT_VA + ((unsigned long)text - (unsigned long)lg_switcher_text_start);
+}
+
 unsigned long lguest_syscall_entry(void)
 {
-	return (unsigned long)lg_syscall_entry;
+	return lguest_hole_alias(lg_syscall_entry);
 }
 
 /*
- * Our IDT: every vector goes to the switcher.  The guest may raise #BP and
- * #OF itself (int3, into), as user code can natively, make hypercalls
- * through LGUEST_HCALL_VECTOR and system calls through int $0x80 (a vector
- * the host never uses for a device, so it cannot be mistaken for a host
- * interrupt); every other `int n` it tries hits a DPL-0 gate and becomes a
- * #GP.  The host's IST stacks stay in
- * use for the vectors that need a known-good stack: #DF, NMI, #DB and #MC.
+ * Our IDT: every vector goes to the switcher's stubs in the hole.  The
+ * guest may raise #BP and #OF itself (int3, into), as user code can
+ * natively, make hypercalls through LGUEST_HCALL_VECTOR and system calls
+ * through int $0x80 (a vector the host never uses for a device, so it
+ * cannot be mistaken for a host interrupt); every other `int n` it tries
+ * hits a DPL-0 gate and becomes a #GP, which traps.c decodes.  The vectors
+ * that need a known-good stack (#DF, NMI, #DB, #MC) use the host's IST
+ * numbers: our TSS has our stacks under them, and while the host's TSS is
+ * loaded (the edges of the switch) they are the host's own.  The gates use
+ * the host's __KERNEL_CS, which our GDTs keep as entry 2.
  */
 static void lguest_build_idt(void)
 {
@@ -94,19 +100,16 @@ static void lguest_build_idt(void)
 			break;
 		}
 		pack_gate(&lg_switcher_data.idt[v], GATE_INTERRUPT,
-			  (unsigned long)lg_trap_stubs + 16 * v, dpl, ist,
+			  lguest_hole_alias(lg_trap_stubs) + 16 * v, dpl, ist,
 			  __KERNEL_CS);
 	}
-	lg_switcher_data.guest_idt_desc.size = sizeof(lg_switcher_data.idt) - 1;
-	lg_switcher_data.guest_idt_desc.address =
-		(unsigned long)lg_switcher_data.idt;
-	/* The same tables, at addresses that say nothing about the host. */
-	lg_switcher_data.alias_idt_desc.size = sizeof(lg_switcher_data.idt) - 1;
-	lg_switcher_data.alias_idt_desc.address = LG_IDT_VA;
-	lg_switcher_data.alias_gdt_desc.size = GDT_SIZE - 1;
-	lg_switcher_data.alias_gdt_desc.address = LG_GDT_VA;
-	/* VERW's operand, where the guest's root maps it too. */
-	lg_switcher_data.verw_sel = __KERNEL_DS;
+	lg_switcher_data.idt_desc.size = sizeof(lg_switcher_data.idt) - 1;
+	lg_switcher_data.idt_desc.address = LG_SWDATA_VA + LGS_IDT;
+	/* The GDT at an address that says nothing about which CPU this is. */
+	lg_switcher_data.alias_gdt_desc.size = LG_GDT_LIMIT;
+	lg_switcher_data.alias_gdt_desc.address = LG_CUR_VA + LGA_GDT;
+	/* VERW's operand: a data selector of ours. */
+	lg_switcher_data.verw_sel = LG_SEL_HV_DS;
 }
 
 /* The switcher's pages, for pgtable/ to map into each guest. */
@@ -135,6 +138,10 @@ static void copy_in_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 		cpu->stats.full_copies++;
 	}
 	pages->regs = cpu->regs;
+	pages->guest_sel[0] = cpu->sel[0];
+	pages->guest_sel[1] = cpu->sel[1];
+	pages->guest_sel[2] = cpu->sel[2];
+	pages->guest_sel[3] = cpu->sel[3];
 	/* Whatever the guest or the launcher left there, IF is on, IOPL 0. */
 	pages->regs.rflags = lguest_sanitize_rflags(cpu->regs.rflags);
 	pages->guest_mode = cpu->mode;
@@ -153,6 +160,17 @@ static void copy_in_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 		pages->guest_ts = cpu->ts;
 	if (cpu->changed & CHANGED_ENTRY)
 		pages->syscall_rip = cpu->syscall_entry;
+	if (cpu->changed & CHANGED_GDT) {
+		struct lg_cpu_area *a = this_cpu_ptr(&lg_area);
+
+		/* The vCPU's entries, and nothing another vCPU left above. */
+		memcpy(a->gdt, cpu->gdt, cpu->gdt_ents * sizeof(u64));
+		if (a->gdt_ents > cpu->gdt_ents)
+			memset(&a->gdt[cpu->gdt_ents], 0,
+			       (a->gdt_ents - cpu->gdt_ents) * sizeof(u64));
+		a->gdt_ents = cpu->gdt_ents;
+		cpu->stats.gdt_loads++;
+	}
 	cpu->changed = 0;
 
 	/* What the switcher may do alone (switcher.h explains the promises). */
@@ -168,6 +186,10 @@ static void copy_in_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 static void copy_out_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 {
 	cpu->regs = pages->regs;
+	cpu->sel[0] = pages->guest_sel[0];
+	cpu->sel[1] = pages->guest_sel[1];
+	cpu->sel[2] = pages->guest_sel[2];
+	cpu->sel[3] = pages->guest_sel[3];
 	cpu->fsbase = pages->guest_fsbase;
 	cpu->gsbase = pages->guest_gsbase;
 	cpu->cr2 = pages->cr2;
@@ -214,14 +236,6 @@ u32 lguest_mitigations(void)
 	return m;
 }
 
-/* Which byte of nmi_pending the switcher uses on this CPU. */
-static unsigned long nmi_slot(void)
-{
-	unsigned long ea = (unsigned long)get_cpu_entry_area(smp_processor_id());
-
-	return (ea - lg_switcher_data.cea_base) / lg_switcher_data.cea_size;
-}
-
 /*
  * One trip into the guest and back, with interrupts off throughout.  The
  * guest runs with IF set, so a host interrupt or NMI that arrives meanwhile
@@ -230,8 +244,9 @@ static unsigned long nmi_slot(void)
  */
 void run_guest_once(struct lg_cpu *cpu)
 {
-	struct lguest_pages *pages = __this_cpu_read(lg_pages);
-	unsigned long trap, slot;
+	struct lguest_pages *pages = __this_cpu_read(lg_area.pages);
+	unsigned int slot = smp_processor_id();
+	unsigned long trap;
 	gate_desc *host_idt;
 
 	lockdep_assert_irqs_disabled();
@@ -253,7 +268,7 @@ void run_guest_once(struct lg_cpu *cpu)
 	}
 
 	copy_in_guest_info(cpu, pages);
-	map_switcher_in_guest(cpu, pages, __this_cpu_read(lg_gdt_pa));
+	map_switcher_in_guest(cpu, slot);
 	lguest_host_state_enter(cpu);
 
 	/* Seen by lguest_kick_running() before our CR3 load (sched/kick.c). */
@@ -275,7 +290,6 @@ void run_guest_once(struct lg_cpu *cpu)
 		this_cpu_write(x86_ibpb_exit_to_user, true);
 
 	trap = cpu->regs.trapnum;
-	slot = nmi_slot();
 	if (trap == X86_TRAP_NMI || lg_switcher_data.nmi_pending[slot]) {
 		lg_switcher_data.nmi_pending[slot] = 0;
 		cpu->stats.host_nmis++;
@@ -292,9 +306,6 @@ void run_guest_once(struct lg_cpu *cpu)
 
 int lguest_switcher_init(void)
 {
-	unsigned long va;
-	unsigned int level;
-	pte_t *pte;
 	int cpu;
 
 	BUILD_BUG_ON(offsetof(struct lguest_pages, regs.r15) != LGP_R15);
@@ -318,7 +329,11 @@ int lguest_switcher_init(void)
 	BUILD_BUG_ON(offsetof(struct lguest_pages, next_hcall) != LGP_NEXT_HCALL);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, fast_syscalls) != LGP_FAST_SYSCALLS);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, fast_returns) != LGP_FAST_RETURNS);
-	BUILD_BUG_ON(offsetof(struct lguest_pages, host_gdt) != LGP_HOST_GDT);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, gdt_desc) != LGP_GDT_DESC);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, host_gdt_rw) != LGP_HOST_GDT_RW);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, tss_desc) != LGP_TSS_DESC);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, guest_sel[0]) != LGP_GUEST_DS);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, guest_sel[3]) != LGP_GUEST_GS);
 	BUILD_BUG_ON(offsetof(struct lguest_data, irq_enabled) != LGD_IRQ_ENABLED);
 	BUILD_BUG_ON(offsetof(struct lguest_data, user.rip) != LGD_USER_RIP);
 	BUILD_BUG_ON(offsetof(struct lguest_data, user.rsp) != LGD_USER_RSP);
@@ -332,28 +347,24 @@ int lguest_switcher_init(void)
 	BUILD_BUG_ON(LHCALL_RING_QUEUED != 0);
 	/* The syscall entry's few words of stack sit at the end of the page. */
 	BUILD_BUG_ON(sizeof(struct lguest_pages) > PAGE_SIZE - 64);
-	BUILD_BUG_ON(offsetof(struct lg_switcher_data, guest_idt_desc) != LGS_GUEST_IDT_DESC);
+	BUILD_BUG_ON(offsetof(struct lg_switcher_data, idt_desc) != LGS_IDT_DESC);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, host_idt_desc) != LGS_HOST_IDT_DESC);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, cea_base) != LGS_CEA_BASE);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, cea_size) != LGS_CEA_SIZE);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, host_cr3_flags) != LGS_HOST_CR3_FLAGS);
-	BUILD_BUG_ON(offsetof(struct lg_switcher_data, alias_idt_desc) != LGS_ALIAS_IDT_DESC);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, alias_gdt_desc) != LGS_ALIAS_GDT_DESC);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, verw_sel) != LGS_VERW_SEL);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, nmi_pending) != LGS_NMI_PENDING);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, idt) != 0);
-	BUILD_BUG_ON(LG_IDT_VA != LGUEST_IDT_VA || LG_GDT_VA != LGUEST_GDT_VA ||
-		     LG_DATA_VA != LGUEST_DATA_VA);
+	BUILD_BUG_ON(LG_SWDATA_VA + LGS_IDT != LGUEST_IDT_VA ||
+		     LG_CUR_VA + LGA_GDT != LGUEST_GDT_VA ||
+		     LG_DATA_VA != LGUEST_DATA_VA || LG_GDT_LIMIT != LGUEST_GDT_LIMIT ||
+		     LG_SEL_TSS != LGUEST_TSS_SEL || LG_HOLE_START != LGUEST_HOLE_START ||
+		     LG_HOLE_END != LGUEST_HOLE_END);
+	BUILD_BUG_ON(sizeof(lg_switcher_data) > LG_SWDATA_MAX);
+	BUILD_BUG_ON(LG_CPU_VA(CONFIG_NR_CPUS) > LG_SW_BASE + (1UL << 39));
+	BUILD_BUG_ON(LGUEST_GDT_ENTRIES * 8 > PAGE_SIZE);
 
-	/* Our pages must be a hole in the host, or host TLB entries alias them. */
-	for (va = LG_PAGES_VA; va <= LG_GDT_VA; va += PAGE_SIZE) {
-		pte = lookup_address(va, &level);
-		if (pte && pte_present(*pte)) {
-			pr_err("%#lx is mapped in the host: cannot place the switcher\n",
-			       va);
-			return -EBUSY;
-		}
-	}
 	if (((unsigned long)&lg_switcher_data | (unsigned long)lg_switcher_text_start)
 	    & ~PAGE_MASK) {
 		pr_err("switcher sections are not page aligned\n");
@@ -365,16 +376,16 @@ int lguest_switcher_init(void)
 	lg_switcher_data.cea_base = CPU_ENTRY_AREA_PER_CPU;
 	lg_switcher_data.cea_size = CPU_ENTRY_AREA_SIZE;
 	/*
-	 * An NMI in the switcher is noted in nmi_pending[], indexed by the
-	 * CPU's entry-area slot.  Kernels that randomise entry areas over a
-	 * wide range (6.2 on) could put that beyond the array: refuse.
+	 * An NMI at the edges of the switch, on the host's NMI stack, finds
+	 * its CPU's byte of nmi_pending[] from that stack's entry-area slot,
+	 * which is the CPU's number on this kernel.  Kernels that randomise
+	 * entry areas (6.2 on) break that: refuse.
 	 */
 	for_each_possible_cpu(cpu) {
 		unsigned long ea = (unsigned long)get_cpu_entry_area(cpu);
 
-		if ((ea - lg_switcher_data.cea_base) / lg_switcher_data.cea_size >=
-		    ARRAY_SIZE(lg_switcher_data.nmi_pending)) {
-			pr_err("CPU %d's entry area is beyond the switcher's NMI slots\n", cpu);
+		if ((ea - lg_switcher_data.cea_base) / lg_switcher_data.cea_size != cpu) {
+			pr_err("CPU %d's entry area is not in slot %d\n", cpu, cpu);
 			return -EINVAL;
 		}
 	}
@@ -383,30 +394,16 @@ int lguest_switcher_init(void)
 		lg_switcher_data.host_cr3_flags = X86_CR3_PCID_NOFLUSH;
 	}
 
-	for_each_possible_cpu(cpu) {
-		struct page *page = alloc_pages_node(cpu_to_node(cpu),
-						     GFP_KERNEL | __GFP_ZERO, 0);
-
-		if (!page) {
-			lguest_switcher_exit();
-			return -ENOMEM;
-		}
-		per_cpu(lg_pages, cpu) = page_address(page);
-		per_cpu(lg_gdt_pa, cpu) = slow_virt_to_phys(get_cpu_gdt_rw(cpu));
-	}
-	return 0;
+	return lguest_hole_init();
 }
 
 void lguest_switcher_exit(void)
 {
 	int cpu;
 
-	for_each_possible_cpu(cpu) {
-		if (per_cpu(lg_pages, cpu))
-			free_page((unsigned long)per_cpu(lg_pages, cpu));
-		per_cpu(lg_pages, cpu) = NULL;
+	lguest_hole_exit();
+	for_each_possible_cpu(cpu)
 		per_cpu(lg_last_cpu, cpu) = NULL;
-	}
 }
 
 /*

@@ -4,34 +4,83 @@
  * cannot see C structures, so the offsets are written down here and checked
  * against the structures with BUILD_BUG_ON() in switcher.c.
  *
- * Each physical CPU owns one page of struct lguest_pages.  While a guest
- * runs, map_switcher_in_guest() has mapped this CPU's page at LG_PAGES_VA,
- * the same address on every CPU, in the vCPU's top-level table.  That
- * address lies in the top 2 MiB of the address space, a hole the host never
- * maps (Documentation/x86/x86_64/mm.rst): no host TLB entry can alias it,
- * and since it is within 2 GiB of the top, the switcher reaches it with
- * plain absolute addressing, without a free register and without a stack.
+ * Where the switcher lives: the hypervisor's hole.
+ *
+ * x86-64 leaves PML4 slots 256-271 (0xffff800000000000-0xffff87ffffffffff)
+ * to a hypervisor: Linux never maps them ("guard hole, also reserved for
+ * hypervisor", Documentation/x86/x86_64/mm.rst) and Xen's PV ABI gives a
+ * guest every other slot.  So do we: everything the host needs inside a
+ * guest's address space sits in slot 257 (256 stays free for a Xen guest's
+ * machine-to-phys table), and the guest owns the other 496 slots, the top
+ * 2 MiB, 508 (a Linux guest's CPU entry area) and 511 (its kernel) included.
+ *
+ * The same pages sit at the same addresses in the host while a launcher
+ * switches (hole.c puts one entry for slot 257 into its page tables), so the
+ * instruction after each CR3 load finds itself in both worlds:
+ *
+ *   LG_TEXT_VA     the switcher's code (the .lg_switcher.text section)
+ *   LG_SWDATA_VA   struct lg_switcher_data: the IDT, shared by all CPUs
+ *   LG_DATA_VA     the running vCPU's struct lguest_data  (guest roots only)
+ *   LG_CUR_VA      the area of the CPU the vCPU runs on   (guest roots only)
+ *   LG_CPU_VA(n)   CPU n's area: every CPU's in the host, only the current
+ *                  one's in a guest root
+ *
+ * A CPU's area (2 MiB-aligned, one page table) holds its struct
+ * lguest_pages, its TSS, the stacks the CPU takes on a trap, and its GDT.
+ * A guest root maps it twice: at LG_CPU_VA(n), where GDTR and TR point
+ * while we switch (the host maps it there too, so both stay valid across
+ * the CR3 load), and at LG_CUR_VA, the same for every CPU, which code
+ * without a free register reaches RIP-relative (the syscall entry), where
+ * TSS.RSP0 points, and what the guest's sgdt shows.
  */
 #ifndef _LG_SWITCHER_H
 #define _LG_SWITCHER_H
 
-#define LG_PAGES_VA		0xffffffffffe00000
+#define LG_HOLE_START		0xffff800000000000	/* PML4 slot 256 */
+#define LG_HOLE_END		0xffff880000000000	/* slot 272 */
+#define LG_SW_BASE		0xffff808000000000	/* slot 257, all ours */
+#define LG_SW_SLOT		257
+#define LG_TEXT_VA		LG_SW_BASE
+#define LG_TEXT_MAX		0x10000
+#define LG_SWDATA_VA		(LG_SW_BASE + 0x10000)
+#define LG_SWDATA_MAX		0x10000
+#define LG_DATA_VA		(LG_SW_BASE + 0x200000)
+#define LG_CUR_VA		(LG_SW_BASE + 0x400000)
+#define LG_CPUS_VA		(LG_SW_BASE + 0x40000000)
+#define LG_CPU_SHIFT		21
+#define LG_CPU_VA(n)		(LG_CPUS_VA + ((unsigned long)(n) << LG_CPU_SHIFT))
+/* CPU n's area hangs off entry 1 + n / 512 of slot 257's table. */
+#define LG_NR_CPU_PMDS		((CONFIG_NR_CPUS + 511) / 512)
+
+/* In a CPU's area; the pages between are unmapped guards. */
+#define LGA_PAGES		0x00000	/* struct lguest_pages */
+#define LGA_TSS			0x01000	/* struct x86_hw_tss */
+#define LGA_DF_STACK		0x03000	/* the IST stacks, a page each */
+#define LGA_NMI_STACK		0x05000
+#define LGA_DB_STACK		0x07000
+#define LGA_MC_STACK		0x09000
+#define LGA_GDT			0x10000	/* LG_GDT_PAGES pages */
+#define LG_GDT_PAGES		15
+#define LG_GDT_LIMIT		(LG_GDT_PAGES * 4096 - 1)
+
 /*
- * The running vCPU's struct lguest_data, in the page after: supervisor-only
- * under a user-mode root, user-accessible (to the guest kernel) under a
- * kernel-mode root.  So the switcher touches it only under a user-mode root,
- * where SMAP allows it.  Its address is ABI: LGUEST_DATA_VA.
+ * The GDT every CPU loads while a guest runs, in Xen's layout (docs/abi.md):
+ * entries 0-511 are the running vCPU's own (LHCALL_LOAD_GDT), except the
+ * few the host keeps; entries 0x1c00-0x1dff are fixed, at Xen's selectors.
+ * Entry 2 is the host's own kernel code segment (its __KERNEL_CS): our
+ * IDT's gates use that selector, valid in the host's GDT and in ours alike,
+ * so an NMI finds a good code segment at every instant of the switch,
+ * whichever GDT is loaded.  A guest `syscall` lands on 0xe008 (STAR is
+ * switched with LSTAR), whose stack selector 0xe010 is ours too.
  */
-#define LG_DATA_VA		(LG_PAGES_VA + 0x1000)
-/*
- * The IDT and this CPU's GDT, read-only, at the addresses the guest's sidt
- * and sgdt report (LGUEST_IDT_VA, LGUEST_GDT_VA): the switcher loads these
- * aliases once the guest's root is in CR3, and the real addresses (which
- * would tell a guest where the module and the CPU entry area are) before
- * it leaves it.
- */
-#define LG_IDT_VA		(LG_PAGES_VA + 0x2000)
-#define LG_GDT_VA		(LG_PAGES_VA + 0x3000)
+#define LG_SEL_HV_CS		0xe008	/* ring-0 64-bit code */
+#define LG_SEL_HV_DS		0xe010	/* ring-0 data */
+#define LG_SEL_CS32		0xe023	/* ring-3 compatibility-mode code */
+#define LG_SEL_DS		0xe02b	/* ring-3 data */
+#define LG_SEL_CS64		0xe033	/* ring-3 64-bit code */
+#define LG_SEL_TSS		0xe040	/* this CPU's TSS */
+#define LG_GDT_FIXED		0x1c00	/* index of the first fixed entry */
+#define LG_STAR			(((u64)LG_SEL_CS32 << 48) | ((u64)LG_SEL_HV_CS << 32))
 
 /* struct lguest_pages: the register frame, in the order the switcher pops. */
 #define LGP_R15			0x00
@@ -73,7 +122,13 @@
 #define LGP_NEXT_HCALL		0x110
 #define LGP_FAST_SYSCALLS	0x118
 #define LGP_FAST_RETURNS	0x120
-#define LGP_HOST_GDT		0x128	/* sgdt of the host, for the way back */
+#define LGP_GDT_DESC		0x130	/* lgdt operand: this CPU's GDT at LG_CPU_VA */
+#define LGP_HOST_GDT_RW		0x140	/* lgdt operand: the host's writable GDT */
+#define LGP_TSS_DESC		0x150	/* our TSS descriptor, at its host address */
+#define LGP_GUEST_DS		0x158	/* the guest's data selectors */
+#define LGP_GUEST_ES		0x160
+#define LGP_GUEST_FS		0x168
+#define LGP_GUEST_GS		0x170
 
 /*
  * What the switcher may do without the host's C code (the direct switch):
@@ -99,18 +154,18 @@
 
 /*
  * struct lg_switcher_data: one copy for all CPUs, in the module's data,
- * mapped at its own address in every guest (supervisor, read-write, NX).
+ * mapped at LG_SWDATA_VA in every guest and in the host (supervisor,
+ * read-write, NX).
  */
 #define LGS_IDT			0x0000	/* 256 gates */
-#define LGS_GUEST_IDT_DESC	0x1000	/* lidt operand for the guest */
+#define LGS_IDT_DESC		0x1000	/* lidt operand: the IDT at LG_SWDATA_VA */
 #define LGS_HOST_IDT_DESC	0x1010	/* lidt operand for the host */
 #define LGS_CEA_BASE		0x1020	/* first per-CPU entry area */
 #define LGS_CEA_SIZE		0x1028	/* sizeof(struct cpu_entry_area) */
 #define LGS_HOST_CR3_FLAGS	0x1030	/* ORed into the host's CR3 on the way back */
-#define LGS_ALIAS_IDT_DESC	0x1040	/* lidt operand under guest roots */
-#define LGS_ALIAS_GDT_DESC	0x1050	/* lgdt operand under guest roots */
-#define LGS_VERW_SEL		0x105a	/* a data selector, VERW's operand */
-#define LGS_NMI_PENDING		0x1060	/* one byte per entry-area slot */
+#define LGS_ALIAS_GDT_DESC	0x1040	/* lgdt operand: the GDT at LG_CUR_VA */
+#define LGS_VERW_SEL		0x104a	/* a data selector, VERW's operand */
+#define LGS_NMI_PENDING		0x1050	/* one byte per CPU */
 
 /*
  * With PCIDs, guest roots carry one the kernel never uses (it takes 1-6,
@@ -141,24 +196,38 @@
 #define LG_RFLAGS_KEEP		0x210dd5
 
 #ifndef __ASSEMBLY__
+#include <linux/percpu.h>
 #include <linux/threads.h>
 #include <asm/desc_defs.h>
+
+struct x86_hw_tss;
 
 /* The layout LGS_* describes (checked in switcher.c). */
 struct lg_switcher_data {
 	gate_desc idt[256];
-	struct desc_ptr guest_idt_desc __aligned(16);
+	struct desc_ptr idt_desc __aligned(16);
 	struct desc_ptr host_idt_desc __aligned(16);
 	unsigned long cea_base;
 	unsigned long cea_size;
 	unsigned long host_cr3_flags;
-	struct desc_ptr alias_idt_desc __aligned(16);
 	struct desc_ptr alias_gdt_desc __aligned(16);
 	u16 verw_sel;
 	u8 nmi_pending[NR_CPUS] __aligned(16);
 } __aligned(PAGE_SIZE);
 
 extern struct lg_switcher_data lg_switcher_data;
+
+/* A CPU's area (hole.c), at its host addresses. */
+struct lg_cpu_area {
+	struct lguest_pages *pages;
+	struct x86_hw_tss *tss;
+	u64 *gdt;		/* entries 0-511: the running vCPU's */
+	u64 *gdt_fixed;		/* entries 0x1c00-0x1dff */
+	u64 *table;		/* the page table that maps the area */
+	void *stacks[4];	/* IST stacks: #DF, NMI, #DB, #MC */
+	unsigned int gdt_ents;	/* entries of @gdt a vCPU filled */
+};
+DECLARE_PER_CPU(struct lg_cpu_area, lg_area);
 
 /* In switcher_64.S. */
 struct lguest_pages;

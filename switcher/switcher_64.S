@@ -1,32 +1,47 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The switcher: the only code that runs with the guest's page tables
- * loaded.  It lives in its own page-aligned section so that exactly these
- * pages (read-only, executable, supervisor-only) can be mapped into every
- * guest at the address they have in the host; the CR3 write in the middle of
- * lguest_switch_to_guest() then continues at the next instruction in both
- * worlds.
+ * loaded.  switcher.h tells where it lives (the hypervisor's hole, slot
+ * 257) and what each CPU's area holds; this file is the world switch.
+ *
+ * It comes in two halves.  The half in the ordinary module text runs only
+ * under the host's page tables, and does what needs the host: saving and
+ * restoring its registers, its descriptor tables, its speculation state.
+ * The half in .lg_switcher.text runs at its alias in the hole (LG_TEXT_VA),
+ * mapped in the host and in every guest root: the CR3 loads, the guest's
+ * registers, the syscall entry, the trap stubs.  It may reach nothing by a
+ * relative address outside its own section (the assembler computed those
+ * for the module's copy), so it reaches the hole's data RIP-relative with
+ * HV() and leaves for the module text by a far return.
  *
  * Going in (lguest_switch_to_guest, called by C with interrupts off):
- * save the host's callee-saved registers, RFLAGS, FS/GS selectors and bases
- * and LDT on the host stack and the stack pointer, GDTR and CR3 in this
- * CPU's struct lguest_pages; clear IBRS as for user space; load our IDT, a
- * null LDT, the guest's FS/GS bases and the guest's CR3, then the aliases
- * of our IDT and this CPU's GDT that exist only in guest roots (what sidt
- * and sgdt show the guest); pop the guest's registers from struct
- * lguest_pages, now at LG_PAGES_VA, clear the CPU's buffers (VERW) and
- * iretq to CPL3 with IF set.
+ *  1. save the host's callee-saved registers, RFLAGS, FS/GS bases and
+ *     selectors, LDT, SS and GDTR on the host stack; clear IBRS as for user
+ *     space;
+ *  2. load our IDT (its gates use the host's kernel CS, good in both GDTs),
+ *     a null SS, this CPU's GDT (GDTR at LG_CPU_VA(n), so it survives the
+ *     CR3 load) and our TSS (TR 0xe040: RSP0 and IST stacks in the hole);
+ *  3. the guest's data selectors and bases, its CR0.TS;
+ *  4. far-return into the hole, load the guest's CR3, on hosts without UMIP
+ *     point GDTR at LG_CUR_VA (what sgdt shows is then a constant), pop the
+ *     guest's registers, clear the CPU's buffers (VERW) and iretq.
  *
  * Coming back (any trap, interrupt or syscall from the guest): the CPU
- * switches to this CPU's entry stack (TSS.sp0, in the CPU entry area that is
- * mapped in the guest) or an IST stack, and jumps through our IDT to a
- * stub that pushes the vector.  lg_exit_common stores the guest's registers
- * and that frame at LG_PAGES_VA with absolute addressing (no register is
- * free and the stack is the CPU's, not ours), puts back the host's GDTR and
- * our IDT's real address, then reloads the host's stack, CR3, LDT,
- * selectors and bases, applies the host's speculation mitigations before
- * any RET, and only then loads the host's IDT and returns to C as if
- * lguest_switch_to_guest() had returned.
+ * takes TSS.RSP0, which is the end of the register frame in this CPU's
+ * struct lguest_pages at LG_CUR_VA, so its interrupt frame lands exactly
+ * there; the stub pushes the vector and we push the general registers
+ * below it (traps on an IST stack copy their frame there first).  Then:
+ *  1. GDTR back to LG_CPU_VA(n); CR2, the guest's bases and selectors;
+ *  2. the host's stack and CR3, and a far return to lg_exit_host in the
+ *     module text, on the host's kernel CS;
+ *  3. the host's writable GDT, its TSS (LTR after clearing the busy bit, as
+ *     the kernel's force_reload_TR() does), then its own read-only GDTR;
+ *  4. LDT, selectors, bases, SS; the host's speculation mitigations before
+ *     any RET; only then the host's IDT; and return to C as if
+ *     lguest_switch_to_guest() had returned.
+ * At every instant an NMI or machine check finds an IDT, a GDT with the
+ * gate's code segment, a TSS with its IST stack, and the stub's code all
+ * mapped: lg_trap_in_switcher notes the NMI and C hands it to the host.
  */
 #include <linux/linkage.h>
 #include <asm/segment.h>
@@ -35,9 +50,18 @@
 #include <asm/nospec-branch.h>
 #include <asm/percpu.h>
 #include <asm/smap.h>
+#include <asm/cpufeatures.h>
 #include "switcher.h"
 
-#define P(off)	(LG_PAGES_VA + (off))
+/*
+ * From the hole's code, an address in the hole, RIP-relative: the
+ * assembler computes the distance from the instruction's own alias.
+ */
+#define HV(va)		((va) - LG_TEXT_VA + lg_switcher_text_start)(%rip)
+#define CUR(off)	HV(LG_CUR_VA + (off))
+#define SWD(off)	HV(LG_SWDATA_VA + (off))
+/* The alias of a symbol of the hole's code, as an immediate. */
+#define ALIAS(sym)	(LG_TEXT_VA + ((sym) - lg_switcher_text_start))
 
 /*
  * Speculation at the guest/host boundary.  A guest is less trusted than
@@ -85,7 +109,7 @@
 .macro LG_CLEAR_CPU_BUFFERS
 	ALTERNATIVE_2 "jmp .Lno_verw_\@", "", X86_FEATURE_CLEAR_CPU_BUF, \
 		"", X86_FEATURE_CLEAR_CPU_BUF_VM
-	verw	lg_switcher_data+LGS_VERW_SEL(%rip)
+	verw	SWD(LGS_VERW_SEL)
 .Lno_verw_\@:
 .endm
 
@@ -107,12 +131,7 @@
 		"call clear_bhb_loop", X86_FEATURE_CLEAR_BHB_LOOP_ON_VMEXIT
 .endm
 
-	.section .lg_switcher.text, "ax"
-	.balign 4096
-SYM_CODE_START_NOALIGN(lg_switcher_text_start)
-	int3
-SYM_CODE_END(lg_switcher_text_start)
-
+	.text
 /* u64 lguest_switch_to_guest(struct lguest_pages *pages): pages in %rdi. */
 SYM_FUNC_START(lguest_switch_to_guest)
 	push	%rbp
@@ -141,13 +160,18 @@ SYM_FUNC_START(lguest_switch_to_guest)
 	push	%rax
 	movl	%gs, %eax
 	push	%rax
-	/* And the launcher's LDT, if it has one (modify_ldt()). */
+	/* The launcher's LDT, if it has one (modify_ldt()), SS and GDTR. */
 	xorl	%eax, %eax
 	sldt	%ax
 	push	%rax
+	movl	%ss, %eax
+	push	%rax
+	subq	$16, %rsp
+	sgdt	(%rsp)
+	/* And where this CPU's pages are, for the way back. */
+	push	%rdi
 
 	movq	%rsp, LGP_HOST_RSP(%rdi)
-	sgdt	LGP_HOST_GDT(%rdi)
 	/* IBRS off for the guest, as for user space; GS is still the host's. */
 	LG_IBRS_EXIT
 	movq	%cr3, %rax
@@ -155,31 +179,52 @@ SYM_FUNC_START(lguest_switch_to_guest)
 	movq	%rax, LGP_HOST_CR3(%rdi)
 
 	/*
-	 * Our IDT first, before the GS base changes: an NMI from here on
-	 * must find our handler, which needs no per-CPU data, and never the
-	 * host's, which (without FSGSBASE) trusts the GS base to tell kernel
-	 * from user.  It must also never find the host's IDT under the
+	 * Our IDT first, while the host's GDT and TSS are loaded: its gates
+	 * use the host's __KERNEL_CS and the host's IST numbers, good in both
+	 * worlds.  An NMI from here on finds our handler, which needs no
+	 * per-CPU data, and never the host's, which (without FSGSBASE) trusts
+	 * the GS base to tell kernel from user and must never run under the
 	 * guest's page tables.
 	 */
-	lidt	lg_switcher_data+LGS_GUEST_IDT_DESC(%rip)
+	lidt	lg_switcher_data+LGS_IDT_DESC(%rip)
 
 	/*
 	 * No LDT while the guest runs: its descriptors would be read through
 	 * the guest's page tables, at an address the guest can map.
 	 */
-	cmpw	$0, (%rsp)		/* the LDT selector we saved */
+	cmpw	$0, 32(%rsp)		/* the LDT selector we saved */
 	je	3f
 	xorl	%eax, %eax
 	lldt	%ax
 3:
 	/*
-	 * The guest starts with null data selectors.  Loading %gs may clear
-	 * the kernel's GS base: no per-CPU access from here until it is back.
+	 * A null SS: the host's (if any) names an entry of its GDT, which in
+	 * ours is the guest's, and an NMI's iretq would reload it.
 	 */
 	xorl	%eax, %eax
+	movl	%eax, %ss
+	/*
+	 * This CPU's GDT and TSS.  LTR wants the descriptor marked available;
+	 * it marks it busy itself.
+	 */
+	lgdt	LGP_GDT_DESC(%rdi)
+	movq	LGP_TSS_DESC(%rdi), %rax
+	andb	$~0x02, 5(%rax)
+	movl	$LG_SEL_TSS, %eax
+	ltr	%ax
+
+	/*
+	 * The guest's data selectors (C checked each against this GDT), then
+	 * its bases: loading %gs clears the kernel's GS base, so no per-CPU
+	 * access from here until it is back.
+	 */
+	movl	LGP_GUEST_DS(%rdi), %eax
 	movl	%eax, %ds
+	movl	LGP_GUEST_ES(%rdi), %eax
 	movl	%eax, %es
+	movl	LGP_GUEST_FS(%rdi), %eax
 	movl	%eax, %fs
+	movl	LGP_GUEST_GS(%rdi), %eax
 	movl	%eax, %gs
 	movl	$MSR_FS_BASE, %ecx
 	movl	LGP_GUEST_FSBASE(%rdi), %eax
@@ -202,234 +247,35 @@ SYM_FUNC_START(lguest_switch_to_guest)
 	cmpq	$LG_MODE_USER, LGP_GUEST_MODE(%rdi)
 	jne	2f
 	movq	LGP_USER_CR3(%rdi), %rax
-2:	movq	%rax, %cr3
-
+2:
 	/*
-	 * Under the guest's root, the same IDT and GDT at their aliases: on
-	 * a CPU without UMIP the guest can read IDTR and GDTR (sidt, sgdt),
-	 * and the real addresses would tell it where the module and this
-	 * CPU's entry area are.  The aliases exist only in guest roots, so
-	 * they are loaded only while one is in CR3.
+	 * Into the hole, by a far return: not a near indirect branch, the
+	 * kind retpolines and IBRS guard, which IBRS_EXIT just turned off.
 	 */
-	lidt	lg_switcher_data+LGS_ALIAS_IDT_DESC(%rip)
-	lgdt	lg_switcher_data+LGS_ALIAS_GDT_DESC(%rip)
-
-	/* Now this CPU's lguest_pages are at LG_PAGES_VA: pop the guest. */
-	movq	$LG_PAGES_VA, %rsp
-	popq	%r15
-	popq	%r14
-	popq	%r13
-	popq	%r12
-	popq	%rbp
-	popq	%rbx
-	popq	%r11
-	popq	%r10
-	popq	%r9
-	popq	%r8
-	popq	%rax
-	popq	%rcx
-	popq	%rdx
-	popq	%rsi
-	popq	%rdi
-	addq	$16, %rsp		/* trapnum, errcode */
-	LG_CLEAR_CPU_BUFFERS
-	iretq
+	pushq	$__KERNEL_CS
+	movabsq	$ALIAS(lg_hole_enter), %rcx
+	pushq	%rcx
+	lretq
 SYM_FUNC_END(lguest_switch_to_guest)
 
 /*
- * The guest executed syscall: RCX holds its RIP, R11 its RFLAGS, RSP is
- * still the guest's and interrupts are off (SFMASK).
- *
- * Two cases the switcher handles alone, if C allowed it (LGP_FAST), without
- * ever reaching the host's C code: this is PVM's "direct switch", and what
- * makes a guest's own system calls cheap.
- *   - Guest user mode made a system call: enter the guest kernel at its
- *     syscall entry, as a CPU would (RCX and R11 already hold what the
- *     kernel expects).
- *   - The guest kernel made LHCALL_RETURN_TO_USER: load the user frame it
- *     left in its shared page and enter user mode.
- * Anything else is a hypercall, or a case C must see (a ring of queued
- * calls to run, a frame to check): build the frame an interrupt gate
- * would have built, on a few words at the end of this CPU's page, and leave
- * like any other trap.
+ * The way back, from the hole's exit code: the host's CR3 and stack are
+ * loaded, CS is the host's __KERNEL_CS and SS is null; GDTR, TR and IDTR
+ * are still ours.  No RET or indirect branch until LG_SPEC_FROM_GUEST.
  */
-SYM_CODE_START(lg_syscall_entry)
-	cmpq	$LG_MODE_USER, P(LGP_GUEST_MODE)
-	je	lg_user_syscall
-	cmpq	$LG_HCALL_RETURN_TO_USER, %rax
-	je	lg_return_to_user
-lg_syscall_exit:
-	movq	%rsp, P(LGP_SCRATCH)
-	movq	$P(LGP_SYSCALL_STACK), %rsp
-	pushq	$__USER_DS
-	pushq	P(LGP_SCRATCH)
-	pushq	%r11
-	pushq	$__USER_CS
-	pushq	%rcx
-	pushq	$0
-	pushq	$LG_TRAP_SYSCALL
-	jmp	lg_exit_common
-
-lg_user_syscall:
-	testq	$LG_FAST_SYSCALL, P(LGP_FAST)
-	jz	lg_syscall_exit
-	/*
-	 * The kernel is entered with its virtual interrupts off.  Write that
-	 * while the user root is loaded: there the shared page is ours alone,
-	 * and SMAP lets us write it (under the kernel root it is the guest
-	 * kernel's, user-accessible, and SMAP would fault us).
-	 */
-	movq	$0, LG_DATA_VA+LGD_IRQ_ENABLED
-	movq	%rax, P(LGP_SCRATCH)
-	movq	P(LGP_KERNEL_CR3), %rax
-	movq	%rax, %cr3
-	movq	$LG_MODE_KERNEL, P(LGP_GUEST_MODE)
-	incq	P(LGP_FAST_SYSCALLS)
-	movq	P(LGP_SCRATCH), %rax
-	/* The stack stays the user's: the guest kernel switches, as Linux does. */
-	movq	%rsp, P(LGP_SCRATCH)
-	movq	$P(LGP_SYSCALL_STACK), %rsp
-	pushq	$__USER_DS
-	pushq	P(LGP_SCRATCH)
-	pushq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED)
-	pushq	$__USER_CS
-	pushq	P(LGP_SYSCALL_RIP)
-	LG_CLEAR_CPU_BUFFERS
-	iretq
-
-lg_return_to_user:
-	testq	$LG_FAST_RETURN, P(LGP_FAST)
-	jz	lg_syscall_exit
-	/* RCX, the hypercall's return address, is needed if we give up. */
-	movq	%rcx, P(LGP_SCRATCH)
-	/* The user root first: under it SMAP lets us read the shared page. */
-	movq	P(LGP_USER_CR3), %rax
-	movq	%rax, %cr3
-	/* Calls queued in the ring run before this one: C does that. */
-	movq	P(LGP_NEXT_HCALL), %rax
-	cmpb	$0, LG_DATA_VA+LGD_HCALL_STATUS(%rax)
-	je	1f
-	/*
-	 * A non-canonical RIP or RSP would make iretq fault here, at CPL0:
-	 * leave that guest to C, which kills it.  Read each word once: the
-	 * guest may be changing them from another vCPU.
-	 */
-	movq	LG_DATA_VA+LGD_USER_RIP, %rax
-	movq	%rax, %rcx
-	shlq	$16, %rcx
-	sarq	$16, %rcx
-	cmpq	%rax, %rcx
-	jne	1f
-	movq	LG_DATA_VA+LGD_USER_RSP, %r11
-	movq	%r11, %rcx
-	shlq	$16, %rcx
-	sarq	$16, %rcx
-	cmpq	%r11, %rcx
-	jne	1f
-
-	movq	$P(LGP_SYSCALL_STACK), %rsp
-	pushq	$__USER_DS
-	pushq	%r11
-	movq	LG_DATA_VA+LGD_USER_RFLAGS, %rcx
-	andq	$LG_RFLAGS_KEEP, %rcx
-	orq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED), %rcx
-	pushq	%rcx
-	pushq	$__USER_CS
-	pushq	%rax
-	movq	$LG_MODE_USER, P(LGP_GUEST_MODE)
-	incq	P(LGP_FAST_RETURNS)
-	movq	LG_DATA_VA+LGD_USER_RAX, %rax
-	movq	LG_DATA_VA+LGD_USER_RCX, %rcx
-	movq	LG_DATA_VA+LGD_USER_R11, %r11
-	LG_CLEAR_CPU_BUFFERS
-	iretq
-1:	movq	P(LGP_KERNEL_CR3), %rax
-	movq	%rax, %cr3
-	movq	P(LGP_SCRATCH), %rcx
-	movl	$LG_HCALL_RETURN_TO_USER, %eax
-	jmp	lg_syscall_exit
-SYM_CODE_END(lg_syscall_entry)
-
-/*
- * The 256 IDT stubs, 16 bytes apart.  Vectors for which the CPU pushes no
- * error code push a zero, so every frame has the same shape.
- */
-	.balign 16
-SYM_CODE_START_NOALIGN(lg_trap_stubs)
-	vector = 0
-	.rept 256
-	.balign 16
-	.if vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 || vector == 29 || vector == 30
-	.else
-	pushq	$0
-	.endif
-	pushq	$vector
-	jmp	lg_exit_common
-	vector = vector + 1
-	.endr
-SYM_CODE_END(lg_trap_stubs)
-
-/*
- * Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS.  From CPL3 it is the
- * guest leaving; from CPL0 it is something that hit the switcher itself.
- */
-SYM_CODE_START_NOALIGN(lg_exit_common)
-	testb	$3, 24(%rsp)
-	jz	lg_trap_in_switcher
-	/*
-	 * An interrupt gate clears neither AC nor DF, which the guest may
-	 * have set: no host code runs with SMAP off or strings backwards.
-	 * (The flags the guest had are in the frame, and the host's own come
-	 * back with popfq.)
-	 */
-	cld
-	ASM_CLAC
-
-	movq	%r15, P(LGP_R15)
-	movq	%r14, P(LGP_R14)
-	movq	%r13, P(LGP_R13)
-	movq	%r12, P(LGP_R12)
-	movq	%rbp, P(LGP_RBP)
-	movq	%rbx, P(LGP_RBX)
-	movq	%r11, P(LGP_R11)
-	movq	%r10, P(LGP_R10)
-	movq	%r9, P(LGP_R9)
-	movq	%r8, P(LGP_R8)
-	movq	%rax, P(LGP_RAX)
-	movq	%rcx, P(LGP_RCX)
-	movq	%rdx, P(LGP_RDX)
-	movq	%rsi, P(LGP_RSI)
-	movq	%rdi, P(LGP_RDI)
-	popq	P(LGP_TRAPNUM)
-	popq	P(LGP_ERRCODE)
-	popq	P(LGP_RIP)
-	popq	P(LGP_CS)
-	popq	P(LGP_RFLAGS)
-	popq	P(LGP_RSP)
-	popq	P(LGP_SS)
-	movq	%cr2, %rax
-	movq	%rax, P(LGP_CR2)
-
-	movl	$MSR_FS_BASE, %ecx
-	rdmsr
-	movl	%eax, P(LGP_GUEST_FSBASE)
-	movl	%edx, P(LGP_GUEST_FSBASE+4)
-	movl	$MSR_GS_BASE, %ecx
-	rdmsr
-	movl	%eax, P(LGP_GUEST_GSBASE)
-	movl	%edx, P(LGP_GUEST_GSBASE+4)
-
-	/* CR0.TS is never left set for host code. */
-	cmpq	$0, P(LGP_GUEST_TS)
-	je	1f
-	clts
-1:
-	/* The real tables' addresses before the aliases' root goes. */
-	lgdt	P(LGP_HOST_GDT)
-	lidt	lg_switcher_data+LGS_GUEST_IDT_DESC(%rip)
-	movq	P(LGP_HOST_RSP), %rsp
-	movq	P(LGP_HOST_CR3), %rax
-	movq	%rax, %cr3
+SYM_CODE_START(lg_exit_host)
+	popq	%rdi
+	/* The host's writable GDT, where LTR may mark its TSS busy. */
+	lgdt	LGP_HOST_GDT_RW(%rdi)
+	movq	LGP_HOST_GDT_RW+2(%rdi), %rax
+	andb	$~0x02, GDT_ENTRY_TSS*8+5(%rax)
+	movl	$(GDT_ENTRY_TSS*8), %eax
+	ltr	%ax
+	/* Then the GDTR the host had: its read-only alias. */
+	lgdt	(%rsp)
+	addq	$16, %rsp
+	popq	%rax
+	movl	%eax, %ss
 
 	/* The launcher's LDT, if it had one: its GDT entry is still there. */
 	popq	%rax
@@ -471,43 +317,8 @@ SYM_CODE_START_NOALIGN(lg_exit_common)
 	popq	%rbx
 	popq	%rbp
 	RET
-SYM_CODE_END(lg_exit_common)
+SYM_CODE_END(lg_exit_host)
 
-/*
- * Something hit the switcher at CPL0, with interrupts off.  Only an NMI (or
- * a stray #DB) can: note the NMI in a byte per CPU entry area slot, which is
- * mapped in host and guest alike (we may be under either CR3), and return.
- * The C code hands the NMI to the host once the switch is over.  The NMI
- * frame has no error code: drop exactly the two words our stub pushed.
- */
-SYM_CODE_START_NOALIGN(lg_trap_in_switcher)
-	cmpq	$2, (%rsp)
-	je	1f
-	cmpq	$1, (%rsp)
-	je	2f
-	/* Anything else is a switcher bug: stop here, loudly. */
-	ud2
-1:
-	pushq	%rax
-	pushq	%rdx
-	movq	%rsp, %rax
-	subq	lg_switcher_data+LGS_CEA_BASE(%rip), %rax
-	xorl	%edx, %edx
-	divq	lg_switcher_data+LGS_CEA_SIZE(%rip)
-	leaq	lg_switcher_data+LGS_NMI_PENDING(%rip), %rdx
-	movb	$1, (%rdx,%rax)
-	popq	%rdx
-	popq	%rax
-2:
-	addq	$16, %rsp
-	iretq
-SYM_CODE_END(lg_trap_in_switcher)
-
-	.balign 4096
-SYM_CODE_START_NOALIGN(lg_switcher_text_end)
-SYM_CODE_END(lg_switcher_text_end)
-
-	.text
 /*
  * void lg_call_host_handler(unsigned long handler): call a host IDT handler
  * as if the CPU had delivered an interrupt here, with a frame whose RFLAGS
@@ -525,3 +336,335 @@ SYM_FUNC_START(lg_call_host_handler)
 	leave
 	RET
 SYM_FUNC_END(lg_call_host_handler)
+
+/*
+ * The hole's code.  Everything below runs at its alias in slot 257, under
+ * the host's root or a guest's.
+ */
+	.section .lg_switcher.text, "ax"
+	.balign 4096
+SYM_CODE_START_NOALIGN(lg_switcher_text_start)
+	int3
+SYM_CODE_END(lg_switcher_text_start)
+
+/* From lguest_switch_to_guest: the guest's CR3 in %rax. */
+SYM_CODE_START_NOALIGN(lg_hole_enter)
+	movq	%rax, %cr3
+	/*
+	 * Where the guest can read GDTR (no UMIP), show it the same GDT at
+	 * LG_CUR_VA, an address that says nothing about which CPU this is.
+	 */
+	ALTERNATIVE "", "jmp .Lalias_done", X86_FEATURE_UMIP
+	lgdt	SWD(LGS_ALIAS_GDT_DESC)
+.Lalias_done:
+	/* Now this CPU's lguest_pages are at LG_CUR_VA: pop the guest. */
+	leaq	CUR(LGA_PAGES), %rsp
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbp
+	popq	%rbx
+	popq	%r11
+	popq	%r10
+	popq	%r9
+	popq	%r8
+	popq	%rax
+	popq	%rcx
+	popq	%rdx
+	popq	%rsi
+	popq	%rdi
+	addq	$16, %rsp		/* trapnum, errcode */
+	LG_CLEAR_CPU_BUFFERS
+	iretq
+SYM_CODE_END(lg_hole_enter)
+
+/*
+ * The guest executed syscall: RCX holds its RIP, R11 its RFLAGS, RSP is
+ * still the guest's, CS and SS are 0xe008 and 0xe010 (STAR), and
+ * interrupts are off (SFMASK).
+ *
+ * Two cases the switcher handles alone, if C allowed it (LGP_FAST), without
+ * ever reaching the host's C code: this is PVM's "direct switch", and what
+ * makes a guest's own system calls cheap.
+ *   - Guest user mode made a system call: enter the guest kernel at its
+ *     syscall entry, as a CPU would (RCX and R11 already hold what the
+ *     kernel expects).
+ *   - The guest kernel made LHCALL_RETURN_TO_USER: load the user frame it
+ *     left in its shared page and enter user mode.
+ * Anything else is a hypercall, or a case C must see (a ring of queued
+ * calls to run, a frame to check): build the frame an interrupt gate
+ * would have built, where TSS.RSP0 would have put it, and leave like any
+ * other trap.
+ */
+SYM_CODE_START_NOALIGN(lg_syscall_entry)
+	cmpq	$LG_MODE_USER, CUR(LGP_GUEST_MODE)
+	je	lg_user_syscall
+	cmpq	$LG_HCALL_RETURN_TO_USER, %rax
+	je	lg_return_to_user
+lg_syscall_exit:
+	movq	%rsp, CUR(LGP_SCRATCH)
+	leaq	CUR(LGP_REGS_END), %rsp
+	pushq	$__USER_DS
+	pushq	CUR(LGP_SCRATCH)
+	pushq	%r11
+	pushq	$__USER_CS
+	pushq	%rcx
+	pushq	$0
+	pushq	$LG_TRAP_SYSCALL
+	jmp	lg_exit_guest
+
+lg_user_syscall:
+	testq	$LG_FAST_SYSCALL, CUR(LGP_FAST)
+	jz	lg_syscall_exit
+	/*
+	 * The kernel is entered with its virtual interrupts off.  Write that
+	 * while the user root is loaded: there the shared page is ours alone,
+	 * and SMAP lets us write it (under the kernel root it is the guest
+	 * kernel's, user-accessible, and SMAP would fault us).
+	 */
+	movq	$0, HV(LG_DATA_VA + LGD_IRQ_ENABLED)
+	movq	%rax, CUR(LGP_SCRATCH)
+	movq	CUR(LGP_KERNEL_CR3), %rax
+	movq	%rax, %cr3
+	movq	$LG_MODE_KERNEL, CUR(LGP_GUEST_MODE)
+	incq	CUR(LGP_FAST_SYSCALLS)
+	movq	CUR(LGP_SCRATCH), %rax
+	/* The stack stays the user's: the guest kernel switches, as Linux does. */
+	movq	%rsp, CUR(LGP_SCRATCH)
+	leaq	CUR(LGP_SYSCALL_STACK), %rsp
+	pushq	$__USER_DS
+	pushq	CUR(LGP_SCRATCH)
+	pushq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED)
+	pushq	$__USER_CS
+	pushq	CUR(LGP_SYSCALL_RIP)
+	LG_CLEAR_CPU_BUFFERS
+	iretq
+
+lg_return_to_user:
+	testq	$LG_FAST_RETURN, CUR(LGP_FAST)
+	jz	lg_syscall_exit
+	/* RCX, the hypercall's return address, is needed if we give up. */
+	movq	%rcx, CUR(LGP_SCRATCH)
+	/* The user root first: under it SMAP lets us read the shared page. */
+	movq	CUR(LGP_USER_CR3), %rax
+	movq	%rax, %cr3
+	/* Calls queued in the ring run before this one: C does that. */
+	movq	CUR(LGP_NEXT_HCALL), %rax
+	leaq	HV(LG_DATA_VA + LGD_HCALL_STATUS), %rcx
+	cmpb	$0, (%rcx,%rax)
+	je	1f
+	/*
+	 * A non-canonical RIP or RSP would make iretq fault here, at CPL0:
+	 * leave that guest to C, which kills it.  Read each word once: the
+	 * guest may be changing them from another vCPU.
+	 */
+	movq	HV(LG_DATA_VA + LGD_USER_RIP), %rax
+	movq	%rax, %rcx
+	shlq	$16, %rcx
+	sarq	$16, %rcx
+	cmpq	%rax, %rcx
+	jne	1f
+	movq	HV(LG_DATA_VA + LGD_USER_RSP), %r11
+	movq	%r11, %rcx
+	shlq	$16, %rcx
+	sarq	$16, %rcx
+	cmpq	%r11, %rcx
+	jne	1f
+
+	leaq	CUR(LGP_SYSCALL_STACK), %rsp
+	pushq	$__USER_DS
+	pushq	%r11
+	movq	HV(LG_DATA_VA + LGD_USER_RFLAGS), %rcx
+	andq	$LG_RFLAGS_KEEP, %rcx
+	orq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED), %rcx
+	pushq	%rcx
+	pushq	$__USER_CS
+	pushq	%rax
+	movq	$LG_MODE_USER, CUR(LGP_GUEST_MODE)
+	incq	CUR(LGP_FAST_RETURNS)
+	movq	HV(LG_DATA_VA + LGD_USER_RAX), %rax
+	movq	HV(LG_DATA_VA + LGD_USER_RCX), %rcx
+	movq	HV(LG_DATA_VA + LGD_USER_R11), %r11
+	LG_CLEAR_CPU_BUFFERS
+	iretq
+1:	movq	CUR(LGP_KERNEL_CR3), %rax
+	movq	%rax, %cr3
+	movq	CUR(LGP_SCRATCH), %rcx
+	movl	$LG_HCALL_RETURN_TO_USER, %eax
+	jmp	lg_syscall_exit
+SYM_CODE_END(lg_syscall_entry)
+
+/*
+ * The 256 IDT stubs, 16 bytes apart.  Vectors for which the CPU pushes no
+ * error code push a zero, so every frame has the same shape.  #DF, NMI,
+ * #DB and #MC arrive on IST stacks, the others at TSS.RSP0.
+ */
+	.balign 16
+SYM_CODE_START_NOALIGN(lg_trap_stubs)
+	vector = 0
+	.rept 256
+	.balign 16
+	.if vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 || vector == 29 || vector == 30
+	.else
+	pushq	$0
+	.endif
+	pushq	$vector
+	.if vector == 1 || vector == 2 || vector == 8 || vector == 18
+	jmp	lg_exit_ist
+	.else
+	jmp	lg_exit_common
+	.endif
+	vector = vector + 1
+	.endr
+SYM_CODE_END(lg_trap_stubs)
+
+/*
+ * An IST vector: from the guest, move the frame (vector, error code, RIP,
+ * CS, RFLAGS, RSP, SS) to where TSS.RSP0 would have put it, and go on as
+ * for any trap; at CPL0 it hit the switcher itself.
+ */
+SYM_CODE_START_NOALIGN(lg_exit_ist)
+	testb	$3, 24(%rsp)
+	jz	lg_trap_in_switcher
+	pushq	%rax
+	movq	8(%rsp), %rax
+	movq	%rax, CUR(LGP_TRAPNUM)
+	movq	16(%rsp), %rax
+	movq	%rax, CUR(LGP_ERRCODE)
+	movq	24(%rsp), %rax
+	movq	%rax, CUR(LGP_RIP)
+	movq	32(%rsp), %rax
+	movq	%rax, CUR(LGP_CS)
+	movq	40(%rsp), %rax
+	movq	%rax, CUR(LGP_RFLAGS)
+	movq	48(%rsp), %rax
+	movq	%rax, CUR(LGP_RSP)
+	movq	56(%rsp), %rax
+	movq	%rax, CUR(LGP_SS)
+	popq	%rax
+	leaq	CUR(LGP_TRAPNUM), %rsp
+	jmp	lg_exit_guest
+SYM_CODE_END(lg_exit_ist)
+
+/*
+ * Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS.  From CPL3 it is the
+ * guest leaving, and the stack is the top of the register frame at
+ * LG_CUR_VA; from CPL0 it is something that hit the switcher itself.
+ */
+SYM_CODE_START_NOALIGN(lg_exit_common)
+	testb	$3, 24(%rsp)
+	jz	lg_trap_in_switcher
+lg_exit_guest:
+	/*
+	 * An interrupt gate clears neither AC nor DF, which the guest may
+	 * have set: no host code runs with SMAP off or strings backwards.
+	 * (The flags the guest had are in the frame, and the host's own come
+	 * back with popfq.)
+	 */
+	cld
+	ASM_CLAC
+	pushq	%rdi
+	pushq	%rsi
+	pushq	%rdx
+	pushq	%rcx
+	pushq	%rax
+	pushq	%r8
+	pushq	%r9
+	pushq	%r10
+	pushq	%r11
+	pushq	%rbx
+	pushq	%rbp
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+	/* %rsp is LG_CUR_VA: struct lguest_pages, registers filled in. */
+
+	/* GDTR back where the host's root maps it too. */
+	ALTERNATIVE "", "jmp .Lunalias_done", X86_FEATURE_UMIP
+	lgdt	LGP_GDT_DESC(%rsp)
+.Lunalias_done:
+	movq	%cr2, %rax
+	movq	%rax, LGP_CR2(%rsp)
+	movl	$MSR_FS_BASE, %ecx
+	rdmsr
+	movl	%eax, LGP_GUEST_FSBASE(%rsp)
+	movl	%edx, LGP_GUEST_FSBASE+4(%rsp)
+	movl	$MSR_GS_BASE, %ecx
+	rdmsr
+	movl	%eax, LGP_GUEST_GSBASE(%rsp)
+	movl	%edx, LGP_GUEST_GSBASE+4(%rsp)
+	movl	%ds, %eax
+	movq	%rax, LGP_GUEST_DS(%rsp)
+	movl	%es, %eax
+	movq	%rax, LGP_GUEST_ES(%rsp)
+	movl	%fs, %eax
+	movq	%rax, LGP_GUEST_FS(%rsp)
+	movl	%gs, %eax
+	movq	%rax, LGP_GUEST_GS(%rsp)
+
+	/* CR0.TS is never left set for host code. */
+	cmpq	$0, LGP_GUEST_TS(%rsp)
+	je	2f
+	clts
+2:
+	movq	LGP_HOST_CR3(%rsp), %rax
+	movq	LGP_HOST_RSP(%rsp), %rsp
+	movq	%rax, %cr3
+	/*
+	 * Back to the module's text, on the host's kernel CS: a far return
+	 * (an absolute address: no relative one is right from the hole).
+	 * SS is null from the trap (or 0xe010 from syscall, which is ours):
+	 * make it null before the host's GDT, where 0xe010 is nothing.
+	 */
+	xorl	%eax, %eax
+	movl	%eax, %ss
+	pushq	$__KERNEL_CS
+	movabsq	$lg_exit_host, %rax
+	pushq	%rax
+	lretq
+SYM_CODE_END(lg_exit_common)
+
+/*
+ * Something hit the switcher at CPL0, with interrupts off.  Only an NMI (or
+ * a stray #DB) can: note the NMI in a byte per CPU and return.  We may be
+ * on our IST stack in CPU n's area, or (early on the way in, late on the
+ * way out, while the host's TSS is loaded) on the host's NMI stack in CPU
+ * n's entry area: either tells n.  The C code hands the NMI to the host
+ * once the switch is over.  The NMI frame has no error code: drop exactly
+ * the two words our stub pushed.
+ */
+SYM_CODE_START_NOALIGN(lg_trap_in_switcher)
+	cmpq	$2, (%rsp)
+	je	1f
+	cmpq	$1, (%rsp)
+	je	2f
+	/* Anything else is a switcher bug: stop here, loudly. */
+	ud2
+1:
+	pushq	%rax
+	pushq	%rdx
+	movq	%rsp, %rax
+	movabsq	$LG_CPUS_VA, %rdx
+	subq	%rdx, %rax
+	shrq	$LG_CPU_SHIFT, %rax
+	cmpq	$CONFIG_NR_CPUS, %rax
+	jb	3f
+	movq	%rsp, %rax
+	subq	SWD(LGS_CEA_BASE), %rax
+	xorl	%edx, %edx
+	divq	SWD(LGS_CEA_SIZE)
+3:
+	leaq	SWD(LGS_NMI_PENDING), %rdx
+	movb	$1, (%rdx,%rax)
+	popq	%rdx
+	popq	%rax
+2:
+	addq	$16, %rsp
+	iretq
+SYM_CODE_END(lg_trap_in_switcher)
+
+	.balign 4096
+SYM_CODE_START_NOALIGN(lg_switcher_text_end)
+SYM_CODE_END(lg_switcher_text_end)

@@ -144,6 +144,11 @@ int lguest_initialize(struct lguest *lg, const struct lguest_req_init *req)
 		err = lguest_pins_init(lg);
 	if (err)
 		goto fail;
+	/* The switcher's pages, where the switch needs them in the host. */
+	err = lguest_hole_get(lg->mm);
+	if (err)
+		goto fail;
+	lg->hole_mapped = true;
 	/* Sized now: vCPUs fill them as they are created. */
 	lg->nr_cpus = req->nr_vcpus;
 	err = lguest_pgdirs_init(lg);
@@ -165,6 +170,7 @@ int lguest_initialize(struct lguest *lg, const struct lguest_req_init *req)
 		cpu->regs.rflags = lguest_sanitize_rflags(0);
 		cpu->regs.cs = __USER_CS;
 		cpu->regs.ss = __USER_DS;
+		lguest_gdt_init(cpu);
 	}
 	lg->cpus[0]->regs.rip = req->entry;
 	lg->cpus[0]->regs.rsp = req->size;
@@ -183,6 +189,9 @@ void lguest_free(struct lguest *lg)
 {
 	unsigned int i;
 
+	if (lg->hole_mapped)
+		lguest_hole_put(lg->mm);
+	lg->hole_mapped = false;
 	/* No more notifier callbacks once this returns. */
 	lguest_shadow_free(lg);
 	for (i = 0; i < lg->nr_cpus; i++)

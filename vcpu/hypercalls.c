@@ -179,6 +179,8 @@ static void hcall_return_to_user(struct lg_cpu *cpu)
 	}
 	cpu->regs.rip = u.rip;
 	cpu->regs.rsp = u.rsp;
+	cpu->regs.cs = __USER_CS;
+	cpu->regs.ss = __USER_DS;
 	cpu->regs.rflags = lguest_sanitize_rflags(u.rflags);
 	cpu->regs.rax = u.rax;
 	cpu->regs.rcx = u.rcx;
@@ -287,6 +289,8 @@ static long dispatch(struct lg_cpu *cpu, u64 nr, const u64 *a, bool sync)
 		return hcall_start_vcpu(cpu, a[0], a[1], a[2], a[3]);
 	case LHCALL_SEND_IPI:
 		return hcall_send_ipi(cpu, a[0], a[1]);
+	case LHCALL_LOAD_GDT:
+		return lguest_load_gdt(cpu, a[0], a[1], a[2]);
 	case LHCALL_HALT:
 		if (!sync)
 			break;

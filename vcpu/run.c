@@ -138,6 +138,13 @@ int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit)
 			continue;
 		}
 
+		/*
+		 * The switcher loads CS, SS and the data selectors at CPL0:
+		 * each must still name a descriptor it can load (vcpu/gdt.c).
+		 */
+		if (unlikely(!lguest_check_segments(cpu)))
+			continue;
+
 		cond_resched();
 		if (eager)
 			fpu_swap_kvm_fpstate(&cpu->fpu, true);

@@ -112,6 +112,9 @@ static bool push_guest_frame(struct lg_cpu *cpu, unsigned int vector,
 		WRITE_ONCE(cpu->data->irq_enabled, 0);
 	cpu->regs.rsp = rsp;
 	cpu->regs.rip = e->handler;
+	/* The kernel runs on the flat segments, whatever user mode had. */
+	cpu->regs.cs = __USER_CS;
+	cpu->regs.ss = __USER_DS;
 	cpu->regs.rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF);
 	return true;
 }
@@ -264,13 +267,6 @@ static void page_fault(struct lg_cpu *cpu)
 void lguest_arch_handle_trap(struct lg_cpu *cpu)
 {
 	unsigned int vector = cpu->regs.trapnum;
-
-	/* The guest must stay a 64-bit user of the host's selectors. */
-	if (cpu->regs.cs != __USER_CS || cpu->regs.ss != __USER_DS) {
-		kill_guest(cpu, "guest left 64-bit mode (cs %#llx, ss %#llx) at rip %#llx",
-			   cpu->regs.cs, cpu->regs.ss, cpu->regs.rip);
-		return;
-	}
 
 	switch (vector) {
 	case LG_TRAP_SYSCALL:

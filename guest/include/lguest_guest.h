@@ -39,6 +39,7 @@ extern struct lguest_data guest_data;
 #define GUEST_SCRATCH_KSTACK	1	/* this vCPU's kernel stack top */
 #define GUEST_SCRATCH_ASYNC	2	/* next slot of the hypercall ring */
 #define GUEST_SCRATCH_CURRENT	3	/* the task running here (task.c) */
+#define GUEST_SCRATCH_USER_RAX	4	/* a user's RAX, during syscall entry */
 
 /* What guest_trap() gets for a user syscall (entry.S builds a trap frame). */
 #define GUEST_SYSCALL_VECTOR	0x100

@@ -30,7 +30,12 @@
 #define R_CS		144
 #define R_RFLAGS	152
 #define R_RSP		160
-#define D(field)	(0xffffffffffe01000 + (field))	/* LGUEST_DATA_VA */
+/*
+ * The shared page, at LGUEST_DATA_VA in the hypervisor hole: beyond the
+ * reach of a 32-bit displacement, so only movabs with %rax reaches it
+ * without a register to hold its address.
+ */
+#define D(field)	(0xffff808000200000 + (field))	/* LGUEST_DATA_VA */
 #define D_USER_RIP	D(0x80)
 #define D_USER_RSP	D(0x88)
 #define D_USER_RFLAGS	D(0x90)
@@ -39,6 +44,7 @@
 #define D_USER_R11	D(0xa8)
 #define D_SCRATCH0	D(0xb0)	/* the user's RSP, for a moment */
 #define D_SCRATCH1	D(0xb8)	/* this vCPU's kernel stack (task.c) */
+#define D_SCRATCH4	D(0xd0)	/* the user's RAX, for a moment */
 
 	.text
 	.balign 16
@@ -113,17 +119,17 @@ guest_trap_common:
 	.globl guest_return_to_user
 guest_return_to_user:
 	movq	R_RIP(%rsp), %rax
-	movq	%rax, D_USER_RIP
+	movabsq	%rax, D_USER_RIP
 	movq	R_RSP(%rsp), %rax
-	movq	%rax, D_USER_RSP
+	movabsq	%rax, D_USER_RSP
 	movq	R_RFLAGS(%rsp), %rax
-	movq	%rax, D_USER_RFLAGS
+	movabsq	%rax, D_USER_RFLAGS
 	movq	R_RAX(%rsp), %rax
-	movq	%rax, D_USER_RAX
+	movabsq	%rax, D_USER_RAX
 	movq	R_RCX(%rsp), %rax
-	movq	%rax, D_USER_RCX
+	movabsq	%rax, D_USER_RCX
 	movq	R_R11(%rsp), %rax
-	movq	%rax, D_USER_R11
+	movabsq	%rax, D_USER_R11
 	popq	%r15
 	popq	%r14
 	popq	%r13
@@ -149,10 +155,15 @@ guest_return_to_user:
  */
 	.globl guest_syscall_entry
 guest_syscall_entry:
-	movq	%rsp, D_SCRATCH0
-	movq	D_SCRATCH1, %rsp
+	movabsq	%rax, D_SCRATCH4
+	movq	%rsp, %rax
+	movabsq	%rax, D_SCRATCH0
+	movabsq	D_SCRATCH1, %rax
+	movq	%rax, %rsp
 	pushq	$0x2b			/* LGUEST_USER_SS */
-	pushq	D_SCRATCH0
+	movabsq	D_SCRATCH0, %rax
+	pushq	%rax
+	movabsq	D_SCRATCH4, %rax
 	pushq	%r11
 	pushq	$0x33			/* LGUEST_USER_CS */
 	pushq	%rcx
@@ -167,7 +178,8 @@ guest_syscall_entry:
 	.globl guest_enter_user
 guest_enter_user:
 	movq	%rdi, %rsi
-	movq	D_SCRATCH1, %rsp
+	movabsq	D_SCRATCH1, %rax
+	movq	%rax, %rsp
 	subq	$176, %rsp
 	movq	%rsp, %rdi
 	movl	$22, %ecx

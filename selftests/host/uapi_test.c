@@ -11,7 +11,7 @@
 TEST(request_numbers_are_stable)
 {
 	EXPECT_EQ(1, LHREQ_INFO);
-	EXPECT_EQ(2, LGUEST_ABI_VERSION);
+	EXPECT_EQ(3, LGUEST_ABI_VERSION);
 	EXPECT_EQ(11, LHCALL_NEW_PGTABLE);
 	EXPECT_EQ(15, LHCALL_RETURN_TO_USER);
 	EXPECT_EQ(17, LHCALL_SEND_IPI);
@@ -53,7 +53,7 @@ TEST(run_interface_layout)
 	EXPECT_EQ(22 * 8, sizeof(struct lguest_regs));
 	EXPECT_EQ(160, sizeof(struct lguest_exit));
 	EXPECT_EQ(32, offsetof(struct lguest_exit, msg));
-	EXPECT_EQ(23 * 8, sizeof(struct lguest_vcpu_stats));
+	EXPECT_EQ(24 * 8, sizeof(struct lguest_vcpu_stats));
 	EXPECT_EQ(2864, offsetof(struct lguest_data, vcpu_id));
 }
 
@@ -79,9 +79,11 @@ TEST(shared_page_layout)
 /* The guest-visible addresses the host keeps: one page each, in the top 2 MiB. */
 TEST(guest_visible_host_addresses_are_fixed)
 {
-	EXPECT_EQ(0xffffffffffe01000ULL, LGUEST_DATA_VA);
-	EXPECT_EQ(0xffffffffffe02000ULL, LGUEST_IDT_VA);
-	EXPECT_EQ(0xffffffffffe03000ULL, LGUEST_GDT_VA);
+	EXPECT_EQ(0xffff808000200000ULL, LGUEST_DATA_VA);
+	EXPECT_EQ(0xffff808000010000ULL, LGUEST_IDT_VA);
+	EXPECT_EQ(0xffff808000410000ULL, LGUEST_GDT_VA);
+	EXPECT_EQ(0xffff800000000000ULL, LGUEST_HOLE_START);
+	EXPECT_EQ(0xffff880000000000ULL, LGUEST_HOLE_END);
 }
 
 TEST(host_caps_are_distinct_bits)

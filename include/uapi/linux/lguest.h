@@ -20,7 +20,7 @@
 #include <linux/types.h>
 
 /* Bumped whenever a structure below or the meaning of a request changes. */
-#define LGUEST_ABI_VERSION	2
+#define LGUEST_ABI_VERSION	3
 
 /* The most vCPUs one guest may have: LHCALL_SEND_IPI's mask has 64 bits. */
 #define LGUEST_MAX_VCPUS	64
@@ -161,6 +161,7 @@ struct lguest_vcpu_stats {
 	__u64 shootdowns;	/* invalidations that had to kick other vCPUs */
 	__u64 msr_loads;	/* SYSCALL MSRs pointed at the switcher */
 	__u64 shadow_retries;	/* fills given up: the tables changed meanwhile */
+	__u64 gdt_loads;	/* the vCPU's GDT entries copied into a CPU's */
 };
 
 struct lguest_req_stats {
@@ -226,6 +227,8 @@ enum lguest_hcall {
 	/* SMP. */
 	LHCALL_START_VCPU = 16,		/* vcpu, rip, rsp, rdi for it */
 	LHCALL_SEND_IPI = 17,		/* mask of vCPUs, vector (32..255) */
+	/* Descriptors. */
+	LHCALL_LOAD_GDT = 18,		/* first entry, count, gpa of the u64s */
 	LHCALL_NR
 };
 
@@ -303,18 +306,43 @@ struct lguest_user_frame {
  * cli/sti; the host sets irq_pending bits and cr2.  A guest that enables
  * interrupts and finds a pending bit makes LHCALL_SEND_INTERRUPTS.
  */
-#define LGUEST_DATA_VA		0xffffffffffe01000ULL
+#define LGUEST_DATA_VA		0xffff808000200000ULL
+
+/*
+ * The host's part of every guest address space: PML4 slots 256-271, the
+ * x86-64 hypervisor hole (0xffff800000000000-0xffff87ffffffffff), as in
+ * Xen's PV ABI.  Every other slot is the guest's.
+ */
+#define LGUEST_HOLE_START	0xffff800000000000ULL
+#define LGUEST_HOLE_END		0xffff880000000000ULL
 
 /*
  * Where the guest's IDTR and GDTR point while it runs, as `sidt` and `sgdt`
- * show on a CPU without UMIP (with UMIP they raise #GP): fixed aliases in
- * the host's reserved slot, the same on every host and every CPU, so that
- * they say nothing about where the host put its module or its CPU entry
- * areas.  Neither page is readable by the guest.  `str` shows the host's
- * TSS selector and `sldt` a null one, which say nothing either.
+ * show on a CPU without UMIP (with UMIP they raise #GP): addresses in the
+ * hole, the same on every host and every CPU, so that they say nothing
+ * about the host.  Neither table is readable by the guest.  `str` shows
+ * LGUEST_TSS_SEL and `sldt` a null selector.
  */
-#define LGUEST_IDT_VA		0xffffffffffe02000ULL
-#define LGUEST_GDT_VA		0xffffffffffe03000ULL
+#define LGUEST_IDT_VA		0xffff808000010000ULL
+#define LGUEST_GDT_VA		0xffff808000410000ULL
+#define LGUEST_GDT_LIMIT	0xefff
+#define LGUEST_TSS_SEL		0xe040
+
+/*
+ * LHCALL_LOAD_GDT: the vCPU's own GDT entries, 0 to LGUEST_GDT_ENTRIES - 1
+ * (each vCPU has its own table, as each CPU has).  A descriptor is 0 (the
+ * entry becomes empty) or a code or data segment of DPL 3, present or not;
+ * code segments must be 64-bit (L set, D clear).  System descriptors,
+ * other privilege levels and the entries the host keeps (0, 2, and
+ * LGUEST_USER_SS/CS's 5 and 6, which the switcher uses) are refused with
+ * LGUEST_HCALL_EINVAL, and then nothing is loaded.  The accessed bit is
+ * set for the guest.  Selectors above the guest's entries, at Xen's flat
+ * ones (0xe023, 0xe02b, 0xe033: 32-bit code, data, 64-bit code, DPL 3),
+ * are fixed and always usable.  DS, ES, FS and GS keep what the guest
+ * loads across every exit; a selector whose entry changed under it so
+ * that it can no longer be loaded reads back as null.
+ */
+#define LGUEST_GDT_ENTRIES	512
 
 struct lguest_data {
 	__u64 irq_enabled;
@@ -323,9 +351,9 @@ struct lguest_data {
 	__u64 tsc_khz;
 	__u64 time_ns;			/* CLOCK_REALTIME at the last timer irq */
 	/*
-	 * Top-level (PML4) slots the host reserves for itself (the switcher
-	 * and the CPU entry area): bit n of word n / 64 is slot n.  A guest
-	 * that maps anything there is killed when it touches it.
+	 * Top-level (PML4) slots the host reserves for itself: bit n of word
+	 * n / 64 is slot n.  Exactly the hole, 256-271.  A guest that maps
+	 * anything there is killed when it touches it.
 	 */
 	__u64 reserved_slots[8];
 	struct lguest_user_frame user;	/* for LHCALL_RETURN_TO_USER */

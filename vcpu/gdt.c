@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The guest's segments.
+ *
+ * While a guest runs, each physical CPU uses a GDT of ours (switcher.h):
+ * its first 512 entries are the running vCPU's own, the rest are fixed.
+ * A vCPU's entries live here, in struct lg_cpu, and copy_in_guest_info()
+ * copies them into the CPU's GDT when they changed (CHANGED_GDT) or when
+ * the CPU last ran another vCPU, as the original lguest did with its GDT.
+ *
+ * The guest runs at CPL3 on descriptors it chose, so each one is checked
+ * as it comes in (LHCALL_LOAD_GDT, as Xen's check_descriptor() does): code
+ * or data, DPL 3, and code 64-bit.  A few entries stay the host's: 0, 2
+ * (the host's __KERNEL_CS, which our IDT's gates use, so that the gates
+ * work under the host's GDT and ours alike), and 5 and 6 (the flat user
+ * data and code segments, LGUEST_USER_SS and LGUEST_USER_CS, which the
+ * switcher puts in the frames it builds itself).
+ *
+ * A check at load time is not enough: a selector already in a segment
+ * register can outlive its descriptor.  The switcher reloads the guest's
+ * CS, SS, DS, ES, FS and GS at CPL0 on every entry, where a bad one would
+ * fault in the host; so before every entry lguest_check_segments() checks
+ * each against the current table.  A data selector that no longer loads
+ * becomes null (what Xen does, and what a CPU does to data segments on a
+ * privilege change); a code or stack selector that does not kills the
+ * guest.
+ */
+#include <linux/uaccess.h>
+#include <asm/desc.h>
+#include <asm/segment.h>
+#include "lg.h"
+#include "switcher.h"
+
+/* Descriptor fields, as the CPU reads them. */
+#define DESC_TYPE(d)	(((d) >> 40) & 0xf)
+#define DESC_S(d)	(((d) >> 44) & 1)
+#define DESC_DPL(d)	(((d) >> 45) & 3)
+#define DESC_P(d)	(((d) >> 47) & 1)
+#define DESC_L(d)	(((d) >> 53) & 1)
+#define DESC_DB(d)	(((d) >> 54) & 1)
+#define TYPE_CODE	0x8
+#define TYPE_WRITABLE	0x2	/* data; for code: readable */
+#define TYPE_ACCESSED	0x1
+
+static bool host_entry(unsigned int i)
+{
+	return i == 0 || i == GDT_ENTRY_KERNEL_CS ||
+	       i == GDT_ENTRY_DEFAULT_USER_DS || i == GDT_ENTRY_DEFAULT_USER_CS;
+}
+
+/* A new vCPU: the host's entries, as every CPU's GDT has them. */
+void lguest_gdt_init(struct lg_cpu *cpu)
+{
+	struct desc_struct *host = get_cpu_gdt_rw(0);
+
+	memset(cpu->gdt, 0, sizeof(cpu->gdt));
+	cpu->gdt[GDT_ENTRY_KERNEL_CS] = *(u64 *)&host[GDT_ENTRY_KERNEL_CS];
+	cpu->gdt[GDT_ENTRY_DEFAULT_USER_DS] = *(u64 *)&host[GDT_ENTRY_DEFAULT_USER_DS];
+	cpu->gdt[GDT_ENTRY_DEFAULT_USER_CS] = *(u64 *)&host[GDT_ENTRY_DEFAULT_USER_CS];
+	cpu->gdt_ents = GDT_ENTRY_DEFAULT_USER_CS + 1;
+	memset(cpu->sel, 0, sizeof(cpu->sel));
+	cpu->changed |= CHANGED_GDT;
+}
+
+/* May the guest have @d in its GDT? */
+static bool descriptor_ok(u64 d)
+{
+	if (!d)
+		return true;
+	if (!DESC_S(d) || DESC_DPL(d) != 3)
+		return false;
+	if ((DESC_TYPE(d) & TYPE_CODE) && (!DESC_L(d) || DESC_DB(d)))
+		return false;
+	return true;
+}
+
+/*
+ * LHCALL_LOAD_GDT: @count descriptors from guest-physical @gpa into entries
+ * @first on.  All or nothing.
+ */
+long lguest_load_gdt(struct lg_cpu *cpu, u64 first, u64 count, u64 gpa)
+{
+	u64 d[64];
+	u64 i, done, n;
+
+	if (first >= LGUEST_GDT_ENTRIES || !count ||
+	    count > LGUEST_GDT_ENTRIES - first ||
+	    !lguest_guest_range_ok(cpu->lg, gpa, count * sizeof(u64)))
+		return LGUEST_HCALL_EINVAL;
+	/* Check everything first, a chunk at a time. */
+	for (done = 0; done < count; done += n) {
+		n = min_t(u64, count - done, ARRAY_SIZE(d));
+		if (copy_from_user(d, lguest_gpa_to_user(cpu->lg, gpa + done * 8), n * 8))
+			return LGUEST_HCALL_EINVAL;
+		for (i = 0; i < n; i++)
+			if (host_entry(first + done + i) || !descriptor_ok(d[i]))
+				return LGUEST_HCALL_EINVAL;
+	}
+	/*
+	 * Then load.  The guest may change its memory meanwhile (another
+	 * vCPU): what we copy is checked again as it goes in.
+	 */
+	for (done = 0; done < count; done += n) {
+		n = min_t(u64, count - done, ARRAY_SIZE(d));
+		if (copy_from_user(d, lguest_gpa_to_user(cpu->lg, gpa + done * 8), n * 8))
+			return LGUEST_HCALL_EINVAL;
+		for (i = 0; i < n; i++) {
+			if (!descriptor_ok(d[i])) {
+				kill_guest(cpu, "GDT entry %llu changed while it was loaded",
+					   first + done + i);
+				return LGUEST_HCALL_EINVAL;
+			}
+			/* The CPU never has to write our GDT. */
+			if (d[i])
+				d[i] |= (u64)TYPE_ACCESSED << 40;
+			cpu->gdt[first + done + i] = d[i];
+		}
+	}
+	cpu->gdt_ents = max_t(unsigned int, cpu->gdt_ents, first + count);
+	while (cpu->gdt_ents > GDT_ENTRY_DEFAULT_USER_CS + 1 && !cpu->gdt[cpu->gdt_ents - 1])
+		cpu->gdt_ents--;
+	cpu->changed |= CHANGED_GDT;
+	return LGUEST_HCALL_OK;
+}
+
+/* The descriptor @sel names in the GDT the vCPU runs under, or 0. */
+static u64 lookup(struct lg_cpu *cpu, u64 sel)
+{
+	u64 i = (sel & 0xffff) >> 3;
+
+	if (sel & SEGMENT_TI_MASK)
+		return 0;		/* no LDT while the guest runs */
+	if (i < LGUEST_GDT_ENTRIES)
+		return cpu->gdt[i];
+	if (i >= LG_GDT_FIXED && i < LG_GDT_FIXED + ARRAY_SIZE(lguest_gdt_fixed))
+		return lguest_gdt_fixed[i - LG_GDT_FIXED];
+	return 0;
+}
+
+/* A selector the CPU would take for CS at CPL3 in 64-bit mode. */
+bool lguest_code_selector_ok(struct lg_cpu *cpu, u64 sel)
+{
+	u64 d = lookup(cpu, sel);
+
+	return (sel & ~0xffffULL) == 0 && (sel & 3) == 3 && DESC_P(d) &&
+	       DESC_S(d) && (DESC_TYPE(d) & TYPE_CODE) && DESC_DPL(d) == 3 &&
+	       DESC_L(d) && !DESC_DB(d);
+}
+
+/* ... for SS at CPL3. */
+static bool stack_selector_ok(struct lg_cpu *cpu, u64 sel)
+{
+	u64 d = lookup(cpu, sel);
+
+	return (sel & ~0xffffULL) == 0 && (sel & 3) == 3 && DESC_P(d) &&
+	       DESC_S(d) && !(DESC_TYPE(d) & TYPE_CODE) &&
+	       (DESC_TYPE(d) & TYPE_WRITABLE) && DESC_DPL(d) == 3;
+}
+
+/* ... for DS, ES, FS or GS: null, data, or readable code, all of DPL 3. */
+static bool data_selector_ok(struct lg_cpu *cpu, u16 sel)
+{
+	u64 d;
+
+	if ((sel & ~3) == 0)
+		return true;
+	d = lookup(cpu, sel);
+	if (!DESC_P(d) || !DESC_S(d) || DESC_DPL(d) != 3)
+		return false;
+	return !(DESC_TYPE(d) & TYPE_CODE) || (DESC_TYPE(d) & TYPE_WRITABLE);
+}
+
+/*
+ * Before every entry, with the table that entry will load: false (and the
+ * guest is dead) if its code or stack segment is no longer one it may run
+ * on.
+ */
+bool lguest_check_segments(struct lg_cpu *cpu)
+{
+	unsigned int i;
+
+	if (!lguest_code_selector_ok(cpu, cpu->regs.cs) ||
+	    !stack_selector_ok(cpu, cpu->regs.ss)) {
+		kill_guest(cpu, "guest left 64-bit mode (cs %#llx, ss %#llx) at rip %#llx",
+			   cpu->regs.cs, cpu->regs.ss, cpu->regs.rip);
+		return false;
+	}
+	for (i = 0; i < ARRAY_SIZE(cpu->sel); i++)
+		if (!data_selector_ok(cpu, cpu->sel[i]))
+			cpu->sel[i] = 0;
+	return true;
+}
