@@ -52,7 +52,7 @@ GUESTS := guest/demo.elf guest/tests/exit3.elf guest/tests/crash.elf
 # addresses; no red zone and no stack protector in guest code.
 GUEST_TESTS := selftests/world_switch_test selftests/isolation_test \
 	       selftests/paging_test selftests/user_test selftests/smp_test \
-	       selftests/hostile_test selftests/spec_test
+	       selftests/hostile_test selftests/spec_test selftests/gdt_test
 SELFTESTS := selftests/lguest_dev_test $(GUEST_TESTS)
 BENCHES := bench/switch_bench bench/smp_bench
 SELFTEST_LIB := selftests/lib/lg_test.o selftests/lib/lg_test_entry.o \

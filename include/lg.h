@@ -384,6 +384,7 @@ int lguest_pin_kept(struct lguest *lg, u64 gpa, struct page **page);
 
 /* pgtable/walk.c: the guest's own page tables, as the CPU reads them. */
 int lguest_copy_to_guest(struct lg_cpu *cpu, u64 va, const void *src, u64 len);
+u64 lguest_read_guest(struct lg_cpu *cpu, u64 va, void *dst, u64 len, u32 access);
 
 /* sched/hoststate.c: host state around the guest. */
 extern bool lguest_eager_host_state;

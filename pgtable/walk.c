@@ -177,6 +177,30 @@ efault:
 }
 
 /*
+ * Read up to @len bytes at guest-virtual @va with @access (LG_PF_INSTR,
+ * LG_PF_USER) as the guest's tables allow it, a page at a time: returns
+ * how many bytes it read before the first page that does not.
+ */
+u64 lguest_read_guest(struct lg_cpu *cpu, u64 va, void *dst, u64 len, u32 access)
+{
+	struct lg_walk w;
+	u64 done = 0;
+
+	while (done < len) {
+		u64 off = va & ~PAGE_MASK, chunk = min_t(u64, len - done, PAGE_SIZE - off);
+
+		if (!lguest_canonical(va) ||
+		    lg_walk(cpu, cpu->pgdir, va, access, &w) != LG_WALK_OK)
+			break;
+		if (copy_from_user(dst + done, lguest_gpa_to_user(cpu->lg, w.gpa + off), chunk))
+			break;
+		va += chunk;
+		done += chunk;
+	}
+	return done;
+}
+
+/*
  * Write @len bytes at guest-virtual @va, as the guest kernel would (a trap
  * frame the host pushes, say).  Returns 0, or -EFAULT if any byte is not
  * mapped writable for the guest kernel.

@@ -555,6 +555,7 @@ struct desc_ptr64 {
 } __attribute__((packed));
 
 static struct desc_ptr64 seen_idt, seen_gdt;
+static uint32_t seen_tr, seen_ldtr;
 static volatile uint64_t umip_faults;
 
 /* Under UMIP sidt and sgdt raise #GP: count it and skip the 3 bytes. */
@@ -567,18 +568,27 @@ static void umip_handler(struct guest_regs *regs)
 static void guest_descriptor_tables(void)
 {
 	guest_set_handler(13, umip_handler);
-	/* sidt (%rdi), sgdt (%rsi): three bytes each. */
+	/* sidt (%rdi), sgdt (%rsi), str %eax, sldt %edx: three bytes each. */
 	asm volatile(".byte 0x0f, 0x01, 0x0f\n .byte 0x0f, 0x01, 0x06"
 		     :: "D"(&seen_idt), "S"(&seen_gdt) : "memory");
+	asm volatile("movl $0xdead, %%eax\n\t"
+		     ".byte 0x0f, 0x00, 0xc8\n\t"
+		     "movl %%eax, %0\n\t"
+		     "movl $0xdead, %%edx\n\t"
+		     ".byte 0x0f, 0x00, 0xc2\n\t"
+		     "movl %%edx, %1"
+		     : "=m"(seen_tr), "=m"(seen_ldtr) :: "rax", "rdx", "memory");
 	GUEST_SYNC(umip_faults);
 }
 
 /*
- * What sidt and sgdt tell a guest: on a CPU with UMIP, nothing (#GP); on
- * one without (the test VM's second configuration), the same fixed
- * aliases on every host and CPU.  0.3 showed our IDT in lg.ko's data.
+ * What sidt, sgdt, str and sldt tell a guest: on a CPU with UMIP, nothing
+ * (#GP); on one without (the test VM's second configuration), the same
+ * fixed values on every host and CPU: lguest's tables in the hypervisor
+ * hole, its TSS selector, no LDT.  0.3 showed our IDT in lg.ko's data and
+ * the host's TSS selector.
  */
-TEST(sidt_and_sgdt_reveal_nothing_of_the_host)
+TEST(sidt_sgdt_str_and_sldt_reveal_nothing_of_the_host)
 {
 	struct lg_test_vm *t = lg_test_vm_create(guest_descriptor_tables);
 	struct desc_ptr64 idt, gdt;
@@ -589,14 +599,19 @@ TEST(sidt_and_sgdt_reveal_nothing_of_the_host)
 	memcpy(&idt, lg_test_hva(t, &seen_idt), sizeof(idt));
 	memcpy(&gdt, lg_test_hva(t, &seen_gdt), sizeof(gdt));
 	if (host_caps() & LGUEST_HOST_UMIP) {
-		EXPECT_EQ(2, v);
+		EXPECT_EQ(4, v);
 		EXPECT_EQ(0, idt.base);
 		EXPECT_EQ(0, gdt.base);
+		EXPECT_EQ(0xdead, *(uint32_t *)lg_test_hva(t, &seen_tr));
+		EXPECT_EQ(0xdead, *(uint32_t *)lg_test_hva(t, &seen_ldtr));
 	} else {
 		EXPECT_EQ(0, v);
 		EXPECT_EQ(LGUEST_IDT_VA, idt.base);
 		EXPECT_EQ(4095, idt.limit);
 		EXPECT_EQ(LGUEST_GDT_VA, gdt.base);
+		EXPECT_EQ(LGUEST_GDT_LIMIT, gdt.limit);
+		EXPECT_EQ(LGUEST_TSS_SEL, *(uint32_t *)lg_test_hva(t, &seen_tr));
+		EXPECT_EQ(0, *(uint32_t *)lg_test_hva(t, &seen_ldtr));
 	}
 	ASSERT_EQ(UCALL_DONE, run(t, &v));
 	lg_test_vm_free(t);

@@ -456,6 +456,54 @@ static void guest_table_beyond_memory(void)
 	GUEST_SYNC(1);
 }
 
+/*
+ * Where a Linux guest keeps its CPU entry area (slot 508), its kernel and
+ * modules (511), and its fixmap (the top 2 MiB): the host kept 508 and 511
+ * for itself until lguest 0.4; now they are the guest's like any other.
+ */
+static const uint64_t linux_vas[] = {
+	0xfffffe0000000000ULL,	/* slot 508: cpu_entry_area */
+	0xffffffff81000000ULL,	/* slot 511: kernel text */
+	0xffffffffc0000000ULL,	/* slot 511: modules */
+	0xffffffffffe00000ULL,	/* the top 2 MiB: fixmap */
+	0xfffffffffffff000ULL,	/* the very last page */
+};
+
+static void guest_maps_linux_slots(void)
+{
+	uint64_t pages[5], sum = 0;
+	unsigned int i;
+
+	paging_on();
+	for (i = 0; i < 5; i++) {
+		pages[i] = guest_page_alloc();
+		GUEST_ASSERT(pages[i]);
+		GUEST_ASSERT_EQ(pt_map(guest_kernel_root, linux_vas[i], pages[i], PTE_RW), 0);
+		*(volatile uint64_t *)linux_vas[i] = 0x1000 + i;
+	}
+	/* Each address is its own page: written there, read back here. */
+	for (i = 0; i < 5; i++) {
+		GUEST_ASSERT_EQ(*(volatile uint64_t *)pages[i], 0x1000 + i);
+		sum += *(volatile uint64_t *)linux_vas[i];
+	}
+	/* And the shared page still works, from the hole. */
+	GUEST_ASSERT_EQ(guest_vcpu->nr_vcpus, 1);
+	GUEST_SYNC(sum);
+}
+
+TEST(a_guest_owns_slots_508_and_511_and_the_top_2mib)
+{
+	struct lg_test_vm *t = lg_test_vm_create(guest_maps_linux_slots);
+	uint64_t v;
+
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(UCALL_SYNC, run(t, &v)) {
+		TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);
+	}
+	EXPECT_EQ(5 * 0x1000 + 0 + 1 + 2 + 3 + 4, v);
+	lg_test_vm_free(t);
+}
+
 #define RESERVED_VA	0xffff810000000000ULL	/* PML4 slot 258, in the hole */
 
 static void guest_maps_reserved_slot(void)

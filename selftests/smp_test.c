@@ -763,6 +763,132 @@ TEST(eight_vcpus_on_four_cpus_lose_no_interrupt)
 
 /* ------------------------------------------------------------------ */
 
+static volatile uint64_t nmi_stop, nmi_iters[MANY], nmi_acc[MANY], nmi_done;
+
+static uint64_t lcg_steps(uint64_t n)
+{
+	uint64_t acc = 0, i;
+
+	for (i = 1; i <= n; i++)
+		acc = acc * 6364136223846793005ULL + i;
+	return acc;
+}
+
+/* Work whose result depends on every register surviving every exit. */
+static void churn(unsigned int cpu)
+{
+	uint64_t acc = 0, i = 0;
+
+	while (!__atomic_load_n(&nmi_stop, __ATOMIC_ACQUIRE)) {
+		i++;
+		acc = acc * 6364136223846793005ULL + i;
+		if (!(i % 64))
+			hcall0(LHCALL_SEND_INTERRUPTS);
+	}
+	nmi_iters[cpu] = i;
+	nmi_acc[cpu] = acc;
+	__atomic_fetch_add(&nmi_done, 1, __ATOMIC_RELEASE);
+	if (cpu)
+		for (;;)
+			hcall0(LHCALL_HALT);
+}
+
+static void guest_churns(void)
+{
+	unsigned int c;
+
+	for (c = 1; c < MANY; c++)
+		GUEST_ASSERT_EQ(guest_start_vcpu(c, churn), LGUEST_HCALL_OK);
+	churn(0);
+	wait_for(&nmi_done, MANY);
+	for (c = 0; c < MANY; c++)
+		GUEST_ASSERT_EQ(nmi_acc[c], lcg_steps(nmi_iters[c]));
+	GUEST_SYNC(MANY);
+}
+
+static int write_file(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "w");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fputs(s, f) >= 0;
+	return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+struct nmi_storm {
+	struct lg_test_vm *t;
+	int rounds, hotplugs, nmi_rounds;
+};
+
+/*
+ * The host side: NMIs to every CPU (sysrq l: a backtrace of each, by NMI)
+ * and each CPU but 0 taken offline and back, in turn; then the guest may
+ * stop.  Every CPU is online again when this returns.
+ */
+static void *nmi_and_hotplug(void *arg)
+{
+	struct nmi_storm *s = arg;
+	char path[64];
+	int r, c, ncpus = online_cpus();
+
+	for (r = 0; r < s->rounds; r++) {
+		if (!write_file("/proc/sysrq-trigger", "l"))
+			s->nmi_rounds++;
+		c = 1 + r % (ncpus - 1);
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", c);
+		if (!write_file(path, "0")) {
+			s->hotplugs++;
+			while (write_file(path, "1"))
+				usleep(1000);
+		}
+	}
+	__atomic_store_n((uint64_t *)lg_test_hva(s->t, (void *)&nmi_stop), 1,
+			 __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Eight vCPUs compute while the host sends NMIs to every CPU and takes
+ * CPUs offline and back: each NMI that lands in the guest or the switcher
+ * goes to the host's handler after the switch (host_nmis counts them), the
+ * host's GDT, TSS and IDT come back every time (the kernel log gate would
+ * show anything else), vCPUs move off CPUs that go, and every vCPU's
+ * result is exact.  (The perf NMI watchdog needs a PMU, which QEMU's TCG
+ * does not have: sysrq's NMIs are the ones here.)
+ */
+TEST_F_TIMEOUT(slow, nmis_and_cpu_hotplug_while_eight_vcpus_run, 300)
+{
+	struct lg_test_vm *t = smp_vm(guest_churns, MANY);
+	struct nmi_storm s = { .rounds = 9 };
+	struct lguest_vcpu_stats st;
+	uint64_t v, nmis = 0;
+	pthread_t th;
+	unsigned int c;
+
+	ASSERT_NE(NULL, t);
+	if (online_cpus() < 2)
+		SKIP(return, "one CPU: nothing to take offline");
+	s.t = t;
+	ASSERT_EQ(0, pthread_create(&th, NULL, nmi_and_hotplug, &s));
+	RUN_SYNC(t, &v);
+	pthread_join(th, NULL);
+	EXPECT_EQ(MANY, v);
+	EXPECT_EQ(s.rounds, s.nmi_rounds);
+	EXPECT_EQ(s.rounds, s.hotplugs);
+	EXPECT_EQ(online_cpus(), (int)sysconf(_SC_NPROCESSORS_CONF));
+	for (c = 0; c < MANY; c++) {
+		ASSERT_EQ(0, lg_vm_stats(&t->vm, c, &st));
+		nmis += st.host_nmis;
+	}
+	EXPECT_LT(0, nmis);
+	ASSERT_EQ(UCALL_DONE, run(t, &v));
+	EXPECT_EQ(0, lg_test_vm_free(t));
+}
+
+/* ------------------------------------------------------------------ */
+
 #define KILLS		500
 
 static void busy(unsigned int cpu)

@@ -24,6 +24,7 @@
  */
 #include <linux/uaccess.h>
 #include <asm/processor-flags.h>
+#include <asm/trap_pf.h>
 #include <asm/traps.h>
 #include <asm/trapnr.h>
 #include "lg.h"
@@ -196,23 +197,80 @@ static void deliver_or_kill(struct lg_cpu *cpu, unsigned int vector)
 }
 
 /*
- * `int $n` through one of our DPL-3 gates (the hypercall vector from user
- * mode, or 0x80): a software interrupt for the guest kernel if its gate
- * would let this mode in, otherwise the #GP a real CPU raises for a gate
- * of too high a privilege, pointing at the two-byte instruction.
+ * `int $n`, with RIP already past its @len bytes: a software interrupt for
+ * the guest kernel if its gate would let this mode in (no error code,
+ * whatever the vector: software interrupts never push one), otherwise the
+ * #GP a real CPU raises for a gate of too high a privilege, with the IDT
+ * error code n*8+2, pointing at the instruction.
  */
-static void software_interrupt(struct lg_cpu *cpu, unsigned int vector)
+static void software_interrupt(struct lg_cpu *cpu, unsigned int vector,
+			       unsigned int len)
 {
 	struct lg_idt_entry *e = &cpu->idt[vector];
 
-	/* Neither vector has an error code: an ordinary delivery. */
 	if ((e->flags & LG_IDT_PRESENT) &&
 	    (cpu->mode == LG_MODE_KERNEL || (e->flags & LG_IDT_USER))) {
-		lguest_deliver_trap(cpu, vector);
+		if (push_guest_frame(cpu, vector, false))
+			cpu->stats.traps_delivered++;
 		return;
 	}
-	cpu->regs.rip -= 2;
+	cpu->regs.rip -= len;
 	cpu->regs.errcode = vector * 8 + 2;
+	deliver_or_kill(cpu, X86_TRAP_GP);
+}
+
+/*
+ * A #GP whose error code has the IDT bit: the CPU refused a gate, which
+ * for a guest means `int n` met one of our DPL-0 gates (every vector but
+ * the four the guest may raise directly).  Which vector it asked for we
+ * read from the instruction at RIP, never from the error code: hardware
+ * reports n*8+2, QEMU's TCG n*16+2 (docs/NOTES.md).  The instruction is CD
+ * ib after any legacy or REX prefixes.  Returns its length, or 0 if the
+ * bytes there are not an `int n` (the guest changed them meanwhile, or an
+ * emulator raised this #GP for something else): that #GP goes to the
+ * guest as the CPU made it.
+ */
+static unsigned int decode_int_n(struct lg_cpu *cpu, unsigned int *vector)
+{
+	u32 access = X86_PF_INSTR | (cpu->mode == LG_MODE_USER ? X86_PF_USER : 0);
+	u8 insn[15];
+	u64 n, i;
+
+	n = lguest_read_guest(cpu, cpu->regs.rip, insn, sizeof(insn), access);
+	for (i = 0; i < n; i++) {
+		switch (insn[i]) {
+		case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64:
+		case 0x65: case 0x66: case 0x67: case 0xf0: case 0xf2:
+		case 0xf3:
+		case 0x40 ... 0x4f:
+			continue;
+		case 0xcd:
+			if (i + 1 >= n)
+				return 0;
+			*vector = insn[i + 1];
+			return i + 2;
+		default:
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static void general_protection(struct lg_cpu *cpu)
+{
+	unsigned int vector, len;
+
+	if ((cpu->regs.errcode & 3) == 2) {
+		len = decode_int_n(cpu, &vector);
+		if (READ_ONCE(cpu->lg->dead))
+			return;
+		if (len) {
+			cpu->stats.int_n_decoded++;
+			cpu->regs.rip += len;
+			software_interrupt(cpu, vector, len);
+			return;
+		}
+	}
 	deliver_or_kill(cpu, X86_TRAP_GP);
 }
 
@@ -277,12 +335,15 @@ void lguest_arch_handle_trap(struct lg_cpu *cpu)
 		return;
 	case LGUEST_HCALL_VECTOR:
 		if (cpu->mode == LG_MODE_USER)
-			software_interrupt(cpu, vector);
+			software_interrupt(cpu, vector, 2);
 		else
 			lguest_do_hypercall(cpu);
 		return;
 	case LG_INT80_VECTOR:
-		software_interrupt(cpu, vector);
+		software_interrupt(cpu, vector, 2);
+		return;
+	case X86_TRAP_GP:
+		general_protection(cpu);
 		return;
 	case X86_TRAP_NMI:
 		/* The host's, and handled. */

@@ -53,7 +53,7 @@ TEST(run_interface_layout)
 	EXPECT_EQ(22 * 8, sizeof(struct lguest_regs));
 	EXPECT_EQ(160, sizeof(struct lguest_exit));
 	EXPECT_EQ(32, offsetof(struct lguest_exit, msg));
-	EXPECT_EQ(24 * 8, sizeof(struct lguest_vcpu_stats));
+	EXPECT_EQ(25 * 8, sizeof(struct lguest_vcpu_stats));
 	EXPECT_EQ(2864, offsetof(struct lguest_data, vcpu_id));
 }
 

@@ -144,6 +144,8 @@ LG_INSN(ud2);
 LG_INSN(int3);
 LG_INSN(hlt);
 LG_INSN(int80);
+LG_INSN(int40);
+LG_INSN(rex_int41);
 LG_INSN(sysenter);
 LG_INSN(div0);
 LG_INSN(read);

@@ -162,6 +162,7 @@ struct lguest_vcpu_stats {
 	__u64 msr_loads;	/* SYSCALL MSRs pointed at the switcher */
 	__u64 shadow_retries;	/* fills given up: the tables changed meanwhile */
 	__u64 gdt_loads;	/* the vCPU's GDT entries copied into a CPU's */
+	__u64 int_n_decoded;	/* #GP exits that were an `int n` */
 };
 
 struct lguest_req_stats {

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gdt_test: the guest's own descriptors (LHCALL_LOAD_GDT) and what the
+ * descriptor registers tell it.
+ *
+ * While a guest runs, the CPU uses lguest's GDT, TSS and IDT in the
+ * hypervisor hole; the guest's entries are checked as they come in, and
+ * its selectors before every entry (vcpu/gdt.c).  These tests load code
+ * and data segments and run on them across exits, try the descriptors the
+ * host must refuse, change a descriptor under a selector in use, and read
+ * what sgdt, sidt, str and sldt show.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "lguest_util.h"
+#include "lg_test.h"
+
+static struct lguest_exit last_exit;
+
+static int run(struct lg_test_vm *t, uint64_t *v)
+{
+	return lg_test_run(t, v, &last_exit);
+}
+
+#define RUN_SYNC(t, v)	LG_RUN_SYNC(t, v, &last_exit)
+
+/* Flat descriptors, as the CPU wants them (the accessed bit clear). */
+#define CODE64_DPL3	0x00affa000000ffffULL
+#define DATA_DPL3	0x00cff2000000ffffULL
+#define DATA_DPL0	0x00cf92000000ffffULL
+#define CODE32_DPL3	0x00cffa000000ffffULL
+#define TSS_DESC	0x0000890000000067ULL	/* a system descriptor */
+#define MY_CS		(7 << 3 | 3)		/* 0x3b */
+#define MY_DS		(8 << 3 | 3)		/* 0x43 */
+
+/* LHCALL_LOAD_GDT through int $0x1f, which keeps CS as it is. */
+static long load_gdt_int(uint64_t first, uint64_t count, const uint64_t *d)
+{
+	long ret;
+
+	asm volatile("int $0x1f" : "=a"(ret)
+		     : "a"(LHCALL_LOAD_GDT), "D"(first), "S"(count), "d"(d)
+		     : "memory");
+	return ret;
+}
+
+static long load_gdt(uint64_t first, uint64_t count, const uint64_t *d)
+{
+	return hcall(LHCALL_LOAD_GDT, first, count, (uint64_t)d, 0);
+}
+
+static inline uint16_t read_cs(void)
+{
+	uint16_t v;
+
+	asm volatile("mov %%cs, %0" : "=r"(v));
+	return v;
+}
+
+static inline uint16_t read_ds(void)
+{
+	uint16_t v;
+
+	asm volatile("mov %%ds, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_ds(uint16_t v)
+{
+	asm volatile("mov %0, %%ds" :: "r"(v) : "memory");
+}
+
+/*
+ * A far jump to @cs, right here, through a 16:32 pointer (the code is
+ * below 4 GiB; AMD CPUs have no 16:64 form).  Not lretq: QEMU 7.2's TCG
+ * reads a CPL3 far return's stack as a supervisor access, which SMAP
+ * refuses (docs/NOTES.md).
+ */
+static inline void switch_cs(uint16_t cs)
+{
+	struct {
+		uint32_t off;
+		uint16_t sel;
+	} __attribute__((packed)) far = { .sel = cs };
+
+	asm volatile("leaq 1f(%%rip), %%rax\n\t"
+		     "movl %%eax, %0\n\t"
+		     "ljmpl *%0\n"
+		     "1:" : "+m"(far) :: "rax", "memory");
+}
+
+/* Would the CPU load @sel?  lar says, and sets ZF if so. */
+static inline int selector_usable(uint16_t sel)
+{
+	uint8_t ok;
+
+	asm volatile("lar %1, %%eax\n\tsetz %0" : "=q"(ok) : "r"((uint32_t)sel) : "rax", "cc");
+	return ok;
+}
+
+static uint64_t descs[4];
+
+static void guest_own_segments(void)
+{
+	uint16_t cs_after, ds_after;
+
+	descs[0] = CODE64_DPL3;
+	descs[1] = DATA_DPL3;
+	GUEST_ASSERT_EQ(load_gdt(7, 2, descs), LGUEST_HCALL_OK);
+	GUEST_ASSERT(selector_usable(MY_CS));
+	GUEST_ASSERT(selector_usable(MY_DS));
+
+	/* A data segment of its own survives an exit to the launcher. */
+	write_ds(MY_DS);
+	GUEST_SYNC(read_ds());
+	GUEST_ASSERT_EQ(read_ds(), MY_DS);
+
+	/* So does a code segment, across a hypercall that keeps CS. */
+	switch_cs(MY_CS);
+	GUEST_ASSERT_EQ(read_cs(), MY_CS);
+	GUEST_ASSERT_EQ(load_gdt_int(9, 1, descs), LGUEST_HCALL_OK);
+	cs_after = read_cs();
+	ds_after = read_ds();
+	switch_cs(LGUEST_USER_CS);
+	GUEST_ASSERT_EQ(cs_after, MY_CS);
+	GUEST_ASSERT_EQ(ds_after, MY_DS);
+	GUEST_ASSERT(selector_usable(9 << 3 | 3));
+
+	/* Xen's flat selectors are always there. */
+	write_ds(0xe02b);
+	GUEST_ASSERT_EQ(read_ds(), 0xe02b);
+	switch_cs(0xe033);
+	GUEST_ASSERT_EQ(read_cs(), 0xe033);
+	switch_cs(LGUEST_USER_CS);
+
+	/* A data selector whose entry goes reads back as null. */
+	write_ds(MY_DS);
+	descs[2] = 0;
+	GUEST_ASSERT_EQ(load_gdt(8, 1, &descs[2]), LGUEST_HCALL_OK);
+	GUEST_ASSERT(!selector_usable(MY_DS));
+	GUEST_SYNC(read_ds());
+	GUEST_DONE();
+}
+
+TEST(a_guest_runs_on_its_own_code_and_data_segments)
+{
+	struct lg_test_vm *t = lg_test_vm_create(guest_own_segments);
+	struct lguest_vcpu_stats st;
+	uint64_t v;
+
+	ASSERT_NE(NULL, t);
+	RUN_SYNC(t, &v);
+	EXPECT_EQ(MY_DS, v);
+	RUN_SYNC(t, &v);
+	EXPECT_EQ(0, v);
+	ASSERT_EQ(UCALL_DONE, run(t, &v)) {
+		TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);
+	}
+	/* Copied into the CPU's GDT when they changed, not on every entry. */
+	ASSERT_EQ(0, lg_vm_stats(&t->vm, 0, &st));
+	EXPECT_LT(3, st.gdt_loads);
+	EXPECT_GT(st.entries, st.gdt_loads);
+	lg_test_vm_free(t);
+}
+
+static void guest_bad_descriptors(void)
+{
+	/* index, descriptor: each refused, and nothing loaded. */
+	static const uint64_t bad[][2] = {
+		{ 9, TSS_DESC }, { 9, DATA_DPL0 }, { 9, CODE32_DPL3 },
+		{ 0, DATA_DPL3 }, { 2, DATA_DPL3 }, { 5, DATA_DPL3 },
+		{ 6, CODE64_DPL3 }, { 512, DATA_DPL3 },
+	};
+	unsigned int i, refused = 0;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		descs[0] = bad[i][1];
+		refused += load_gdt(bad[i][0], 1, descs) == LGUEST_HCALL_EINVAL;
+	}
+	/* A batch with one bad descriptor loads none of them. */
+	descs[0] = DATA_DPL3;
+	descs[1] = DATA_DPL3;
+	descs[2] = DATA_DPL0;
+	refused += load_gdt(10, 3, descs) == LGUEST_HCALL_EINVAL;
+	GUEST_ASSERT(!selector_usable(10 << 3 | 3));
+	/* A count that runs past the guest's entries. */
+	refused += load_gdt(511, 2, descs) == LGUEST_HCALL_EINVAL;
+	/* The host's own entries still work. */
+	GUEST_ASSERT(selector_usable(LGUEST_USER_CS));
+	GUEST_ASSERT(selector_usable(LGUEST_USER_SS));
+	GUEST_SYNC(refused);
+}
+
+TEST(system_and_privileged_descriptors_are_refused)
+{
+	struct lg_test_vm *t = lg_test_vm_create(guest_bad_descriptors);
+	uint64_t v;
+
+	ASSERT_NE(NULL, t);
+	RUN_SYNC(t, &v);
+	EXPECT_EQ(10, v);
+	lg_test_vm_free(t);
+}
+
+static void guest_pulls_its_code_segment(void)
+{
+	descs[0] = CODE64_DPL3;
+	GUEST_ASSERT_EQ(load_gdt(7, 1, descs), LGUEST_HCALL_OK);
+	switch_cs(MY_CS);
+	/* Its own CS becomes a data segment: it cannot run on that. */
+	descs[1] = DATA_DPL3;
+	load_gdt_int(7, 1, &descs[1]);
+	GUEST_SYNC(1);
+}
+
+TEST(a_guest_that_pulls_its_code_segment_is_killed)
+{
+	struct lg_test_vm *t = lg_test_vm_create(guest_pulls_its_code_segment);
+	uint64_t v;
+
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(UCALL_NONE, run(t, &v));
+	EXPECT_EQ(LGUEST_EXIT_KILLED, last_exit.reason);
+	EXPECT_EQ(0, strncmp(last_exit.msg, "guest left 64-bit mode (cs 0x3b, ss 0x2b)", 41))
+		TH_LOG("%s", last_exit.msg);
+	lg_test_vm_free(t);
+}
+
+int main(int argc, char **argv)
+{
+	LG_REQUIRE_DEVICE();
+	return test_harness_run(argc, argv);
+}
