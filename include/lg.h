@@ -70,6 +70,7 @@ struct lguest_pages {
 	struct desc_ptr host_gdt_rw __aligned(16);	/* the host's, writable */
 	u64 tss_desc;		/* host address of our TSS descriptor */
 	u64 guest_sel[4];	/* DS, ES, FS, GS */
+	u64 nmi_slot;		/* this CPU's entry-area slot */
 };
 
 /* The virtual privilege levels (LG_MODE_*, switcher.h) index shadows. */
@@ -347,7 +348,7 @@ void lguest_switcher_forget(struct lg_cpu *cpu);
 u32 lguest_mitigations(void);
 
 /* pgtable/private.c: the host's own slots in every guest root. */
-int lguest_pgtable_init(void);
+void lguest_pgtable_init(void);
 bool lguest_slot_reserved(unsigned int slot);
 void lguest_reserved_slots(u64 bitmap[8]);
 int lguest_vcpu_private_init(struct lg_cpu *cpu);

@@ -37,13 +37,12 @@
 /* Bit n: PML4-level slot n is the host's. */
 static DECLARE_BITMAP(reserved_slots, 512);
 
-int lguest_pgtable_init(void)
+void lguest_pgtable_init(void)
 {
 	unsigned int slot;
 
 	for (slot = lg_index(LG_HOLE_START, 4); slot <= lg_index(LG_HOLE_END - 1, 4); slot++)
 		__set_bit(slot, reserved_slots);
-	return 0;
 }
 
 bool lguest_slot_reserved(unsigned int slot)

@@ -171,6 +171,7 @@ static int area_init(int cpu)
 	a->pages->host_gdt_rw.size = GDT_SIZE - 1;
 	a->pages->host_gdt_rw.address = (unsigned long)host_gdt;
 	a->pages->tss_desc = (u64)&a->gdt_fixed[(LG_SEL_TSS >> 3) - LG_GDT_FIXED];
+	a->pages->nmi_slot = lguest_nmi_slot(cpu);
 	return 0;
 }
 

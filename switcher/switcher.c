@@ -236,6 +236,14 @@ u32 lguest_mitigations(void)
 	return m;
 }
 
+/* Which byte of nmi_pending the switcher uses for @cpu. */
+unsigned long lguest_nmi_slot(int cpu)
+{
+	unsigned long ea = (unsigned long)get_cpu_entry_area(cpu);
+
+	return (ea - lg_switcher_data.cea_base) / lg_switcher_data.cea_size;
+}
+
 /*
  * One trip into the guest and back, with interrupts off throughout.  The
  * guest runs with IF set, so a host interrupt or NMI that arrives meanwhile
@@ -245,8 +253,8 @@ u32 lguest_mitigations(void)
 void run_guest_once(struct lg_cpu *cpu)
 {
 	struct lguest_pages *pages = __this_cpu_read(lg_area.pages);
-	unsigned int slot = smp_processor_id();
-	unsigned long trap;
+	unsigned int pcpu = smp_processor_id();
+	unsigned long trap, slot = pages->nmi_slot;
 	gate_desc *host_idt;
 
 	lockdep_assert_irqs_disabled();
@@ -268,7 +276,7 @@ void run_guest_once(struct lg_cpu *cpu)
 	}
 
 	copy_in_guest_info(cpu, pages);
-	map_switcher_in_guest(cpu, slot);
+	map_switcher_in_guest(cpu, pcpu);
 	lguest_host_state_enter(cpu);
 
 	/* Seen by lguest_kick_running() before our CR3 load (sched/kick.c). */
@@ -334,6 +342,7 @@ int lguest_switcher_init(void)
 	BUILD_BUG_ON(offsetof(struct lguest_pages, tss_desc) != LGP_TSS_DESC);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, guest_sel[0]) != LGP_GUEST_DS);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, guest_sel[3]) != LGP_GUEST_GS);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, nmi_slot) != LGP_NMI_SLOT);
 	BUILD_BUG_ON(offsetof(struct lguest_data, irq_enabled) != LGD_IRQ_ENABLED);
 	BUILD_BUG_ON(offsetof(struct lguest_data, user.rip) != LGD_USER_RIP);
 	BUILD_BUG_ON(offsetof(struct lguest_data, user.rsp) != LGD_USER_RSP);
@@ -376,16 +385,15 @@ int lguest_switcher_init(void)
 	lg_switcher_data.cea_base = CPU_ENTRY_AREA_PER_CPU;
 	lg_switcher_data.cea_size = CPU_ENTRY_AREA_SIZE;
 	/*
-	 * An NMI at the edges of the switch, on the host's NMI stack, finds
-	 * its CPU's byte of nmi_pending[] from that stack's entry-area slot,
-	 * which is the CPU's number on this kernel.  Kernels that randomise
-	 * entry areas (6.2 on) break that: refuse.
+	 * An NMI in the switcher is noted in nmi_pending[], indexed by the
+	 * CPU's entry-area slot: on the host's NMI stack (at the edges of the
+	 * switch) the stack tells it, on ours the CPU's area does
+	 * (hole.c).  Kernels that randomise entry areas over a wide range
+	 * (6.2 on) could put that beyond the array: refuse.
 	 */
 	for_each_possible_cpu(cpu) {
-		unsigned long ea = (unsigned long)get_cpu_entry_area(cpu);
-
-		if ((ea - lg_switcher_data.cea_base) / lg_switcher_data.cea_size != cpu) {
-			pr_err("CPU %d's entry area is not in slot %d\n", cpu, cpu);
+		if (lguest_nmi_slot(cpu) >= ARRAY_SIZE(lg_switcher_data.nmi_pending)) {
+			pr_err("CPU %d's entry area is beyond the switcher's NMI slots\n", cpu);
 			return -EINVAL;
 		}
 	}

@@ -129,6 +129,7 @@
 #define LGP_GUEST_ES		0x160
 #define LGP_GUEST_FS		0x168
 #define LGP_GUEST_GS		0x170
+#define LGP_NMI_SLOT		0x178	/* this CPU's byte of LGS_NMI_PENDING */
 
 /*
  * What the switcher may do without the host's C code (the direct switch):
@@ -165,7 +166,7 @@
 #define LGS_HOST_CR3_FLAGS	0x1030	/* ORed into the host's CR3 on the way back */
 #define LGS_ALIAS_GDT_DESC	0x1040	/* lgdt operand: the GDT at LG_CUR_VA */
 #define LGS_VERW_SEL		0x104a	/* a data selector, VERW's operand */
-#define LGS_NMI_PENDING		0x1050	/* one byte per CPU */
+#define LGS_NMI_PENDING		0x1050	/* one byte per CPU entry area slot */
 
 /*
  * With PCIDs, guest roots carry one the kernel never uses (it takes 1-6,
@@ -235,6 +236,7 @@ extern char lg_switcher_text_start[], lg_switcher_text_end[];
 extern char lg_trap_stubs[], lg_syscall_entry[];
 u64 lguest_switch_to_guest(struct lguest_pages *pages);
 void lg_call_host_handler(unsigned long handler);
+unsigned long lguest_nmi_slot(int cpu);
 #endif
 
 #endif /* _LG_SWITCHER_H */

@@ -629,9 +629,10 @@ SYM_CODE_END(lg_exit_common)
 /*
  * Something hit the switcher at CPL0, with interrupts off.  Only an NMI (or
  * a stray #DB) can: note the NMI in a byte per CPU and return.  We may be
- * on our IST stack in CPU n's area, or (early on the way in, late on the
- * way out, while the host's TSS is loaded) on the host's NMI stack in CPU
- * n's entry area: either tells n.  The C code hands the NMI to the host
+ * on our IST stack in this CPU's area, which holds the CPU's entry-area
+ * slot, or (early on the way in, late on the way out, while the host's TSS
+ * is loaded) on the host's NMI stack in that entry area: either tells the
+ * slot.  The C code hands the NMI to the host
  * once the switch is over.  The NMI frame has no error code: drop exactly
  * the two words our stub pushed.
  */
@@ -650,7 +651,13 @@ SYM_CODE_START_NOALIGN(lg_trap_in_switcher)
 	subq	%rdx, %rax
 	shrq	$LG_CPU_SHIFT, %rax
 	cmpq	$CONFIG_NR_CPUS, %rax
-	jb	3f
+	jae	4f
+	/* Our stack: the area it is in has the slot. */
+	movq	%rsp, %rax
+	andq	$~((1 << LG_CPU_SHIFT) - 1), %rax
+	movq	LGA_PAGES + LGP_NMI_SLOT(%rax), %rax
+	jmp	3f
+4:	/* The host's: its entry area's slot. */
 	movq	%rsp, %rax
 	subq	SWD(LGS_CEA_BASE), %rax
 	xorl	%edx, %edx

@@ -7,11 +7,13 @@
  *
  * Read the module in this order: this file (loading lg.ko, creating and
  * destroying a guest), vcpu/lguest_user.c (/dev/lguest, the launcher's only
- * door), vcpu/run.c (the run loop and virtual interrupts), switcher/switcher.c
- * and switcher/switcher_64.S (the world switch), sched/hoststate.c (host
- * state around the guest), vcpu/traps.c (what a trap means),
- * vcpu/hypercalls.c (what the guest may ask), then the guest's memory:
- * pgtable/private.c (the host's slots in every guest root), pgtable/walk.c
+ * door), vcpu/run.c (the run loop and virtual interrupts), switcher/switcher.h
+ * (where the switcher lives: the hypervisor hole), switcher/hole.c,
+ * switcher/switcher.c and switcher/switcher_64.S (the world switch),
+ * sched/hoststate.c (host state around the guest), vcpu/traps.c (what a trap
+ * means), vcpu/gdt.c (the guest's own segments), vcpu/hypercalls.c (what the
+ * guest may ask), then the guest's memory:
+ * pgtable/private.c (the host's slot in every guest root), pgtable/walk.c
  * (reading the guest's page tables), pgtable/shadow.c (the shadow tables),
  * pgtable/pgdir.c (address spaces), pgtable/tables.c (allocating and freeing
  * safely) and sched/kick.c (getting vCPUs out of the guest).
@@ -215,12 +217,7 @@ static int __init lguest_init(void)
 	err = lguest_switcher_init();
 	if (err)
 		return err;
-	err = lguest_pgtable_init();
-	if (err) {
-		pr_err("the switcher does not lie in the upper half\n");
-		lguest_switcher_exit();
-		return err;
-	}
+	lguest_pgtable_init();
 	lguest_host_state_init();
 	err = lguest_device_init();
 	if (err) {

@@ -179,6 +179,11 @@ bool lguest_check_segments(struct lg_cpu *cpu)
 {
 	unsigned int i;
 
+	/* Nearly always: the flat segments the host keeps, no data ones. */
+	if (likely(cpu->regs.cs == __USER_CS && cpu->regs.ss == __USER_DS &&
+		   !(cpu->sel[0] | cpu->sel[1] | cpu->sel[2] | cpu->sel[3])))
+		return true;
+
 	if (!lguest_code_selector_ok(cpu, cpu->regs.cs) ||
 	    !stack_selector_ok(cpu, cpu->regs.ss)) {
 		kill_guest(cpu, "guest left 64-bit mode (cs %#llx, ss %#llx) at rip %#llx",
