@@ -71,6 +71,7 @@ struct lguest_pages {
 	u64 tss_desc;		/* host address of our TSS descriptor */
 	u64 guest_sel[4];	/* DS, ES, FS, GS */
 	u64 nmi_slot;		/* this CPU's entry-area slot */
+	u64 flush_global;	/* the host's global entries must go */
 };
 
 /* The virtual privilege levels (LG_MODE_*, switcher.h) index shadows. */
@@ -116,6 +117,12 @@ struct lg_pgdir {
 	u64 last_used;			/* lg->pgdir_clock, for eviction */
 	u64 *lo[LG_NR_MODES];		/* shadow PML4 entries 0..255 */
 	u64 *hi[LG_NR_MODES];		/* shadow PML4 entries 256..511 */
+	/*
+	 * The upper half has had a shadow table since the address space was
+	 * last emptied: where the host's kernel mappings are, which may be
+	 * global in the TLB (switcher.c flushes them before the guest runs).
+	 */
+	bool upper;
 	struct lg_vroot *vroots;	/* [vcpu * LG_NR_MODES + mode] */
 };
 
@@ -199,11 +206,13 @@ struct lg_cpu {
 
 	/*
 	 * The vCPU's own GDT entries (vcpu/gdt.c), copied into the GDT of
-	 * the CPU it runs on; @gdt_ents covers the last one in use.  And its
-	 * data selectors, which survive every exit.
+	 * the CPU it runs on: all of them (up to @gdt_ents, which covers the
+	 * last one in use) when it last ran elsewhere, else those that
+	 * changed.  And its data selectors, which survive every exit.
 	 */
 	u64 gdt[LGUEST_GDT_ENTRIES];
 	unsigned int gdt_ents;
+	unsigned int gdt_lo, gdt_hi;	/* entries changed since the last copy */
 	u16 sel[4];			/* DS, ES, FS, GS */
 
 	/* The guest's trap table, stacks and syscall entry (hypercalls). */
@@ -325,6 +334,7 @@ int lguest_hole_init(void);
 void lguest_hole_exit(void);
 int lguest_hole_get(struct mm_struct *mm);
 void lguest_hole_put(struct mm_struct *mm);
+bool lguest_hole_mapped(struct mm_struct *mm);
 u64 lguest_hole_common_table(void);
 u64 lguest_hole_cpu_table(int cpu);
 

@@ -107,6 +107,8 @@ void lg_set_template(struct lguest *lg, struct lg_pgdir *pd,
 	unsigned int c;
 
 	WRITE_ONCE((slot < 256 ? pd->lo[mode] : pd->hi[mode])[slot], val);
+	if (slot >= 256 && val)
+		WRITE_ONCE(pd->upper, true);
 	if (slot < 256 && pgtable_l5_enabled())
 		return;
 	for (c = 0; c < lg->nr_cpus; c++) {

@@ -76,6 +76,7 @@ void lg_shadow_zap_all(struct lg_pgdir *pd, struct lguest *lg,
 			lg_zap_subtree(z, lg_table_of(e), 3);
 		}
 	}
+	WRITE_ONCE(pd->upper, false);
 }
 
 /* Every address space the guest has: after the launcher changed memory. */

@@ -67,7 +67,7 @@ static void load_switcher_msrs(struct lg_host_msrs *h)
 	rdmsrl(MSR_LSTAR, h->lstar);
 	rdmsrl(MSR_CSTAR, h->cstar);
 	rdmsrl(MSR_IA32_SYSENTER_CS, h->sysenter_cs);
-	wrmsrl(MSR_STAR, LG_STAR);
+	wrmsr(MSR_STAR, 0, LG_STAR >> 32);
 	wrmsrl(MSR_LSTAR, entry);
 	wrmsrl(MSR_CSTAR, entry);
 	wrmsrl(MSR_IA32_SYSENTER_CS, 0);

@@ -28,6 +28,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <asm/ldt.h>
 
 #include "kselftest_harness.h"
 #include "lguest_util.h"
@@ -623,6 +624,42 @@ static void guest_two_syncs(void)
 {
 	GUEST_SYNC(1);
 	GUEST_SYNC(2);
+}
+
+/*
+ * A launcher thread whose GS holds a selector for an LDT entry it has
+ * since cleared (the register keeps the old descriptor until reloaded;
+ * the kernel refreshes DS and ES after modify_ldt(), not FS and GS) runs
+ * its guest: the host reloads the launcher's GS after every exit, and a
+ * stale selector must come back as null, as the kernel's own reloads do,
+ * not fault in the switcher (which took the host down until 0.4).
+ */
+TEST(a_launcher_with_a_stale_selector_does_not_crash_the_host)
+{
+	struct lg_test_vm *t = lg_test_vm_create(guest_two_syncs);
+	struct user_desc d = {
+		.entry_number = 0, .limit = 0xfffff, .seg_32bit = 1,
+		.limit_in_pages = 1, .useable = 1,
+	};
+	uint16_t sel = 0x7, gs_after;	/* LDT entry 0, RPL 3 */
+	uint64_t v;
+
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(0, syscall(SYS_modify_ldt, 1, &d, sizeof(d)));
+	asm volatile("mov %0, %%gs" :: "r"(sel));
+	/* An empty descriptor clears the entry; GS keeps the selector. */
+	memset(&d, 0, sizeof(d));
+	d.read_exec_only = 1;
+	d.seg_not_present = 1;
+	ASSERT_EQ(0, syscall(SYS_modify_ldt, 1, &d, sizeof(d)));
+	RUN_SYNC(t, &v);
+	asm volatile("mov %%gs, %0" : "=r"(gs_after));
+	EXPECT_EQ(1, v);
+	EXPECT_EQ(0, gs_after);
+	RUN_SYNC(t, &v);
+	EXPECT_EQ(2, v);
+	ASSERT_EQ(UCALL_DONE, run(t, &v));
+	lg_test_vm_free(t);
 }
 
 /*

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -51,7 +52,7 @@ TEST(info_describes_module_and_guest)
 	EXPECT_EQ(LGUEST_MAX_VCPUS, info.max_vcpus);
 	EXPECT_EQ(sysconf(_SC_NPROCESSORS_ONLN), info.host_cpus);
 	EXPECT_LE(1, info.nr_guests);
-	EXPECT_EQ(0, info.pad);
+	EXPECT_EQ(0, info.hole_mapped);
 	EXPECT_NE(NULL, memchr(info.version, 0, sizeof(info.version)));
 	EXPECT_LT(0, strlen(info.version));
 	/* The host's paging depth, as the CPU flags tell it. */
@@ -244,6 +245,57 @@ TEST(closing_frees_every_guest)
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status));
 	EXPECT_EQ(base, live_guests(_metadata));
+}
+
+/* A guest of @len bytes of fresh memory in fd @fd; 0 or -errno. */
+static int init_guest(int fd, size_t len)
+{
+	struct lguest_req_init init = { .size = len, .nr_vcpus = 1 };
+	void *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (mem == MAP_FAILED)
+		return -ENOMEM;
+	init.base = (uintptr_t)mem;
+	return lg_request(fd, LHREQ_INITIALIZE, &init, sizeof(init));
+}
+
+static uint32_t hole_mapped(struct __test_metadata *_metadata)
+{
+	struct lguest_info info;
+	int fd = open(LGUEST_DEV, O_RDWR);
+
+	EXPECT_LE(0, fd);
+	EXPECT_EQ(0, lg_info(fd, &info));
+	close(fd);
+	return info.hole_mapped;
+}
+
+/*
+ * The switcher's slot of the hypervisor hole is in the launcher's page
+ * tables from its first guest's creation to its last one's end, and then
+ * gone (LHREQ_INFO reads the entry itself).  An open file without memory
+ * is not a guest yet.
+ */
+TEST(the_hole_is_mapped_only_while_a_guest_lives)
+{
+	int a, b;
+
+	if (live_guests(_metadata))
+		SKIP(return, "other guests are alive");
+	EXPECT_EQ(0, hole_mapped(_metadata));
+	a = open(LGUEST_DEV, O_RDWR);
+	b = open(LGUEST_DEV, O_RDWR);
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	EXPECT_EQ(0, hole_mapped(_metadata));
+	ASSERT_EQ(0, init_guest(a, 1 << 20));
+	EXPECT_EQ(1, hole_mapped(_metadata));
+	ASSERT_EQ(0, init_guest(b, 1 << 20));
+	close(a);
+	EXPECT_EQ(1, hole_mapped(_metadata));
+	close(b);
+	EXPECT_EQ(0, hole_mapped(_metadata));
 }
 
 /*

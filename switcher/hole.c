@@ -148,7 +148,12 @@ static int area_init(int cpu)
 		a->table[idx(stack_off[i], 1)] = __pa(a->stacks[i]) | HOLE_DATA;
 		a->tss->ist[stack_ist[i]] = va + stack_off[i] + PAGE_SIZE;
 	}
-	a->table[idx(LGA_GDT, 1)] = __pa(a->gdt) | HOLE_DATA;
+	/*
+	 * The guest's part of the GDT is read-only here: every descriptor in
+	 * it has its accessed bit set, so the CPU never writes it.  The fixed
+	 * page is writable: LTR marks our TSS busy through GDTR.
+	 */
+	a->table[idx(LGA_GDT, 1)] = __pa(a->gdt) | HOLE_RODATA;
 	for (i = 1; i < LG_GDT_PAGES - 1; i++)
 		a->table[idx(LGA_GDT, 1) + i] = zero | HOLE_RODATA;
 	a->table[idx(LGA_GDT, 1) + LG_GDT_PAGES - 1] = __pa(a->gdt_fixed) | HOLE_DATA;
@@ -271,7 +276,10 @@ int lguest_hole_init(void)
 	hole_pud[0] = __pa(hole_pmd0) | HOLE_TABLE;
 	hole_pmd0[0] = __pa(hole_common) | HOLE_TABLE;
 	map_module(hole_common, LG_TEXT_VA, text, text_end, HOLE_TEXT);
-	map_module(hole_common, LG_SWDATA_VA, data, data_end, HOLE_DATA);
+	/* The IDT, page 0 of the data, read-only where anyone can find it. */
+	map_module(hole_common, LG_SWDATA_VA, data, data + PAGE_SIZE, HOLE_RODATA);
+	map_module(hole_common, LG_SWDATA_VA + PAGE_SIZE, data + PAGE_SIZE,
+		   data_end, HOLE_DATA);
 
 	for_each_possible_cpu(cpu) {
 		k = cpu / 512;
@@ -361,6 +369,14 @@ int lguest_hole_get(struct mm_struct *mm)
 out:
 	mutex_unlock(&hole_lock);
 	return err;
+}
+
+/* Does slot 257 hold our table in @mm's page tables (LHREQ_INFO)? */
+bool lguest_hole_mapped(struct mm_struct *mm)
+{
+	u64 *e = hole_entry(mm, LG_SW_SLOT);
+
+	return e && (READ_ONCE(*e) & PTE_PFN_MASK) == __pa(hole_pud);
 }
 
 static void flush_this_cpu(void *unused)

@@ -15,6 +15,9 @@
 #include <asm/cpu_entry_area.h>
 #include <asm/desc.h>
 #include <asm/fpu/api.h>
+#include <asm/mce.h>
+#include <asm/msr.h>
+#include <asm/segment.h>
 #include <asm/irq_vectors.h>
 #include <asm/nospec-branch.h>
 #include <asm/pgtable.h>
@@ -37,6 +40,8 @@ struct lg_switcher_data lg_switcher_data __section(".lg_switcher.data");
 
 /* What guest roots carry in CR3's low bits: a private PCID, or nothing. */
 static u64 lg_guest_pcid;
+/* The host maps its kernel with global pages (CR4.PGE). */
+static bool lg_host_global;
 
 /* The vCPU that last ran on this CPU (copy_in_guest_info()). */
 static DEFINE_PER_CPU(struct lg_cpu *, lg_last_cpu);
@@ -129,9 +134,11 @@ void lguest_switcher_ranges(unsigned long *text, unsigned long *text_end,
  */
 static void copy_in_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 {
+	bool full = false;
 	u64 fast = 0;
 
 	if (__this_cpu_read(lg_last_cpu) != cpu || cpu->last_pages != pages) {
+		full = true;
 		__this_cpu_write(lg_last_cpu, cpu);
 		cpu->last_pages = pages;
 		cpu->changed = CHANGED_ALL;
@@ -163,12 +170,21 @@ static void copy_in_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 	if (cpu->changed & CHANGED_GDT) {
 		struct lg_cpu_area *a = this_cpu_ptr(&lg_area);
 
-		/* The vCPU's entries, and nothing another vCPU left above. */
-		memcpy(a->gdt, cpu->gdt, cpu->gdt_ents * sizeof(u64));
-		if (a->gdt_ents > cpu->gdt_ents)
-			memset(&a->gdt[cpu->gdt_ents], 0,
-			       (a->gdt_ents - cpu->gdt_ents) * sizeof(u64));
-		a->gdt_ents = cpu->gdt_ents;
+		if (full) {
+			/* The vCPU's entries, and nothing another left above. */
+			memcpy(a->gdt, cpu->gdt, cpu->gdt_ents * sizeof(u64));
+			if (a->gdt_ents > cpu->gdt_ents)
+				memset(&a->gdt[cpu->gdt_ents], 0,
+				       (a->gdt_ents - cpu->gdt_ents) * sizeof(u64));
+			a->gdt_ents = cpu->gdt_ents;
+		} else if (cpu->gdt_hi > cpu->gdt_lo) {
+			/* This CPU has the rest already: a TLS switch, say. */
+			memcpy(&a->gdt[cpu->gdt_lo], &cpu->gdt[cpu->gdt_lo],
+			       (cpu->gdt_hi - cpu->gdt_lo) * sizeof(u64));
+			a->gdt_ents = max(a->gdt_ents, cpu->gdt_hi);
+		}
+		cpu->gdt_lo = LGUEST_GDT_ENTRIES;
+		cpu->gdt_hi = 0;
 		cpu->stats.gdt_loads++;
 	}
 	cpu->changed = 0;
@@ -181,6 +197,15 @@ static void copy_in_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 			fast |= LG_FAST_RETURN;
 	}
 	pages->fast = fast;
+
+	/*
+	 * The host's global TLB entries survive the CR3 load: if the guest
+	 * maps anything in the upper half, where they are, they must go
+	 * (switcher_64.S).  Its lower half never meets one.
+	 */
+	pages->flush_global = lg_host_global && READ_ONCE(cpu->pgdir->upper);
+	if (pages->flush_global)
+		cpu->stats.global_flushes++;
 }
 
 static void copy_out_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
@@ -250,11 +275,67 @@ unsigned long lguest_nmi_slot(int cpu)
  * brings it straight back here; we then call the host's own handler as if
  * the interrupt had arrived now.
  */
+/*
+ * The launcher's data selectors, which the switcher leaves null: reloaded
+ * with the kernel's helpers, whose fixups load a null selector where the
+ * launcher left one that no longer loads (a TLS or LDT entry it cleared
+ * while the selector stayed in the register), as KVM does after a VM
+ * exit.  Loading FS or GS clobbers the matching base, which comes back.
+ */
+struct lg_host_sel {
+	u16 ds, es, fs, gs;
+};
+
+static void save_host_selectors(struct lg_host_sel *h)
+{
+	savesegment(ds, h->ds);
+	savesegment(es, h->es);
+	savesegment(fs, h->fs);
+	savesegment(gs, h->gs);
+}
+
+static void restore_host_selectors(const struct lg_host_sel *h)
+{
+	unsigned long base;
+
+	if (h->ds)
+		loadsegment(ds, h->ds);
+	if (h->es)
+		loadsegment(es, h->es);
+	if (h->fs) {
+		rdmsrl(MSR_FS_BASE, base);
+		loadsegment(fs, h->fs);
+		wrmsrl(MSR_FS_BASE, base);
+	}
+	if (h->gs) {
+		/* The launcher's GS base is in KERNEL_GS_BASE while we run. */
+		rdmsrl(MSR_KERNEL_GS_BASE, base);
+		load_gs_index(h->gs);
+		wrmsrl(MSR_KERNEL_GS_BASE, base);
+	}
+}
+
+/*
+ * A machine check while the guest ran, or noted in the switcher: the
+ * host's handler, as if it had come from user mode (KVM's
+ * kvm_machine_check()).
+ */
+static void lg_machine_check(void)
+{
+	struct pt_regs regs = {
+		.cs = 3,
+		.flags = X86_EFLAGS_IF,
+	};
+
+	do_machine_check(&regs);
+}
+
 void run_guest_once(struct lg_cpu *cpu)
 {
 	struct lguest_pages *pages = __this_cpu_read(lg_area.pages);
 	unsigned int pcpu = smp_processor_id();
 	unsigned long trap, slot = pages->nmi_slot;
+	struct lg_host_sel sel;
 	gate_desc *host_idt;
 
 	lockdep_assert_irqs_disabled();
@@ -283,7 +364,9 @@ void run_guest_once(struct lg_cpu *cpu)
 	WRITE_ONCE(cpu->guest_on, smp_processor_id());
 	/* Pairs with lguest_kick_running(): guest_on before the CR3 load. */
 	smp_mb();
+	save_host_selectors(&sel);
 	lguest_switch_to_guest(pages);
+	restore_host_selectors(&sel);
 	WRITE_ONCE(cpu->guest_on, -1);
 
 	copy_out_guest_info(cpu, pages);
@@ -298,6 +381,10 @@ void run_guest_once(struct lg_cpu *cpu)
 		this_cpu_write(x86_ibpb_exit_to_user, true);
 
 	trap = cpu->regs.trapnum;
+	if (trap == X86_TRAP_MC || lg_switcher_data.mc_pending[slot]) {
+		lg_switcher_data.mc_pending[slot] = 0;
+		lg_machine_check();
+	}
 	if (trap == X86_TRAP_NMI || lg_switcher_data.nmi_pending[slot]) {
 		lg_switcher_data.nmi_pending[slot] = 0;
 		cpu->stats.host_nmis++;
@@ -343,6 +430,8 @@ int lguest_switcher_init(void)
 	BUILD_BUG_ON(offsetof(struct lguest_pages, guest_sel[0]) != LGP_GUEST_DS);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, guest_sel[3]) != LGP_GUEST_GS);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, nmi_slot) != LGP_NMI_SLOT);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, flush_global) != LGP_FLUSH_GLOBAL);
+	BUILD_BUG_ON(offsetof(struct lg_switcher_data, mc_pending) != LGS_MC_PENDING);
 	BUILD_BUG_ON(offsetof(struct lguest_data, irq_enabled) != LGD_IRQ_ENABLED);
 	BUILD_BUG_ON(offsetof(struct lguest_data, user.rip) != LGD_USER_RIP);
 	BUILD_BUG_ON(offsetof(struct lguest_data, user.rsp) != LGD_USER_RSP);
@@ -374,6 +463,11 @@ int lguest_switcher_init(void)
 	BUILD_BUG_ON(LG_CPU_VA(CONFIG_NR_CPUS) > LG_SW_BASE + (1UL << 39));
 	BUILD_BUG_ON(LGUEST_GDT_ENTRIES * 8 > PAGE_SIZE);
 
+	/* The hole's entry is written raw, as no paravirtualised MMU allows. */
+	if (cpu_feature_enabled(X86_FEATURE_XENPV)) {
+		pr_err("cannot run as a Xen PV guest\n");
+		return -ENODEV;
+	}
 	if (((unsigned long)&lg_switcher_data | (unsigned long)lg_switcher_text_start)
 	    & ~PAGE_MASK) {
 		pr_err("switcher sections are not page aligned\n");
@@ -397,6 +491,7 @@ int lguest_switcher_init(void)
 			return -EINVAL;
 		}
 	}
+	lg_host_global = cr4_read_shadow() & X86_CR4_PGE;
 	if (cr4_read_shadow() & X86_CR4_PCIDE) {
 		lg_guest_pcid = LG_GUEST_PCID;
 		lg_switcher_data.host_cr3_flags = X86_CR3_PCID_NOFLUSH;

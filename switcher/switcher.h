@@ -80,7 +80,7 @@
 #define LG_SEL_CS64		0xe033	/* ring-3 64-bit code */
 #define LG_SEL_TSS		0xe040	/* this CPU's TSS */
 #define LG_GDT_FIXED		0x1c00	/* index of the first fixed entry */
-#define LG_STAR			(((u64)LG_SEL_CS32 << 48) | ((u64)LG_SEL_HV_CS << 32))
+#define LG_STAR			(((u64)LG_SEL_CS32 << 48) | ((u64)LG_SEL_HV_CS << 32))	/* low half 0 */
 
 /* struct lguest_pages: the register frame, in the order the switcher pops. */
 #define LGP_R15			0x00
@@ -130,6 +130,7 @@
 #define LGP_GUEST_FS		0x168
 #define LGP_GUEST_GS		0x170
 #define LGP_NMI_SLOT		0x178	/* this CPU's byte of LGS_NMI_PENDING */
+#define LGP_FLUSH_GLOBAL	0x180	/* flush global TLB entries after the CR3 load */
 
 /*
  * What the switcher may do without the host's C code (the direct switch):
@@ -167,6 +168,7 @@
 #define LGS_ALIAS_GDT_DESC	0x1040	/* lgdt operand: the GDT at LG_CUR_VA */
 #define LGS_VERW_SEL		0x104a	/* a data selector, VERW's operand */
 #define LGS_NMI_PENDING		0x1050	/* one byte per CPU entry area slot */
+#define LGS_MC_PENDING		(LGS_NMI_PENDING + CONFIG_NR_CPUS)	/* ditto, #MC */
 
 /*
  * With PCIDs, guest roots carry one the kernel never uses (it takes 1-6,
@@ -214,6 +216,7 @@ struct lg_switcher_data {
 	struct desc_ptr alias_gdt_desc __aligned(16);
 	u16 verw_sel;
 	u8 nmi_pending[NR_CPUS] __aligned(16);
+	u8 mc_pending[NR_CPUS];
 } __aligned(PAGE_SIZE);
 
 extern struct lg_switcher_data lg_switcher_data;

@@ -15,9 +15,9 @@
  * HV() and leaves for the module text by a far return.
  *
  * Going in (lguest_switch_to_guest, called by C with interrupts off):
- *  1. save the host's callee-saved registers, RFLAGS, FS/GS bases and
- *     selectors, LDT, SS and GDTR on the host stack; clear IBRS as for user
- *     space;
+ *  1. save the host's callee-saved registers, RFLAGS, FS/GS bases, LDT,
+ *     SS and GDTR on the host stack (C keeps its data selectors); clear
+ *     IBRS as for user space;
  *  2. load our IDT (its gates use the host's kernel CS, good in both GDTs),
  *     a null SS, this CPU's GDT (GDTR at LG_CPU_VA(n), so it survives the
  *     CR3 load) and our TSS (TR 0xe040: RSP0 and IST stacks in the hole);
@@ -36,9 +36,10 @@
  *     module text, on the host's kernel CS;
  *  3. the host's writable GDT, its TSS (LTR after clearing the busy bit, as
  *     the kernel's force_reload_TR() does), then its own read-only GDTR;
- *  4. LDT, selectors, bases, SS; the host's speculation mitigations before
- *     any RET; only then the host's IDT; and return to C as if
- *     lguest_switch_to_guest() had returned.
+ *  4. LDT, null data selectors, bases, SS; the host's speculation
+ *     mitigations before any RET; only then the host's IDT; and return to
+ *     C as if lguest_switch_to_guest() had returned, which reloads the
+ *     launcher's data selectors with the kernel's fault-safe helpers.
  * At every instant an NMI or machine check finds an IDT, a GDT with the
  * gate's code segment, a TSS with its IST stack, and the stub's code all
  * mapped: lg_trap_in_switcher notes the NMI and C hands it to the host.
@@ -51,6 +52,7 @@
 #include <asm/percpu.h>
 #include <asm/smap.h>
 #include <asm/cpufeatures.h>
+#include <asm/ibt.h>
 #include "switcher.h"
 
 /*
@@ -143,7 +145,11 @@ SYM_FUNC_START(lguest_switch_to_guest)
 	/* The host's AC and DF come back exactly, whatever the guest did. */
 	pushfq
 
-	/* FS and GS bases, then the data selectors. */
+	/*
+	 * FS and GS bases.  The data selectors are C's (run_guest_once()):
+	 * one the launcher left stale can fault when reloaded, which only
+	 * the kernel's own helpers, with their fixups, may do.
+	 */
 	movl	$MSR_FS_BASE, %ecx
 	rdmsr
 	push	%rdx
@@ -151,14 +157,6 @@ SYM_FUNC_START(lguest_switch_to_guest)
 	movl	$MSR_GS_BASE, %ecx
 	rdmsr
 	push	%rdx
-	push	%rax
-	movl	%ds, %eax
-	push	%rax
-	movl	%es, %eax
-	push	%rax
-	movl	%fs, %eax
-	push	%rax
-	movl	%gs, %eax
 	push	%rax
 	/* The launcher's LDT, if it has one (modify_ldt()), SS and GDTR. */
 	xorl	%eax, %eax
@@ -283,14 +281,14 @@ SYM_CODE_START(lg_exit_host)
 	jz	2f
 	lldt	%ax
 2:
-	/* Selectors first: loading %gs and %fs clobbers their bases. */
-	popq	%rax
+	/*
+	 * Null data selectors (C reloads the launcher's), then the bases:
+	 * loading %gs and %fs clobbers them.
+	 */
+	xorl	%eax, %eax
 	movl	%eax, %gs
-	popq	%rax
 	movl	%eax, %fs
-	popq	%rax
 	movl	%eax, %es
-	popq	%rax
 	movl	%eax, %ds
 	movl	$MSR_GS_BASE, %ecx
 	popq	%rax
@@ -351,12 +349,38 @@ SYM_CODE_END(lg_switcher_text_start)
 SYM_CODE_START_NOALIGN(lg_hole_enter)
 	movq	%rax, %cr3
 	/*
+	 * The host's kernel mappings may be global, and a CR3 load keeps
+	 * global TLB entries: where the guest maps addresses in the upper
+	 * half (its own kernel at the host's, say), flip CR4.PGE, which drops
+	 * every TLB entry, global ones included, for every PCID.  Nothing of
+	 * the host runs again before the next exit, so none comes back.
+	 */
+	cmpq	$0, CUR(LGP_FLUSH_GLOBAL)
+	je	1f
+	movq	%cr4, %rax
+	xorq	$X86_CR4_PGE, %rax
+	movq	%rax, %cr4
+	xorq	$X86_CR4_PGE, %rax
+	movq	%rax, %cr4
+1:
+	/*
 	 * Where the guest can read GDTR (no UMIP), show it the same GDT at
 	 * LG_CUR_VA, an address that says nothing about which CPU this is.
 	 */
 	ALTERNATIVE "", "jmp .Lalias_done", X86_FEATURE_UMIP
 	lgdt	SWD(LGS_ALIAS_GDT_DESC)
 .Lalias_done:
+	/*
+	 * An NMI that hit the switcher since our IDT went in waits in
+	 * nmi_pending[] for the next exit; do not make it wait for the guest
+	 * (a CPU without host interrupts might never leave it): leave now,
+	 * as if the NMI had come from the guest, its registers untouched.
+	 * One arriving after this check waits for the next exit.
+	 */
+	movq	CUR(LGP_NMI_SLOT), %rax
+	leaq	SWD(LGS_NMI_PENDING), %rdx
+	cmpb	$0, (%rdx,%rax)
+	jne	lg_enter_nmi
 	/* Now this CPU's lguest_pages are at LG_CUR_VA: pop the guest. */
 	leaq	CUR(LGA_PAGES), %rsp
 	popq	%r15
@@ -377,6 +401,10 @@ SYM_CODE_START_NOALIGN(lg_hole_enter)
 	addq	$16, %rsp		/* trapnum, errcode */
 	LG_CLEAR_CPU_BUFFERS
 	iretq
+lg_enter_nmi:
+	leaq	CUR(LGA_PAGES), %rsp
+	movq	$2, LGP_TRAPNUM(%rsp)
+	jmp	lg_exit_saved
 SYM_CODE_END(lg_hole_enter)
 
 /*
@@ -398,6 +426,7 @@ SYM_CODE_END(lg_hole_enter)
  * other trap.
  */
 SYM_CODE_START_NOALIGN(lg_syscall_entry)
+	ENDBR
 	cmpq	$LG_MODE_USER, CUR(LGP_GUEST_MODE)
 	je	lg_user_syscall
 	cmpq	$LG_HCALL_RETURN_TO_USER, %rax
@@ -496,8 +525,9 @@ lg_return_to_user:
 SYM_CODE_END(lg_syscall_entry)
 
 /*
- * The 256 IDT stubs, 16 bytes apart.  Vectors for which the CPU pushes no
- * error code push a zero, so every frame has the same shape.  #DF, NMI,
+ * The 256 IDT stubs, 16 bytes apart (an ENDBR for kernels with IBT, which
+ * wants one where every interrupt lands).  Vectors for which the CPU
+ * pushes no error code push a zero, so every frame has the same shape.  #DF, NMI,
  * #DB and #MC arrive on IST stacks, the others at TSS.RSP0.
  */
 	.balign 16
@@ -505,6 +535,7 @@ SYM_CODE_START_NOALIGN(lg_trap_stubs)
 	vector = 0
 	.rept 256
 	.balign 16
+	ENDBR
 	.if vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 || vector == 29 || vector == 30
 	.else
 	pushq	$0
@@ -580,6 +611,7 @@ lg_exit_guest:
 	pushq	%r14
 	pushq	%r15
 	/* %rsp is LG_CUR_VA: struct lguest_pages, registers filled in. */
+lg_exit_saved:
 
 	/* GDTR back where the host's root maps it too. */
 	ALTERNATIVE "", "jmp .Lunalias_done", X86_FEATURE_UMIP
@@ -627,22 +659,29 @@ lg_exit_guest:
 SYM_CODE_END(lg_exit_common)
 
 /*
- * Something hit the switcher at CPL0, with interrupts off.  Only an NMI (or
- * a stray #DB) can: note the NMI in a byte per CPU and return.  We may be
- * on our IST stack in this CPU's area, which holds the CPU's entry-area
- * slot, or (early on the way in, late on the way out, while the host's TSS
- * is loaded) on the host's NMI stack in that entry area: either tells the
- * slot.  The C code hands the NMI to the host
- * once the switch is over.  The NMI frame has no error code: drop exactly
- * the two words our stub pushed.
+ * Something hit the switcher at CPL0, with interrupts off.  Only an NMI, a
+ * machine check (or a stray #DB) can: note the NMI or #MC in a byte per
+ * CPU entry-area slot and return.  We may be on our IST stack in this
+ * CPU's area, which holds the slot, or (early on the way in, late on the
+ * way out, while the host's TSS is loaded) on the host's IST stack in that
+ * entry area: either tells the slot.  The C code hands the NMI or #MC to
+ * the host once the switch is over.  Neither frame has an error code: drop
+ * exactly the two words our stub pushed.
  */
 SYM_CODE_START_NOALIGN(lg_trap_in_switcher)
 	cmpq	$2, (%rsp)
 	je	1f
+	cmpq	$18, (%rsp)
+	je	1f
 	cmpq	$1, (%rsp)
 	je	2f
-	/* Anything else is a switcher bug: stop here, loudly. */
-	ud2
+	/*
+	 * Anything else is a switcher bug.  Stop this CPU where it is (NMIs
+	 * still come and go): the other CPUs' watchdogs will say so, where
+	 * another fault here would recurse into a triple fault.
+	 */
+5:	hlt
+	jmp	5b
 1:
 	pushq	%rax
 	pushq	%rdx
@@ -664,6 +703,10 @@ SYM_CODE_START_NOALIGN(lg_trap_in_switcher)
 	divq	SWD(LGS_CEA_SIZE)
 3:
 	leaq	SWD(LGS_NMI_PENDING), %rdx
+	cmpq	$2, 16(%rsp)
+	je	6f
+	leaq	SWD(LGS_MC_PENDING), %rdx
+6:
 	movb	$1, (%rdx,%rax)
 	popq	%rdx
 	popq	%rax

@@ -58,6 +58,8 @@ void lguest_gdt_init(struct lg_cpu *cpu)
 	cpu->gdt[GDT_ENTRY_DEFAULT_USER_DS] = *(u64 *)&host[GDT_ENTRY_DEFAULT_USER_DS];
 	cpu->gdt[GDT_ENTRY_DEFAULT_USER_CS] = *(u64 *)&host[GDT_ENTRY_DEFAULT_USER_CS];
 	cpu->gdt_ents = GDT_ENTRY_DEFAULT_USER_CS + 1;
+	cpu->gdt_lo = 0;
+	cpu->gdt_hi = cpu->gdt_ents;
 	memset(cpu->sel, 0, sizeof(cpu->sel));
 	cpu->changed |= CHANGED_GDT;
 }
@@ -119,6 +121,9 @@ long lguest_load_gdt(struct lg_cpu *cpu, u64 first, u64 count, u64 gpa)
 	cpu->gdt_ents = max_t(unsigned int, cpu->gdt_ents, first + count);
 	while (cpu->gdt_ents > GDT_ENTRY_DEFAULT_USER_CS + 1 && !cpu->gdt[cpu->gdt_ents - 1])
 		cpu->gdt_ents--;
+	/* Only these need copying, if the vCPU stays on its CPU. */
+	cpu->gdt_lo = min_t(unsigned int, cpu->gdt_lo, first);
+	cpu->gdt_hi = max_t(unsigned int, cpu->gdt_hi, first + count);
 	cpu->changed |= CHANGED_GDT;
 	return LGUEST_HCALL_OK;
 }

@@ -82,6 +82,7 @@ static int lguest_req_info(struct lguest *lg, const void __user *args)
 	info.host_cpus = num_online_cpus();
 	info.guest_id = lg->id;
 	info.nr_guests = atomic_read(&nr_guests);
+	info.hole_mapped = lguest_hole_mapped(current->mm);
 	strscpy(info.version, LG_VERSION, sizeof(info.version));
 	info.pinned_pages = atomic_long_read(&lguest_pinned_pages);
 	info.table_pages = atomic_long_read(&lguest_table_pages);

@@ -349,6 +349,7 @@ void lguest_arch_handle_trap(struct lg_cpu *cpu)
 		/* The host's, and handled. */
 		return;
 	case X86_TRAP_MC:
+		/* The host's handler has seen it (switcher.c). */
 		kill_guest(cpu, "machine check while the guest ran");
 		return;
 	case X86_TRAP_PF:

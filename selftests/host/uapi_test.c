@@ -34,7 +34,7 @@ TEST(info_layout_has_no_holes)
 	EXPECT_EQ(16, offsetof(struct lguest_info, host_cpus));
 	EXPECT_EQ(20, offsetof(struct lguest_info, guest_id));
 	EXPECT_EQ(24, offsetof(struct lguest_info, nr_guests));
-	EXPECT_EQ(28, offsetof(struct lguest_info, pad));
+	EXPECT_EQ(28, offsetof(struct lguest_info, hole_mapped));
 	EXPECT_EQ(32, offsetof(struct lguest_info, version));
 	EXPECT_EQ(64, offsetof(struct lguest_info, pinned_pages));
 	EXPECT_EQ(72, offsetof(struct lguest_info, table_pages));
@@ -53,7 +53,7 @@ TEST(run_interface_layout)
 	EXPECT_EQ(22 * 8, sizeof(struct lguest_regs));
 	EXPECT_EQ(160, sizeof(struct lguest_exit));
 	EXPECT_EQ(32, offsetof(struct lguest_exit, msg));
-	EXPECT_EQ(25 * 8, sizeof(struct lguest_vcpu_stats));
+	EXPECT_EQ(26 * 8, sizeof(struct lguest_vcpu_stats));
 	EXPECT_EQ(2864, offsetof(struct lguest_data, vcpu_id));
 }
 

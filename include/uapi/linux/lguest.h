@@ -61,7 +61,7 @@ struct lguest_info {
 	__u32 host_cpus;		/* online host CPUs */
 	__u32 guest_id;			/* this open file's guest, unique while open */
 	__u32 nr_guests;		/* guests (open files) alive on the host */
-	__u32 pad;
+	__u32 hole_mapped;		/* the caller's page tables map the switcher */
 	char version[LGUEST_VERSION_LEN];	/* module version, NUL-terminated */
 	__u64 pinned_pages;		/* guest pages pinned, all guests */
 	__u64 table_pages;		/* page-table pages, all guests */
@@ -163,6 +163,7 @@ struct lguest_vcpu_stats {
 	__u64 shadow_retries;	/* fills given up: the tables changed meanwhile */
 	__u64 gdt_loads;	/* the vCPU's GDT entries copied into a CPU's */
 	__u64 int_n_decoded;	/* #GP exits that were an `int n` */
+	__u64 global_flushes;	/* entries that flushed the host's global TLB entries */
 };
 
 struct lguest_req_stats {
