@@ -63,7 +63,10 @@ GUEST_TEST_CFLAGS := $(SELFTEST_CFLAGS) -fno-pie -mno-red-zone \
 		     -fno-stack-protector -fcf-protection=none \
 		     -I$(TOP)/guest/include -I$(TOP)/selftests/lib \
 		     -I$(TOP)/launcher -I$(TOP)/selftests
-HOSTTESTS := selftests/host/uapi_test selftests/host/launcher_test
+HOSTTESTS := selftests/host/uapi_test selftests/host/launcher_test \
+	     selftests/host/xen_kernel_test
+# The launcher's Xen PV side (issue 11, under way): the kernel loader.
+XEN_LAUNCHER_OBJS := launcher/xen/kernel.o launcher/xen/layout.o
 
 .PHONY: all module launcher guests selftests benches bench hosttests check run clean distclean \
 	checkpatch sparse
@@ -125,6 +128,12 @@ selftests/host/launcher_test: selftests/host/launcher_test.c \
 		launcher/options.o launcher/caps.o
 	$(CC) $(SELFTEST_CFLAGS) -Ilauncher -o $@ $^
 
+selftests/host/xen_kernel_test: selftests/host/xen_kernel_test.c $(XEN_LAUNCHER_OBJS)
+	$(CC) $(SELFTEST_CFLAGS) -Ilauncher -o $@ $^ -llzma
+
+launcher/xen/%.o: launcher/xen/%.c launcher/xen/*.h
+	$(CC) $(CFLAGS) -c -o $@ $<
+
 selftests/host/uapi_test: selftests/host/uapi_test.c include/uapi/linux/lguest.h
 	$(CC) $(SELFTEST_CFLAGS) -o $@ $<
 
@@ -153,7 +162,7 @@ run: all
 
 clean:
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP) clean
-	rm -f $(LAUNCHER) $(LAUNCHER_OBJS) $(SELFTESTS) $(HOSTTESTS) $(BENCHES) \
+	rm -f $(LAUNCHER) $(LAUNCHER_OBJS) $(XEN_LAUNCHER_OBJS) $(SELFTESTS) $(HOSTTESTS) $(BENCHES) \
 		$(GUESTS) guest/*.o guest/tests/*.o guest/lib/*.o selftests/lib/*.o
 	rm -rf $(CACHE)/vm.* $(CACHE)/initramfs*
 

@@ -322,12 +322,14 @@ static void restore_host_selectors(const struct lg_host_sel *h)
  */
 static void lg_machine_check(void)
 {
+#ifdef CONFIG_X86_MCE
 	struct pt_regs regs = {
 		.cs = 3,
 		.flags = X86_EFLAGS_IF,
 	};
 
 	do_machine_check(&regs);
+#endif
 }
 
 void run_guest_once(struct lg_cpu *cpu)

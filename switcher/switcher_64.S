@@ -371,16 +371,21 @@ SYM_CODE_START_NOALIGN(lg_hole_enter)
 	lgdt	SWD(LGS_ALIAS_GDT_DESC)
 .Lalias_done:
 	/*
-	 * An NMI that hit the switcher since our IDT went in waits in
-	 * nmi_pending[] for the next exit; do not make it wait for the guest
-	 * (a CPU without host interrupts might never leave it): leave now,
-	 * as if the NMI had come from the guest, its registers untouched.
-	 * One arriving after this check waits for the next exit.
+	 * An NMI or machine check that hit the switcher since our IDT went
+	 * in waits in nmi_pending[] or mc_pending[] for the next exit; do not
+	 * make it wait for the guest (a CPU without host interrupts might
+	 * never leave it, and other CPUs may be waiting for this one in the
+	 * machine-check rendezvous): leave now, the guest's registers
+	 * untouched, with LG_TRAP_PENDING.  One arriving after this check
+	 * waits for the next exit.
 	 */
 	movq	CUR(LGP_NMI_SLOT), %rax
 	leaq	SWD(LGS_NMI_PENDING), %rdx
 	cmpb	$0, (%rdx,%rax)
-	jne	lg_enter_nmi
+	jne	lg_enter_pending
+	leaq	SWD(LGS_MC_PENDING), %rdx
+	cmpb	$0, (%rdx,%rax)
+	jne	lg_enter_pending
 	/* Now this CPU's lguest_pages are at LG_CUR_VA: pop the guest. */
 	leaq	CUR(LGA_PAGES), %rsp
 	popq	%r15
@@ -401,9 +406,9 @@ SYM_CODE_START_NOALIGN(lg_hole_enter)
 	addq	$16, %rsp		/* trapnum, errcode */
 	LG_CLEAR_CPU_BUFFERS
 	iretq
-lg_enter_nmi:
+lg_enter_pending:
 	leaq	CUR(LGA_PAGES), %rsp
-	movq	$2, LGP_TRAPNUM(%rsp)
+	movq	$LG_TRAP_PENDING, LGP_TRAPNUM(%rsp)
 	jmp	lg_exit_saved
 SYM_CODE_END(lg_hole_enter)
 
@@ -671,10 +676,24 @@ SYM_CODE_END(lg_exit_common)
 SYM_CODE_START_NOALIGN(lg_trap_in_switcher)
 	cmpq	$2, (%rsp)
 	je	1f
-	cmpq	$18, (%rsp)
-	je	1f
 	cmpq	$1, (%rsp)
 	je	2f
+	cmpq	$18, (%rsp)
+	jne	5f
+	/*
+	 * A machine check we may return from (MCG_STATUS.RIPV): note it.
+	 * Without RIPV the interrupted instruction cannot be resumed: stop.
+	 */
+	pushq	%rax
+	pushq	%rcx
+	pushq	%rdx
+	movl	$MSR_IA32_MCG_STATUS, %ecx
+	rdmsr
+	testl	$1, %eax
+	popq	%rdx
+	popq	%rcx
+	popq	%rax
+	jnz	1f
 	/*
 	 * Anything else is a switcher bug.  Stop this CPU where it is (NMIs
 	 * still come and go): the other CPUs' watchdogs will say so, where

@@ -346,6 +346,7 @@ void lguest_arch_handle_trap(struct lg_cpu *cpu)
 		general_protection(cpu);
 		return;
 	case X86_TRAP_NMI:
+	case LG_TRAP_PENDING:
 		/* The host's, and handled. */
 		return;
 	case X86_TRAP_MC:
