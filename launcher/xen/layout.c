@@ -17,6 +17,11 @@
  *
  * lguest's "machine" frames are guest-physical ones: the p2m is the
  * identity, and a frame number in start_info is a guest-physical page.
+ *
+ * A kernel that declares a HYPERCALL_PAGE (XTF, Mini-OS; Linux no longer
+ * does) gets it filled with Xen's stubs: hypercall i at offset 32 * i is
+ * `push %rcx; push %r11; mov $i, %eax; syscall; pop %r11; pop %rcx; ret`,
+ * except iret (23), which never returns and keeps RAX on the stack.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -81,6 +86,36 @@ static void place(const struct xen_kernel *k, uint64_t next, uint64_t initrd_len
 	l->mod_len = initrd_len;
 }
 
+/* Xen's hypercall stubs, int3 between them. */
+static void fill_hypercall_page(unsigned char *page)
+{
+	static const unsigned char iret[] = {
+		0x51, 0x41, 0x53, 0x50, 0xb8, __HYPERVISOR_iret, 0, 0, 0, 0x0f, 0x05,
+	};
+	unsigned int i;
+
+	memset(page, 0xcc, PAGE);
+	for (i = 0; i < PAGE / 32; i++) {
+		unsigned char *p = page + 32 * i;
+
+		if (i == __HYPERVISOR_iret) {
+			memcpy(p, iret, sizeof(iret));
+			continue;
+		}
+		p[0] = 0x51;			/* push %rcx */
+		p[1] = 0x41;			/* push %r11 */
+		p[2] = 0x53;
+		p[3] = 0xb8;			/* mov $i, %eax */
+		memcpy(p + 4, &i, 4);
+		p[8] = 0x0f;			/* syscall */
+		p[9] = 0x05;
+		p[10] = 0x41;			/* pop %r11 */
+		p[11] = 0x5b;
+		p[12] = 0x59;			/* pop %rcx */
+		p[13] = 0xc3;			/* ret */
+	}
+}
+
 /* L4 -> L3 -> one L2 -> L1s mapping [0, map_end - virt_base) from VIRT_BASE. */
 static void build_tables(const struct xen_kernel *k, void *mem,
 			 const struct xen_layout *l)
@@ -127,6 +162,12 @@ int xen_build_layout(const struct xen_kernel *k, void *mem, uint64_t mem_size,
 			    initrd_len ? ", its initrd" : "",
 			    (unsigned long long)((need + (1 << 20) - 1) >> 20));
 	l->shared_info_pfn = l->nr_pages;
+	if (k->hypercall_page &&
+	    (k->hypercall_page & (PAGE - 1) ||
+	     k->hypercall_page < k->virt_base + k->pstart ||
+	     k->hypercall_page >= k->virt_base + k->pend))
+		return xen_fail(err, errlen, "HYPERCALL_PAGE %#llx is not a page of the kernel image",
+				(unsigned long long)k->hypercall_page);
 
 	/* Everything past the image is ours to lay out: start clean. */
 	memset((char *)mem + k->pend, 0, l->map_end - k->virt_base - k->pend);
@@ -154,6 +195,8 @@ int xen_build_layout(const struct xen_kernel *k, void *mem, uint64_t mem_size,
 	si->mod_len = initrd_len;
 	snprintf((char *)si->cmd_line, sizeof(si->cmd_line), "%s", cmdline);
 
+	if (k->hypercall_page)
+		fill_hypercall_page((unsigned char *)mem + (k->hypercall_page - k->virt_base));
 	build_tables(k, mem, l);
 
 	l->rip = k->entry;

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <elf.h>
+#include <xen/elfnote.h>
 #include <xen/xen.h>
 
 #include "kselftest_harness.h"
@@ -356,6 +358,120 @@ TEST(a_layout_that_cannot_be_built_is_refused)
 				       "", &l, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "MiB of guest memory")) TH_LOG("%s", err);
 	munmap(mem, GUEST_MEM);
+}
+
+/*
+ * A small Xen PV ELF of our own, as XTF's are: no VIRT_BASE (so virtual =
+ * physical), a HYPERCALL_PAGE, two pages of code at 1 MiB.  @features
+ * goes into the FEATURES note.  Returns the temporary file's path.
+ */
+static const char *tiny_kernel(const char *features)
+{
+	static char path[] = "/tmp/lg-xen-tiny-XXXXXX";
+	static unsigned char f[0x3000];
+	Elf64_Ehdr *eh = (void *)f;
+	Elf64_Phdr *ph = (void *)(f + sizeof(*eh));
+	unsigned char *n = f + 0x200;
+	int fd;
+
+	/* A note "Xen" of @type with @len bytes of @desc. */
+#define NOTE(type, desc, len) do {					\
+		Elf64_Nhdr h = { 4, (len), (type) };			\
+		memcpy(n, &h, sizeof(h));				\
+		memcpy(n + sizeof(h), "Xen", 4);			\
+		memcpy(n + sizeof(h) + 4, (desc), (len));		\
+		n += sizeof(h) + 4 + (((len) + 3) & ~3);		\
+	} while (0)
+	uint64_t entry = 0x100000, hpage = 0x101000;
+
+	memset(f, 0, sizeof(f));
+	strcpy(path, "/tmp/lg-xen-tiny-XXXXXX");
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_entry = 0xdead;		/* the ENTRY note wins */
+	eh->e_phoff = sizeof(*eh);
+	eh->e_ehsize = sizeof(*eh);
+	eh->e_phentsize = sizeof(*ph);
+	eh->e_phnum = 2;
+	NOTE(XEN_ELFNOTE_GUEST_OS, "tiny", 5);
+	NOTE(XEN_ELFNOTE_XEN_VERSION, "xen-3.0", 8);
+	NOTE(XEN_ELFNOTE_LOADER, "generic", 8);
+	NOTE(XEN_ELFNOTE_ENTRY, &entry, 8);
+	NOTE(XEN_ELFNOTE_HYPERCALL_PAGE, &hpage, 8);
+	NOTE(XEN_ELFNOTE_FEATURES, features, strlen(features) + 1);
+#undef NOTE
+	ph[0].p_type = PT_NOTE;
+	ph[0].p_offset = 0x200;
+	ph[0].p_filesz = n - (f + 0x200);
+	ph[1].p_type = PT_LOAD;
+	ph[1].p_flags = PF_R | PF_W | PF_X;
+	ph[1].p_offset = 0x1000;
+	ph[1].p_vaddr = ph[1].p_paddr = 0x100000;
+	ph[1].p_filesz = 0x2000;
+	ph[1].p_memsz = 0x3000;
+	f[0x1000] = 0xf4;		/* the entry's first byte */
+	fd = mkstemp(path);
+	if (fd < 0 || write(fd, f, sizeof(f)) != sizeof(f))
+		return NULL;
+	close(fd);
+	return path;
+}
+
+/*
+ * XTF-style kernels: no VIRT_BASE, a hypercall page filled with Xen's
+ * stubs (iret's different), the ENTRY note over e_entry, the tail of the
+ * segment zeroed; and a kernel that requires a feature lguest lacks.
+ */
+TEST(a_small_xen_kernel_gets_its_hypercall_page)
+{
+	static const unsigned char stub5[] = {
+		0x51, 0x41, 0x53, 0xb8, 5, 0, 0, 0, 0x0f, 0x05, 0x41, 0x5b, 0x59, 0xc3,
+	};
+	static const unsigned char iret[] = {
+		0x51, 0x41, 0x53, 0x50, 0xb8, 23, 0, 0, 0, 0x0f, 0x05,
+	};
+	unsigned char *mem = mmap(NULL, 16 << 20, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	const char *path = tiny_kernel("writable_page_tables|pae_pgdir_above_4gb");
+	struct xen_layout l;
+	struct xen_kernel k;
+	char err[256];
+
+	ASSERT_NE(NULL, path);
+	ASSERT_NE(MAP_FAILED, mem);
+	memset(mem + 0x102000, 0x77, 0x1000);
+	ASSERT_EQ(0, xen_kernel_load(path, mem, 16 << 20, &k, err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_STREQ("tiny", k.guest_os);
+	EXPECT_EQ(0, k.virt_base);
+	EXPECT_EQ(0x100000, k.entry);
+	EXPECT_EQ(0x101000, k.hypercall_page);
+	EXPECT_EQ(0x100000, k.pstart);
+	EXPECT_EQ(0x103000, k.pend);
+	EXPECT_EQ(0, mem[0x102000]);
+	EXPECT_EQ(0xf4, mem[0x100000]);
+	ASSERT_EQ(0, xen_build_layout(&k, mem, 16 << 20, NULL, 0, "", &l, err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_EQ(0, memcmp(mem + 0x101000 + 32 * 5, stub5, sizeof(stub5)));
+	EXPECT_EQ(0, memcmp(mem + 0x101000 + 32 * 23, iret, sizeof(iret)));
+	EXPECT_EQ(0xcc, mem[0x101000 + 32 * 5 + sizeof(stub5)]);
+	/* The mapping starts at virtual 0 here. */
+	EXPECT_EQ(0x103000 / 4096, l.p2m_pfn);
+	EXPECT_EQ(l.start_info_pfn * 4096, l.rsi);
+	unlink(path);
+
+	path = tiny_kernel("!writable_page_tables|!auto_translated_physmap");
+	ASSERT_NE(NULL, path);
+	EXPECT_EQ(-1, xen_kernel_load(path, NULL, 0, &k, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "requires Xen feature auto_translated_physmap"))
+		TH_LOG("%s", err);
+	unlink(path);
+	munmap(mem, 16 << 20);
 }
 
 TEST_HARNESS_MAIN
