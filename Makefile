@@ -66,7 +66,7 @@ GUEST_TEST_CFLAGS := $(SELFTEST_CFLAGS) -fno-pie -mno-red-zone \
 HOSTTESTS := selftests/host/uapi_test selftests/host/launcher_test \
 	     selftests/host/xen_kernel_test
 # The launcher's Xen PV side (issue 11, under way): the kernel loader.
-XEN_LAUNCHER_OBJS := launcher/xen/kernel.o launcher/xen/layout.o
+XEN_LAUNCHER_OBJS := launcher/xen/kernel.o launcher/xen/layout.o launcher/xen/console.o
 
 .PHONY: all module launcher guests selftests benches bench hosttests check run clean distclean \
 	checkpatch sparse

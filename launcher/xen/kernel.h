@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Format one line into @err (@errlen bytes) and return -1. */
 int xen_fail(char *err, size_t errlen, const char *fmt, ...)
@@ -77,5 +78,13 @@ struct xen_layout {
 int xen_build_layout(const struct xen_kernel *k, void *mem, uint64_t mem_size,
 		     const void *initrd, uint64_t initrd_len, const char *cmdline,
 		     struct xen_layout *l, char *err, size_t errlen);
+
+/*
+ * Copy what the guest wrote to its console ring (@ring, the page in guest
+ * memory) to @fd (none if negative) and give the space back.  Returns the
+ * byte count, or -1 if the ring's indices are impossible or @fd failed.
+ */
+struct xencons_interface;
+ssize_t xen_console_drain(struct xencons_interface *ring, int fd);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include <elf.h>
 #include <xen/elfnote.h>
+#include <xen/io/console.h>
 #include <xen/xen.h>
 
 #include "kselftest_harness.h"
@@ -472,6 +473,42 @@ TEST(a_small_xen_kernel_gets_its_hypercall_page)
 		TH_LOG("%s", err);
 	unlink(path);
 	munmap(mem, 16 << 20);
+}
+
+/*
+ * The console ring's back end: what the guest produced comes out in
+ * order, across the ring's wrap, and the consumer index moves up to the
+ * producer; a producer more than a ring ahead is refused.
+ */
+TEST(the_console_ring_drains_in_order_across_the_wrap)
+{
+	static struct xencons_interface ring;
+	const char *msg = "Test result: SUCCESS\n";
+	size_t n = strlen(msg), i;
+	char out[64] = { 0 };
+	int p[2];
+
+	ASSERT_EQ(0, pipe(p));
+	/* The guest has written 2040 bytes before: the message wraps. */
+	ring.out_cons = ring.out_prod = 2040;
+	for (i = 0; i < n; i++)
+		ring.out[MASK_XENCONS_IDX(ring.out_prod + i, ring.out)] = msg[i];
+	ring.out_prod += n;
+	EXPECT_EQ((ssize_t)n, xen_console_drain(&ring, p[1]));
+	EXPECT_EQ(ring.out_prod, ring.out_cons);
+	EXPECT_EQ((ssize_t)n, read(p[0], out, sizeof(out)));
+	EXPECT_STREQ(msg, out);
+	/* Nothing new: nothing written. */
+	EXPECT_EQ(0, xen_console_drain(&ring, p[1]));
+	/* Indices wrap at 2^32 like the guest's. */
+	ring.out_cons = 0xfffffffe;
+	ring.out_prod = 2;
+	EXPECT_EQ(4, xen_console_drain(&ring, -1));
+	/* A producer 4096 bytes ahead of a 2048-byte ring. */
+	ring.out_prod = ring.out_cons + 4096;
+	EXPECT_EQ(-1, xen_console_drain(&ring, p[1]));
+	close(p[0]);
+	close(p[1]);
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The back end of a Xen PV console (xen/io/console.h): a page the guest
+ * shares with us, with an output ring it fills and we drain (out_prod is
+ * the guest's, out_cons ours) and an input ring the other way round.  The
+ * guest tells us with an event on the console's channel; we move out_cons
+ * so that it sees room again (XTF waits for exactly that).
+ *
+ * The indices are free-running 32-bit counters in guest memory, which the
+ * guest may change at any moment: each is read once, and a producer more
+ * than a ring ahead of the consumer is a broken guest, not a reason to
+ * read past the ring.
+ */
+#include <stdint.h>
+#include <unistd.h>
+#include <xen/io/console.h>
+#include "kernel.h"
+
+ssize_t xen_console_drain(struct xencons_interface *ring, int fd)
+{
+	XENCONS_RING_IDX cons = __atomic_load_n(&ring->out_cons, __ATOMIC_RELAXED);
+	XENCONS_RING_IDX prod = __atomic_load_n(&ring->out_prod, __ATOMIC_ACQUIRE);
+	XENCONS_RING_IDX len = prod - cons, done = 0;
+	char buf[sizeof(ring->out)];
+
+	if (len > sizeof(ring->out))
+		return -1;
+	while (done < len) {
+		buf[done] = ring->out[MASK_XENCONS_IDX(cons + done, ring->out)];
+		done++;
+	}
+	/* The bytes are ours before the guest may overwrite them. */
+	__atomic_store_n(&ring->out_cons, prod, __ATOMIC_RELEASE);
+	if (len && fd >= 0 && write(fd, buf, len) != (ssize_t)len)
+		return -1;
+	return len;
+}
