@@ -23,7 +23,7 @@
  * mode (a "vroot"): a copy of its private entries (private.c) plus the
  * template's, kept in step by lg_set_template().  That way vCPUs sharing an
  * address space share every shadow table below the top level, while each
- * sees its own CPU's switcher page.  On a 5-level host the root is a PML5
+ * sees its own CPU's area in the hole.  On a 5-level host the root is a PML5
  * whose slot 0 points straight at the lower template and whose last slot
  * points at the vCPU's copy, which holds the upper half.
  *
