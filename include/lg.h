@@ -343,7 +343,7 @@ extern const u64 lguest_gdt_fixed[8];
 void lguest_gdt_init(struct lg_cpu *cpu);
 long lguest_load_gdt(struct lg_cpu *cpu, u64 first, u64 count, u64 gpa);
 bool lguest_check_segments(struct lg_cpu *cpu);
-bool lguest_code_selector_ok(struct lg_cpu *cpu, u64 sel);
+unsigned int lguest_gdt_host_entries(u64 *gdt);
 
 /* switcher/switcher.c: the world switch itself. */
 extern bool lguest_fast_switch;

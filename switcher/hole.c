@@ -166,10 +166,7 @@ static int area_init(int cpu)
 			      sizeof(struct x86_hw_tss) - 1);
 	memcpy(&a->gdt_fixed[(LG_SEL_TSS >> 3) - LG_GDT_FIXED], &tss, sizeof(tss));
 	/* The entries the host keeps in the guest's part (vcpu/gdt.c). */
-	a->gdt[GDT_ENTRY_KERNEL_CS] = *(u64 *)&host_gdt[GDT_ENTRY_KERNEL_CS];
-	a->gdt[GDT_ENTRY_DEFAULT_USER_DS] = *(u64 *)&host_gdt[GDT_ENTRY_DEFAULT_USER_DS];
-	a->gdt[GDT_ENTRY_DEFAULT_USER_CS] = *(u64 *)&host_gdt[GDT_ENTRY_DEFAULT_USER_CS];
-	a->gdt_ents = GDT_ENTRY_DEFAULT_USER_CS + 1;
+	a->gdt_ents = lguest_gdt_host_entries(a->gdt);
 
 	a->pages->gdt_desc.size = LG_GDT_LIMIT;
 	a->pages->gdt_desc.address = va + LGA_GDT;

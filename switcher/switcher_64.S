@@ -563,21 +563,14 @@ SYM_CODE_END(lg_trap_stubs)
 SYM_CODE_START_NOALIGN(lg_exit_ist)
 	testb	$3, 24(%rsp)
 	jz	lg_trap_in_switcher
+	/* The seven words, in the order LGP_TRAPNUM .. LGP_SS lay them out. */
 	pushq	%rax
-	movq	8(%rsp), %rax
-	movq	%rax, CUR(LGP_TRAPNUM)
-	movq	16(%rsp), %rax
-	movq	%rax, CUR(LGP_ERRCODE)
-	movq	24(%rsp), %rax
-	movq	%rax, CUR(LGP_RIP)
-	movq	32(%rsp), %rax
-	movq	%rax, CUR(LGP_CS)
-	movq	40(%rsp), %rax
-	movq	%rax, CUR(LGP_RFLAGS)
-	movq	48(%rsp), %rax
-	movq	%rax, CUR(LGP_RSP)
-	movq	56(%rsp), %rax
-	movq	%rax, CUR(LGP_SS)
+	word = 0
+	.rept (LGP_REGS_END - LGP_TRAPNUM) / 8
+	movq	8 + 8 * word(%rsp), %rax
+	movq	%rax, CUR(LGP_TRAPNUM + 8 * word)
+	word = word + 1
+	.endr
 	popq	%rax
 	leaq	CUR(LGP_TRAPNUM), %rsp
 	jmp	lg_exit_guest

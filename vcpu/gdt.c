@@ -25,6 +25,7 @@
  * privilege change); a code or stack selector that does not kills the
  * guest.
  */
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/desc.h>
 #include <asm/segment.h>
@@ -48,16 +49,25 @@ static bool host_entry(unsigned int i)
 	       i == GDT_ENTRY_DEFAULT_USER_DS || i == GDT_ENTRY_DEFAULT_USER_CS;
 }
 
-/* A new vCPU: the host's entries, as every CPU's GDT has them. */
-void lguest_gdt_init(struct lg_cpu *cpu)
+/*
+ * The entries the host keeps, copied from the host's own GDT into @gdt
+ * (a vCPU's table or a CPU's); returns how many entries that covers.
+ */
+unsigned int lguest_gdt_host_entries(u64 *gdt)
 {
 	struct desc_struct *host = get_cpu_gdt_rw(0);
 
+	gdt[GDT_ENTRY_KERNEL_CS] = *(u64 *)&host[GDT_ENTRY_KERNEL_CS];
+	gdt[GDT_ENTRY_DEFAULT_USER_DS] = *(u64 *)&host[GDT_ENTRY_DEFAULT_USER_DS];
+	gdt[GDT_ENTRY_DEFAULT_USER_CS] = *(u64 *)&host[GDT_ENTRY_DEFAULT_USER_CS];
+	return GDT_ENTRY_DEFAULT_USER_CS + 1;
+}
+
+/* A new vCPU: the host's entries, as every CPU's GDT has them. */
+void lguest_gdt_init(struct lg_cpu *cpu)
+{
 	memset(cpu->gdt, 0, sizeof(cpu->gdt));
-	cpu->gdt[GDT_ENTRY_KERNEL_CS] = *(u64 *)&host[GDT_ENTRY_KERNEL_CS];
-	cpu->gdt[GDT_ENTRY_DEFAULT_USER_DS] = *(u64 *)&host[GDT_ENTRY_DEFAULT_USER_DS];
-	cpu->gdt[GDT_ENTRY_DEFAULT_USER_CS] = *(u64 *)&host[GDT_ENTRY_DEFAULT_USER_CS];
-	cpu->gdt_ents = GDT_ENTRY_DEFAULT_USER_CS + 1;
+	cpu->gdt_ents = lguest_gdt_host_entries(cpu->gdt);
 	cpu->gdt_lo = 0;
 	cpu->gdt_hi = cpu->gdt_ents;
 	memset(cpu->sel, 0, sizeof(cpu->sel));
@@ -82,42 +92,28 @@ static bool descriptor_ok(u64 d)
  */
 long lguest_load_gdt(struct lg_cpu *cpu, u64 first, u64 count, u64 gpa)
 {
-	u64 d[64];
-	u64 i, done, n;
+	u64 *d, i;
 
 	if (first >= LGUEST_GDT_ENTRIES || !count ||
 	    count > LGUEST_GDT_ENTRIES - first ||
 	    !lguest_guest_range_ok(cpu->lg, gpa, count * sizeof(u64)))
 		return LGUEST_HCALL_EINVAL;
-	/* Check everything first, a chunk at a time. */
-	for (done = 0; done < count; done += n) {
-		n = min_t(u64, count - done, ARRAY_SIZE(d));
-		if (copy_from_user(d, lguest_gpa_to_user(cpu->lg, gpa + done * 8), n * 8))
-			return LGUEST_HCALL_EINVAL;
-		for (i = 0; i < n; i++)
-			if (host_entry(first + done + i) || !descriptor_ok(d[i]))
-				return LGUEST_HCALL_EINVAL;
-	}
 	/*
-	 * Then load.  The guest may change its memory meanwhile (another
-	 * vCPU): what we copy is checked again as it goes in.
+	 * Our copy, read once (at most a page): the guest may change its
+	 * memory meanwhile from another vCPU, but not what we check.
 	 */
-	for (done = 0; done < count; done += n) {
-		n = min_t(u64, count - done, ARRAY_SIZE(d));
-		if (copy_from_user(d, lguest_gpa_to_user(cpu->lg, gpa + done * 8), n * 8))
-			return LGUEST_HCALL_EINVAL;
-		for (i = 0; i < n; i++) {
-			if (!descriptor_ok(d[i])) {
-				kill_guest(cpu, "GDT entry %llu changed while it was loaded",
-					   first + done + i);
-				return LGUEST_HCALL_EINVAL;
-			}
-			/* The CPU never has to write our GDT. */
-			if (d[i])
-				d[i] |= (u64)TYPE_ACCESSED << 40;
-			cpu->gdt[first + done + i] = d[i];
-		}
-	}
+	d = kmalloc_array(count, sizeof(u64), GFP_KERNEL_ACCOUNT);
+	if (!d)
+		return LGUEST_HCALL_EINVAL;
+	if (copy_from_user(d, lguest_gpa_to_user(cpu->lg, gpa), count * sizeof(u64)))
+		goto refuse;
+	for (i = 0; i < count; i++)
+		if (host_entry(first + i) || !descriptor_ok(d[i]))
+			goto refuse;
+	for (i = 0; i < count; i++)
+		/* The CPU never has to write our GDT. */
+		cpu->gdt[first + i] = d[i] ? d[i] | (u64)TYPE_ACCESSED << 40 : 0;
+	kfree(d);
 	cpu->gdt_ents = max_t(unsigned int, cpu->gdt_ents, first + count);
 	while (cpu->gdt_ents > GDT_ENTRY_DEFAULT_USER_CS + 1 && !cpu->gdt[cpu->gdt_ents - 1])
 		cpu->gdt_ents--;
@@ -126,6 +122,10 @@ long lguest_load_gdt(struct lg_cpu *cpu, u64 first, u64 count, u64 gpa)
 	cpu->gdt_hi = max_t(unsigned int, cpu->gdt_hi, first + count);
 	cpu->changed |= CHANGED_GDT;
 	return LGUEST_HCALL_OK;
+
+refuse:
+	kfree(d);
+	return LGUEST_HCALL_EINVAL;
 }
 
 /* The descriptor @sel names in the GDT the vCPU runs under, or 0. */
@@ -143,7 +143,7 @@ static u64 lookup(struct lg_cpu *cpu, u64 sel)
 }
 
 /* A selector the CPU would take for CS at CPL3 in 64-bit mode. */
-bool lguest_code_selector_ok(struct lg_cpu *cpu, u64 sel)
+static bool code_selector_ok(struct lg_cpu *cpu, u64 sel)
 {
 	u64 d = lookup(cpu, sel);
 
@@ -189,7 +189,7 @@ bool lguest_check_segments(struct lg_cpu *cpu)
 		   !(cpu->sel[0] | cpu->sel[1] | cpu->sel[2] | cpu->sel[3])))
 		return true;
 
-	if (!lguest_code_selector_ok(cpu, cpu->regs.cs) ||
+	if (!code_selector_ok(cpu, cpu->regs.cs) ||
 	    !stack_selector_ok(cpu, cpu->regs.ss)) {
 		kill_guest(cpu, "guest left 64-bit mode (cs %#llx, ss %#llx) at rip %#llx",
 			   cpu->regs.cs, cpu->regs.ss, cpu->regs.rip);

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <lzma.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,67 +123,54 @@ static int unpack_bzimage(const char *path, struct blob file, struct blob *out,
 	return 0;
 }
 
+/* The notes the builder needs, and where each goes in struct xen_kernel. */
+#define NUM(type, field)	{ type, offsetof(struct xen_kernel, field), 0 }
+#define STR(type, field)	{ type, offsetof(struct xen_kernel, field), \
+				  sizeof(((struct xen_kernel *)0)->field) }
+static const struct {
+	uint32_t type;
+	size_t off;
+	size_t size;		/* a string's buffer; 0 for a number */
+} known_notes[] = {
+	NUM(XEN_ELFNOTE_ENTRY, entry),
+	NUM(XEN_ELFNOTE_VIRT_BASE, virt_base),
+	NUM(XEN_ELFNOTE_PADDR_OFFSET, paddr_offset),
+	NUM(XEN_ELFNOTE_HYPERCALL_PAGE, hypercall_page),
+	NUM(XEN_ELFNOTE_INIT_P2M, init_p2m),
+	NUM(XEN_ELFNOTE_HV_START_LOW, hv_start_low),
+	NUM(XEN_ELFNOTE_SUPPORTED_FEATURES, supported_features),
+	NUM(XEN_ELFNOTE_MOD_START_PFN, mod_start_pfn),
+	STR(XEN_ELFNOTE_GUEST_OS, guest_os),
+	STR(XEN_ELFNOTE_GUEST_VERSION, guest_version),
+	STR(XEN_ELFNOTE_XEN_VERSION, xen_version),
+	STR(XEN_ELFNOTE_LOADER, loader),
+	STR(XEN_ELFNOTE_FEATURES, features),
+};
+#undef NUM
+#undef STR
+
 /* One note named "Xen": keep what the builder needs. */
 static void xen_note(struct xen_kernel *k, uint32_t type, const unsigned char *d,
 		     uint32_t n)
 {
-	uint64_t v = get_le(d, n < 8 ? n : 8);
-	char *s = NULL;
-	size_t size = 0;
+	unsigned int i;
+	char *field;
 
-	switch (type) {
-	case XEN_ELFNOTE_ENTRY:
-		k->entry = v;
-		return;
-	case XEN_ELFNOTE_VIRT_BASE:
-		k->virt_base = v;
-		return;
-	case XEN_ELFNOTE_PADDR_OFFSET:
-		k->paddr_offset = v;
-		return;
-	case XEN_ELFNOTE_HYPERCALL_PAGE:
-		k->hypercall_page = v;
-		return;
-	case XEN_ELFNOTE_INIT_P2M:
-		k->init_p2m = v;
-		return;
-	case XEN_ELFNOTE_HV_START_LOW:
-		k->hv_start_low = v;
-		return;
-	case XEN_ELFNOTE_SUPPORTED_FEATURES:
-		k->supported_features = v;
-		return;
-	case XEN_ELFNOTE_MOD_START_PFN:
-		k->mod_start_pfn = !!v;
-		return;
-	case XEN_ELFNOTE_GUEST_OS:
-		s = k->guest_os;
-		size = sizeof(k->guest_os);
-		break;
-	case XEN_ELFNOTE_GUEST_VERSION:
-		s = k->guest_version;
-		size = sizeof(k->guest_version);
-		break;
-	case XEN_ELFNOTE_XEN_VERSION:
-		s = k->xen_version;
-		size = sizeof(k->xen_version);
-		break;
-	case XEN_ELFNOTE_LOADER:
-		s = k->loader;
-		size = sizeof(k->loader);
-		break;
-	case XEN_ELFNOTE_FEATURES:
-		s = k->features;
-		size = sizeof(k->features);
-		break;
-	default:
+	for (i = 0; i < sizeof(known_notes) / sizeof(known_notes[0]); i++) {
+		if (known_notes[i].type != type)
+			continue;
+		field = (char *)k + known_notes[i].off;
+		if (!known_notes[i].size) {
+			*(uint64_t *)field = get_le(d, n < 8 ? n : 8);
+			return;
+		}
+		n = strnlen((const char *)d, n);
+		if (n >= known_notes[i].size)
+			n = known_notes[i].size - 1;
+		memcpy(field, d, n);
+		field[n] = 0;
 		return;
 	}
-	n = strnlen((const char *)d, n);
-	if (n >= size)
-		n = size - 1;
-	memcpy(s, d, n);
-	s[n] = 0;
 }
 
 /*

@@ -23,7 +23,7 @@ struct xen_kernel {
 	uint64_t init_p2m;		/* INIT_P2M */
 	uint64_t hv_start_low;		/* HV_START_LOW */
 	uint64_t supported_features;	/* SUPPORTED_FEATURES bits */
-	int mod_start_pfn;		/* MOD_START_PFN: initrd may be unmapped */
+	uint64_t mod_start_pfn;		/* MOD_START_PFN: initrd may be unmapped */
 	char guest_os[16];
 	char guest_version[16];
 	char xen_version[16];
