@@ -92,6 +92,57 @@ struct lg_idt_entry {
 };
 
 struct lguest;
+struct lg_cpu;
+
+/*
+ * A guest's personality: the ABI its kernel speaks (LHREQ_INITIALIZE's
+ * flags).  Everything a kernel sees of its hypervisor beyond the bare CPU
+ * goes through this table: what its hypercalls mean, how it is told of
+ * exceptions and interrupts, and how its day starts.  The switcher, the
+ * shadow MMU, the run loop and the host-state rules are the same for all.
+ *
+ *   lguest_native    lguest's own ABI (vcpu/traps.c, vcpu/hypercalls.c)
+ *   lguest_xen_pv    Xen's 64-bit PV ABI, for unmodified Linux (xen/)
+ */
+struct lg_personality {
+	const char *name;
+	/* LHREQ_IRQ's vectors mean something to it. */
+	bool irq_vectors;
+	/* After the vCPUs exist: the personality's own state, vCPU 0's start. */
+	int (*init)(struct lguest *lg, const struct lguest_req_init *req);
+	/* Undo init(); also called after a failed or partial one. */
+	void (*free)(struct lguest *lg);
+	/* `syscall` (and the hypercall gate) from guest kernel mode. */
+	void (*hypercall)(struct lg_cpu *cpu);
+	/* `syscall` from guest user mode. */
+	void (*user_syscall)(struct lg_cpu *cpu);
+	/*
+	 * An exception for the guest: @vector < 32, or a software interrupt
+	 * through one of the switcher's DPL-3 gates.  #PF arrives here only
+	 * when the guest's own tables explain it (errcode and cpu->cr2 set).
+	 */
+	void (*trap)(struct lg_cpu *cpu, unsigned int vector);
+	/*
+	 * Before each entry: deliver what is pending and deliverable.
+	 * Returns false if the guest was killed.
+	 */
+	bool (*deliver)(struct lg_cpu *cpu);
+	/* Something deliver() would deliver now (checked with irqs off). */
+	bool (*deliverable)(struct lg_cpu *cpu);
+	/* A halted vCPU has something to wake for. */
+	bool (*wake)(struct lg_cpu *cpu);
+	/*
+	 * Optional: the guest kernel may write the page at @gpa in place
+	 * although its own tables map it read-only (a page table it hands
+	 * the hypervisor, which Xen's guests write directly).
+	 */
+	bool (*table_writable)(struct lg_cpu *cpu, u64 gpa);
+};
+
+extern const struct lg_personality lguest_native;
+extern const struct lg_personality lguest_xen_pv;
+/* xen/m2p.c: what the Xen personality keeps for all guests. */
+void lg_xen_m2p_free(void);
 
 /*
  * The roots one vCPU loads for one address space in one mode
@@ -237,11 +288,17 @@ struct lg_cpu {
 	struct lguest_exit exit;
 
 	struct lguest_vcpu_stats stats;
+
+	/* The personality's own per-vCPU state (xen/: struct lg_xen_cpu). */
+	void *pstate;
 };
 
 struct lguest {
 	/* Unique among live guests; reported by LHREQ_INFO. */
 	u32 id;
+	/* The ABI its kernel speaks; set once, at LHREQ_INITIALIZE. */
+	const struct lg_personality *ops;
+	void *pstate;			/* its per-guest state (xen/: struct lg_xen) */
 	/* Unique for the module's life (ids are reused): IBPB between guests. */
 	u64 uid;
 	/* Serialises requests that change the guest as a whole. */
@@ -322,11 +379,13 @@ u64 lguest_sanitize_rflags(u64 rflags);
 /* vcpu/traps.c: what a trap out of the guest means. */
 void lguest_arch_handle_trap(struct lg_cpu *cpu);
 bool lguest_deliver_trap(struct lg_cpu *cpu, unsigned int vector);
-bool lguest_deliver_interrupt(struct lg_cpu *cpu);
-bool lguest_interrupt_deliverable(struct lg_cpu *cpu);
+bool lguest_has_error_code(unsigned int vector);
+unsigned int lguest_decode_int_n(struct lg_cpu *cpu, unsigned int *vector);
+extern const char *const lguest_trap_names[32];
 
 /* vcpu/hypercalls.c */
 void lguest_do_hypercall(struct lg_cpu *cpu);
+void lguest_shutdown(struct lguest *lg, u64 how, u64 status, const char *msg);
 void lguest_release_data_page(struct lg_cpu *cpu);
 
 /* switcher/hole.c: slot 257 in the host, and each CPU's area there. */
@@ -342,6 +401,7 @@ u64 lguest_hole_cpu_table(int cpu);
 extern const u64 lguest_gdt_fixed[8];
 void lguest_gdt_init(struct lg_cpu *cpu);
 long lguest_load_gdt(struct lg_cpu *cpu, u64 first, u64 count, u64 gpa);
+unsigned int lguest_set_gdt(struct lg_cpu *cpu, u64 *d, unsigned int count);
 bool lguest_check_segments(struct lg_cpu *cpu);
 unsigned int lguest_gdt_host_entries(u64 *gdt);
 
@@ -375,6 +435,8 @@ long lguest_new_pgtable(struct lg_cpu *cpu, u64 gcr3);
 int lguest_share_pgdir(struct lg_cpu *from, struct lg_cpu *to);
 int lguest_need_user_root(struct lg_cpu *cpu);
 u64 lguest_root_cr3(struct lg_cpu *cpu, unsigned int mode);
+void lguest_set_private_slot(struct lg_cpu *cpu, unsigned int mode,
+			     unsigned int slot, u64 val);
 
 /* pgtable/shadow.c: shadow entries, filled on demand and invalidated. */
 int lguest_shadow_init(struct lguest *lg);

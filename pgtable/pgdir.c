@@ -119,6 +119,28 @@ void lg_set_template(struct lguest *lg, struct lg_pgdir *pd,
 	}
 }
 
+/*
+ * A host-owned top-level entry of @cpu's in @mode (the hole's slots): in
+ * the table every new root copies, and in every root it already has,
+ * cached ones included (an evicted address space keeps its roots).
+ */
+void lguest_set_private_slot(struct lg_cpu *cpu, unsigned int mode,
+			     unsigned int slot, u64 val)
+{
+	struct lguest *lg = cpu->lg;
+	unsigned int i;
+
+	spin_lock(&lg->mmu_lock);
+	WRITE_ONCE(cpu->private_top[mode][slot], val);
+	for (i = 0; i < lg->nr_pgdirs; i++) {
+		struct lg_vroot *vr = &lg->pgdirs[i].vroots[cpu->id * LG_NR_MODES + mode];
+
+		if (vr->top)
+			WRITE_ONCE(vr->top[slot], val);
+	}
+	spin_unlock(&lg->mmu_lock);
+}
+
 /* Build this vCPU's root for (@pd, @mode) if it has none.  Under mmu_lock. */
 static int build_vroot(struct lg_cpu *cpu, struct lg_pgdir *pd,
 		       unsigned int mode)

@@ -287,6 +287,25 @@ static int pkey_fault(struct lg_cpu *cpu, u32 access, u64 *guest_error)
 }
 
 /*
+ * A guest kernel write that its tables refuse, to a page table the
+ * personality lets it write in place (a Xen guest's L1s: xen/mmu.c).  If
+ * so, @w is the walk that maps it, writable: the shadow leaf will let the
+ * write through, as Xen's emulation of it would.
+ */
+static bool table_write(struct lg_cpu *cpu, u64 va, u32 access, struct lg_walk *w)
+{
+	bool (*writable)(struct lg_cpu *cpu, u64 gpa) = cpu->lg->ops->table_writable;
+
+	if (!writable || access != LG_PF_WRITE ||
+	    (w->error & (LG_PF_PROT | LG_PF_RSVD | LG_PF_PK)) != LG_PF_PROT ||
+	    lg_walk(cpu, cpu->pgdir, va, 0, w) != LG_WALK_OK ||
+	    !writable(cpu, w->gpa))
+		return false;
+	w->writable = true;
+	return true;
+}
+
+/*
  * A #PF exit: CR2 and the hardware error code are in the vCPU.  Returns
  * LG_PF_FIXED when the guest should simply retry, LG_PF_REFLECT with the
  * error code the guest must see, LG_PF_GP for a non-canonical address, or
@@ -314,6 +333,8 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 	smp_rmb();
 	switch (lg_walk(cpu, cpu->pgdir, va, access | LG_PF_PK, &w)) {
 	case LG_WALK_FAULT:
+		if (table_write(cpu, va, access, &w))
+			break;
 		*guest_error = w.error;
 		cpu->stats.pf_reflected++;
 		return LG_PF_REFLECT;

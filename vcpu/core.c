@@ -131,13 +131,26 @@ int lguest_initialize(struct lguest *lg, const struct lguest_req_init *req)
 
 	if (lg->nr_cpus)
 		return -EBUSY;
-	if (req->flags || !req->nr_vcpus || req->nr_vcpus > LGUEST_MAX_VCPUS ||
+	if (!req->nr_vcpus || req->nr_vcpus > LGUEST_MAX_VCPUS ||
 	    !req->size || req->size > LGUEST_MAX_MEM ||
 	    !PAGE_ALIGNED(req->base) || !PAGE_ALIGNED(req->size) ||
 	    req->base + req->size < req->base ||
-	    req->base + req->size > TASK_SIZE_MAX ||
-	    req->entry >= req->size)
+	    req->base + req->size > TASK_SIZE_MAX)
 		return -EINVAL;
+	/* The personality checks its own start (@entry, @xen). */
+	switch (req->flags) {
+	case 0:
+		if (req->entry >= req->size ||
+		    memchr_inv(&req->xen, 0, sizeof(req->xen)))
+			return -EINVAL;
+		lg->ops = &lguest_native;
+		break;
+	case LGUEST_INIT_XEN_PV:
+		lg->ops = &lguest_xen_pv;
+		break;
+	default:
+		return -EINVAL;
+	}
 
 	lg->mem_base = req->base;
 	lg->mem_size = req->size;
@@ -176,6 +189,11 @@ int lguest_initialize(struct lguest *lg, const struct lguest_req_init *req)
 	}
 	lg->cpus[0]->regs.rip = req->entry;
 	lg->cpus[0]->regs.rsp = req->size;
+	if (lg->ops->init) {
+		err = lg->ops->init(lg, req);
+		if (err)
+			goto fail;
+	}
 	lg->cpus[0]->vstate = LG_VCPU_RUNNING;
 	/* Run requests look vCPUs up without lg->lock: only now may they. */
 	smp_store_release(&lg->ready, true);
@@ -191,6 +209,9 @@ void lguest_free(struct lguest *lg)
 {
 	unsigned int i;
 
+	/* The personality's pins and timers go first: they use the vCPUs. */
+	if (lg->ops && lg->ops->free)
+		lg->ops->free(lg);
 	if (lg->hole_mapped)
 		lguest_hole_put(lg->mm);
 	lg->hole_mapped = false;
@@ -207,6 +228,7 @@ void lguest_free(struct lguest *lg)
 		lg->cpus[i] = NULL;
 	}
 	lg->nr_cpus = 0;
+	lg->ops = NULL;
 	WARN_ON(atomic_long_read(&lg->nr_pins) || atomic_long_read(&lg->nr_tables));
 }
 
@@ -238,6 +260,7 @@ static int __init lguest_init(void)
 static void __exit lguest_exit(void)
 {
 	lguest_device_remove();
+	lg_xen_m2p_free();
 	lguest_host_state_exit();
 	lguest_switcher_exit();
 }

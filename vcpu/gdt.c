@@ -90,6 +90,24 @@ static bool descriptor_ok(u64 d)
  * LHCALL_LOAD_GDT: @count descriptors from guest-physical @gpa into entries
  * @first on.  All or nothing.
  */
+/* Install @count checked descriptors from @first (the accessed bit set). */
+static void install(struct lg_cpu *cpu, u64 first, u64 count, const u64 *d)
+{
+	u64 i;
+
+	for (i = 0; i < count; i++)
+		if (!host_entry(first + i))
+			/* The CPU never has to write our GDT. */
+			cpu->gdt[first + i] = d[i] ? d[i] | (u64)TYPE_ACCESSED << 40 : 0;
+	cpu->gdt_ents = max_t(unsigned int, cpu->gdt_ents, first + count);
+	while (cpu->gdt_ents > GDT_ENTRY_DEFAULT_USER_CS + 1 && !cpu->gdt[cpu->gdt_ents - 1])
+		cpu->gdt_ents--;
+	/* Only these need copying, if the vCPU stays on its CPU. */
+	cpu->gdt_lo = min_t(unsigned int, cpu->gdt_lo, first);
+	cpu->gdt_hi = max_t(unsigned int, cpu->gdt_hi, first + count);
+	cpu->changed |= CHANGED_GDT;
+}
+
 long lguest_load_gdt(struct lg_cpu *cpu, u64 first, u64 count, u64 gpa)
 {
 	u64 *d, i;
@@ -110,22 +128,44 @@ long lguest_load_gdt(struct lg_cpu *cpu, u64 first, u64 count, u64 gpa)
 	for (i = 0; i < count; i++)
 		if (host_entry(first + i) || !descriptor_ok(d[i]))
 			goto refuse;
-	for (i = 0; i < count; i++)
-		/* The CPU never has to write our GDT. */
-		cpu->gdt[first + i] = d[i] ? d[i] | (u64)TYPE_ACCESSED << 40 : 0;
+	install(cpu, first, count, d);
 	kfree(d);
-	cpu->gdt_ents = max_t(unsigned int, cpu->gdt_ents, first + count);
-	while (cpu->gdt_ents > GDT_ENTRY_DEFAULT_USER_CS + 1 && !cpu->gdt[cpu->gdt_ents - 1])
-		cpu->gdt_ents--;
-	/* Only these need copying, if the vCPU stays on its CPU. */
-	cpu->gdt_lo = min_t(unsigned int, cpu->gdt_lo, first);
-	cpu->gdt_hi = max_t(unsigned int, cpu->gdt_hi, first + count);
-	cpu->changed |= CHANGED_GDT;
 	return LGUEST_HCALL_OK;
 
 refuse:
 	kfree(d);
 	return LGUEST_HCALL_EINVAL;
+}
+
+/*
+ * A whole GDT in Xen's terms (xen/hypercalls.c's set_gdt): @d holds
+ * @count entries, already copied, of which every one lguest can run is
+ * installed and every other slot left empty.  Xen raises a kernel
+ * segment's DPL to the guest kernel's ring (3 for a 64-bit PV guest),
+ * and so do we.  What the CPU under lguest cannot give the guest
+ * (system descriptors, 32-bit code, the host's own entries) stays empty;
+ * a selector naming one then fails where it is loaded, as on Xen a bad
+ * descriptor fails at set_gdt.  Returns how many entries were dropped.
+ */
+unsigned int lguest_set_gdt(struct lg_cpu *cpu, u64 *d, unsigned int count)
+{
+	unsigned int i, dropped = 0;
+
+	count = min_t(unsigned int, count, LGUEST_GDT_ENTRIES);
+	for (i = 0; i < count; i++) {
+		if (d[i] && DESC_S(d[i]))
+			d[i] |= 3ULL << 45;
+		if (host_entry(i) || !descriptor_ok(d[i])) {
+			dropped += d[i] != 0;
+			d[i] = 0;
+		}
+	}
+	memset(cpu->gdt, 0, sizeof(cpu->gdt));
+	cpu->gdt_ents = lguest_gdt_host_entries(cpu->gdt);
+	install(cpu, 0, count, d);
+	cpu->gdt_lo = 0;
+	cpu->gdt_hi = LGUEST_GDT_ENTRIES;
+	return dropped;
 }
 
 /* The descriptor @sel names in the GDT the vCPU runs under, or 0. */

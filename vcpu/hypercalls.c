@@ -70,6 +70,25 @@ static long hcall_init(struct lg_cpu *cpu, u64 gpa)
 	return LGUEST_HCALL_OK;
 }
 
+/*
+ * The guest ends itself: @how is an LGUEST_SHUTDOWN_* reason, @status what
+ * the launcher exits with.  Like kill_guest(), the first end is the one
+ * every vCPU reports.
+ */
+void lguest_shutdown(struct lguest *lg, u64 how, u64 status, const char *msg)
+{
+	spin_lock(&lg->dead_lock);
+	if (!lg->dead) {
+		strscpy(lg->dead_msg, msg, sizeof(lg->dead_msg));
+		lg->dead_reason = LGUEST_EXIT_SHUTDOWN;
+		lg->shutdown_code = how;
+		lg->shutdown_status = status & 0xff;
+		WRITE_ONCE(lg->dead, true);
+	}
+	spin_unlock(&lg->dead_lock);
+	lguest_wake_all(lg);
+}
+
 static long hcall_shutdown(struct lg_cpu *cpu, u64 how, u64 msg_gpa, u64 len,
 			   u64 status)
 {
@@ -85,17 +104,7 @@ static long hcall_shutdown(struct lg_cpu *cpu, u64 how, u64 msg_gpa, u64 len,
 		return LGUEST_HCALL_EINVAL;
 	}
 	msg[len] = '\0';
-
-	spin_lock(&lg->dead_lock);
-	if (!lg->dead) {
-		strscpy(lg->dead_msg, msg, sizeof(lg->dead_msg));
-		lg->dead_reason = LGUEST_EXIT_SHUTDOWN;
-		lg->shutdown_code = how;
-		lg->shutdown_status = status & 0xff;
-		WRITE_ONCE(lg->dead, true);
-	}
-	spin_unlock(&lg->dead_lock);
-	lguest_wake_all(lg);
+	lguest_shutdown(lg, how, status, msg);
 	return LGUEST_HCALL_OK;
 }
 

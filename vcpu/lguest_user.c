@@ -132,7 +132,8 @@ static int lguest_req_irq(struct lguest *lg, const void __user *args)
 	if (copy_from_user(&req, args, sizeof(req)))
 		return -EFAULT;
 	cpu = lguest_vcpu(lg, req.vcpu);
-	if (!cpu || req.vector < FIRST_EXTERNAL_VECTOR || req.vector > 255)
+	if (!cpu || !lg->ops->irq_vectors ||
+	    req.vector < FIRST_EXTERNAL_VECTOR || req.vector > 255)
 		return -EINVAL;
 	lguest_set_irq(cpu, req.vector);
 	return 0;

@@ -63,15 +63,21 @@ static void lguest_wait_start(struct lg_cpu *cpu)
 	__set_current_state(TASK_RUNNING);
 }
 
-/* Sleep for HALT until an interrupt is pending or a signal arrives. */
+/*
+ * Sleep for HALT (or a Xen guest's SCHEDOP_block) until the personality
+ * sees something to wake for, or a signal arrives.  Whoever makes an
+ * interrupt or event pending wakes us after making it visible.
+ */
 static void lguest_halt(struct lg_cpu *cpu)
 {
+	const struct lg_personality *ops = cpu->lg->ops;
+
 	set_current_state(TASK_INTERRUPTIBLE);
-	if (bitmap_empty(cpu->irqs_pending, 256) && !signal_pending(current) &&
+	if (!ops->wake(cpu) && !signal_pending(current) &&
 	    !READ_ONCE(cpu->lg->dead))
 		schedule();
 	__set_current_state(TASK_RUNNING);
-	if (!bitmap_empty(cpu->irqs_pending, 256))
+	if (ops->wake(cpu))
 		cpu->halted = false;
 }
 
@@ -124,7 +130,7 @@ int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit)
 			lguest_halt(cpu);
 			continue;
 		}
-		if (!lguest_deliver_interrupt(cpu))
+		if (!cpu->lg->ops->deliver(cpu))
 			continue;
 		/*
 		 * iretq to a non-canonical RIP faults at CPL0, in the switcher.
@@ -155,7 +161,7 @@ int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit)
 		 * waits for the next host tick.
 		 */
 		if (need_resched() || signal_pending(current) ||
-		    lguest_interrupt_deliverable(cpu)) {
+		    cpu->lg->ops->deliverable(cpu)) {
 			local_irq_enable();
 			if (eager)
 				fpu_swap_kvm_fpstate(&cpu->fpu, false);

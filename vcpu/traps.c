@@ -31,13 +31,13 @@
 #include "switcher.h"
 #include "trace.h"
 
-static const char *const trap_names[32] = {
+const char *const lguest_trap_names[32] = {
 	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
 	"#DF", "coprocessor segment overrun", "#TS", "#NP", "#SS", "#GP",
 	"#PF", "reserved 15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
 };
 
-static bool has_error_code(unsigned int vector)
+bool lguest_has_error_code(unsigned int vector)
 {
 	switch (vector) {
 	case X86_TRAP_DF:
@@ -124,7 +124,7 @@ bool lguest_deliver_trap(struct lg_cpu *cpu, unsigned int vector)
 {
 	if (!(cpu->idt[vector].flags & LG_IDT_PRESENT))
 		return false;
-	if (push_guest_frame(cpu, vector, has_error_code(vector)))
+	if (push_guest_frame(cpu, vector, lguest_has_error_code(vector)))
 		cpu->stats.traps_delivered++;
 	return true;
 }
@@ -139,7 +139,7 @@ static void mirror_pending(struct lg_cpu *cpu)
 }
 
 /* An interrupt is pending that the guest would take right now. */
-bool lguest_interrupt_deliverable(struct lg_cpu *cpu)
+static bool native_deliverable(struct lg_cpu *cpu)
 {
 	return !bitmap_empty(cpu->irqs_pending, 256) && cpu->data &&
 	       guest_irq_flag(cpu);
@@ -150,7 +150,7 @@ bool lguest_interrupt_deliverable(struct lg_cpu *cpu)
  * allows, deliver the highest pending vector (as a local APIC would).
  * Returns false if the guest was killed.
  */
-bool lguest_deliver_interrupt(struct lg_cpu *cpu)
+static bool native_deliver(struct lg_cpu *cpu)
 {
 	unsigned int vector;
 
@@ -180,7 +180,7 @@ bool lguest_deliver_interrupt(struct lg_cpu *cpu)
 static void kill_for_trap(struct lg_cpu *cpu, unsigned int vector)
 {
 	kill_guest(cpu, "unhandled trap %u (%s) at rip %#llx, error %#llx%s",
-		   vector, trap_names[vector] ?: "reserved",
+		   vector, lguest_trap_names[vector] ?: "reserved",
 		   cpu->regs.rip, cpu->regs.errcode,
 		   vector == X86_TRAP_PF ? ", see cr2" : "");
 }
@@ -230,7 +230,7 @@ static void software_interrupt(struct lg_cpu *cpu, unsigned int vector,
  * emulator raised this #GP for something else): that #GP goes to the
  * guest as the CPU made it.
  */
-static unsigned int decode_int_n(struct lg_cpu *cpu, unsigned int *vector)
+unsigned int lguest_decode_int_n(struct lg_cpu *cpu, unsigned int *vector)
 {
 	u32 access = X86_PF_INSTR | (cpu->mode == LG_MODE_USER ? X86_PF_USER : 0);
 	u8 insn[15];
@@ -261,7 +261,7 @@ static void general_protection(struct lg_cpu *cpu)
 	unsigned int vector, len;
 
 	if ((cpu->regs.errcode & 3) == 2) {
-		len = decode_int_n(cpu, &vector);
+		len = lguest_decode_int_n(cpu, &vector);
 		if (READ_ONCE(cpu->lg->dead))
 			return;
 		if (len) {
@@ -281,7 +281,7 @@ static void general_protection(struct lg_cpu *cpu)
  * switches stacks itself.  Without an entry, the CPU would raise #UD.
  * The switcher does the same by itself when it may (switcher_64.S).
  */
-static void user_syscall(struct lg_cpu *cpu)
+static void native_user_syscall(struct lg_cpu *cpu)
 {
 	cpu->stats.user_syscalls++;
 	if (!cpu->syscall_entry) {
@@ -297,7 +297,57 @@ static void user_syscall(struct lg_cpu *cpu)
 		WRITE_ONCE(cpu->data->irq_enabled, 0);
 }
 
-/* A #PF exit: fill the shadow, or give the guest its own fault. */
+/*
+ * An exception for a native guest: a software interrupt through one of the
+ * switcher's DPL-3 gates (the hypercall gate is a hypercall from the
+ * kernel), an `int n` behind a #GP, or a trap its IDT may take.  A #PF
+ * comes with the guest's own error code; the kernel reads CR2 from its
+ * shared page.
+ */
+static void native_trap(struct lg_cpu *cpu, unsigned int vector)
+{
+	switch (vector) {
+	case LGUEST_HCALL_VECTOR:
+		if (cpu->mode == LG_MODE_USER)
+			software_interrupt(cpu, vector, 2);
+		else
+			lguest_do_hypercall(cpu);
+		return;
+	case LG_INT80_VECTOR:
+		software_interrupt(cpu, vector, 2);
+		return;
+	case X86_TRAP_GP:
+		general_protection(cpu);
+		return;
+	case X86_TRAP_PF:
+		if (cpu->data)
+			WRITE_ONCE(cpu->data->cr2, cpu->cr2);
+		break;
+	}
+	deliver_or_kill(cpu, vector);
+}
+
+/* A halted native vCPU wakes for any pending vector, as HLT does. */
+static bool native_wake(struct lg_cpu *cpu)
+{
+	return !bitmap_empty(cpu->irqs_pending, 256);
+}
+
+const struct lg_personality lguest_native = {
+	.name = "lguest",
+	.irq_vectors = true,
+	.hypercall = lguest_do_hypercall,
+	.user_syscall = native_user_syscall,
+	.trap = native_trap,
+	.deliver = native_deliver,
+	.deliverable = native_deliverable,
+	.wake = native_wake,
+};
+
+/*
+ * A #PF exit: fill the shadow, or give the guest its own fault (LG_PF_GP:
+ * the address is one no CPU could use, a #GP with error code 0).
+ */
 static void page_fault(struct lg_cpu *cpu)
 {
 	u64 error = 0;
@@ -310,40 +360,31 @@ static void page_fault(struct lg_cpu *cpu)
 		return;
 	case LG_PF_GP:
 		cpu->regs.errcode = 0;
-		deliver_or_kill(cpu, X86_TRAP_GP);
+		cpu->lg->ops->trap(cpu, X86_TRAP_GP);
 		return;
 	case LG_PF_REFLECT:
 		cpu->regs.errcode = error;
-		if (cpu->data)
-			WRITE_ONCE(cpu->data->cr2, cpu->cr2);
-		deliver_or_kill(cpu, X86_TRAP_PF);
+		cpu->lg->ops->trap(cpu, X86_TRAP_PF);
 		return;
 	}
 }
 
-/* Called after every exit, with interrupts on, in the vCPU's thread. */
+/*
+ * Called after every exit, with interrupts on, in the vCPU's thread.  What
+ * is the host's is handled here; what is the guest's goes to its
+ * personality.
+ */
 void lguest_arch_handle_trap(struct lg_cpu *cpu)
 {
+	const struct lg_personality *ops = cpu->lg->ops;
 	unsigned int vector = cpu->regs.trapnum;
 
 	switch (vector) {
 	case LG_TRAP_SYSCALL:
 		if (cpu->mode == LG_MODE_USER)
-			user_syscall(cpu);
+			ops->user_syscall(cpu);
 		else
-			lguest_do_hypercall(cpu);
-		return;
-	case LGUEST_HCALL_VECTOR:
-		if (cpu->mode == LG_MODE_USER)
-			software_interrupt(cpu, vector, 2);
-		else
-			lguest_do_hypercall(cpu);
-		return;
-	case LG_INT80_VECTOR:
-		software_interrupt(cpu, vector, 2);
-		return;
-	case X86_TRAP_GP:
-		general_protection(cpu);
+			ops->hypercall(cpu);
 		return;
 	case X86_TRAP_NMI:
 	case LG_TRAP_PENDING:
@@ -358,7 +399,7 @@ void lguest_arch_handle_trap(struct lg_cpu *cpu)
 		return;
 	}
 	/* Host interrupts were the host's, and are handled. */
-	if (vector >= FIRST_EXTERNAL_VECTOR)
+	if (vector >= FIRST_EXTERNAL_VECTOR && vector != LG_INT80_VECTOR)
 		return;
-	deliver_or_kill(cpu, vector);
+	ops->trap(cpu, vector);
 }

@@ -11,7 +11,7 @@
 TEST(request_numbers_are_stable)
 {
 	EXPECT_EQ(1, LHREQ_INFO);
-	EXPECT_EQ(3, LGUEST_ABI_VERSION);
+	EXPECT_EQ(4, LGUEST_ABI_VERSION);
 	EXPECT_EQ(11, LHCALL_NEW_PGTABLE);
 	EXPECT_EQ(15, LHCALL_RETURN_TO_USER);
 	EXPECT_EQ(17, LHCALL_SEND_IPI);
@@ -47,13 +47,16 @@ TEST(info_layout_has_no_holes)
 
 TEST(run_interface_layout)
 {
-	EXPECT_EQ(32, sizeof(struct lguest_req_init));
+	EXPECT_EQ(72, sizeof(struct lguest_req_init));
+	EXPECT_EQ(32, offsetof(struct lguest_req_init, xen));
+	EXPECT_EQ(40, sizeof(struct lguest_xen_start));
 	EXPECT_EQ(8, sizeof(struct lguest_req_irq));
 	EXPECT_EQ(16, sizeof(struct lguest_req_regs));
 	EXPECT_EQ(22 * 8, sizeof(struct lguest_regs));
 	EXPECT_EQ(160, sizeof(struct lguest_exit));
 	EXPECT_EQ(32, offsetof(struct lguest_exit, msg));
-	EXPECT_EQ(26 * 8, sizeof(struct lguest_vcpu_stats));
+	EXPECT_EQ((28 + LGUEST_XEN_HCALLS) * 8, sizeof(struct lguest_vcpu_stats));
+	EXPECT_EQ(28 * 8, offsetof(struct lguest_vcpu_stats, xen_hcalls));
 	EXPECT_EQ(2864, offsetof(struct lguest_data, vcpu_id));
 }
 

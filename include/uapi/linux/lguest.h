@@ -20,7 +20,7 @@
 #include <linux/types.h>
 
 /* Bumped whenever a structure below or the meaning of a request changes. */
-#define LGUEST_ABI_VERSION	3
+#define LGUEST_ABI_VERSION	4
 
 /* The most vCPUs one guest may have: LHCALL_SEND_IPI's mask has 64 bits. */
 #define LGUEST_MAX_VCPUS	64
@@ -91,18 +91,46 @@ struct lguest_info {
  * physical address 0 is launcher address @base; the guest has @size bytes.
  * Both are page aligned, and the range must be the launcher's own memory,
  * readable and writable.  Nothing is pinned here: a page is pinned while a
- * shadow page-table entry maps it.  vCPU 0 starts at @entry with RSP =
- * @size, in kernel mode, with paging "off" (guest-virtual = guest-physical)
- * until its first LHCALL_NEW_PGTABLE.  The other vCPUs (1 to
- * LGUEST_MAX_VCPUS in all) wait, in their run request, until the guest
- * starts them with LHCALL_START_VCPU.
+ * shadow page-table entry maps it.
+ *
+ * @flags chooses the guest's personality: the ABI its kernel speaks.
+ *
+ * 0: lguest's own ABI (the hypercalls below).  vCPU 0 starts at @entry with
+ * RSP = @size, in kernel mode, with paging "off" (guest-virtual =
+ * guest-physical) until its first LHCALL_NEW_PGTABLE.  The other vCPUs (1
+ * to LGUEST_MAX_VCPUS in all) wait, in their run request, until the guest
+ * starts them with LHCALL_START_VCPU.  @xen must be all zero.
+ *
+ * LGUEST_INIT_XEN_PV: a 64-bit Xen PV kernel (docs/xen-pv-guests.md), which
+ * makes Xen's hypercalls and gets Xen's exception frames.  vCPU 0 starts
+ * as a Xen domain builder leaves it: at guest-virtual @entry, in kernel
+ * mode, with paging on at @xen.cr3 (the guest-physical address of the
+ * bootstrap L4), RSP = @xen.rsp, RSI = @xen.rsi (start_info's virtual
+ * address), CS 0xe033 and SS 0xe02b, events masked.  The page at
+ * @xen.shared_info (guest-physical, inside @size but above the RAM the
+ * guest was told of) is its shared_info.  @xen.console_port is the event
+ * channel the launcher's console listens on (an EVTCHNOP_send there is an
+ * LGUEST_EXIT_EVTCHN); 0 for none.  "Machine" frames are guest-physical
+ * ones: the p2m and the M2P are the identity.
  */
+struct lguest_xen_start {
+	__u64 cr3;
+	__u64 rsp;
+	__u64 rsi;
+	__u64 shared_info;
+	__u32 console_port;
+	__u32 pad;		/* must be 0 */
+};
+
+#define LGUEST_INIT_XEN_PV	(1U << 0)
+
 struct lguest_req_init {
 	__u64 base;
 	__u64 size;		/* at most LGUEST_MAX_MEM */
 	__u64 entry;		/* guest address of the first instruction */
 	__u32 nr_vcpus;		/* 1..LGUEST_MAX_VCPUS */
-	__u32 flags;		/* must be 0 */
+	__u32 flags;		/* 0 or LGUEST_INIT_XEN_PV */
+	struct lguest_xen_start xen;
 };
 
 #define LGUEST_MAX_MEM		(4ULL << 30)
@@ -132,6 +160,9 @@ struct lguest_req_regs {
 	__u32 size;		/* sizeof(struct lguest_regs) */
 	__u64 addr;
 };
+
+/* Xen hypercall numbers counted one by one (0 to 47). */
+#define LGUEST_XEN_HCALLS	48
 
 /* Per-vCPU counters, for tests and benchmarks (LHREQ_VCPU_STATS). */
 struct lguest_vcpu_stats {
@@ -164,6 +195,10 @@ struct lguest_vcpu_stats {
 	__u64 gdt_loads;	/* the vCPU's GDT entries copied into a CPU's */
 	__u64 int_n_decoded;	/* #GP exits that were an `int n` */
 	__u64 global_flushes;	/* entries that flushed the host's global TLB entries */
+	/* Xen PV guests (docs/xen-pv-guests.md). */
+	__u64 emulations;	/* privileged instructions emulated */
+	__u64 bounces;		/* exception, event and syscall frames built */
+	__u64 xen_hcalls[LGUEST_XEN_HCALLS];	/* by Xen hypercall number */
 };
 
 struct lguest_req_stats {
@@ -184,10 +219,24 @@ enum lguest_exit_reason {
 	LGUEST_EXIT_NOTIFY = 1,		/* guest NOTIFY hypercall: args[0..2] */
 	LGUEST_EXIT_SHUTDOWN = 2,	/* args[0]: LGUEST_SHUTDOWN_*, [1]: status; msg */
 	LGUEST_EXIT_KILLED = 3,		/* the host killed the guest: msg */
+	/*
+	 * Console output the module collected (a Xen guest's console_io):
+	 * args[0] bytes in msg, not NUL-terminated.  Longer writes come as
+	 * several exits.
+	 */
+	LGUEST_EXIT_CONSOLE = 4,
+	/* A Xen guest signalled an event channel the launcher owns: args[0]. */
+	LGUEST_EXIT_EVTCHN = 5,
 };
 
+/*
+ * How a guest ended (LGUEST_EXIT_SHUTDOWN's args[0]).  The numbers are
+ * Xen's SHUTDOWN_* reasons; a native guest has only the first two.
+ */
 #define LGUEST_SHUTDOWN_POWEROFF	0
 #define LGUEST_SHUTDOWN_RESTART		1
+#define LGUEST_SHUTDOWN_CRASH		3
+#define LGUEST_SHUTDOWN_WATCHDOG	4
 
 #define LGUEST_MSG_LEN	128
 

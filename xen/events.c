@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Event channels: a Xen guest's interrupts (2-level ABI).
+ *
+ * A port is a bit in shared_info's evtchn_pending, with a mask bit beside
+ * it that the guest sets and clears itself.  Raising a port sets its
+ * pending bit; if the port is unmasked, the bit of its 64-port word in the
+ * notified vCPU's evtchn_pending_sel, and then that vCPU's
+ * evtchn_upcall_pending, the one flag the vCPU's delivery looks at.  The
+ * guest clears them as it scans (events_2l.c in Linux); we only ever set
+ * them, atomically, since the guest writes the same words concurrently.
+ * Xen's rules (xen/common/event_2l.c), which we follow:
+ *
+ *   raise:   test_and_set(pending[p]) || mask[p] || test_and_set(sel[p/64])
+ *            || set upcall_pending, kick the vCPU
+ *   unmask:  test_and_clear(mask[p]) && pending[p] && !test_and_set(sel)
+ *            -> upcall_pending, kick
+ *
+ * Delivery is an upcall: before entering the guest, a vCPU with
+ * upcall_pending set and its event mask (the virtual IF) clear gets a
+ * bounce frame to its event callback, which masks events until its iret.
+ *
+ * Ports the guest binds: VIRQs (the timer, per vCPU), IPIs between its
+ * vCPUs.  One port it is given: the console's, whose other end is the
+ * launcher (an EVTCHNOP_send there is an exit).  The rest of Xen's
+ * interface (interdomain channels, FIFO) answers Xen's ENOSYS (M:036).
+ */
+#include <linux/nospec.h>
+#include <linux/slab.h>
+#include <xen/interface/callback.h>
+#include <xen/interface/event_channel.h>
+#include "xen.h"
+
+/* Wake a vCPU that sleeps, or force it out of the guest (run.c's kick). */
+static void kick(struct lg_cpu *cpu)
+{
+	struct task_struct *tsk = READ_ONCE(cpu->tsk);
+
+	if (tsk) {
+		wake_up_process(tsk);
+		kick_process(tsk);
+	}
+}
+
+/* Make @port pending (any context that may sleep or not: atomics only). */
+static void raise_port(struct lguest *lg, unsigned int port)
+{
+	struct lg_xen *x = lg_xen(lg);
+	struct shared_info *s = x->shared;
+	struct lg_cpu *cpu = lg->cpus[READ_ONCE(x->ports[port].vcpu)];
+	struct vcpu_info *vi = lg_xen_vcpu_info(cpu);
+
+	if (test_and_set_bit(port, (unsigned long *)s->evtchn_pending))
+		return;
+	if (test_bit(port, (unsigned long *)s->evtchn_mask) ||
+	    test_and_set_bit(port / BITS_PER_LONG, (unsigned long *)&vi->evtchn_pending_sel))
+		return;
+	WRITE_ONCE(vi->evtchn_upcall_pending, 1);
+	kick(cpu);
+}
+
+/* A free port, or 0 (port 0 is never valid).  Under evtchn_lock. */
+static unsigned int alloc_port(struct lg_xen *x, u8 state, u32 vcpu)
+{
+	unsigned int p;
+
+	for (p = 1; p < LG_XEN_PORTS; p++) {
+		if (x->ports[p].state == EVTCHNSTAT_closed) {
+			x->ports[p].state = state;
+			x->ports[p].vcpu = vcpu;
+			x->ports[p].virq = 0;
+			return p;
+		}
+	}
+	return 0;
+}
+
+int lg_xen_events_init(struct lguest *lg)
+{
+	struct lg_xen *x = lg_xen(lg);
+
+	spin_lock_init(&x->evtchn_lock);
+	x->ports = kcalloc(LG_XEN_PORTS, sizeof(*x->ports), GFP_KERNEL_ACCOUNT);
+	if (!x->ports)
+		return -ENOMEM;
+	/* The console's: connected to the launcher ("domain 0"). */
+	if (x->console_port)
+		x->ports[x->console_port].state = EVTCHNSTAT_interdomain;
+	return 0;
+}
+
+void lg_xen_events_free(struct lguest *lg)
+{
+	kfree(lg_xen(lg)->ports);
+}
+
+/* The timer fired (the hrtimer noted it): VIRQ_TIMER, if bound. */
+static void timer_virq(struct lg_cpu *cpu)
+{
+	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+
+	if (!test_and_clear_bit(LGUEST_TIMER_VECTOR, cpu->irqs_pending))
+		return;
+	lg_xen_update_time(cpu);
+	if (xc->virq_port[VIRQ_TIMER])
+		raise_port(cpu->lg, xc->virq_port[VIRQ_TIMER]);
+}
+
+static bool upcall_due(struct lg_cpu *cpu)
+{
+	struct vcpu_info *vi = lg_xen_vcpu_info(cpu);
+
+	return READ_ONCE(vi->evtchn_upcall_pending) && !READ_ONCE(vi->evtchn_upcall_mask);
+}
+
+/* The personality's deliver(): before every entry. */
+bool lg_xen_deliver(struct lg_cpu *cpu)
+{
+	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+
+	timer_virq(cpu);
+	if (!upcall_due(cpu) || !xc->callback[CALLBACKTYPE_event])
+		return true;
+	if (!lg_xen_bounce(cpu, xc->callback[CALLBACKTYPE_event], false, true))
+		return false;
+	cpu->stats.irqs_delivered++;
+	return true;
+}
+
+bool lg_xen_deliverable(struct lg_cpu *cpu)
+{
+	return test_bit(LGUEST_TIMER_VECTOR, cpu->irqs_pending) ||
+	       (upcall_due(cpu) && lg_xen_cpu(cpu)->callback[CALLBACKTYPE_event]);
+}
+
+/* SCHEDOP_block sleeps until this (the mask was cleared first). */
+bool lg_xen_wake(struct lg_cpu *cpu)
+{
+	return test_bit(LGUEST_TIMER_VECTOR, cpu->irqs_pending) ||
+	       READ_ONCE(lg_xen_vcpu_info(cpu)->evtchn_upcall_pending);
+}
+
+/* A guest port number, checked, or 0. */
+static unsigned int guest_port(u32 port)
+{
+	return port && port < LG_XEN_PORTS ? array_index_nospec(port, LG_XEN_PORTS) : 0;
+}
+
+static long bind_virq(struct lg_cpu *cpu, u64 arg)
+{
+	struct lg_xen *x = lg_xen(cpu->lg);
+	struct evtchn_bind_virq b;
+	struct lg_xen_cpu *xc;
+	unsigned int port;
+
+	if (lg_xen_read(cpu, arg, &b, sizeof(b)))
+		return -EFAULT;
+	/* Only the per-vCPU VIRQs mean anything here: timer, debug. */
+	if (b.virq >= LG_XEN_VIRQS || b.vcpu >= cpu->lg->nr_cpus)
+		return -EINVAL;
+	xc = lg_xen_cpu(cpu->lg->cpus[array_index_nospec(b.vcpu, cpu->lg->nr_cpus)]);
+	spin_lock(&x->evtchn_lock);
+	if (xc->virq_port[b.virq]) {
+		spin_unlock(&x->evtchn_lock);
+		return -EEXIST;
+	}
+	port = alloc_port(x, EVTCHNSTAT_virq, b.vcpu);
+	if (port) {
+		x->ports[port].virq = b.virq;
+		xc->virq_port[b.virq] = port;
+	}
+	spin_unlock(&x->evtchn_lock);
+	if (!port)
+		return -ENOSPC;
+	b.port = port;
+	return lg_xen_write(cpu, arg, &b, sizeof(b));
+}
+
+static long bind_ipi(struct lg_cpu *cpu, u64 arg)
+{
+	struct lg_xen *x = lg_xen(cpu->lg);
+	struct evtchn_bind_ipi b;
+	unsigned int port;
+
+	if (lg_xen_read(cpu, arg, &b, sizeof(b)))
+		return -EFAULT;
+	if (b.vcpu >= cpu->lg->nr_cpus)
+		return -ENOENT;
+	spin_lock(&x->evtchn_lock);
+	port = alloc_port(x, EVTCHNSTAT_ipi, b.vcpu);
+	spin_unlock(&x->evtchn_lock);
+	if (!port)
+		return -ENOSPC;
+	b.port = port;
+	return lg_xen_write(cpu, arg, &b, sizeof(b));
+}
+
+static long close_port(struct lg_cpu *cpu, unsigned int port)
+{
+	struct lg_xen *x = lg_xen(cpu->lg);
+	struct lg_xen_port *p = &x->ports[port];
+	long r = 0;
+
+	spin_lock(&x->evtchn_lock);
+	switch (p->state) {
+	case EVTCHNSTAT_virq:
+		lg_xen_cpu(cpu->lg->cpus[p->vcpu])->virq_port[p->virq] = 0;
+		fallthrough;
+	case EVTCHNSTAT_ipi:
+		p->state = EVTCHNSTAT_closed;
+		break;
+	case EVTCHNSTAT_closed:
+		r = -EINVAL;
+		break;
+	default:
+		/* The launcher's console stays connected. */
+		r = -EINVAL;
+	}
+	spin_unlock(&x->evtchn_lock);
+	return r;
+}
+
+/* EVTCHNOP_send: an IPI, or the launcher's channel (an exit). */
+static long send(struct lg_cpu *cpu, unsigned int port)
+{
+	struct lg_xen *x = lg_xen(cpu->lg);
+
+	switch (READ_ONCE(x->ports[port].state)) {
+	case EVTCHNSTAT_ipi:
+		raise_port(cpu->lg, port);
+		cpu->stats.ipis_sent++;
+		return 0;
+	case EVTCHNSTAT_interdomain:
+		/* Already told (an earlier entry of this multicall)? */
+		if (cpu->exit_pending)
+			return cpu->exit.reason == LGUEST_EXIT_EVTCHN &&
+			       cpu->exit.args[0] == port ? 0 : -EBUSY;
+		memset(&cpu->exit, 0, sizeof(cpu->exit));
+		cpu->exit.reason = LGUEST_EXIT_EVTCHN;
+		cpu->exit.vcpu = cpu->id;
+		cpu->exit.args[0] = port;
+		cpu->exit_pending = true;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static long unmask(struct lg_cpu *cpu, unsigned int port)
+{
+	struct lg_xen *x = lg_xen(cpu->lg);
+	struct shared_info *s = x->shared;
+	struct lg_cpu *v = cpu->lg->cpus[READ_ONCE(x->ports[port].vcpu)];
+	struct vcpu_info *vi = lg_xen_vcpu_info(v);
+
+	if (test_and_clear_bit(port, (unsigned long *)s->evtchn_mask) &&
+	    test_bit(port, (unsigned long *)s->evtchn_pending) &&
+	    !test_and_set_bit(port / BITS_PER_LONG, (unsigned long *)&vi->evtchn_pending_sel)) {
+		WRITE_ONCE(vi->evtchn_upcall_pending, 1);
+		kick(v);
+	}
+	return 0;
+}
+
+static long status(struct lg_cpu *cpu, u64 arg)
+{
+	struct lg_xen *x = lg_xen(cpu->lg);
+	struct evtchn_status st;
+	unsigned int port;
+
+	if (lg_xen_read(cpu, arg, &st, sizeof(st)))
+		return -EFAULT;
+	if (st.dom != DOMID_SELF)
+		return -ESRCH;
+	port = guest_port(st.port);
+	if (!port)
+		return -EINVAL;
+	st.status = READ_ONCE(x->ports[port].state);
+	st.vcpu = READ_ONCE(x->ports[port].vcpu);
+	memset(&st.u, 0, sizeof(st.u));
+	if (st.status == EVTCHNSTAT_virq)
+		st.u.virq = x->ports[port].virq;
+	return lg_xen_write(cpu, arg, &st, sizeof(st));
+}
+
+/* EVTCHNOP_bind_vcpu: notify another vCPU (not for per-vCPU ports). */
+static long bind_vcpu(struct lg_cpu *cpu, u64 arg)
+{
+	struct lg_xen *x = lg_xen(cpu->lg);
+	struct evtchn_bind_vcpu b;
+	unsigned int port;
+	long r = 0;
+
+	if (lg_xen_read(cpu, arg, &b, sizeof(b)))
+		return -EFAULT;
+	port = guest_port(b.port);
+	if (!port)
+		return -EINVAL;
+	if (b.vcpu >= cpu->lg->nr_cpus)
+		return -ENOENT;
+	spin_lock(&x->evtchn_lock);
+	if (x->ports[port].state == EVTCHNSTAT_interdomain ||
+	    x->ports[port].state == EVTCHNSTAT_unbound)
+		WRITE_ONCE(x->ports[port].vcpu, b.vcpu);
+	else
+		r = -EINVAL;
+	spin_unlock(&x->evtchn_lock);
+	return r;
+}
+
+long lg_xen_event_channel_op(struct lg_cpu *cpu, u64 cmd, u64 arg)
+{
+	u32 port;
+
+	switch (cmd) {
+	case EVTCHNOP_bind_virq:
+		return bind_virq(cpu, arg);
+	case EVTCHNOP_bind_ipi:
+		return bind_ipi(cpu, arg);
+	case EVTCHNOP_status:
+		return status(cpu, arg);
+	case EVTCHNOP_bind_vcpu:
+		return bind_vcpu(cpu, arg);
+	case EVTCHNOP_close:
+	case EVTCHNOP_send:
+	case EVTCHNOP_unmask:
+		/* All three take a struct holding just the port. */
+		if (lg_xen_read(cpu, arg, &port, sizeof(port)))
+			return -EFAULT;
+		port = guest_port(port);
+		if (!port)
+			return -EINVAL;
+		if (cmd == EVTCHNOP_close)
+			return close_port(cpu, port);
+		if (cmd == EVTCHNOP_send)
+			return send(cpu, port);
+		return unmask(cpu, port);
+	}
+	/*
+	 * FIFO events (init_control) and xenstore (alloc_unbound) must be
+	 * exactly Xen's ENOSYS: Linux falls back to 2-level and xenbus gives up
+	 * quietly; anything else is a BUG_ON.
+	 */
+	return -LG_XEN_ENOSYS;
+}

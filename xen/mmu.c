@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A Xen PV kernel's page tables.
+ *
+ * Under Xen the CPU walks a PV guest's own tables, so Xen must see every
+ * change to them (mmu_update, update_va_mapping) and validate it.  Under
+ * lguest the CPU never walks them: it walks our shadow, filled on demand
+ * from a walk of the guest's tables and validated then (pgtable/).  So
+ * for us a page-table update is an ordinary write to guest memory, and the
+ * shadow is a TLB that the guest flushes, as Linux does after every change
+ * a native kernel would flush after (docs/xen-pv.md, 4.2).  What is left
+ * of Xen's machinery is its interface:
+ *
+ *  - mmu_update writes entries at "machine" (guest-physical) addresses,
+ *    preserving Accessed and Dirty if asked;
+ *  - update_va_mapping writes the L1 entry that maps one virtual address,
+ *    and always drops that address from the shadow;
+ *  - mmuext_op switches address spaces and flushes; pinning is
+ *    bookkeeping Xen needs for its type counts, of which we keep one bit
+ *    per frame: "this is an L1 table now".
+ *
+ * That bit is for Xen's writable page tables, which Linux relies on: it
+ * writes its pinned (read-only) L1 tables directly (ptep_get_and_clear()
+ * is an xchg) and expects the hypervisor to trap and emulate the write.
+ * We do better than emulate: the guest-kernel shadow maps an L1 frame
+ * writable whatever the guest's PTE says (pgtable/shadow.c asks
+ * lg_xen_table_writable()), so the write runs at full speed, and it is
+ * safe because every entry the guest writes is checked when the shadow is
+ * filled from it.  The bit is set by PIN_L1_TABLE and, once, for every L1
+ * under the first L4 pinned (the builder's tables are pinned only through
+ * it), and cleared by UNPIN; a frame stays writable through shadow
+ * entries already made until the guest flushes them, which Linux does
+ * right after an unpin when it maps the page read-write again (M:042).
+ */
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/xen/interface.h>
+#include "xen.h"
+
+/* Xen's preserve-A/D update keeps these of the old entry. */
+#define AD_BITS		(_PAGE_ACCESSED | _PAGE_DIRTY)
+
+static bool frame_ok(struct lguest *lg, u64 pte)
+{
+	return !(pte & _PAGE_PRESENT) ||
+	       lguest_guest_range_ok(lg, pte & PTE_PFN_MASK, PAGE_SIZE);
+}
+
+/* Write the entry at guest-physical @gpa, as Xen's MMU_*_PT_UPDATE. */
+static long write_entry(struct lg_cpu *cpu, u64 gpa, u64 val, bool keep_ad)
+{
+	struct lguest *lg = cpu->lg;
+	u64 __user *p;
+	u64 old;
+	int tries;
+
+	if (!IS_ALIGNED(gpa, 8) || !lguest_guest_range_ok(lg, gpa, 8) ||
+	    !frame_ok(lg, val))
+		return -EINVAL;
+	p = lguest_gpa_to_user(lg, gpa);
+	if (!keep_ad)
+		return put_user(val, p) ? -EFAULT : 0;
+	for (tries = 0; tries < 100; tries++) {
+		u64 cur, new;
+		int r;
+
+		if (get_user(old, p))
+			return -EFAULT;
+		cur = old;
+		new = (val & ~AD_BITS) | (old & AD_BITS);
+		r = __try_cmpxchg_user(p, &cur, new, ad_fault);
+		if (r < 0)
+			return -EFAULT;
+		if (!r)
+			return 0;
+		/* It changed under us (A or D, from another vCPU): again. */
+	}
+	/* The guest's other vCPUs keep changing it: as Xen, try later. */
+	return -EBUSY;
+}
+
+/*
+ * The guest-physical address of the L1 entry that maps @va in the
+ * current address space, or 0 if an upper level is absent (or a large
+ * page, which a PV guest cannot have).
+ */
+static u64 l1_entry(struct lg_cpu *cpu, u64 va)
+{
+	struct lguest *lg = cpu->lg;
+	u64 table = cpu->pgdir->gcr3, e;
+	unsigned int level;
+
+	for (level = 4; level > 1; level--) {
+		u64 gpa = table + 8 * ((va >> (12 + 9 * (level - 1))) & 511);
+
+		if (!lguest_guest_range_ok(lg, gpa, 8) ||
+		    get_user(e, (u64 __user *)lguest_gpa_to_user(lg, gpa)))
+			return 0;
+		if (!(e & _PAGE_PRESENT) || (e & _PAGE_PSE))
+			return 0;
+		table = e & PTE_PFN_MASK;
+	}
+	return table + 8 * ((va >> 12) & 511);
+}
+
+bool lg_xen_table_writable(struct lg_cpu *cpu, u64 gpa)
+{
+	u64 gfn = gpa >> PAGE_SHIFT;
+
+	return gfn < (cpu->lg->mem_size >> PAGE_SHIFT) &&
+	       test_bit(gfn, lg_xen(cpu->lg)->l1_frames);
+}
+
+/* One entry of the guest's table at @table, or 0 if it cannot be read. */
+static u64 entry_at(struct lguest *lg, u64 table, unsigned int i)
+{
+	u64 e;
+
+	if (!lguest_guest_range_ok(lg, table, PAGE_SIZE) ||
+	    get_user(e, (u64 __user *)lguest_gpa_to_user(lg, table + 8 * i)))
+		return 0;
+	return e;
+}
+
+/*
+ * Mark every L1 table under the L4 at @l4 (guest-physical), outside the
+ * hole.  Bounded: an L4 reaches at most 512 * 512 L2 entries, and a bad
+ * table address just ends that branch.
+ */
+static void mark_l1s(struct lguest *lg, u64 l4)
+{
+	unsigned long *bits = lg_xen(lg)->l1_frames;
+	u64 nr = lg->mem_size >> PAGE_SHIFT;
+	unsigned int i, j, k;
+
+	for (i = 0; i < 512; i++) {
+		u64 e4 = entry_at(lg, l4, i);
+
+		/* Slots 256-271 are the hole's, never the guest's. */
+		if ((i >= LG_M2P_SLOT && i < LG_M2P_SLOT + 16) || !(e4 & _PAGE_PRESENT))
+			continue;
+		for (j = 0; j < 512; j++) {
+			u64 e3 = entry_at(lg, e4 & PTE_PFN_MASK, j);
+
+			if (!(e3 & _PAGE_PRESENT) || (e3 & _PAGE_PSE))
+				continue;
+			for (k = 0; k < 512; k++) {
+				u64 e2 = entry_at(lg, e3 & PTE_PFN_MASK, k);
+				u64 gfn = (e2 & PTE_PFN_MASK) >> PAGE_SHIFT;
+
+				if ((e2 & _PAGE_PRESENT) && !(e2 & _PAGE_PSE) && gfn < nr)
+					set_bit(gfn, bits);
+			}
+		}
+		cond_resched();
+	}
+}
+
+/* Drop @va from the shadow of this space, or of every space. */
+static long flush(struct lg_cpu *cpu, u64 va, bool all_spaces, bool whole)
+{
+	long r;
+
+	if (whole)
+		r = lguest_flush_tlb(cpu, all_spaces ? LGUEST_FLUSH_ALL : cpu->pgdir->gcr3);
+	else
+		r = lguest_invlpg(cpu, va, PAGE_SIZE,
+				  all_spaces ? LG_INVLPG_ALL_SPACES : 0);
+	return r ? -EINVAL : 0;
+}
+
+/* Drop every translation of the current space: what a CR3 write does. */
+static long flush_space(struct lg_cpu *cpu)
+{
+	return lguest_flush_tlb(cpu, cpu->pgdir->gcr3) ? -EINVAL : 0;
+}
+
+/* A whole flush: the vCPU's kernel and user L4s, or every space. */
+static long flush_local(struct lg_cpu *cpu, bool all_spaces)
+{
+	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+	long r = flush(cpu, 0, all_spaces, true);
+
+	if (!r && !all_spaces && xc->user_cr3)
+		r = lguest_flush_tlb(cpu, xc->user_cr3) ? -EINVAL : 0;
+	return r;
+}
+
+long lg_xen_update_va_mapping(struct lg_cpu *cpu, u64 va, u64 pte, u64 flags)
+{
+	u64 gpa;
+	long r;
+
+	if (!lguest_canonical(va) || lg_xen_in_hole(va, PAGE_SIZE))
+		return -EINVAL;
+	gpa = l1_entry(cpu, va);
+	if (!gpa)
+		return -EINVAL;
+	r = write_entry(cpu, gpa, pte, false);
+	if (r)
+		return r;
+	/*
+	 * Whatever the flags say, our shadow of @va goes, in every space:
+	 * the user L4's maps user addresses too.  A full flush is of this
+	 * vCPU's two spaces, or of all with UVMF_ALL.
+	 */
+	r = flush(cpu, va, true, false);
+	if (!r && (flags & UVMF_FLUSHTYPE_MASK) == UVMF_TLB_FLUSH)
+		r = flush_local(cpu, flags & UVMF_ALL);
+	return r;
+}
+
+/*
+ * mmu_update and mmuext_op take a count, a place for the number done, and
+ * a domain (only DOMID_SELF: lguest guests own nothing else).  They stop
+ * at the first entry that fails, with its error, as Xen's do.
+ */
+static long batch_done(struct lg_cpu *cpu, u64 pdone, unsigned int done, long r)
+{
+	if (pdone && lg_xen_write(cpu, pdone, &done, sizeof(done)))
+		return -EFAULT;
+	return r;
+}
+
+long lg_xen_mmu_update(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom)
+{
+	struct mmu_update req;
+	unsigned int done;
+	long r = 0;
+
+	if (dom != DOMID_SELF)
+		return -EPERM;
+	if (count > 4096)
+		return -EINVAL;
+	for (done = 0; done < count; done++, va += sizeof(req)) {
+		if (lg_xen_read(cpu, va, &req, sizeof(req)))
+			return -EFAULT;
+		switch (req.ptr & 3) {
+		case MMU_NORMAL_PT_UPDATE:
+		case MMU_PT_UPDATE_PRESERVE_AD:
+			r = write_entry(cpu, req.ptr & ~3ULL, req.val,
+					(req.ptr & 3) == MMU_PT_UPDATE_PRESERVE_AD);
+			break;
+		case MMU_MACHPHYS_UPDATE:
+			/* The M2P is the identity, and stays so. */
+			r = (req.ptr >> PAGE_SHIFT) == req.val ? 0 : -EINVAL;
+			break;
+		default:
+			r = -LG_XEN_ENOSYS;
+		}
+		if (r)
+			break;
+	}
+	return batch_done(cpu, pdone, done, r);
+}
+
+long lg_xen_mmuext_op(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom)
+{
+	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+	struct lg_xen *x = lg_xen(cpu->lg);
+	struct mmuext_op op;
+	unsigned int done;
+	long r = 0;
+
+	if (dom != DOMID_SELF)
+		return -EPERM;
+	if (count > 4096)
+		return -EINVAL;
+	for (done = 0; done < count; done++, va += sizeof(op)) {
+		u64 gpa;
+
+		if (lg_xen_read(cpu, va, &op, sizeof(op)))
+			return -EFAULT;
+		/* A frame number must be a frame: no wrapping past 2^52. */
+		gpa = op.arg1.mfn < (cpu->lg->mem_size >> PAGE_SHIFT) ?
+		      (u64)op.arg1.mfn << PAGE_SHIFT : cpu->lg->mem_size;
+		switch (op.cmd) {
+		case MMUEXT_PIN_L1_TABLE:
+		case MMUEXT_PIN_L2_TABLE:
+		case MMUEXT_PIN_L3_TABLE:
+		case MMUEXT_PIN_L4_TABLE:
+		case MMUEXT_UNPIN_TABLE:
+			if (!lguest_guest_range_ok(cpu->lg, gpa, PAGE_SIZE)) {
+				r = -EINVAL;
+				break;
+			}
+			r = 0;
+			if (op.cmd == MMUEXT_PIN_L1_TABLE) {
+				set_bit(op.arg1.mfn, x->l1_frames);
+			} else if (op.cmd == MMUEXT_UNPIN_TABLE) {
+				clear_bit(op.arg1.mfn, x->l1_frames);
+			} else if (op.cmd == MMUEXT_PIN_L4_TABLE && !x->l1_walked) {
+				x->l1_walked = true;
+				mark_l1s(cpu->lg, gpa);
+			}
+			break;
+		case MMUEXT_NEW_BASEPTR:
+			/*
+			 * A CR3 write: without PCID or global pages (a PV
+			 * guest has neither) it flushes every translation,
+			 * and Linux relies on it, for kernel mappings too:
+			 * keeping the kernel half's shadow across the switch
+			 * leaves it stale (docs/NOTES.md; M:043 is the cost).
+			 */
+			r = lguest_new_pgtable(cpu, gpa) ? -EINVAL : 0;
+			if (!r)
+				r = flush_space(cpu);
+			break;
+		case MMUEXT_NEW_USER_BASEPTR:
+			/*
+			 * The L4 user mode runs on (iret toggles to it).  Part
+			 * of the same CR3 write as NEW_BASEPTR: its space's
+			 * shadow goes, as the TLB would.
+			 */
+			if (!op.arg1.mfn) {
+				xc->user_cr3 = 0;
+				r = 0;
+				break;
+			}
+			r = lguest_guest_range_ok(cpu->lg, gpa, PAGE_SIZE) ? 0 : -EINVAL;
+			if (!r) {
+				xc->user_cr3 = gpa;
+				r = lguest_flush_tlb(cpu, gpa) ? -EINVAL : 0;
+			}
+			break;
+		case MMUEXT_TLB_FLUSH_LOCAL:
+			r = flush_local(cpu, false);
+			break;
+		case MMUEXT_TLB_FLUSH_MULTI:
+		case MMUEXT_TLB_FLUSH_ALL:
+			r = flush(cpu, 0, true, true);
+			break;
+		case MMUEXT_INVLPG_LOCAL:
+		case MMUEXT_INVLPG_MULTI:
+		case MMUEXT_INVLPG_ALL:
+			if (!lguest_canonical(op.arg1.linear_addr)) {
+				r = -EINVAL;
+				break;
+			}
+			/* Every space: the user L4's shadow maps it too. */
+			r = flush(cpu, op.arg1.linear_addr, true, false);
+			break;
+		case MMUEXT_SET_LDT:
+			/* No LDT under lguest (M:039): only the empty one. */
+			r = op.arg2.nr_ents ? -EINVAL : 0;
+			break;
+		default:
+			r = -LG_XEN_ENOSYS;
+		}
+		if (r)
+			break;
+	}
+	return batch_done(cpu, pdone, done, r);
+}
+
+/* set_gdt: one or more frames of descriptors, @entries of them. */
+long lg_xen_set_gdt(struct lg_cpu *cpu, u64 frames_va, u64 entries)
+{
+	u64 frames[LGUEST_GDT_ENTRIES * 8 / PAGE_SIZE], *d;
+	unsigned int i, nr = DIV_ROUND_UP(entries, PAGE_SIZE / 8);
+
+	/* What lguest's GDT holds of the guest's: its first 512 entries. */
+	if (entries > LGUEST_GDT_ENTRIES)
+		return -EINVAL;
+	if (nr && lg_xen_read(cpu, frames_va, frames, nr * sizeof(u64)))
+		return -EFAULT;
+	d = kcalloc(LGUEST_GDT_ENTRIES, sizeof(u64), GFP_KERNEL_ACCOUNT);
+	if (!d)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		u64 gpa = frames[i] << PAGE_SHIFT;
+		u64 n = min_t(u64, entries - i * (PAGE_SIZE / 8), PAGE_SIZE / 8);
+
+		if (!lguest_guest_range_ok(cpu->lg, gpa, PAGE_SIZE) ||
+		    copy_from_user(d + i * (PAGE_SIZE / 8),
+				   lguest_gpa_to_user(cpu->lg, gpa), n * 8)) {
+			kfree(d);
+			return -EINVAL;
+		}
+	}
+	lguest_set_gdt(cpu, d, entries);
+	kfree(d);
+	lg_xen_cpu(cpu)->gdt_gpa = nr ? frames[0] << PAGE_SHIFT : 0;
+	lg_xen_cpu(cpu)->gdt_entries = entries;
+	lg_xen_cpu(cpu)->gdt_frames_va = frames_va;
+	return 0;
+}
+
+/*
+ * update_descriptor: one descriptor at machine address @ma.  If it is in
+ * the GDT this vCPU runs on, that GDT is loaded again, checked as at
+ * set_gdt (another vCPU's copy is refreshed at its next set_gdt: M:040).
+ */
+long lg_xen_update_descriptor(struct lg_cpu *cpu, u64 ma, u64 desc)
+{
+	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+
+	if (!IS_ALIGNED(ma, 8) || !lguest_guest_range_ok(cpu->lg, ma, 8))
+		return -EINVAL;
+	if (put_user(desc, (u64 __user *)lguest_gpa_to_user(cpu->lg, ma)))
+		return -EFAULT;
+	if (xc->gdt_gpa && ma >= xc->gdt_gpa && ma < xc->gdt_gpa + xc->gdt_entries * 8)
+		return lg_xen_set_gdt(cpu, xc->gdt_frames_va, xc->gdt_entries);
+	return 0;
+}

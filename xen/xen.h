@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The Xen PV personality: what lguest must be for an unmodified 64-bit
+ * Xen PV kernel (Debian's, say) to believe it runs on Xen.  The guest's
+ * kernel already runs deprivileged at CPL3 under Xen, exactly as lguest
+ * runs every guest kernel, and asks its hypervisor for everything
+ * privileged; so this directory only has to answer in Xen's words.
+ *
+ * Read in this order: xen.c (a guest's state and its start of day),
+ * traps.c (exception frames, `iret`, events reaching the guest),
+ * emulate.c (the few privileged instructions Linux still executes),
+ * hypercalls.c (what the guest may ask).  The design study behind it is
+ * docs/xen-pv.md; what works and what does not is docs/xen-pv-guests.md.
+ *
+ * The ABI comes from the headers the kernel ships (xen/interface/ and
+ * asm/xen/interface.h), not re-typed here.
+ */
+#ifndef _LG_XEN_H
+#define _LG_XEN_H
+
+#include <linux/types.h>
+#include <xen/interface/xen.h>
+#include <xen/interface/event_channel.h>
+#include "lg.h"
+
+/*
+ * Xen's errno values are Linux's (xen/include/public/errno.h); this one is
+ * named apart because Xen's "no such call or feature" is a hypercall
+ * result the guest depends on, not the host's system-call error.
+ */
+#define LG_XEN_ENOSYS	38
+
+/* DR7's bit that reads as 1 (the SDM's; KVM keeps its own copy too). */
+#define LG_DR7_FIXED_1	0x400
+
+/* Event channels (events.c): 2-level, 4096 ports; VIRQs per vCPU. */
+#define LG_XEN_PORTS	EVTCHN_2L_NR_CHANNELS
+#define LG_XEN_VIRQS	NR_VIRQS
+
+struct lg_xen_port {
+	u8 state;		/* EVTCHNSTAT_* */
+	u8 virq;		/* for EVTCHNSTAT_virq */
+	u32 vcpu;		/* the vCPU it notifies */
+};
+
+/* A Xen-PV guest's per-guest state (lguest.pstate). */
+struct lg_xen {
+	/* shared_info: a page above RAM, pinned while the guest lives. */
+	u64 shared_info_gpa;
+	struct page *shared_page;
+	struct shared_info *shared;
+	/* Guest-physical frames below this are RAM (and the M2P's span). */
+	u64 nr_ram_pages;
+	/* The launcher's console event channel (0: none). */
+	u32 console_port;
+	/* Event channels: allocation and state changes under the lock. */
+	spinlock_t evtchn_lock;
+	struct lg_xen_port *ports;
+	/*
+	 * Writable page tables (mmu.c): the frames that are L1 tables now,
+	 * which the guest kernel writes in place; and whether the first
+	 * PIN_L4 walked the boot tables to find the builder's.
+	 */
+	unsigned long *l1_frames;
+	bool l1_walked;
+	/* VMASST_TYPE_* the guest enabled. */
+	unsigned long vm_assist;
+	/* System time 0: the guest's boot, in host monotonic ns. */
+	u64 boot_ns;
+};
+
+/* What set_trap_table() records for one vector (Xen's struct trap_info). */
+struct lg_xen_trap {
+	u64 address;		/* 0: none */
+	u8 flags;		/* DPL in bits 0-1, 4: mask events */
+};
+
+/* Callbacks (CALLBACKOP_register) lguest keeps: Xen's CALLBACKTYPE_*. */
+#define LG_XEN_CALLBACKS	8
+
+/* A Xen-PV vCPU's own state (lg_cpu.pstate). */
+struct lg_xen_cpu {
+	/*
+	 * Its vcpu_info: the legacy slot in shared_info until the guest
+	 * moves it into its own memory (VCPUOP_register_vcpu_info), whose
+	 * page we then keep pinned.
+	 */
+	struct vcpu_info *vi;
+	struct page *vi_page;
+	struct lg_xen_trap traps[256];
+	u64 callback[LG_XEN_CALLBACKS];
+	u16 callback_flags[LG_XEN_CALLBACKS];
+	/* stack_switch(): where traps from guest user mode land. */
+	u64 kernel_sp;
+	/* The GS base of the mode not running (virtual swapgs). */
+	u64 gs_inactive;
+	/* Virtual CR4 and XCR0 (the real ones are the host's), and IOPL. */
+	u64 cr4;
+	u64 xcr0;
+	unsigned int iopl;
+	/* Debug registers as the guest set them (never loaded yet). */
+	u64 dr[8];
+	/* The port bound to each VIRQ on this vCPU, or 0. */
+	u32 virq_port[LG_XEN_VIRQS];
+	/* The kernel's and the user's L4 (NEW_USER_BASEPTR), guest-physical. */
+	u64 kernel_cr3, user_cr3;
+	/* The GDT set_gdt loaded: its (one) frame, entries, and list. */
+	u64 gdt_gpa, gdt_entries, gdt_frames_va;
+	/* A multicall is running: no iret, no multicall inside it. */
+	bool in_multicall;
+};
+
+static inline struct lg_xen *lg_xen(struct lguest *lg)
+{
+	return lg->pstate;
+}
+
+static inline struct lg_xen_cpu *lg_xen_cpu(struct lg_cpu *cpu)
+{
+	return cpu->pstate;
+}
+
+static inline struct vcpu_info *lg_xen_vcpu_info(struct lg_cpu *cpu)
+{
+	return lg_xen_cpu(cpu)->vi;
+}
+
+/* The hypervisor's hole, which no guest pointer may reach. */
+static inline bool lg_xen_in_hole(u64 va, u64 len)
+{
+	return va < LGUEST_HOLE_END && va + len > LGUEST_HOLE_START;
+}
+
+/* xen.c: guest-virtual memory, as the guest kernel sees it. */
+int lg_xen_read(struct lg_cpu *cpu, u64 va, void *dst, u64 len);
+int lg_xen_write(struct lg_cpu *cpu, u64 va, const void *src, u64 len);
+u64 lg_xen_system_time(struct lguest *lg);
+void lg_xen_update_time(struct lg_cpu *cpu);
+long lg_xen_register_vcpu_info(struct lg_cpu *cpu, u64 mfn, u64 offset);
+
+/* traps.c */
+bool lg_xen_bounce(struct lg_cpu *cpu, u64 handler, bool has_error, bool mask);
+bool lg_xen_toggle_mode(struct lg_cpu *cpu);
+void lg_xen_trap(struct lg_cpu *cpu, unsigned int vector);
+void lg_xen_user_syscall(struct lg_cpu *cpu);
+
+/* events.c */
+int lg_xen_events_init(struct lguest *lg);
+void lg_xen_events_free(struct lguest *lg);
+bool lg_xen_deliver(struct lg_cpu *cpu);
+bool lg_xen_deliverable(struct lg_cpu *cpu);
+bool lg_xen_wake(struct lg_cpu *cpu);
+long lg_xen_event_channel_op(struct lg_cpu *cpu, u64 cmd, u64 arg);
+long lg_xen_iret(struct lg_cpu *cpu);
+long lg_xen_set_trap_table(struct lg_cpu *cpu, u64 va);
+
+/* emulate.c: true if the instruction at RIP was emulated (or killed). */
+bool lg_xen_emulate_gp(struct lg_cpu *cpu);
+bool lg_xen_emulate_ud(struct lg_cpu *cpu);
+
+/* m2p.c: the identity machine-to-physical table, at PML4 slot 256. */
+#define LG_M2P_SLOT	256
+u64 lg_xen_m2p_entry(u64 frames);
+
+/* mmu.c */
+long lg_xen_update_va_mapping(struct lg_cpu *cpu, u64 va, u64 pte, u64 flags);
+long lg_xen_mmu_update(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom);
+long lg_xen_mmuext_op(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom);
+long lg_xen_set_gdt(struct lg_cpu *cpu, u64 frames_va, u64 entries);
+long lg_xen_update_descriptor(struct lg_cpu *cpu, u64 ma, u64 desc);
+bool lg_xen_table_writable(struct lg_cpu *cpu, u64 gpa);
+
+/* hypercalls.c */
+void lg_xen_hypercall(struct lg_cpu *cpu);
+
+#endif /* _LG_XEN_H */
