@@ -52,11 +52,13 @@ GUESTS := guest/demo.elf guest/tests/exit3.elf guest/tests/crash.elf
 # addresses; no red zone and no stack protector in guest code.
 GUEST_TESTS := selftests/world_switch_test selftests/isolation_test \
 	       selftests/paging_test selftests/user_test selftests/smp_test \
-	       selftests/hostile_test selftests/spec_test selftests/gdt_test
+	       selftests/hostile_test selftests/spec_test selftests/gdt_test \
+	       selftests/xen_abi_test
 SELFTESTS := selftests/lguest_dev_test $(GUEST_TESTS)
 BENCHES := bench/switch_bench bench/smp_bench
 SELFTEST_LIB := selftests/lib/lg_test.o selftests/lib/lg_test_entry.o \
-		selftests/lib/guest_insns.o launcher/elf.o launcher/vm.o \
+		selftests/lib/guest_insns.o selftests/lib/xen_test.o \
+		selftests/lib/xen_test_entry.o launcher/elf.o launcher/vm.o \
 		guest/lib/entry.o guest/lib/runtime.o guest/lib/printf.o \
 		guest/lib/paging.o guest/lib/task.o guest/lib/smp.o
 GUEST_TEST_CFLAGS := $(SELFTEST_CFLAGS) -fno-pie -mno-red-zone \
@@ -65,10 +67,11 @@ GUEST_TEST_CFLAGS := $(SELFTEST_CFLAGS) -fno-pie -mno-red-zone \
 		     -I$(TOP)/launcher -I$(TOP)/selftests
 HOSTTESTS := selftests/host/uapi_test selftests/host/launcher_test \
 	     selftests/host/xen_kernel_test
-# The launcher's Xen PV side (issue 11, under way): the kernel loader.
+# The launcher's Xen PV side (issue 11, under way): the kernel loader, the
+# start-of-day layout and the console ring, linked into the launcher.
 XEN_LAUNCHER_OBJS := launcher/xen/kernel.o launcher/xen/layout.o launcher/xen/console.o
 
-.PHONY: all module launcher guests selftests benches bench hosttests check run clean distclean \
+.PHONY: all module launcher guests selftests benches bench hosttests check run run-linux clean distclean \
 	checkpatch sparse
 
 all: module launcher guests selftests hosttests benches
@@ -78,7 +81,12 @@ module:
 
 launcher: $(LAUNCHER)
 benches: $(BENCHES)
-guests: $(GUESTS)
+guests: $(GUESTS) $(CACHE)/linux-initramfs.cpio.gz
+
+# The busybox initramfs Linux guests boot (selftests/linux_guest_test.sh),
+# and the md5 its /init must print.
+$(CACHE)/linux-initramfs.cpio.gz: tools/linux-initramfs guest/linux/init
+	tools/linux-initramfs $@ > $@.md5.tmp && mv $@.md5.tmp $@.md5
 
 guest/lib/%.o: guest/lib/%.c guest/include/*.h include/uapi/linux/lguest.h
 	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
@@ -100,11 +108,11 @@ guest/%.elf: guest/%.o $(GUEST_LIB) guest/guest.lds
 selftests: $(SELFTESTS)
 hosttests: $(HOSTTESTS)
 
-launcher/%.o: launcher/%.c launcher/*.h include/uapi/linux/lguest.h
+launcher/%.o: launcher/%.c launcher/*.h launcher/xen/*.h include/uapi/linux/lguest.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(LAUNCHER): $(LAUNCHER_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ -lurcu-memb -lurcu-common -lpthread
+$(LAUNCHER): $(LAUNCHER_OBJS) $(XEN_LAUNCHER_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ -lurcu-memb -lurcu-common -lpthread -llzma
 
 selftests/lib/%.o: selftests/lib/%.c selftests/lib/*.h guest/include/*.h \
 		launcher/*.h include/uapi/linux/lguest.h
@@ -128,8 +136,13 @@ selftests/host/launcher_test: selftests/host/launcher_test.c \
 		launcher/options.o launcher/caps.o
 	$(CC) $(SELFTEST_CFLAGS) -Ilauncher -o $@ $^
 
-selftests/host/xen_kernel_test: selftests/host/xen_kernel_test.c $(XEN_LAUNCHER_OBJS)
-	$(CC) $(SELFTEST_CFLAGS) -Ilauncher -o $@ $^ -llzma
+selftests/host/xen_kernel_test: selftests/host/xen_kernel_test.c $(XEN_LAUNCHER_OBJS) \
+		| selftests/host/fake_lguest.so
+	$(CC) $(SELFTEST_CFLAGS) -Ilauncher -o $@ $(filter %.c %.o,$^) -llzma
+
+# A /dev/lguest of our own that xen_kernel_test preloads into the launcher.
+selftests/host/fake_lguest.so: selftests/host/fake_lguest.c include/uapi/linux/lguest.h
+	$(CC) $(CFLAGS) -shared -fPIC -o $@ $< -ldl
 
 launcher/xen/%.o: launcher/xen/%.c launcher/xen/*.h
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -160,9 +173,16 @@ run: all
 	tools/vm-run --cpus 4 -- sh -c '$(TOP)/$(LAUNCHER) info && \
 		$(TOP)/$(LAUNCHER) run --cpus 4 $(TOP)/guest/demo.elf'
 
+# Debian's kernel, the one the VM boots, as a Xen PV guest of lguest.
+run-linux: all
+	tools/vm-run --cpus 2 --timeout 1800 -- $(TOP)/$(LAUNCHER) run \
+		--kernel $(KIMAGE) --initrd $(CACHE)/linux-initramfs.cpio.gz \
+		--append 'console=hvc0 loglevel=4'
+
 clean:
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP) clean
 	rm -f $(LAUNCHER) $(LAUNCHER_OBJS) $(XEN_LAUNCHER_OBJS) $(SELFTESTS) $(HOSTTESTS) $(BENCHES) \
+		selftests/host/fake_lguest.so \
 		$(GUESTS) guest/*.o guest/tests/*.o guest/lib/*.o selftests/lib/*.o
 	rm -rf $(CACHE)/vm.* $(CACHE)/initramfs*
 

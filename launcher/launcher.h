@@ -17,7 +17,7 @@ enum lg_command {
 	LG_CMD_INFO,		/* report the module and the host */
 	LG_CMD_HELP,
 	LG_CMD_VERSION,
-	LG_CMD_RUN,		/* run a guest ELF */
+	LG_CMD_RUN,		/* run a guest ELF or a Xen PV kernel */
 };
 
 struct lg_options {
@@ -26,7 +26,31 @@ struct lg_options {
 	uint64_t mem_size;	/* run: guest memory in bytes */
 	unsigned int nr_cpus;	/* run: vCPUs */
 	const char *guest;	/* run: the guest ELF */
+	const char *kernel;	/* run: a Xen PV kernel instead (vmlinuz) */
+	const char *initrd;	/* ... its initrd, or NULL */
+	const char *append;	/* ... its command line, or NULL */
 };
+
+/* Guest memory by default: a guest ELF, and a Linux kernel (--kernel). */
+#define LG_DEFAULT_MEM		(64ULL << 20)
+#define LG_DEFAULT_KERNEL_MEM	(256ULL << 20)
+
+/*
+ * How `lguest run` ends (documented in lg_usage and launcher/README.md):
+ * a guest that powers off gives its own status; these say it did not.
+ */
+#define LG_EXIT_ERROR		1	/* the launcher failed, or the guest was killed */
+#define LG_EXIT_USAGE		2	/* a mistake on the command line */
+#define LG_EXIT_RESTART		65	/* the guest asked for a restart */
+#define LG_EXIT_CRASH		66	/* the guest said it crashed */
+#define LG_EXIT_WATCHDOG	67	/* the guest's watchdog fired */
+
+/*
+ * The exit status for a guest that shut down with LGUEST_SHUTDOWN_* reason
+ * @how and status @status, and in *@what how it ended, in words (NULL for
+ * a reason lguest does not know).
+ */
+int lg_shutdown_status(uint64_t how, uint64_t status, const char **what);
 
 /* Parse "64M", "1G", "4096" (bytes; K, M, G are binary). 0 or -1. */
 int lg_parse_size(const char *s, uint64_t *out);
@@ -65,9 +89,14 @@ struct lg_vm {
 	unsigned int nr_vcpus;	/* 1 unless set before lg_vm_init() */
 };
 
+/* lg_vm_alloc() then lg_vm_open(): guest memory, then the device. */
 int lg_vm_create(struct lg_vm *vm, const char *device, uint64_t mem_size,
 		 char *err, size_t errlen);
+int lg_vm_alloc(struct lg_vm *vm, uint64_t mem_size, char *err, size_t errlen);
+int lg_vm_open(struct lg_vm *vm, const char *device, char *err, size_t errlen);
 int lg_vm_init(struct lg_vm *vm, uint64_t entry, char *err, size_t errlen);
+int lg_vm_init_xen(struct lg_vm *vm, uint64_t entry,
+		   const struct lguest_xen_start *xen, char *err, size_t errlen);
 int lg_vm_run(struct lg_vm *vm, unsigned int vcpu, struct lguest_exit *exit);
 int lg_vm_irq(struct lg_vm *vm, unsigned int vcpu, unsigned int vector);
 int lg_vm_regs(struct lg_vm *vm, unsigned int vcpu, struct lguest_regs *regs,

@@ -3,9 +3,15 @@
  * lguest: the launcher.  `lguest info` reports what the module is and what
  * it found on the host; `lguest run [--cpus N] GUEST.elf` loads a guest into
  * memory of ours, runs each of its vCPUs on a thread of its own and prints
- * its console until it shuts down or is killed.
+ * its console until it shuts down or is killed.  `lguest run --kernel
+ * VMLINUZ` does the same for a Linux kernel built for Xen PV, laid out as
+ * Xen's domain builder would (launcher/xen/), with its console ring drained
+ * to our stdout.
  *
  * Every failure is one clear line on stderr and a non-zero exit status.
+ * Everything that can be checked without the module (the options, the
+ * guest's files, whether the guest fits its memory) is checked before
+ * /dev/lguest is opened.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,10 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <urcu/urcu-memb.h>
 #include <linux/lguest.h>
 #include "launcher.h"
+#include "xen/kernel.h"
 
 #define LAUNCHER_VERSION "0.3"
 
@@ -90,6 +99,14 @@ struct run {
 	int ended;		/* the first end was recorded */
 	int status;		/* the launcher's exit status */
 	int warned_unknown;
+	/*
+	 * A Xen PV guest's console: its ring page in guest memory and the
+	 * event channel it signals (NULL and 0 for a native guest).  The lock
+	 * keeps what one vCPU prints whole and in order with another's.
+	 */
+	struct xencons_interface *console;
+	uint32_t console_port;
+	pthread_mutex_t console_lock;
 };
 
 struct vcpu_thread {
@@ -98,6 +115,24 @@ struct vcpu_thread {
 	pthread_t th;
 };
 
+/* Print once a run what *@said says has not been printed yet. */
+static int say_once(struct run *r, int *said, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static int say_once(struct run *r, int *said, const char *fmt, va_list ap)
+{
+	int first;
+
+	pthread_mutex_lock(&r->lock);
+	first = !*said;
+	if (first) {
+		*said = 1;
+		vfprintf(stderr, fmt, ap);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return first;
+}
+
 static void end_run(struct run *r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -105,15 +140,131 @@ static void end_run(struct run *r, int status, const char *fmt, ...)
 {
 	va_list ap;
 
-	pthread_mutex_lock(&r->lock);
-	if (!r->ended) {
-		r->ended = 1;
+	va_start(ap, fmt);
+	/* Only the first end's thread writes it; it is read after the joins. */
+	if (say_once(r, &r->ended, fmt, ap))
 		r->status = status;
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
+	va_end(ap);
+}
+
+/* Something the guest did that nothing of ours answers: said once a run. */
+static void warn_once(struct run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void warn_once(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say_once(r, &r->warned_unknown, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * What the Xen guest put in its console ring, to our stdout.  The guest
+ * writes the ring at will, so a ring whose indices are impossible is a
+ * broken guest: the run ends, rather than print garbage.  0 or -errno
+ * (-EPROTO: the ring).
+ */
+static int drain_console(struct run *r)
+{
+	ssize_t n;
+	int err;
+
+	if (!r->console)
+		return 0;
+	pthread_mutex_lock(&r->console_lock);
+	n = xen_console_drain(r->console, STDOUT_FILENO);
+	err = errno;
+	pthread_mutex_unlock(&r->console_lock);
+	return n < 0 ? -err : 0;
+}
+
+static void console_failed(struct run *r, int err)
+{
+	if (err == -EPROTO)
+		end_run(r, LG_EXIT_ERROR, "lguest: the guest's console ring is corrupt (its producer is more than a ring ahead)\n");
+	else
+		end_run(r, LG_EXIT_ERROR, "lguest: cannot write the guest's console: %s\n",
+			strerror(-err));
+}
+
+/* Text the module collected from a Xen guest's console_io hypercall. */
+static int console_exit(struct run *r, unsigned int vcpu,
+			const struct lguest_exit *exit)
+{
+	if (exit->args[0] > sizeof(exit->msg)) {
+		end_run(r, LG_EXIT_ERROR, "lguest: vCPU %u: a console exit of %llu bytes (a record holds %zu)\n",
+			vcpu, (unsigned long long)exit->args[0], sizeof(exit->msg));
+		return 1;
 	}
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_lock(&r->console_lock);
+	fwrite(exit->msg, 1, exit->args[0], stdout);
+	fflush(stdout);
+	pthread_mutex_unlock(&r->console_lock);
+	return 0;
+}
+
+/* The guest has shut down: how becomes our exit status and a line on stderr. */
+static void guest_shut_down(struct run *r, const struct lguest_exit *exit)
+{
+	int len = (int)strnlen(exit->msg, sizeof(exit->msg));
+	const char *sep = len ? ": " : "", *what;
+	int status = lg_shutdown_status(exit->args[0], exit->args[1], &what);
+
+	if (!what)
+		end_run(r, status, "lguest: guest shut down for reason %llu, which lguest does not handle%s%.*s\n",
+			(unsigned long long)exit->args[0], sep, len, exit->msg);
+	else
+		end_run(r, status, "lguest: guest %s%s%.*s\n", what, sep, len, exit->msg);
+}
+
+/* One exit of vCPU @vcpu dealt with; 1 when the vCPU's run is over. */
+static int handle_exit(struct run *r, unsigned int vcpu, const struct lguest_exit *exit)
+{
+	char err[256];
+	int rc;
+
+	switch (exit->reason) {
+	case LGUEST_EXIT_NOTIFY:
+		rc = lg_device_notify(&r->vm, vcpu, exit, err, sizeof(err));
+		if (rc < 0)
+			fprintf(stderr, "lguest: vCPU %u: %s\n", vcpu, err);
+		else if (!rc)
+			warn_once(r, "lguest: vCPU %u: notify for no device (%llu); ignored\n",
+				  vcpu, (unsigned long long)exit->args[0]);
+		return 0;
+	case LGUEST_EXIT_CONSOLE:
+		return console_exit(r, vcpu, exit);
+	case LGUEST_EXIT_EVTCHN:
+		if (!r->console || exit->args[0] != r->console_port) {
+			warn_once(r, "lguest: vCPU %u: event on channel %llu, which nothing here listens on; ignored\n",
+				  vcpu, (unsigned long long)exit->args[0]);
+			return 0;
+		}
+		rc = drain_console(r);
+		if (!rc)
+			return 0;
+		console_failed(r, rc);
+		return 1;
+	case LGUEST_EXIT_SHUTDOWN:
+	case LGUEST_EXIT_KILLED:
+		/*
+		 * What the guest wrote last may not have been signalled (a
+		 * panic does not wait for us): print it before saying how
+		 * the guest ended.  Its ring no longer matters if broken.
+		 */
+		drain_console(r);
+		if (exit->reason == LGUEST_EXIT_KILLED)
+			end_run(r, LG_EXIT_ERROR, "lguest: guest killed: %.*s\n",
+				(int)strnlen(exit->msg, sizeof(exit->msg)), exit->msg);
+		else
+			guest_shut_down(r, exit);
+		return 1;
+	default:
+		end_run(r, LG_EXIT_ERROR, "lguest: unknown exit reason %u\n", exit->reason);
+		return 1;
+	}
 }
 
 static void *vcpu_main(void *arg)
@@ -121,7 +272,6 @@ static void *vcpu_main(void *arg)
 	struct vcpu_thread *v = arg;
 	struct run *r = v->run;
 	struct lguest_exit exit;
-	char err[256];
 	int rc;
 
 	urcu_memb_register_thread();
@@ -130,65 +280,138 @@ static void *vcpu_main(void *arg)
 		if (rc == -EINTR)
 			continue;
 		if (rc) {
-			end_run(r, 1, "lguest: running vCPU %u failed: %s\n", v->id,
-				strerror(-rc));
+			end_run(r, LG_EXIT_ERROR, "lguest: running vCPU %u failed: %s\n",
+				v->id, strerror(-rc));
 			break;
 		}
-		if (exit.reason == LGUEST_EXIT_NOTIFY) {
-			rc = lg_device_notify(&r->vm, v->id, &exit, err, sizeof(err));
-			if (rc < 0) {
-				fprintf(stderr, "lguest: vCPU %u: %s\n", v->id, err);
-			} else if (!rc) {
-				pthread_mutex_lock(&r->lock);
-				if (!r->warned_unknown++)
-					fprintf(stderr, "lguest: vCPU %u: notify for no device (%llu); ignored\n",
-						v->id, (unsigned long long)exit.args[0]);
-				pthread_mutex_unlock(&r->lock);
-			}
-			continue;
-		}
-		if (exit.reason == LGUEST_EXIT_SHUTDOWN)
-			end_run(r, (int)exit.args[1], "lguest: guest %s: %s\n",
-				exit.args[0] == LGUEST_SHUTDOWN_RESTART ?
-				"asked for a restart" : "powered off", exit.msg);
-		else if (exit.reason == LGUEST_EXIT_KILLED)
-			end_run(r, 1, "lguest: guest killed: %s\n", exit.msg);
-		else
-			end_run(r, 1, "lguest: unknown exit reason %u\n", exit.reason);
-		break;
+		if (handle_exit(r, v->id, &exit))
+			break;
 	}
 	urcu_memb_unregister_thread();
 	return NULL;
 }
 
+/* The whole of a file, read-only, for the time of loading a guest. */
+struct file_map {
+	void *p;
+	uint64_t len;
+};
+
+static int map_file(const char *path, const char *what, struct file_map *f,
+		    char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return xen_fail(err, errlen, "cannot open %s %s: %s", what, path,
+				strerror(errno));
+	if (fstat(fd, &st)) {
+		close(fd);
+		return xen_fail(err, errlen, "cannot read %s %s: %s", what, path,
+				strerror(errno));
+	}
+	if (!S_ISREG(st.st_mode) || !st.st_size) {
+		close(fd);
+		return xen_fail(err, errlen, "%s %s is %s", what, path,
+				S_ISREG(st.st_mode) ? "empty" : "not a regular file");
+	}
+	f->p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (f->p == MAP_FAILED)
+		return xen_fail(err, errlen, "cannot map %s %s: %s", what, path,
+				strerror(errno));
+	f->len = st.st_size;
+	return 0;
+}
+
+/*
+ * A Xen PV kernel in guest memory, with the start of day Xen's domain
+ * builder would leave it (launcher/xen/layout.c): the guest's RAM is
+ * --mem, and the page above it, which the module gets too, is its
+ * shared_info.  Fills @xen with where the module starts it.
+ */
+static int load_xen(const struct lg_options *opts, struct run *r, uint64_t *entry,
+		    struct lguest_xen_start *xen, char *err, size_t errlen)
+{
+	struct file_map initrd = { NULL, 0 };
+	struct xen_kernel k;
+	struct xen_layout l;
+	int ret;
+
+	if (lg_vm_alloc(&r->vm, opts->mem_size + 4096, err, errlen) ||
+	    xen_kernel_load(opts->kernel, r->vm.mem, opts->mem_size, &k, err, errlen) ||
+	    (opts->initrd && map_file(opts->initrd, "the initrd", &initrd, err, errlen)))
+		return -1;
+	ret = xen_build_layout(&k, r->vm.mem, opts->mem_size, initrd.p, initrd.len,
+			       opts->append ?: "", &l, err, errlen);
+	if (initrd.p)
+		munmap(initrd.p, initrd.len);
+	if (ret)
+		return -1;
+
+	*entry = l.rip;
+	xen->cr3 = l.pt_pfn * 4096;		/* the L4 is the first table frame */
+	xen->rsp = l.rsp;
+	xen->rsi = l.rsi;
+	xen->shared_info = l.shared_info_pfn * 4096;
+	xen->console_port = XEN_CONSOLE_EVTCHN;
+	r->console = (struct xencons_interface *)((char *)r->vm.mem + l.console_pfn * 4096);
+	r->console_port = XEN_CONSOLE_EVTCHN;
+	return 0;
+}
+
+/*
+ * The guest, loaded into memory of ours first and only then made in the
+ * module, so that a file that is not a guest leaves the host untouched.
+ */
+static int make_guest(const struct lg_options *opts, struct run *r, char *err,
+		      size_t errlen)
+{
+	struct lguest_xen_start xen = { 0 };
+	uint64_t entry;
+
+	if (opts->kernel) {
+		if (load_xen(opts, r, &entry, &xen, err, errlen))
+			return -1;
+	} else if (lg_vm_alloc(&r->vm, opts->mem_size, err, errlen) ||
+		   lg_load_elf(opts->guest, r->vm.mem, r->vm.mem_size, &entry,
+			       err, errlen)) {
+		return -1;
+	}
+	if (lg_vm_open(&r->vm, opts->device, err, errlen))
+		return -1;
+	r->vm.nr_vcpus = opts->nr_cpus;
+	if (opts->kernel)
+		return lg_vm_init_xen(&r->vm, entry, &xen, err, errlen);
+	return lg_vm_init(&r->vm, entry, err, errlen);
+}
+
 /*
  * Run the guest until it stops.  The exit status is the guest's own (the
- * status it gave LHCALL_SHUTDOWN); a killed guest is 1 with the reason the
- * module gave.
+ * status it gave when it powered off), or says how else it ended (lg_usage).
  */
 static int cmd_run(const struct lg_options *opts)
 {
 	struct vcpu_thread *threads;
-	struct run r = { .lock = PTHREAD_MUTEX_INITIALIZER };
-	uint64_t entry;
+	struct run r = {
+		.lock = PTHREAD_MUTEX_INITIALIZER,
+		.console_lock = PTHREAD_MUTEX_INITIALIZER,
+	};
 	char err[256];
 	unsigned int i;
 
-	if (lg_vm_create(&r.vm, opts->device, opts->mem_size, err, sizeof(err)) ||
-	    (r.vm.nr_vcpus = opts->nr_cpus, 0) ||
-	    lg_load_elf(opts->guest, r.vm.mem, r.vm.mem_size, &entry, err, sizeof(err)) ||
-	    lg_vm_init(&r.vm, entry, err, sizeof(err))) {
+	if (make_guest(opts, &r, err, sizeof(err))) {
 		fprintf(stderr, "lguest: %s\n", err);
-		if (r.vm.fd >= 0)
-			lg_vm_destroy(&r.vm);
-		return 1;
+		lg_vm_destroy(&r.vm);
+		return LG_EXIT_ERROR;
 	}
 	threads = calloc(opts->nr_cpus, sizeof(*threads));
 	if (!threads || lg_device_add(&lg_console_device)) {
 		fprintf(stderr, "lguest: out of memory\n");
 		free(threads);
 		lg_vm_destroy(&r.vm);
-		return 1;
+		return LG_EXIT_ERROR;
 	}
 	for (i = 0; i < opts->nr_cpus; i++) {
 		int rc;
@@ -205,7 +428,7 @@ static int cmd_run(const struct lg_options *opts)
 			fprintf(stderr, "lguest: cannot start a thread for vCPU %u: %s\n",
 				i, strerror(rc));
 			fflush(stdout);
-			_exit(1);
+			_exit(LG_EXIT_ERROR);
 		}
 	}
 	for (i = 0; i < opts->nr_cpus; i++)
@@ -223,7 +446,7 @@ int main(int argc, char *argv[])
 
 	if (lg_parse_options(argc, argv, &opts, err, sizeof(err))) {
 		fprintf(stderr, "lguest: %s\n", err);
-		return 2;
+		return LG_EXIT_USAGE;
 	}
 	switch (opts.cmd) {
 	case LG_CMD_INFO:

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
+#include <xen/xen.h>		/* MAX_GUEST_CMDLINE */
 #include "launcher.h"
 
 const char lg_usage[] =
@@ -15,13 +16,51 @@ const char lg_usage[] =
 	"  info                     show the lguest module's version and what it found on this host\n"
 	"  run [--mem SIZE] [--cpus N] GUEST\n"
 	"                           run a guest ELF (default 64M of memory, 1 vCPU, up\n"
-	"                           to 64), a thread per vCPU; exits with the guest's\n"
-	"                           shutdown status\n"
+	"                           to 64), a thread per vCPU\n"
+	"  run --kernel VMLINUZ [--initrd FILE] [--append CMDLINE] [--mem SIZE]\n"
+	"                           run a 64-bit Linux kernel built for Xen PV (a bzImage\n"
+	"                           with an XZ payload, or its ELF) as a Xen PV domU, its\n"
+	"                           console (hvc0) on stdout (default 256M of memory,\n"
+	"                           1 vCPU; work in progress, issue 11)\n"
 	"  help                     show this text\n"
 	"  version                  show the launcher's version\n"
 	"\n"
 	"options:\n"
-	"  --device PATH   the lguest device (default /dev/lguest)\n";
+	"  --device PATH   the lguest device (default /dev/lguest)\n"
+	"\n"
+	"run exits with:\n"
+	"  N     the guest powered off with status N (a Xen guest gives 0)\n"
+	"  1     the guest was killed, or the launcher failed (a line on stderr says which)\n"
+	"  2     a mistake on the command line\n"
+	"  65    the guest asked for a restart\n"
+	"  66    the guest crashed\n"
+	"  67    the guest's watchdog fired\n";
+
+/*
+ * Xen's shutdown reasons are a superset of lguest's own.  A reason not
+ * here (Xen's suspend, soft reset) ends the run as an error: nothing in
+ * the launcher can resume the guest.
+ */
+int lg_shutdown_status(uint64_t how, uint64_t status, const char **what)
+{
+	static const struct {
+		const char *what;
+		int status;		/* -1: the guest's own */
+	} ends[] = {
+		[LGUEST_SHUTDOWN_POWEROFF] = { "powered off", -1 },
+		[LGUEST_SHUTDOWN_RESTART] = { "asked for a restart", LG_EXIT_RESTART },
+		[LGUEST_SHUTDOWN_CRASH] = { "crashed", LG_EXIT_CRASH },
+		[LGUEST_SHUTDOWN_WATCHDOG] = { "was stopped by its watchdog", LG_EXIT_WATCHDOG },
+	};
+
+	if (how >= sizeof(ends) / sizeof(ends[0]) || !ends[how].what) {
+		*what = NULL;
+		return LG_EXIT_ERROR;
+	}
+	*what = ends[how].what;
+	/* An exit status has 8 bits. */
+	return ends[how].status < 0 ? (int)(status & 0xff) : ends[how].status;
+}
 
 static const struct {
 	const char *name;
@@ -75,48 +114,122 @@ int lg_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/*
+ * Is @a the option @name ("--mem"), spelt "--mem VALUE" or "--mem=VALUE"?
+ * Then *@val is its value, or NULL when the command line ends first.
+ */
+static int option(const char *a, const char *name, int argc, char *const argv[],
+		  int *i, const char **val)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(a, name, n) || (a[n] && a[n] != '='))
+		return 0;
+	if (a[n] == '=')
+		*val = a + n + 1;
+	else
+		*val = *i + 1 < argc ? argv[++*i] : NULL;
+	return 1;
+}
+
+/* What `run` was given must make one guest: an ELF, or a Xen PV kernel. */
+static int check_run(struct lg_options *opts, int mem_given, char *err,
+		     size_t errlen)
+{
+	if (opts->kernel && opts->guest) {
+		snprintf(err, errlen, "run takes a GUEST.elf or --kernel VMLINUZ, not both (got '%s' and --kernel '%s')",
+			 opts->guest, opts->kernel);
+		return -1;
+	}
+	if (!opts->kernel && (opts->initrd || opts->append)) {
+		snprintf(err, errlen, "%s goes with --kernel VMLINUZ: a GUEST.elf takes no initrd or command line",
+			 opts->initrd ? "--initrd" : "--append");
+		return -1;
+	}
+	if (!opts->kernel && !opts->guest) {
+		snprintf(err, errlen, "run: which guest? (lguest run GUEST.elf, or lguest run --kernel VMLINUZ)");
+		return -1;
+	}
+	if (!opts->kernel)
+		return 0;
+	if (opts->nr_cpus > 1) {
+		snprintf(err, errlen, "SMP Xen guests are not supported yet: run --kernel with --cpus 1");
+		return -1;
+	}
+	/* The page above a Xen guest's RAM is its shared_info. */
+	if (!mem_given)
+		opts->mem_size = LG_DEFAULT_KERNEL_MEM;
+	if (opts->mem_size > LGUEST_MAX_MEM - 4096) {
+		snprintf(err, errlen, "--mem with --kernel is at most 4G less a page: the page above the guest's RAM holds its shared_info");
+		return -1;
+	}
+	return 0;
+}
+
 int lg_parse_options(int argc, char *const argv[], struct lg_options *opts,
 		     char *err, size_t errlen)
 {
-	int i;
+	int i, mem_given = 0;
+	const char *v;
 	size_t c;
 
+	memset(opts, 0, sizeof(*opts));
 	opts->cmd = LG_CMD_NONE;
 	opts->device = "/dev/lguest";
-	opts->mem_size = 64ULL << 20;
+	opts->mem_size = LG_DEFAULT_MEM;
 	opts->nr_cpus = 1;
-	opts->guest = NULL;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (!strcmp(a, "--device")) {
-			if (i + 1 >= argc || !argv[i + 1][0]) {
+		if (option(a, "--device", argc, argv, &i, &v)) {
+			if (!v || !*v) {
 				snprintf(err, errlen, "--device needs a path");
 				return -1;
 			}
-			opts->device = argv[++i];
-		} else if (!strncmp(a, "--device=", 9) && a[9]) {
-			opts->device = a + 9;
-		} else if (!strcmp(a, "--mem") || !strncmp(a, "--mem=", 6)) {
-			const char *v = a[5] == '=' ? a + 6 : (i + 1 < argc ? argv[++i] : "");
-
-			if (lg_parse_size(v, &opts->mem_size) ||
+			opts->device = v;
+		} else if (option(a, "--mem", argc, argv, &i, &v)) {
+			if (!v || lg_parse_size(v, &opts->mem_size) ||
 			    opts->mem_size & 4095 || opts->mem_size > LGUEST_MAX_MEM) {
 				snprintf(err, errlen,
-					 "--mem wants a size in whole pages up to 4G, like 64M (got '%s')", v);
+					 "--mem wants a size in whole pages up to 4G, like 64M (got '%s')",
+					 v ?: "");
 				return -1;
 			}
-		} else if (!strcmp(a, "--cpus") || !strncmp(a, "--cpus=", 7)) {
-			const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : "");
+			mem_given = 1;
+		} else if (option(a, "--cpus", argc, argv, &i, &v)) {
 			uint64_t n;
 
-			if (lg_parse_number(v, &n) || !n || n > LGUEST_MAX_VCPUS) {
+			if (!v || lg_parse_number(v, &n) || !n || n > LGUEST_MAX_VCPUS) {
 				snprintf(err, errlen, "--cpus wants a number of vCPUs from 1 to %d (got '%s')",
-					 LGUEST_MAX_VCPUS, v);
+					 LGUEST_MAX_VCPUS, v ?: "");
 				return -1;
 			}
 			opts->nr_cpus = (unsigned int)n;
+		} else if (option(a, "--kernel", argc, argv, &i, &v)) {
+			if (!v || !*v) {
+				snprintf(err, errlen, "--kernel needs the path of a Xen PV kernel (a vmlinuz)");
+				return -1;
+			}
+			opts->kernel = v;
+		} else if (option(a, "--initrd", argc, argv, &i, &v)) {
+			if (!v || !*v) {
+				snprintf(err, errlen, "--initrd needs the path of an initrd");
+				return -1;
+			}
+			opts->initrd = v;
+		} else if (option(a, "--append", argc, argv, &i, &v)) {
+			if (!v) {
+				snprintf(err, errlen, "--append needs the kernel's command line");
+				return -1;
+			}
+			/* start_info's cmd_line, NUL included. */
+			if (strlen(v) >= MAX_GUEST_CMDLINE) {
+				snprintf(err, errlen, "--append is %zu bytes long; a Xen PV kernel's command line holds at most %d",
+					 strlen(v), MAX_GUEST_CMDLINE - 1);
+				return -1;
+			}
+			opts->append = v;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			opts->cmd = LG_CMD_HELP;
 		} else if (!strcmp(a, "--version")) {
@@ -143,9 +256,7 @@ int lg_parse_options(int argc, char *const argv[], struct lg_options *opts,
 		snprintf(err, errlen, "no command given (try 'lguest help')");
 		return -1;
 	}
-	if (opts->cmd == LG_CMD_RUN && !opts->guest) {
-		snprintf(err, errlen, "run: which guest? (lguest run GUEST.elf)");
-		return -1;
-	}
+	if (opts->cmd == LG_CMD_RUN)
+		return check_run(opts, mem_given, err, errlen);
 	return 0;
 }

@@ -16,6 +16,10 @@ static int lg_write(int fd, uint64_t req, const void *args, size_t len)
 {
 	unsigned char buf[128];
 
+	_Static_assert(sizeof(req) + sizeof(struct lguest_req_init) <= sizeof(buf),
+		       "the largest request fits the buffer");
+	if (len > sizeof(buf) - sizeof(req))
+		return -EINVAL;
 	memcpy(buf, &req, sizeof(req));
 	memcpy(buf + sizeof(req), args, len);
 	if (write(fd, buf, sizeof(req) + len) != (ssize_t)(sizeof(req) + len))
@@ -23,27 +27,21 @@ static int lg_write(int fd, uint64_t req, const void *args, size_t len)
 	return 0;
 }
 
-int lg_vm_create(struct lg_vm *vm, const char *device, uint64_t mem_size,
-		 char *err, size_t errlen)
+/*
+ * Guest memory comes first and the device second, so that a guest can be
+ * loaded, and a bad kernel or guest file refused, before anything exists
+ * in the module: lg_vm_create() is both, for callers with nothing to load.
+ */
+int lg_vm_alloc(struct lg_vm *vm, uint64_t mem_size, char *err, size_t errlen)
 {
 	memset(vm, 0, sizeof(*vm));
-	vm->fd = open(device, O_RDWR | O_CLOEXEC);
-	if (vm->fd < 0) {
-		if (errno == ENOENT)
-			snprintf(err, errlen, "%s does not exist: is the lg module loaded?",
-				 device);
-		else
-			snprintf(err, errlen, "cannot open %s: %s", device,
-				 strerror(errno));
-		return -1;
-	}
+	vm->fd = -1;
 	vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->mem == MAP_FAILED) {
+		vm->mem = NULL;
 		snprintf(err, errlen, "cannot allocate %llu MiB of guest memory: %s",
 			 (unsigned long long)(mem_size >> 20), strerror(errno));
-		close(vm->fd);
-		vm->fd = -1;
 		return -1;
 	}
 	vm->mem_size = mem_size;
@@ -56,22 +54,66 @@ int lg_vm_create(struct lg_vm *vm, const char *device, uint64_t mem_size,
 	return 0;
 }
 
-int lg_vm_init(struct lg_vm *vm, uint64_t entry, char *err, size_t errlen)
+int lg_vm_open(struct lg_vm *vm, const char *device, char *err, size_t errlen)
+{
+	vm->fd = open(device, O_RDWR | O_CLOEXEC);
+	if (vm->fd >= 0)
+		return 0;
+	if (errno == ENOENT)
+		snprintf(err, errlen, "%s does not exist: is the lg module loaded?",
+			 device);
+	else
+		snprintf(err, errlen, "cannot open %s: %s", device, strerror(errno));
+	return -1;
+}
+
+int lg_vm_create(struct lg_vm *vm, const char *device, uint64_t mem_size,
+		 char *err, size_t errlen)
+{
+	if (lg_vm_alloc(vm, mem_size, err, errlen))
+		return -1;
+	if (lg_vm_open(vm, device, err, errlen)) {
+		lg_vm_destroy(vm);
+		return -1;
+	}
+	return 0;
+}
+
+static int vm_init(struct lg_vm *vm, uint64_t entry, uint32_t flags,
+		   const struct lguest_xen_start *xen, char *err, size_t errlen)
 {
 	struct lguest_req_init req = {
 		.base = (uintptr_t)vm->mem,
 		.size = vm->mem_size,
 		.entry = entry,
 		.nr_vcpus = vm->nr_vcpus ?: 1,
+		.flags = flags,
+		.xen = *xen,
 	};
 	int r = lg_write(vm->fd, LHREQ_INITIALIZE, &req, sizeof(req));
 
 	if (r)
-		snprintf(err, errlen, "cannot create the guest (%u vCPUs, %llu MiB): %s%s",
-			 req.nr_vcpus, (unsigned long long)(vm->mem_size >> 20),
-			 strerror(-r), r == -EINVAL ?
+		snprintf(err, errlen, "cannot create the %s (%u vCPUs, %llu MiB): %s%s",
+			 flags ? "Xen PV guest" : "guest", req.nr_vcpus,
+			 (unsigned long long)(vm->mem_size >> 20), strerror(-r),
+			 r == -EINVAL ?
 			 " (beyond the module's limits, or a module of another ABI)" : "");
 	return r;
+}
+
+/* A guest of lguest's own ABI: flags 0, and no Xen start of day. */
+int lg_vm_init(struct lg_vm *vm, uint64_t entry, char *err, size_t errlen)
+{
+	static const struct lguest_xen_start none;
+
+	return vm_init(vm, entry, 0, &none, err, errlen);
+}
+
+/* A Xen PV kernel, started where its domain builder's @xen says. */
+int lg_vm_init_xen(struct lg_vm *vm, uint64_t entry,
+		   const struct lguest_xen_start *xen, char *err, size_t errlen)
+{
+	return vm_init(vm, entry, LGUEST_INIT_XEN_PV, xen, err, errlen);
 }
 
 int lg_vm_run(struct lg_vm *vm, unsigned int vcpu, struct lguest_exit *exit)

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # launcher_cli_test.sh: `lguest run` as a user meets it: the demo's output
-# and status, and one clear line plus a non-zero status for every mistake.
+# and status, and one clear line plus a non-zero status for every mistake,
+# those of `lguest run --kernel` (a Xen PV kernel, issue 11) included.
 top=$(cd "$(dirname "$0")/.." && pwd)
 L=$top/launcher/lguest
 if [ ! -e /dev/lguest ]; then
@@ -10,9 +11,15 @@ if [ ! -e /dev/lguest ]; then
 	exit 4
 fi
 
+# The Debian kernel the test VM boots, for the checks that need a Xen PV
+# kernel; scratch files where this VM may write.
+kimage=$(sed -n 's/^KIMAGE=//p' "$top/.cache/deps.env" 2>/dev/null)
+tmp=$(mktemp -d "${LG_SCRATCH:-${TMPDIR:-/tmp}}/lg-cli.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
 n=0 failed=0
 echo "TAP version 13"
-echo "1..11"
+echo "1..22"
 check() {	# check DESCRIPTION WANT_STATUS WANT_TEXT -- CMD...
 	local desc=$1 want_rc=$2 want=$3 out rc
 	shift 4
@@ -55,4 +62,51 @@ check "too little memory" 1 "does not fit in 1 MiB of guest memory" -- \
 	"$L" run --mem 1M "$top/guest/demo.elf"
 check "module absent" 1 "does not exist: is the lg module loaded?" -- \
 	"$L" --device /dev/no-lguest run "$top/guest/demo.elf"
+skip() {	# skip DESCRIPTION REASON
+	n=$((n + 1))
+	echo "ok $n $1 # SKIP $2"
+}
+
+# lguest run --kernel: each mistake refused before a guest exists.
+check "--kernel: a missing file" 1 \
+	"lguest: cannot open /nonexistent-vmlinuz: No such file or directory" -- \
+	"$L" run --kernel /nonexistent-vmlinuz
+check "--kernel: a program is not a kernel" 1 \
+	"lguest: /bin/true: not a Xen PV kernel (not a 64-bit x86 executable)" -- \
+	"$L" run --kernel /bin/true
+check "--kernel: a native guest is not a Xen PV kernel" 1 \
+	"demo.elf: not a Xen PV kernel (no Xen ELF notes)" -- \
+	"$L" run --kernel "$top/guest/demo.elf"
+check "--initrd without --kernel" 2 \
+	"lguest: --initrd goes with --kernel VMLINUZ: a GUEST.elf takes no initrd or command line" -- \
+	"$L" run --initrd /etc/hostname "$top/guest/demo.elf"
+check "--append without --kernel" 2 \
+	"lguest: --append goes with --kernel VMLINUZ: a GUEST.elf takes no initrd or command line" -- \
+	"$L" run --append quiet "$top/guest/demo.elf"
+check "--kernel and a GUEST.elf together" 2 \
+	"lguest: run takes a GUEST.elf or --kernel VMLINUZ, not both" -- \
+	"$L" run --kernel /bin/true "$top/guest/demo.elf"
+check "an SMP Xen guest" 2 "lguest: SMP Xen guests are not supported yet" -- \
+	"$L" run --kernel /bin/true --cpus 2
+check "--append longer than Xen's command line" 2 \
+	"lguest: --append is 1024 bytes long; a Xen PV kernel's command line holds at most 1023" -- \
+	"$L" run --kernel /bin/true --append "$(printf '%1024s' '' | tr ' ' x)"
+if [ -n "$kimage" ] && [ -r "$kimage" ]; then
+	check "--initrd: a missing file" 1 \
+		"lguest: cannot open the initrd /nonexistent-initrd: No such file or directory" -- \
+		"$L" run --kernel "$kimage" --initrd /nonexistent-initrd
+	truncate -s 100M "$tmp/initrd"
+	check "--initrd larger than --mem" 1 \
+		"lguest: the kernel, its initrd and its boot data need" -- \
+		"$L" run --kernel "$kimage" --mem 128M --initrd "$tmp/initrd"
+	cp "$kimage" "$tmp/vmlinuz"
+	dd if=/dev/zero of="$tmp/vmlinuz" bs=4096 seek=512 count=1 conv=notrunc status=none
+	check "--kernel: a corrupt XZ payload" 1 "vmlinuz: corrupt XZ payload" -- \
+		"$L" run --kernel "$tmp/vmlinuz"
+else
+	for what in "--initrd: a missing file" "--initrd larger than --mem" \
+		    "--kernel: a corrupt XZ payload"; do
+		skip "$what" "no kernel image (run tools/deps)"
+	done
+fi
 exit $failed

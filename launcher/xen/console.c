@@ -11,6 +11,7 @@
  * than a ring ahead of the consumer is a broken guest, not a reason to
  * read past the ring.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <unistd.h>
 #include <xen/io/console.h>
@@ -22,16 +23,28 @@ ssize_t xen_console_drain(struct xencons_interface *ring, int fd)
 	XENCONS_RING_IDX prod = __atomic_load_n(&ring->out_prod, __ATOMIC_ACQUIRE);
 	XENCONS_RING_IDX len = prod - cons, done = 0;
 	char buf[sizeof(ring->out)];
+	ssize_t n;
 
-	if (len > sizeof(ring->out))
+	if (len > sizeof(ring->out)) {
+		errno = EPROTO;
 		return -1;
+	}
 	while (done < len) {
 		buf[done] = ring->out[MASK_XENCONS_IDX(cons + done, ring->out)];
 		done++;
 	}
 	/* The bytes are ours before the guest may overwrite them. */
 	__atomic_store_n(&ring->out_cons, prod, __ATOMIC_RELEASE);
-	if (len && fd >= 0 && write(fd, buf, len) != (ssize_t)len)
-		return -1;
+	/* A terminal may take less than all of it, or a signal cut in. */
+	for (done = 0; fd >= 0 && done < len; done += n) {
+		n = write(fd, buf + done, len - done);
+		if (n < 0 && errno == EINTR) {
+			n = 0;
+		} else if (n <= 0) {
+			if (!n)
+				errno = EIO;
+			return -1;
+		}
+	}
 	return len;
 }

@@ -240,7 +240,8 @@ static int load_elf(const char *path, struct blob elf, void *mem, uint64_t mem_s
 	if (elf.len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
 	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 ||
 	    eh->e_type != ET_EXEC)
-		return xen_fail(err, errlen, "%s: not a 64-bit x86 kernel", path);
+		return xen_fail(err, errlen, "%s: not a Xen PV kernel (not a 64-bit x86 executable)",
+				path);
 	if (eh->e_phentsize != sizeof(*ph) || eh->e_phoff > elf.len ||
 	    (uint64_t)eh->e_phnum * sizeof(*ph) > elf.len - eh->e_phoff)
 		return xen_fail(err, errlen, "%s: bad program headers", path);
@@ -261,6 +262,7 @@ static int load_elf(const char *path, struct blob elf, void *mem, uint64_t mem_s
 	if (!k->entry)
 		k->entry = eh->e_entry;
 
+	/* Every segment checked, and the image's extent known, before loading. */
 	for (i = 0; i < eh->e_phnum; i++) {
 		uint64_t gpa = ph[i].p_paddr - k->paddr_offset;
 
@@ -275,14 +277,6 @@ static int load_elf(const char *path, struct blob elf, void *mem, uint64_t mem_s
 			lo = gpa;
 		if (gpa + ph[i].p_memsz > hi)
 			hi = gpa + ph[i].p_memsz;
-		if (!mem)
-			continue;
-		if (gpa + ph[i].p_memsz > mem_size)
-			return xen_fail(err, errlen, "%s: the kernel needs %llu MiB of guest memory",
-				    path, (unsigned long long)((gpa + ph[i].p_memsz) >> 20) + 1);
-		memcpy((char *)mem + gpa, elf.p + ph[i].p_offset, ph[i].p_filesz);
-		memset((char *)mem + gpa + ph[i].p_filesz, 0,
-		       ph[i].p_memsz - ph[i].p_filesz);
 	}
 	if (lo >= hi)
 		return xen_fail(err, errlen, "%s: nothing to load", path);
@@ -291,6 +285,18 @@ static int load_elf(const char *path, struct blob elf, void *mem, uint64_t mem_s
 	if (k->entry < k->virt_base + k->pstart || k->entry >= k->virt_base + k->pend)
 		return xen_fail(err, errlen, "%s: the entry point %#llx is outside the image",
 			    path, (unsigned long long)k->entry);
+	if (mem && hi > mem_size)
+		return xen_fail(err, errlen, "%s: the kernel needs %llu MiB of guest memory",
+			    path, (unsigned long long)((hi + (1 << 20) - 1) >> 20));
+	for (i = 0; mem && i < eh->e_phnum; i++) {
+		uint64_t gpa = ph[i].p_paddr - k->paddr_offset;
+
+		if (ph[i].p_type != PT_LOAD || !ph[i].p_memsz)
+			continue;
+		memcpy((char *)mem + gpa, elf.p + ph[i].p_offset, ph[i].p_filesz);
+		memset((char *)mem + gpa + ph[i].p_filesz, 0,
+		       ph[i].p_memsz - ph[i].p_filesz);
+	}
 	return 0;
 }
 
@@ -325,7 +331,8 @@ int xen_kernel_load(const char *path, void *mem, uint64_t mem_size,
 	} else if (!memcmp(file.p, ELFMAG, SELFMAG)) {
 		ret = load_elf(path, file, mem, mem_size, k, err, errlen);
 	} else {
-		ret = xen_fail(err, errlen, "%s: neither a bzImage nor an ELF file", path);
+		ret = xen_fail(err, errlen, "%s: not a Xen PV kernel (neither a bzImage nor an ELF file)",
+			       path);
 	}
 	munmap(map, st.st_size);
 	return ret;

@@ -82,7 +82,8 @@ int xen_build_layout(const struct xen_kernel *k, void *mem, uint64_t mem_size,
 /*
  * Copy what the guest wrote to its console ring (@ring, the page in guest
  * memory) to @fd (none if negative) and give the space back.  Returns the
- * byte count, or -1 if the ring's indices are impossible or @fd failed.
+ * byte count, or -1 with errno: EPROTO if the ring's indices are
+ * impossible, else why writing to @fd failed.
  */
 struct xencons_interface;
 ssize_t xen_console_drain(struct xencons_interface *ring, int fd);

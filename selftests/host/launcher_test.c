@@ -7,6 +7,8 @@
 #include <linux/lguest.h>
 #include "launcher.h"
 
+#define ERRLEN	256
+
 static int parse(struct lg_options *o, char *err, int argc, ...)
 {
 	char *argv[16];
@@ -20,13 +22,13 @@ static int parse(struct lg_options *o, char *err, int argc, ...)
 	argv[argc] = NULL;
 	va_end(ap);
 	err[0] = '\0';
-	return lg_parse_options(argc, argv, o, err, 128);
+	return lg_parse_options(argc, argv, o, err, ERRLEN);
 }
 
 TEST(info_with_default_device)
 {
 	struct lg_options o;
-	char err[128];
+	char err[ERRLEN];
 
 	ASSERT_EQ(0, parse(&o, err, 2, "info"));
 	EXPECT_EQ(LG_CMD_INFO, o.cmd);
@@ -36,7 +38,7 @@ TEST(info_with_default_device)
 TEST(device_option_both_spellings)
 {
 	struct lg_options o;
-	char err[128];
+	char err[ERRLEN];
 
 	ASSERT_EQ(0, parse(&o, err, 4, "--device", "/tmp/x", "info"));
 	EXPECT_STREQ("/tmp/x", o.device);
@@ -48,7 +50,7 @@ TEST(device_option_both_spellings)
 TEST(errors_are_one_clear_line)
 {
 	struct lg_options o;
-	char err[128];
+	char err[ERRLEN];
 
 	EXPECT_EQ(-1, parse(&o, err, 1));
 	EXPECT_STREQ("no command given (try 'lguest help')", err);
@@ -66,7 +68,7 @@ TEST(errors_are_one_clear_line)
 TEST(help_and_version)
 {
 	struct lg_options o;
-	char err[128];
+	char err[ERRLEN];
 
 	ASSERT_EQ(0, parse(&o, err, 2, "--help"));
 	EXPECT_EQ(LG_CMD_HELP, o.cmd);
@@ -117,7 +119,7 @@ TEST(sizes)
 TEST(run_command_line)
 {
 	struct lg_options o;
-	char err[128];
+	char err[ERRLEN];
 
 	ASSERT_EQ(0, parse(&o, err, 3, "run", "g.elf"));
 	EXPECT_EQ(LG_CMD_RUN, o.cmd);
@@ -128,10 +130,10 @@ TEST(run_command_line)
 	ASSERT_EQ(0, parse(&o, err, 4, "run", "g.elf", "--mem=4G"));
 	EXPECT_EQ(4ULL << 30, o.mem_size);
 	EXPECT_EQ(-1, parse(&o, err, 2, "run"));
-	EXPECT_STREQ("run: which guest? (lguest run GUEST.elf)", err);
-	EXPECT_EQ(-1, parse(&o, err, 4, "run", "--mem", "5G", "g.elf"));
+	EXPECT_STREQ("run: which guest? (lguest run GUEST.elf, or lguest run --kernel VMLINUZ)", err);
+	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--mem", "5G", "g.elf"));
 	EXPECT_STREQ("--mem wants a size in whole pages up to 4G, like 64M (got '5G')", err);
-	EXPECT_EQ(-1, parse(&o, err, 4, "run", "--mem", "1000", "g.elf"));
+	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--mem", "1000", "g.elf"));
 	EXPECT_EQ(-1, parse(&o, err, 3, "run", "--mem"));
 	EXPECT_EQ(-1, parse(&o, err, 4, "run", "a.elf", "b.elf"));
 	EXPECT_STREQ("unexpected argument 'b.elf'", err);
@@ -140,7 +142,7 @@ TEST(run_command_line)
 TEST(cpus)
 {
 	struct lg_options o;
-	char err[128];
+	char err[ERRLEN];
 
 	ASSERT_EQ(0, parse(&o, err, 3, "run", "g.elf"));
 	EXPECT_EQ(1, o.nr_cpus);
@@ -154,6 +156,108 @@ TEST(cpus)
 	EXPECT_EQ(-1, parse(&o, err, 4, "run", "--cpus=2x", "g.elf"));
 	EXPECT_EQ(-1, parse(&o, err, 3, "run", "--cpus"));
 	EXPECT_STREQ("--cpus wants a number of vCPUs from 1 to 64 (got '')", err);
+}
+
+/* A Xen PV kernel instead of a guest ELF: 256M by default, one vCPU. */
+TEST(run_a_xen_kernel)
+{
+	struct lg_options o;
+	char err[ERRLEN];
+
+	ASSERT_EQ(0, parse(&o, err, 4, "run", "--kernel", "vmlinuz"));
+	EXPECT_EQ(LG_CMD_RUN, o.cmd);
+	EXPECT_STREQ("vmlinuz", o.kernel);
+	EXPECT_EQ(NULL, o.guest);
+	EXPECT_EQ(NULL, o.initrd);
+	EXPECT_EQ(NULL, o.append);
+	EXPECT_EQ(256ULL << 20, o.mem_size);
+	EXPECT_EQ(1, o.nr_cpus);
+	ASSERT_EQ(0, parse(&o, err, 8, "--kernel=vmlinuz", "run", "--initrd", "initrd.img",
+			   "--append", "console=hvc0 quiet", "--mem=128M"));
+	EXPECT_STREQ("vmlinuz", o.kernel);
+	EXPECT_STREQ("initrd.img", o.initrd);
+	EXPECT_STREQ("console=hvc0 quiet", o.append);
+	EXPECT_EQ(128ULL << 20, o.mem_size);
+	ASSERT_EQ(0, parse(&o, err, 6, "run", "--kernel", "v", "--append=", "--cpus=1"));
+	EXPECT_STREQ("", o.append);
+	/* A guest ELF keeps its 64M. */
+	ASSERT_EQ(0, parse(&o, err, 3, "run", "g.elf"));
+	EXPECT_EQ(64ULL << 20, o.mem_size);
+	EXPECT_EQ(NULL, o.kernel);
+}
+
+TEST(run_a_xen_kernel_refuses_what_makes_no_guest)
+{
+	char append[1100], arg[1200];
+	struct lg_options o;
+	char err[ERRLEN];
+
+	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--initrd", "i.img", "g.elf"));
+	EXPECT_STREQ("--initrd goes with --kernel VMLINUZ: a GUEST.elf takes no initrd or command line", err);
+	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--append", "quiet", "g.elf"));
+	EXPECT_STREQ("--append goes with --kernel VMLINUZ: a GUEST.elf takes no initrd or command line", err);
+	EXPECT_EQ(-1, parse(&o, err, 3, "run", "--initrd=i.img"));
+	EXPECT_STREQ("--initrd goes with --kernel VMLINUZ: a GUEST.elf takes no initrd or command line", err);
+	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--kernel", "v", "g.elf"));
+	EXPECT_STREQ("run takes a GUEST.elf or --kernel VMLINUZ, not both (got 'g.elf' and --kernel 'v')", err);
+	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--kernel", "v", "--cpus=2"));
+	EXPECT_STREQ("SMP Xen guests are not supported yet: run --kernel with --cpus 1", err);
+	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--kernel", "v", "--mem=4G"));
+	EXPECT_STREQ("--mem with --kernel is at most 4G less a page: the page above the guest's RAM holds its shared_info", err);
+	ASSERT_EQ(0, parse(&o, err, 5, "run", "--kernel", "v", "--mem=4194300K"));
+	EXPECT_EQ(-1, parse(&o, err, 3, "run", "--kernel"));
+	EXPECT_STREQ("--kernel needs the path of a Xen PV kernel (a vmlinuz)", err);
+	EXPECT_EQ(-1, parse(&o, err, 3, "run", "--kernel="));
+	EXPECT_STREQ("--kernel needs the path of a Xen PV kernel (a vmlinuz)", err);
+	EXPECT_EQ(-1, parse(&o, err, 4, "run", "--kernel=v", "--initrd"));
+	EXPECT_STREQ("--initrd needs the path of an initrd", err);
+	EXPECT_EQ(-1, parse(&o, err, 4, "run", "--kernel=v", "--append"));
+	EXPECT_STREQ("--append needs the kernel's command line", err);
+	EXPECT_EQ(-1, parse(&o, err, 3, "run", "--kernels=v"));
+	EXPECT_STREQ("unknown option '--kernels=v'", err);
+
+	/* Xen's MAX_GUEST_CMDLINE is 1024 bytes with the NUL. */
+	memset(append, 'x', sizeof(append));
+	append[1023] = 0;
+	ASSERT_EQ(0, parse(&o, err, 6, "run", "--kernel", "v", "--append", append));
+	EXPECT_EQ(1023, strlen(o.append));
+	append[1023] = 'x';
+	append[1024] = 0;
+	EXPECT_EQ(-1, parse(&o, err, 6, "run", "--kernel", "v", "--append", append));
+	EXPECT_STREQ("--append is 1024 bytes long; a Xen PV kernel's command line holds at most 1023", err);
+	snprintf(arg, sizeof(arg), "--append=%s", append);
+	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--kernel", "v", arg));
+	EXPECT_STREQ("--append is 1024 bytes long; a Xen PV kernel's command line holds at most 1023", err);
+}
+
+/* What `lguest run` exits with, as `lguest --help` lists it. */
+TEST(how_a_guest_ends_is_the_exit_status)
+{
+	const char *what;
+
+	EXPECT_EQ(0, lg_shutdown_status(LGUEST_SHUTDOWN_POWEROFF, 0, &what));
+	EXPECT_STREQ("powered off", what);
+	EXPECT_EQ(3, lg_shutdown_status(LGUEST_SHUTDOWN_POWEROFF, 3, &what));
+	EXPECT_EQ(255, lg_shutdown_status(LGUEST_SHUTDOWN_POWEROFF, 255, &what));
+	EXPECT_EQ(65, lg_shutdown_status(LGUEST_SHUTDOWN_RESTART, 0, &what));
+	EXPECT_STREQ("asked for a restart", what);
+	EXPECT_EQ(66, lg_shutdown_status(LGUEST_SHUTDOWN_CRASH, 0, &what));
+	EXPECT_STREQ("crashed", what);
+	EXPECT_EQ(67, lg_shutdown_status(LGUEST_SHUTDOWN_WATCHDOG, 0, &what));
+	EXPECT_STREQ("was stopped by its watchdog", what);
+	/* Xen's suspend (2) and soft reset (5), and nonsense: errors. */
+	EXPECT_EQ(1, lg_shutdown_status(2, 0, &what));
+	EXPECT_EQ(NULL, what);
+	EXPECT_EQ(1, lg_shutdown_status(5, 0, &what));
+	EXPECT_EQ(NULL, what);
+	EXPECT_EQ(1, lg_shutdown_status(~0ULL, 0, &what));
+	EXPECT_EQ(NULL, what);
+	/* The usage text documents each. */
+	EXPECT_NE(NULL, strstr(lg_usage, "run --kernel VMLINUZ [--initrd FILE] [--append CMDLINE]"));
+	EXPECT_NE(NULL, strstr(lg_usage, "  65    the guest asked for a restart\n"));
+	EXPECT_NE(NULL, strstr(lg_usage, "  66    the guest crashed\n"));
+	EXPECT_NE(NULL, strstr(lg_usage, "  67    the guest's watchdog fired\n"));
+	EXPECT_NE(NULL, strstr(lg_usage, "  2     a mistake on the command line\n"));
 }
 
 TEST(cap_names_round_trip)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <elf.h>
@@ -506,9 +507,301 @@ TEST(the_console_ring_drains_in_order_across_the_wrap)
 	EXPECT_EQ(4, xen_console_drain(&ring, -1));
 	/* A producer 4096 bytes ahead of a 2048-byte ring. */
 	ring.out_prod = ring.out_cons + 4096;
+	errno = 0;
 	EXPECT_EQ(-1, xen_console_drain(&ring, p[1]));
+	EXPECT_EQ(EPROTO, errno);
 	close(p[0]);
 	close(p[1]);
+}
+
+/*
+ * `lguest run --kernel` as a user meets it, without the module: each
+ * mistake is one line and a non-zero status, found before the launcher
+ * goes near /dev/lguest.  Every run names a device that does not exist,
+ * so a check made too late (or a good run) says "is the lg module
+ * loaded?" instead.
+ */
+#define LAUNCHER	"launcher/lguest"
+#define NO_MODULE	"lguest: /nonexistent/lguest does not exist: is the lg module loaded?\n"
+
+#define FAKE_LGUEST	"selftests/host/fake_lguest.so"
+
+/*
+ * launcher/lguest --device @device run @args: its status and its output
+ * (stdout and stderr, in order).  With @exits, the device is fake_lguest.so
+ * playing them back.
+ */
+static int lguest_exec(char *out, size_t len, const char *device, const char *exits,
+		       const char *const args[])
+{
+	const char *argv[16] = { "lguest", "--device", device, "run" };
+	char preload[4096];
+	size_t got = 0, n = 4;
+	int p[2], status;
+	ssize_t r;
+	pid_t pid;
+
+	while (*args && n < sizeof(argv) / sizeof(argv[0]) - 1)
+		argv[n++] = *args++;
+	if (pipe(p) || (exits && !realpath(FAKE_LGUEST, preload)))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		if (exits) {
+			setenv("LD_PRELOAD", preload, 1);
+			setenv("LG_FAKE_EXITS", exits, 1);
+		}
+		execv(LAUNCHER, (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (got < len - 1 && (r = read(p[0], out + got, len - 1 - got)) > 0)
+		got += r;
+	out[got] = 0;
+	close(p[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static int lguest_run(char *out, size_t len, const char *const args[])
+{
+	return lguest_exec(out, len, "/nonexistent/lguest", NULL, args);
+}
+
+/* A run that must end with status @want and one line containing @says. */
+#define EXPECT_RUN(want, says, ...)					\
+	do {								\
+		const char *const args_[] = { __VA_ARGS__, NULL };	\
+		char out_[4096];					\
+		int rc_ = lguest_run(out_, sizeof(out_), args_);	\
+									\
+		EXPECT_EQ(want, rc_) TH_LOG("%s", out_);		\
+		EXPECT_NE(NULL, strstr(out_, says)) TH_LOG("%s", out_);	\
+		EXPECT_EQ(out_ + strlen(out_) - 1, strchr(out_, '\n'))	\
+			TH_LOG("not one line: %s", out_);		\
+	} while (0)
+
+#define NEED_LAUNCHER()							\
+	do {								\
+		if (access(LAUNCHER, X_OK))				\
+			SKIP(return, LAUNCHER " not built (make launcher)"); \
+	} while (0)
+
+/* A sparse file of @size bytes: an initrd too large for guest memory. */
+static const char *sparse_file(uint64_t size)
+{
+	static char path[] = "/tmp/lg-xen-initrd-XXXXXX";
+	int fd;
+
+	strcpy(path, "/tmp/lg-xen-initrd-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0 || ftruncate(fd, size))
+		return NULL;
+	close(fd);
+	return path;
+}
+
+TEST(lguest_run_kernel_refuses_mistakes_before_the_module)
+{
+	char append[1100];
+
+	NEED_LAUNCHER();
+	memset(append, 'x', sizeof(append));
+	append[1024] = 0;
+	/* Usage errors: status 2. */
+	EXPECT_RUN(2, "lguest: --initrd goes with --kernel VMLINUZ", "--initrd", "i.img",
+		   "guest/demo.elf");
+	EXPECT_RUN(2, "lguest: --append goes with --kernel VMLINUZ", "--append", "quiet",
+		   "guest/demo.elf");
+	EXPECT_RUN(2, "lguest: run takes a GUEST.elf or --kernel VMLINUZ, not both",
+		   "--kernel", "vmlinuz", "guest/demo.elf");
+	EXPECT_RUN(2, "lguest: SMP Xen guests are not supported yet", "--kernel", "vmlinuz",
+		   "--cpus", "2");
+	EXPECT_RUN(2, "lguest: --append is 1024 bytes long; a Xen PV kernel's command line holds at most 1023",
+		   "--kernel", "vmlinuz", "--append", append);
+	/* Files that are not a Xen PV kernel: status 1. */
+	EXPECT_RUN(1, "lguest: cannot open /nonexistent-vmlinuz: No such file or directory\n",
+		   "--kernel", "/nonexistent-vmlinuz");
+	EXPECT_RUN(1, "lguest: /bin/true: not a Xen PV kernel (not a 64-bit x86 executable)\n",
+		   "--kernel", "/bin/true");
+	EXPECT_RUN(1, "lguest: guest/demo.elf: not a Xen PV kernel (no Xen ELF notes)\n",
+		   "--kernel", "guest/demo.elf");
+}
+
+TEST(lguest_run_kernel_checks_its_initrd_before_the_module)
+{
+	const char *kernel, *big;
+
+	NEED_LAUNCHER();
+	kernel = tiny_kernel("writable_page_tables");
+	ASSERT_NE(NULL, kernel);
+	/* The small kernel loads and lays out: only the module is missing. */
+	EXPECT_RUN(1, NO_MODULE, "--kernel", kernel, "--mem", "16M", "--append", "console=hvc0");
+	EXPECT_RUN(1, "lguest: cannot open the initrd /nonexistent-initrd: No such file or directory\n",
+		   "--kernel", kernel, "--mem", "16M", "--initrd", "/nonexistent-initrd");
+	EXPECT_RUN(1, "lguest: the initrd /tmp is not a regular file\n",
+		   "--kernel", kernel, "--mem", "16M", "--initrd", "/tmp");
+	big = sparse_file(20 << 20);
+	ASSERT_NE(NULL, big);
+	EXPECT_RUN(1, "lguest: the kernel, its initrd and its boot data need 24 MiB of guest memory: give it more\n",
+		   "--kernel", kernel, "--mem", "16M", "--initrd", big);
+	EXPECT_RUN(1, NO_MODULE, "--kernel", kernel, "--mem", "32M", "--initrd", big);
+	unlink(big);
+	unlink(kernel);
+}
+
+/* Debian's kernel: it loads, and its broken copies are refused. */
+TEST(lguest_run_kernel_with_debian_s_kernel)
+{
+	const char *path, *big;
+	char *copy;
+
+	NEED_LAUNCHER();
+	NEED_KIMAGE(path);
+	big = sparse_file(300 << 20);
+	ASSERT_NE(NULL, big);
+	EXPECT_RUN(1, NO_MODULE, "--kernel", path, "--initrd", "guest/demo.elf",
+		   "--append", "console=hvc0 rdinit=/init");
+	EXPECT_RUN(1, "the kernel needs 74 MiB of guest memory\n", "--kernel", path,
+		   "--mem", "64M");
+	EXPECT_RUN(1, "MiB of guest memory: give it more\n", "--kernel", path, "--initrd", big);
+	unlink(big);
+	copy = edited_copy(path, corrupt_payload);
+	ASSERT_NE(NULL, copy);
+	EXPECT_RUN(1, ": corrupt XZ payload (liblzma error", "--kernel", copy);
+	unlink(copy);
+}
+
+/*
+ * The whole run of a Xen guest, against fake_lguest.so playing the
+ * module: what LHREQ_INITIALIZE carries, the console from both paths (the
+ * module's console exits, and the ring, drained on the console's event
+ * and once more when the guest ends), and how each end becomes the exit
+ * status.
+ */
+#define NEED_FAKE()							\
+	do {								\
+		NEED_LAUNCHER();					\
+		if (access(FAKE_LGUEST, R_OK))				\
+			SKIP(return, FAKE_LGUEST " not built");		\
+	} while (0)
+
+/* The "fake: init" line for a Xen kernel in @mem bytes of RAM. */
+static void init_line(char *buf, size_t len, const struct xen_layout *l, uint64_t mem)
+{
+	snprintf(buf, len, "fake: init size %#llx entry %#llx vcpus 1 flags 1 cr3 %#llx rsp %#llx rsi %#llx shared_info %#llx console_port %d pad 0\n",
+		 (unsigned long long)(mem + 4096), (unsigned long long)l->rip,
+		 (unsigned long long)(l->pt_pfn * 4096), (unsigned long long)l->rsp,
+		 (unsigned long long)l->rsi, (unsigned long long)mem, XEN_CONSOLE_EVTCHN);
+}
+
+/* The layout the launcher should have built for @kernel in @mem bytes. */
+static int expected_layout(const char *kernel, uint64_t mem, const void *initrd,
+			   uint64_t initrd_len, const char *cmdline, struct xen_layout *l)
+{
+	void *m = mmap(NULL, mem, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct xen_kernel k;
+	char err[256];
+	int ret;
+
+	if (m == MAP_FAILED)
+		return -1;
+	ret = xen_kernel_load(kernel, m, mem, &k, err, sizeof(err)) ||
+	      xen_build_layout(&k, m, mem, initrd, initrd_len, cmdline, l, err, sizeof(err));
+	munmap(m, mem);
+	return ret ? -1 : 0;
+}
+
+TEST(lguest_run_kernel_to_the_end_with_a_fake_module)
+{
+	static const struct {
+		const char *exits;
+		int status;
+		const char *output;	/* after the init line */
+	} runs[] = {
+		{ "c=early\\n;r=ring one\\n;e=1;r=not signalled\\n;s=3,0", 66,
+		  "early\nring one\nnot signalled\nlguest: guest crashed\n" },
+		{ "s=0,0", 0, "lguest: guest powered off\n" },
+		{ "s=1,0", 65, "lguest: guest asked for a restart\n" },
+		{ "s=4,0", 67, "lguest: guest was stopped by its watchdog\n" },
+		{ "s=2,0", 1, "lguest: guest shut down for reason 2, which lguest does not handle\n" },
+		{ "r=last words\\n;k=a bad trap", 1, "last words\nlguest: guest killed: a bad trap\n" },
+		{ "r=lost\\n;b;e=1", 1,
+		  "lguest: the guest's console ring is corrupt (its producer is more than a ring ahead)\n" },
+		{ "e=7;e=7;s=0,0", 0,
+		  "lguest: vCPU 0: event on channel 7, which nothing here listens on; ignored\n"
+		  "lguest: guest powered off\n" },
+		{ "", 1, "lguest: running vCPU 0 failed: Input/output error\n" },
+	};
+	char out[4096], want[4096], init[512];
+	struct xen_layout l;
+	const char *kernel;
+	unsigned int i;
+
+	NEED_FAKE();
+	kernel = tiny_kernel("writable_page_tables");
+	ASSERT_NE(NULL, kernel);
+	ASSERT_EQ(0, expected_layout(kernel, 16 << 20, NULL, 0, "", &l));
+	init_line(init, sizeof(init), &l, 16 << 20);
+	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		const char *const args[] = { "--kernel", kernel, "--mem", "16M", NULL };
+
+		snprintf(want, sizeof(want), "%s%s", init, runs[i].output);
+		EXPECT_EQ(runs[i].status, lguest_exec(out, sizeof(out), "/fake/lguest",
+						      runs[i].exits, args))
+			TH_LOG("run %u: %s", i, out);
+		EXPECT_STREQ(want, out) TH_LOG("run %u", i);
+	}
+	unlink(kernel);
+}
+
+/* Debian's kernel and an initrd, started where the domain builder says. */
+TEST(lguest_run_kernel_starts_debian_s_kernel_as_laid_out)
+{
+	const char *args[] = { "--kernel", NULL, "--initrd", "selftests/host/fake_lguest.c",
+			       "--append", "console=hvc0", NULL };
+	const char *path;
+	char out[4096], want[4096], init[512];
+	struct xen_layout l;
+	struct stat st;
+	void *initrd;
+	int fd;
+
+	NEED_FAKE();
+	NEED_KIMAGE(path);
+	args[1] = path;
+	fd = open(args[3], O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &st));
+	initrd = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	ASSERT_NE(MAP_FAILED, initrd);
+	ASSERT_EQ(0, expected_layout(path, GUEST_MEM, initrd, st.st_size, "console=hvc0", &l));
+	munmap(initrd, st.st_size);
+	init_line(init, sizeof(init), &l, GUEST_MEM);
+	snprintf(want, sizeof(want), "%s[    0.000000] Linux version\nlguest: guest powered off\n",
+		 init);
+	EXPECT_EQ(0, lguest_exec(out, sizeof(out), "/fake/lguest",
+				 "r=[    0.000000] Linux version\\n;e=1;s=0,0", args));
+	EXPECT_STREQ(want, out);
+}
+
+TEST(a_native_guest_starts_with_no_xen_personality)
+{
+	const char *const args[] = { "guest/demo.elf", NULL };
+	char out[4096];
+
+	NEED_FAKE();
+	EXPECT_EQ(3, lguest_exec(out, sizeof(out), "/fake/lguest", "c=hi\\n;s=0,3", args));
+	EXPECT_NE(NULL, strstr(out, " size 0x4000000 ")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, " vcpus 1 flags 0 cr3 0 rsp 0 rsi 0 shared_info 0 console_port 0 pad 0\nhi\nlguest: guest powered off\n"))
+		TH_LOG("%s", out);
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The selftests' library for Xen PV guests (see xen_test.h): the host side
+ * builds what a Xen domain builder would (bootstrap page tables, start_info,
+ * a p2m) around a copy of the test binary and runs it; the guest side makes
+ * ucalls and registers the trap table.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "xen_test.h"
+
+/* In xen_test_entry.S: saves RSI, calls xen_test_guest_fn, then GUEST_DONE. */
+extern char xen_test_guest_entry[];
+/* The end of the binary's image (the linker's). */
+extern char _end[];
+
+struct start_info *xen_test_start_info;
+struct xen_test_boot xen_test_boot;
+/* The guest function, written into the guest's copy by the host. */
+void (*xen_test_guest_fn)(void);
+volatile struct xen_ucall xen_test_ucall;
+volatile struct xen_trap_record xen_trap_records[XEN_TEST_NR_TRAPS];
+
+_Static_assert(sizeof(struct xen_trap_record) == 1 << XT_REC_SHIFT,
+	       "xen_test_entry.S indexes the records by shifting");
+_Static_assert(offsetof(struct xen_trap_record, frame) == XT_REC_FRAME, "");
+_Static_assert(offsetof(struct xen_trap_record, has_error) == XT_REC_HAS_ERROR, "");
+_Static_assert(offsetof(struct xen_trap_record, cr2) == XT_REC_CR2, "");
+_Static_assert(offsetof(struct xen_trap_record, resume) == XT_REC_RESUME, "");
+_Static_assert(offsetof(struct shared_info, vcpu_info[0].arch.cr2) ==
+	       XEN_TEST_VCPU0_CR2 - XEN_TEST_SHARED_INFO, "");
+_Static_assert(sizeof(struct iret_context) == 72, "");
+_Static_assert(offsetof(struct xen_test_boot, cs) == XT_BOOT_CS, "");
+_Static_assert(offsetof(struct xen_test_boot, rflags) == XT_BOOT_RFLAGS, "");
+
+/* ------------------------------------------------------------------ */
+/* Guest side.                                                         */
+
+void xen_guest_ucall(uint64_t type, uint64_t value)
+{
+	struct evtchn_send send = { .port = XEN_TEST_PORT };
+
+	xen_test_ucall.type = type;
+	xen_test_ucall.value = value;
+	xen_test_ucall.seq++;
+	HYPERVISOR_event_channel_op(EVTCHNOP_send, &send);
+}
+
+/* An unarmed trap (from xen_test_entry.S): say so, then crash. */
+void xen_test_trap_unexpected(uint64_t vector, uint64_t rip, uint64_t error)
+	__attribute__((noreturn));
+
+void xen_test_trap_unexpected(uint64_t vector, uint64_t rip, uint64_t error)
+{
+	static struct xen_ucall_assert ua;
+	struct sched_shutdown sd = { .reason = SHUTDOWN_crash };
+
+	ua.expr = "unexpected exception (a: vector, b: rip)";
+	ua.file = __FILE__;
+	ua.line = error;
+	ua.a = vector;
+	ua.b = rip;
+	xen_guest_ucall(XEN_UCALL_ASSERT, (uint64_t)&ua);
+	for (;;)
+		HYPERVISOR_sched_op(SCHEDOP_shutdown, &sd);
+}
+
+long xen_guest_install_traps(void)
+{
+	static struct trap_info table[XEN_TEST_NR_TRAPS + 1];
+	unsigned int v;
+
+	for (v = 0; v < XEN_TEST_NR_TRAPS; v++) {
+		table[v].vector = v;
+		table[v].flags = (v == 3 || v == 4) ? 3 : 0;
+		table[v].cs = FLAT_KERNEL_CS;
+		table[v].address = xen_trap_stubs[v];
+	}
+	table[v].address = 0;	/* the end */
+	return HYPERVISOR_set_trap_table(table);
+}
+
+/* ------------------------------------------------------------------ */
+/* Host side.                                                          */
+
+static int xen_test_init(struct xen_test_vm *t)
+{
+	struct {
+		uint64_t req;
+		struct lguest_req_init init;
+	} __attribute__((packed)) msg = {
+		.req = LHREQ_INITIALIZE,
+		.init = {
+			.base = (uintptr_t)t->vm.mem,
+			.size = t->vm.mem_size,
+			.entry = (uintptr_t)xen_test_guest_entry,
+			.nr_vcpus = 1,
+			.flags = LGUEST_INIT_XEN_PV,
+			.xen = {
+				.cr3 = XEN_TEST_PT_BASE,
+				.rsp = XEN_TEST_STACK_TOP,
+				.rsi = XEN_TEST_START_INFO,
+				.shared_info = XEN_TEST_SHARED_INFO,
+				.console_port = XEN_TEST_PORT,
+			},
+		},
+	};
+
+	if (write(t->vm.fd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
+		return -errno;
+	return 0;
+}
+
+/*
+ * The bootstrap page tables: one L4, L3 and L2, and L1s mapping RAM and the
+ * shared_info page 1:1 with 4 KiB pages (a PV guest has no PSE), with the
+ * domain builder's protections (docs/xen-pv.md 2.2).  Returns the number
+ * of frames.
+ */
+static unsigned int build_page_tables(void *mem)
+{
+	uint64_t *l4 = (uint64_t *)((char *)mem + XEN_TEST_PT_BASE);
+	uint64_t *l3 = l4 + 512, *l2 = l3 + 512, *l1 = l2 + 512;
+	uint64_t pages = XEN_TEST_MEM / 4096, nr_l1 = (pages + 511) / 512, i;
+
+	_Static_assert(XEN_TEST_MEM <= (1ULL << 30), "one L2 maps 1 GiB");
+	l4[0] = (XEN_TEST_PT_BASE + 0x1000) | 0x67;
+	l3[0] = (XEN_TEST_PT_BASE + 0x2000) | 0x67;
+	for (i = 0; i < nr_l1; i++)
+		l2[i] = (XEN_TEST_PT_BASE + 0x3000 + i * 0x1000) | 0x67;
+	for (i = 0; i < pages; i++)
+		l1[i] = i * 4096 | 0x23;
+	return 3 + nr_l1;
+}
+
+struct xen_test_vm *xen_test_vm_create(void (*guest_fn)(void))
+{
+	struct xen_test_vm *t;
+	struct start_info *si;
+	uint64_t entry, i, *p2m;
+	unsigned int nr_pt;
+	char err[256];
+	int r;
+
+	/* The image must stay below what the host builds. */
+	if ((uintptr_t)_end > XEN_TEST_START_INFO) {
+		fprintf(stderr, "# xen_test_vm_create: the image (to %p) overlaps start_info\n",
+			_end);
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	if (lg_vm_create(&t->vm, "/dev/lguest", XEN_TEST_MEM, err, sizeof(err)) ||
+	    lg_load_elf("/proc/self/exe", t->vm.mem, XEN_TEST_RAM, &entry,
+			err, sizeof(err))) {
+		fprintf(stderr, "# xen_test_vm_create: %s\n", err);
+		if (t->vm.fd >= 0)
+			lg_vm_destroy(&t->vm);
+		free(t);
+		return NULL;
+	}
+	t->vm.nr_vcpus = 1;
+
+	nr_pt = build_page_tables(t->vm.mem);
+	p2m = xen_test_hva(t, (void *)XEN_TEST_P2M);
+	for (i = 0; i < XEN_TEST_RAM / 4096; i++)
+		p2m[i] = i;
+	si = xen_test_hva(t, (void *)XEN_TEST_START_INFO);
+	strcpy(si->magic, "xen-3.0-x86_64");
+	si->nr_pages = XEN_TEST_RAM / 4096;
+	si->shared_info = XEN_TEST_SHARED_INFO;
+	si->flags = 0;
+	si->store_mfn = XEN_TEST_STORE_RING / 4096;
+	si->store_evtchn = 0;
+	si->console.domU.mfn = XEN_TEST_CONSOLE_RING / 4096;
+	si->console.domU.evtchn = XEN_TEST_PORT;
+	si->pt_base = XEN_TEST_PT_BASE;
+	si->nr_pt_frames = nr_pt;
+	si->mfn_list = XEN_TEST_P2M;
+	/* As the domain builder leaves it: every event masked. */
+	((struct shared_info *)xen_test_hva(t, (void *)XEN_TEST_SHARED_INFO))
+		->vcpu_info[0].evtchn_upcall_mask = 1;
+	*(void (**)(void))xen_test_hva(t, &xen_test_guest_fn) = guest_fn;
+
+	r = xen_test_init(t);
+	if (r) {
+		fprintf(stderr, "# xen_test_vm_create: LHREQ_INITIALIZE (Xen PV): %s%s\n",
+			strerror(-r), r == -EINVAL ?
+			" (a module without the Xen PV personality?)" : "");
+		lg_vm_destroy(&t->vm);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void xen_test_vm_free(struct xen_test_vm *t)
+{
+	if (!t)
+		return;
+	lg_vm_destroy(&t->vm);
+	free(t);
+}
+
+static void console_add(struct xen_test_vm *t, const struct lguest_exit *e)
+{
+	uint64_t n = e->args[0];
+
+	t->console_exits++;
+	if (n > LGUEST_MSG_LEN) {
+		t->console_bad = 1;
+		n = LGUEST_MSG_LEN;
+	}
+	if (n > t->console_max_chunk)
+		t->console_max_chunk = n;
+	t->console_total += n;
+	if (n > XEN_TEST_CONSOLE_MAX - t->console_len)
+		n = XEN_TEST_CONSOLE_MAX - t->console_len;
+	memcpy(t->console + t->console_len, e->msg, n);
+	t->console_len += n;
+	t->console[t->console_len] = 0;
+}
+
+int xen_test_run(struct xen_test_vm *t, uint64_t *value)
+{
+	const volatile struct xen_ucall *uc = xen_test_hva(t, &xen_test_ucall);
+	struct lguest_exit *e = &t->exit;
+	int r;
+
+	for (;;) {
+		r = lg_vm_run(&t->vm, 0, e);
+		if (r)
+			return r;
+		if (e->reason == LGUEST_EXIT_CONSOLE) {
+			console_add(t, e);
+			continue;
+		}
+		if (e->reason != LGUEST_EXIT_EVTCHN || e->args[0] != XEN_TEST_PORT)
+			return XEN_UCALL_NONE;
+		t->ucalls++;
+		if (value)
+			*value = uc->value;
+		if (uc->type == XEN_UCALL_ASSERT) {
+			uint64_t gva = uc->value;
+			const struct xen_ucall_assert *ua;
+
+			if (gva > XEN_TEST_RAM - sizeof(*ua)) {
+				printf("# guest assertion failed, record at %#llx\n",
+				       (unsigned long long)gva);
+				return XEN_UCALL_ASSERT;
+			}
+			ua = xen_test_hva(t, (void *)gva);
+			/* The strings are at the same addresses in our image. */
+			printf("# guest assertion failed: %s at %s:%llu (%#llx, %#llx)\n",
+			       ua->expr, ua->file, (unsigned long long)ua->line,
+			       (unsigned long long)ua->a, (unsigned long long)ua->b);
+		}
+		return (int)uc->type;
+	}
+}
+
+int xen_test_stats(struct xen_test_vm *t, struct lguest_vcpu_stats *st)
+{
+	return lg_vm_stats(&t->vm, 0, st);
+}
+
+unsigned int xen_test_abi_version(void)
+{
+	struct lguest_info info;
+	struct {
+		uint64_t req;
+		struct lguest_req_info args;
+	} msg = {
+		LHREQ_INFO, { (uintptr_t)&info, sizeof(info) },
+	};
+	int fd = open("/dev/lguest", O_RDWR);
+	unsigned int v = 0;
+
+	if (fd < 0)
+		return 0;
+	if (write(fd, &msg, sizeof(msg)) == sizeof(msg))
+		v = info.abi_version;
+	close(fd);
+	return v;
+}

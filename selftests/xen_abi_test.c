@@ -1,0 +1,1182 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xen_abi_test: the Xen PV personality (LGUEST_INIT_XEN_PV) from the
+ * guest's side, one behaviour per test: hypercalls made with a bare
+ * `syscall` as a 64-bit PV kernel makes them, the exception frames the
+ * module bounces to a trap table, HYPERVISOR_iret, the privileged
+ * instructions it emulates, and what a hostile guest gets.  Guest code
+ * (guest_*) runs at CPL3 under lg.ko (selftests/lib/xen_test.h); host code
+ * (the TEST bodies) checks what the guest computed or recorded.  The
+ * expected values are Xen's (docs/xen-pv.md sections 2 and 3).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "lguest_util.h"
+#include "xen_test.h"
+
+#define ENOSYS_	(-38L)
+#define EINVAL_	(-22L)
+#define EFAULT_	(-14L)
+#define EPERM_	(-1L)
+
+#define HOLE_ADDR	0xffff800000001000ULL	/* in the hypervisor hole */
+#define NONCANONICAL	0x0000800000000000ULL
+
+#define MSR_FS_BASE	0xc0000100
+#define MSR_GS_BASE	0xc0000101
+
+/* Run a guest that checks nothing itself to its end: its results are read. */
+#define RUN_TO_END(t)							\
+	do {								\
+		ASSERT_NE(NULL, t);					\
+		XEN_RUN_DONE(t);					\
+	} while (0)
+
+/* ------------------------------------------------------------------ */
+/* The start of day (docs/xen-pv.md 2.1, 2.2)                          */
+
+static struct {
+	uint8_t upcall_mask;
+	char magic[16];
+	uint64_t nr_pages, shared_info, pt_base, l4_0;
+} boot_res;
+
+static void guest_start_of_day(void)
+{
+	const struct start_info *si = xen_test_start_info;
+	unsigned int i;
+
+	boot_res.upcall_mask = xen_test_shared_info()->vcpu_info[0].evtchn_upcall_mask;
+	for (i = 0; i < sizeof(boot_res.magic) - 1; i++)
+		boot_res.magic[i] = ((volatile char *)si->magic)[i];
+	boot_res.nr_pages = si->nr_pages;
+	boot_res.shared_info = si->shared_info;
+	boot_res.pt_base = si->pt_base;
+	/* The bootstrap tables are readable at pt_base, as Linux reads them. */
+	boot_res.l4_0 = *(volatile uint64_t *)si->pt_base;
+}
+
+TEST(start_of_day)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_start_of_day);
+
+	RUN_TO_END(t);
+	typeof(boot_res) *r = xen_test_hva(t, &boot_res);
+	struct xen_test_boot *b = xen_test_hva(t, &xen_test_boot);
+
+	TH_LOG("entry: rsp %#llx rsi %#llx cs %#llx ss %#llx ds %#llx es %#llx fs %#llx gs %#llx rflags %#llx",
+	       (unsigned long long)b->rsp, (unsigned long long)b->rsi,
+	       (unsigned long long)b->cs, (unsigned long long)b->ss,
+	       (unsigned long long)b->ds, (unsigned long long)b->es,
+	       (unsigned long long)b->fs, (unsigned long long)b->gs,
+	       (unsigned long long)b->rflags);
+	EXPECT_EQ(XEN_TEST_STACK_TOP, b->rsp);
+	EXPECT_EQ(XEN_TEST_START_INFO, b->rsi);
+	/* Xen's flat selectors: FLAT_KERNEL_CS/SS; DS..GS null. */
+	EXPECT_EQ((uint64_t)FLAT_KERNEL_CS, b->cs);
+	EXPECT_EQ((uint64_t)FLAT_KERNEL_SS, b->ss);
+	EXPECT_EQ(0, b->ds);
+	EXPECT_EQ(0, b->es);
+	EXPECT_EQ(0, b->fs);
+	EXPECT_EQ(0, b->gs);
+	EXPECT_EQ(0, b->rflags & 0x3000);	/* IOPL 0 */
+	EXPECT_EQ(1, r->upcall_mask);
+	EXPECT_STREQ("xen-3.0-x86_64", r->magic);
+	EXPECT_EQ(XEN_TEST_RAM / 4096, r->nr_pages);
+	EXPECT_EQ(XEN_TEST_SHARED_INFO, r->shared_info);
+	EXPECT_EQ(XEN_TEST_PT_BASE, r->pt_base);
+	EXPECT_EQ((XEN_TEST_PT_BASE + 0x1000) | 0x67, r->l4_0);
+	xen_test_vm_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* console_io                                                          */
+
+static const char hello[] = "hello, xen\n";
+#define LINE62 "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+static const char long_text[] = LINE62 LINE62 LINE62 LINE62 LINE62 "\n";
+static const char bye[] = "bye\n";
+
+static struct {
+	long hello, empty, long_text, bye;
+} console_res;
+
+static void guest_console(void)
+{
+	console_res.hello = HYPERVISOR_console_io(CONSOLEIO_write,
+						  sizeof(hello) - 1, hello);
+	console_res.empty = HYPERVISOR_console_io(CONSOLEIO_write, 0, hello);
+	console_res.long_text = HYPERVISOR_console_io(CONSOLEIO_write,
+						      sizeof(long_text) - 1,
+						      long_text);
+	console_res.bye = HYPERVISOR_console_io(CONSOLEIO_write,
+						sizeof(bye) - 1, bye);
+}
+
+TEST(console_io_write)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_console);
+	char want[1024];
+
+	RUN_TO_END(t);
+	typeof(console_res) *r = xen_test_hva(t, &console_res);
+
+	EXPECT_EQ(0, r->hello);
+	EXPECT_EQ(0, r->empty);
+	EXPECT_EQ(0, r->long_text);
+	EXPECT_EQ(0, r->bye);
+	snprintf(want, sizeof(want), "%s%s%s", hello, long_text, bye);
+	EXPECT_EQ(strlen(want), t->console_total);
+	EXPECT_STREQ(want, t->console);
+	/* 321 bytes in exits of at most LGUEST_MSG_LEN bytes. */
+	EXPECT_LE(3, t->console_exits);
+	EXPECT_LE(t->console_max_chunk, LGUEST_MSG_LEN);
+	EXPECT_EQ(0, t->console_bad);
+	xen_test_vm_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* xen_version                                                         */
+
+static struct {
+	long version;
+	long features_ret, features_bad_idx;
+	uint32_t submap;
+	long caps_ret;
+	char caps[sizeof(xen_capabilities_info_t)];
+	long extra_ret;
+	char extra[sizeof(xen_extraversion_t)];
+	long pagesize;
+	long params_ret;
+	uint64_t virt_start;
+	long unknown, unknown_big;
+} version_res;
+
+static void guest_xen_version(void)
+{
+	static struct xen_feature_info fi;
+	static struct xen_platform_parameters pp;
+
+	version_res.version = HYPERVISOR_xen_version(XENVER_version, NULL);
+	fi.submap_idx = 0;
+	version_res.features_ret = HYPERVISOR_xen_version(XENVER_get_features, &fi);
+	version_res.submap = fi.submap;
+	fi.submap_idx = XENFEAT_NR_SUBMAPS;
+	version_res.features_bad_idx = HYPERVISOR_xen_version(XENVER_get_features, &fi);
+	version_res.caps_ret = HYPERVISOR_xen_version(XENVER_capabilities,
+						      version_res.caps);
+	version_res.extra_ret = HYPERVISOR_xen_version(XENVER_extraversion,
+						       version_res.extra);
+	version_res.pagesize = HYPERVISOR_xen_version(XENVER_pagesize, NULL);
+	pp.virt_start = 0;
+	version_res.params_ret = HYPERVISOR_xen_version(XENVER_platform_parameters, &pp);
+	version_res.virt_start = pp.virt_start;
+	version_res.unknown = HYPERVISOR_xen_version(99, NULL);
+	version_res.unknown_big = HYPERVISOR_xen_version(0x7fffffff, NULL);
+}
+
+TEST(xen_version)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_xen_version);
+
+	RUN_TO_END(t);
+	typeof(version_res) *r = xen_test_hva(t, &version_res);
+
+	EXPECT_EQ((4 << 16) | 17, r->version);
+	EXPECT_EQ(0, r->features_ret);
+	/* What Xen gives a PV guest (xen/common/kernel.c). */
+	EXPECT_TRUE(r->submap & (1U << XENFEAT_mmu_pt_update_preserve_ad));	/* 5 */
+	EXPECT_TRUE(r->submap & (1U << XENFEAT_gnttab_map_avail_bits));	/* 7 */
+	EXPECT_FALSE(r->submap & (1U << XENFEAT_writable_page_tables));	/* 0 */
+	EXPECT_FALSE(r->submap & (1U << XENFEAT_auto_translated_physmap));	/* 2 */
+	EXPECT_FALSE(r->submap & (1U << XENFEAT_hvm_callback_vector));	/* 8 */
+	EXPECT_FALSE(r->submap & (1U << XENFEAT_dom0));			/* 11 */
+	TH_LOG("features submap 0: %#x", r->submap);
+	EXPECT_EQ(EINVAL_, r->features_bad_idx);
+	EXPECT_EQ(0, r->caps_ret);
+	EXPECT_EQ(0, strncmp(r->caps, "xen-3.0-x86_64", 14)) {
+		TH_LOG("capabilities: %.64s", r->caps);
+	}
+	EXPECT_EQ(0, r->extra_ret);
+	EXPECT_NE(NULL, memchr(r->extra, 0, sizeof(r->extra)));
+	EXPECT_EQ(4096, r->pagesize);
+	EXPECT_EQ(0, r->params_ret);
+	EXPECT_EQ(0xffff800000000000ULL, r->virt_start);
+	/* do_xen_version()'s default: -ENOSYS. */
+	EXPECT_EQ(ENOSYS_, r->unknown);
+	EXPECT_EQ(ENOSYS_, r->unknown_big);
+	xen_test_vm_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* sched_op                                                            */
+
+static void guest_sched_shutdown(unsigned int reason)
+{
+	struct sched_shutdown sd = { .reason = reason };
+
+	HYPERVISOR_sched_op(SCHEDOP_shutdown, &sd);
+	GUEST_ASSERT(!"SCHEDOP_shutdown returned");
+}
+
+static void guest_shutdown_poweroff(void)
+{
+	guest_sched_shutdown(SHUTDOWN_poweroff);
+}
+
+static void guest_shutdown_reboot(void)
+{
+	guest_sched_shutdown(SHUTDOWN_reboot);
+}
+
+static void guest_shutdown_crash(void)
+{
+	guest_sched_shutdown(SHUTDOWN_crash);
+}
+
+static void expect_shutdown(struct __test_metadata *_metadata,
+			    void (*fn)(void), uint64_t reason)
+{
+	struct xen_test_vm *t = xen_test_vm_create(fn);
+	uint64_t v;
+
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(XEN_UCALL_NONE, xen_test_run(t, &v));
+	EXPECT_EQ(LGUEST_EXIT_SHUTDOWN, t->exit.reason) {
+		TH_LOG("exit %u: %s", t->exit.reason, t->exit.msg);
+	}
+	EXPECT_EQ(reason, t->exit.args[0]);
+	xen_test_vm_free(t);
+}
+
+TEST(sched_op_shutdown_poweroff)
+{
+	expect_shutdown(_metadata, guest_shutdown_poweroff, LGUEST_SHUTDOWN_POWEROFF);
+}
+
+TEST(sched_op_shutdown_reboot)
+{
+	expect_shutdown(_metadata, guest_shutdown_reboot, LGUEST_SHUTDOWN_RESTART);
+}
+
+TEST(sched_op_shutdown_crash)
+{
+	expect_shutdown(_metadata, guest_shutdown_crash, LGUEST_SHUTDOWN_CRASH);
+}
+
+static struct {
+	long yield, unknown;
+} sched_res;
+
+static void guest_yield(void)
+{
+	sched_res.yield = HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+	sched_res.unknown = HYPERVISOR_sched_op(99, NULL);
+}
+
+TEST(sched_op_yield)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_yield);
+
+	RUN_TO_END(t);
+	typeof(sched_res) *r = xen_test_hva(t, &sched_res);
+
+	EXPECT_EQ(0, r->yield);
+	EXPECT_EQ(ENOSYS_, r->unknown);
+	xen_test_vm_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* What a domU without grants, xenstore or FIFO events is told         */
+
+static const uint64_t unknown_nrs[] = {
+	11, 43, 47, 56, 60, 1000, (1ULL << 32) | __HYPERVISOR_xen_version, ~0ULL,
+};
+#define NR_UNKNOWN (sizeof(unknown_nrs) / sizeof(unknown_nrs[0]))
+
+static struct {
+	long unknown[NR_UNKNOWN];
+	long arch_0;
+	long alloc_unbound, init_control, evtchn_unknown;
+	long setup_table;
+} enosys_res;
+
+static void guest_enosys(void)
+{
+	static struct evtchn_alloc_unbound au = { .dom = DOMID_SELF, .remote_dom = 0 };
+	static struct evtchn_init_control ic;
+	static struct gnttab_setup_table st = { .dom = DOMID_SELF, .nr_frames = 1 };
+	static xen_pfn_t frames[1];
+	unsigned int i;
+
+	for (i = 0; i < NR_UNKNOWN; i++)
+		enosys_res.unknown[i] = xen_hcall0(unknown_nrs[i]);
+	enosys_res.arch_0 = xen_hcall0(__HYPERVISOR_arch_0);
+	enosys_res.alloc_unbound = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &au);
+	enosys_res.init_control = HYPERVISOR_event_channel_op(EVTCHNOP_init_control, &ic);
+	enosys_res.evtchn_unknown = HYPERVISOR_event_channel_op(99, &au);
+	set_xen_guest_handle(st.frame_list, frames);
+	enosys_res.setup_table = HYPERVISOR_grant_table_op(GNTTABOP_setup_table, &st, 1);
+}
+
+TEST(unimplemented_calls_are_enosys)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_enosys);
+	unsigned int i;
+
+	RUN_TO_END(t);
+	typeof(enosys_res) *r = xen_test_hva(t, &enosys_res);
+
+	for (i = 0; i < NR_UNKNOWN; i++)
+		EXPECT_EQ(ENOSYS_, r->unknown[i]) {
+			TH_LOG("hypercall %#llx", (unsigned long long)unknown_nrs[i]);
+		}
+	/* 48 is Xen's do_mca, which a domU may not use: -EPERM there. */
+	EXPECT_TRUE(r->arch_0 == ENOSYS_ || r->arch_0 == EPERM_) {
+		TH_LOG("hypercall 48: %ld", r->arch_0);
+	}
+	/* Linux BUG()s on anything else from these two (docs/xen-pv.md 0). */
+	EXPECT_EQ(ENOSYS_, r->alloc_unbound);
+	EXPECT_EQ(ENOSYS_, r->init_control);
+	EXPECT_EQ(ENOSYS_, r->evtchn_unknown);
+	EXPECT_EQ(ENOSYS_, r->setup_table);
+	xen_test_vm_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* Exceptions: the trap table, bounce frames and HYPERVISOR_iret       */
+
+/*
+ * xt_NAME(ctx, misalign, arg): RCX and R11 get known values, RSP goes down
+ * by @misalign, the RSP at the instruction is saved in ctx->rsp, then the
+ * instruction (at xt_NAME_insn; @arg is in RDX), and after it ctx gets
+ * RCX and R11 as the return from the handler left them.
+ */
+struct xt_ctx {
+	uint64_t rsp, rcx, r11;
+};
+
+#define XT_RCX	0x1c1c1c1c2c2c2c2cULL
+#define XT_R11	0x1111222233334444ULL
+
+#define XT_INSN(name, pre, insn)					\
+	extern char xt_##name##_insn[], xt_##name##_end[];		\
+	void xt_##name(struct xt_ctx *ctx, uint64_t misalign, uint64_t arg); \
+	__asm__(".text\n"						\
+		".globl xt_" #name ", xt_" #name "_insn, xt_" #name "_end\n" \
+		"xt_" #name ":\n"					\
+		"	pushq %rbx\n"					\
+		"	movq %rdi, %rbx\n"				\
+		"	subq %rsi, %rsp\n"				\
+		"	movabsq $0x1c1c1c1c2c2c2c2c, %rcx\n"		\
+		"	movabsq $0x1111222233334444, %r11\n"		\
+		"	" pre "\n"					\
+		"	movq %rsp, 0(%rbx)\n"				\
+		"xt_" #name "_insn:\n"					\
+		"	" insn "\n"					\
+		"xt_" #name "_end:\n"					\
+		"	movq %rcx, 8(%rbx)\n"				\
+		"	movq %r11, 16(%rbx)\n"				\
+		"	addq %rsi, %rsp\n"				\
+		"	popq %rbx\n"					\
+		"	ret\n")
+
+XT_INSN(ud2, "", "ud2");
+XT_INSN(int3, "", "int3");
+XT_INSN(int80, "", "int $0x80");
+XT_INSN(lgdt, "", "lgdt (%rsp)");
+XT_INSN(read, "", "movq (%rdx), %rax");
+XT_INSN(write, "", "movq %rax, (%rdx)");
+XT_INSN(rdmsr, "movl %edx, %ecx", "rdmsr");
+
+/* One trap: which instruction, the context around it, the record. */
+struct trap_shot {
+	struct xt_ctx ctx;
+	struct xen_trap_record rec;
+	uint64_t count_before;
+};
+
+enum { T_UD2, T_UD2_ALIGNED, T_INT3, T_INT80, T_LGDT, T_PF_READ, T_PF_WRITE,
+       T_NONCANONICAL, T_UNMASKED, NR_SHOTS };
+
+static struct {
+	long set_trap_table;
+	struct trap_shot shot[NR_SHOTS];
+	uint64_t mask_after_unmasked;	/* upcall mask after that iret */
+	uint64_t mask_after;		/* ... and after the others */
+} trap_res;
+
+/*
+ * Call xt_@fn expecting one trap on @vector, returning to @resume (NULL:
+ * where the handler's frame says), and keep what the handler saw.
+ */
+static void shoot(struct trap_shot *shot,
+		  void (*fn)(struct xt_ctx *, uint64_t, uint64_t),
+		  uint64_t misalign, uint64_t arg, unsigned int vector,
+		  const void *resume)
+{
+	/* Word by word: a struct copy could become a call to libc's memcpy. */
+	const volatile uint64_t *src = (const volatile uint64_t *)&xen_trap_records[vector];
+	uint64_t *dst = (uint64_t *)&shot->rec;
+	unsigned int k;
+
+	shot->count_before = xen_trap_records[vector].count;
+	xen_trap_expect(vector, 0, resume);
+	fn(&shot->ctx, misalign, arg);
+	for (k = 0; k < sizeof(struct xen_trap_record) / 8; k++)
+		dst[k] = src[k];
+}
+
+static void guest_traps(void)
+{
+	volatile struct vcpu_info *vi = &xen_test_shared_info()->vcpu_info[0];
+
+	trap_res.set_trap_table = xen_guest_install_traps();
+	shoot(&trap_res.shot[T_UD2], xt_ud2, 8, 0, 6, xt_ud2_end);
+	shoot(&trap_res.shot[T_UD2_ALIGNED], xt_ud2, 0, 0, 6, xt_ud2_end);
+	shoot(&trap_res.shot[T_INT3], xt_int3, 8, 0, 3, NULL);
+	/* No DPL-3 entry for 0x80: #GP((0x80 << 3) | 2) at the instruction. */
+	shoot(&trap_res.shot[T_INT80], xt_int80, 0, 0, 13, xt_int80_end);
+	shoot(&trap_res.shot[T_LGDT], xt_lgdt, 8, 0, 13, xt_lgdt_end);
+	shoot(&trap_res.shot[T_PF_READ], xt_read, 0, XEN_TEST_UNMAPPED, 14, xt_read_end);
+	shoot(&trap_res.shot[T_PF_WRITE], xt_write, 8, XEN_TEST_UNMAPPED + 0x18, 14, xt_write_end);
+	shoot(&trap_res.shot[T_NONCANONICAL], xt_read, 0, 0x8000000000000000ULL, 13, xt_read_end);
+	trap_res.mask_after = vi->evtchn_upcall_mask;
+	/* With events unmasked: the frame saves mask 0, IF set. */
+	vi->evtchn_upcall_mask = 0;
+	shoot(&trap_res.shot[T_UNMASKED], xt_ud2, 0, 0, 6, xt_ud2_end);
+	trap_res.mask_after_unmasked = vi->evtchn_upcall_mask;
+	vi->evtchn_upcall_mask = 1;
+}
+
+static void check_shot(struct __test_metadata *_metadata, const char *what,
+		       const struct trap_shot *s, uint64_t vector,
+		       const void *rip, int has_error, uint64_t error,
+		       uint64_t saved_mask)
+{
+	const struct xen_trap_record *r = &s->rec;
+	uint64_t top = s->ctx.rsp & ~15ULL;
+
+	TH_LOG("%s: vector %llu error %#llx rip %#llx cs %#llx rflags %#llx rsp %#llx ss %#llx frame %#llx (rsp at insn %#llx)",
+	       what, (unsigned long long)r->vector, (unsigned long long)r->error,
+	       (unsigned long long)r->rip, (unsigned long long)r->cs,
+	       (unsigned long long)r->rflags, (unsigned long long)r->rsp,
+	       (unsigned long long)r->ss, (unsigned long long)r->frame,
+	       (unsigned long long)s->ctx.rsp);
+	EXPECT_EQ(s->count_before + 1, r->count);
+	EXPECT_EQ(vector, r->vector);
+	EXPECT_EQ((uint64_t)rip, r->rip);
+	/* Kernel mode: RPL cleared; the saved upcall mask in bits 32-39. */
+	EXPECT_EQ(0xe030ULL | saved_mask << 32, r->cs);
+	EXPECT_EQ((uint64_t)FLAT_KERNEL_SS, r->ss);
+	EXPECT_EQ(s->ctx.rsp, r->rsp);
+	/* RFLAGS.IF = !saved mask; bit 1 always set; no TF. */
+	EXPECT_EQ(saved_mask ? 0 : 0x200, r->rflags & 0x200);
+	EXPECT_EQ(2, r->rflags & 0x102);
+	EXPECT_EQ(has_error, r->has_error);
+	if (has_error)
+		EXPECT_EQ(error, r->error);
+	/*
+	 * Xen's create_bounce_frame: the interrupted RSP rounded down to 16
+	 * is the frame's top (SS just below it), then RSP, RFLAGS, CS, RIP,
+	 * [error code], R11, RCX.
+	 */
+	EXPECT_EQ(top - (has_error ? 64 : 56), r->frame);
+	/* The guest's own RCX and R11, in the frame and after the iret. */
+	EXPECT_EQ(XT_RCX, r->rcx);
+	EXPECT_EQ(XT_R11, r->r11);
+	EXPECT_EQ(XT_RCX, s->ctx.rcx);
+	EXPECT_EQ(XT_R11, s->ctx.r11);
+}
+
+TEST(trap_table_bounce_frames_and_iret)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_traps);
+	struct lguest_vcpu_stats st;
+
+	RUN_TO_END(t);
+	typeof(trap_res) *r = xen_test_hva(t, &trap_res);
+	const struct trap_shot *s = r->shot;
+
+	EXPECT_EQ(0, r->set_trap_table);
+	check_shot(_metadata, "ud2", &s[T_UD2], 6, xt_ud2_insn, 0, 0, 1);
+	check_shot(_metadata, "ud2, aligned RSP", &s[T_UD2_ALIGNED], 6,
+		   xt_ud2_insn, 0, 0, 1);
+	/* A trap: RIP after the int3. */
+	check_shot(_metadata, "int3", &s[T_INT3], 3, xt_int3_end, 0, 0, 1);
+	check_shot(_metadata, "int $0x80", &s[T_INT80], 13, xt_int80_insn, 1,
+		   (0x80 << 3) | 2, 1);
+	check_shot(_metadata, "lgdt", &s[T_LGDT], 13, xt_lgdt_insn, 1, 0, 1);
+	/* #PF: a kernel-mode read/write of a page not present. */
+	check_shot(_metadata, "#PF read", &s[T_PF_READ], 14, xt_read_insn, 1, 0, 1);
+	EXPECT_EQ(XEN_TEST_UNMAPPED, s[T_PF_READ].rec.cr2);
+	check_shot(_metadata, "#PF write", &s[T_PF_WRITE], 14, xt_write_insn, 1, 2, 1);
+	EXPECT_EQ(XEN_TEST_UNMAPPED + 0x18, s[T_PF_WRITE].rec.cr2);
+	check_shot(_metadata, "non-canonical read", &s[T_NONCANONICAL], 13,
+		   xt_read_insn, 1, 0, 1);
+	EXPECT_EQ(1, r->mask_after);
+	check_shot(_metadata, "ud2, events unmasked", &s[T_UNMASKED], 6,
+		   xt_ud2_insn, 0, 0, 0);
+	/* HYPERVISOR_iret with IF set unmasks events again. */
+	EXPECT_EQ(0, r->mask_after_unmasked);
+
+	ASSERT_EQ(0, xen_test_stats(t, &st));
+	EXPECT_EQ(NR_SHOTS, st.bounces);
+	EXPECT_EQ(NR_SHOTS, st.xen_hcalls[__HYPERVISOR_iret]);
+	EXPECT_EQ(1, st.xen_hcalls[__HYPERVISOR_set_trap_table]);
+	xen_test_vm_free(t);
+}
+
+static struct {
+	long set_trap_table;
+	struct trap_shot shot;
+} msr_res;
+
+static void guest_unknown_msr(void)
+{
+	msr_res.set_trap_table = xen_guest_install_traps();
+	shoot(&msr_res.shot, xt_rdmsr, 0, 0x4b564d00 /* a KVM MSR, not Xen's */,
+	      13, xt_rdmsr_end);
+}
+
+/* With a trap table, an MSR Xen does not know is #GP(0) (docs/xen-pv.md 3.4). */
+TEST(unknown_msr_is_gp)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_unknown_msr);
+
+	RUN_TO_END(t);
+	typeof(msr_res) *r = xen_test_hva(t, &msr_res);
+
+	EXPECT_EQ(0, r->set_trap_table);
+	EXPECT_EQ(1, r->shot.rec.count);
+	EXPECT_EQ(13, r->shot.rec.vector);
+	EXPECT_EQ((uint64_t)xt_rdmsr_insn, r->shot.rec.rip);
+	EXPECT_EQ(1, r->shot.rec.has_error);
+	EXPECT_EQ(0, r->shot.rec.error);
+	xen_test_vm_free(t);
+}
+
+static void guest_ud2_without_traps(void)
+{
+	__asm__ volatile("ud2");
+	GUEST_ASSERT(!"ud2 without a trap table came back");
+}
+
+static void guest_pf_without_traps(void)
+{
+	*(volatile uint64_t *)XEN_TEST_UNMAPPED;
+	GUEST_ASSERT(!"#PF without a trap table came back");
+}
+
+static void expect_killed(struct __test_metadata *_metadata, void (*fn)(void),
+			  const char *why)
+{
+	struct xen_test_vm *t = xen_test_vm_create(fn);
+	uint64_t v;
+
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(XEN_UCALL_NONE, xen_test_run(t, &v));
+	EXPECT_EQ(LGUEST_EXIT_KILLED, t->exit.reason);
+	/* The reason names the trap, for the launcher to print. */
+	EXPECT_NE(NULL, strstr(t->exit.msg, why)) {
+		TH_LOG("killed: %.128s", t->exit.msg);
+	}
+	xen_test_vm_free(t);
+}
+
+/* As Xen crashes a domain that faults with no trap table. */
+TEST(exception_without_trap_table_kills)
+{
+	expect_killed(_metadata, guest_ud2_without_traps, "exception 6 (#UD)");
+}
+
+TEST(page_fault_without_trap_table_kills)
+{
+	expect_killed(_metadata, guest_pf_without_traps, "exception 14 (#PF)");
+}
+
+/* ------------------------------------------------------------------ */
+/* Emulated privileged instructions (docs/xen-pv.md 3.4)               */
+
+static volatile uint64_t gs_area[4] = { 0x6767676700000000, 0x6767676711111111 };
+static volatile uint64_t fs_area[4] = { 0x6666666600000000, 0x6666666622222222 };
+
+static struct {
+	long set_trap_table;
+	uint64_t gs_msr, gs_mem, fs_msr, fs_mem;
+	uint32_t hv[4], leaf1[4], leaf7[4];
+	uint64_t cr0;
+	long set_iopl;
+	uint64_t port80;
+} emul_res;
+
+/*
+ * Each emulated instruction, followed by a sync the host counts it at.
+ * QEMU 10.0's TCG runs `wbinvd` at CPL3 without a #GP (docs/NOTES.md), so
+ * there it may not reach the module at all: it must only do nothing.
+ */
+static const struct {
+	const char *name;
+	int may_not_trap;
+} emul_steps[] = {
+	{ "wrmsr MSR_GS_BASE" }, { "wrmsr MSR_FS_BASE" }, { "rdmsr MSR_GS_BASE" },
+	{ "rdmsr MSR_FS_BASE" }, { "cpuid 0x40000000" }, { "cpuid 1" },
+	{ "cpuid 7" }, { "mov %cr0" }, { "in $0x80" }, { "wbinvd", 1 },
+};
+#define NR_EMUL_STEPS (sizeof(emul_steps) / sizeof(emul_steps[0]))
+
+static void guest_emulation(void)
+{
+	static struct physdev_set_iopl iopl = { .iopl = 1 };
+	unsigned int step = 0;
+	uint64_t v;
+	uint8_t al;
+
+	emul_res.set_trap_table = xen_guest_install_traps();
+	emul_res.set_iopl = HYPERVISOR_physdev_op(PHYSDEVOP_set_iopl, &iopl);
+	GUEST_SYNC(step++);
+	xen_wrmsr(MSR_GS_BASE, (uint64_t)gs_area);
+	GUEST_SYNC(step++);
+	xen_wrmsr(MSR_FS_BASE, (uint64_t)fs_area);
+	/* The bases survive these exits to the launcher. */
+	GUEST_SYNC(step++);
+	emul_res.gs_msr = xen_rdmsr(MSR_GS_BASE);
+	__asm__ volatile("movq %%gs:8, %0" : "=r"(v));
+	emul_res.gs_mem = v;
+	GUEST_SYNC(step++);
+	emul_res.fs_msr = xen_rdmsr(MSR_FS_BASE);
+	__asm__ volatile("movq %%fs:8, %0" : "=r"(v));
+	emul_res.fs_mem = v;
+	GUEST_SYNC(step++);
+	xen_cpuid(0x40000000, 0, emul_res.hv);
+	GUEST_SYNC(step++);
+	xen_cpuid(1, 0, emul_res.leaf1);
+	GUEST_SYNC(step++);
+	xen_cpuid(7, 0, emul_res.leaf7);
+	GUEST_SYNC(step++);
+	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
+	emul_res.cr0 = v;
+	GUEST_SYNC(step++);
+	__asm__ volatile("inb $0x80, %0" : "=a"(al));
+	emul_res.port80 = al;
+	GUEST_SYNC(step++);
+	__asm__ volatile("wbinvd" : : : "memory");
+	GUEST_SYNC(step++);
+}
+
+TEST(emulated_instructions)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_emulation);
+	struct lguest_vcpu_stats st;
+	uint64_t v, before;
+	unsigned int i;
+
+	ASSERT_NE(NULL, t);
+	XEN_RUN_SYNC(t, &v);
+	ASSERT_EQ(0, v);
+	ASSERT_EQ(0, xen_test_stats(t, &st));
+	EXPECT_EQ(0, st.emulations);
+	for (i = 0; i < NR_EMUL_STEPS; i++) {
+		before = st.emulations;
+		XEN_RUN_SYNC(t, &v);
+		ASSERT_EQ(i + 1, v);
+		ASSERT_EQ(0, xen_test_stats(t, &st));
+		if (emul_steps[i].may_not_trap && st.emulations == before)
+			continue;
+		EXPECT_EQ(before + 1, st.emulations) {
+			TH_LOG("%s: emulations %llu -> %llu", emul_steps[i].name,
+			       (unsigned long long)before,
+			       (unsigned long long)st.emulations);
+		}
+	}
+	EXPECT_EQ(0, st.bounces);
+	XEN_RUN_DONE(t);
+	typeof(emul_res) *r = xen_test_hva(t, &emul_res);
+
+	EXPECT_EQ(0, r->set_trap_table);
+	EXPECT_EQ((uint64_t)gs_area, r->gs_msr);
+	EXPECT_EQ(0x6767676711111111ULL, r->gs_mem);
+	EXPECT_EQ((uint64_t)fs_area, r->fs_msr);
+	EXPECT_EQ(0x6666666622222222ULL, r->fs_mem);
+	/* "XenVMMXenVMM" */
+	EXPECT_LE(0x40000002U, r->hv[0]);
+	EXPECT_EQ(0x566e6558U, r->hv[1]);
+	EXPECT_EQ(0x65584d4dU, r->hv[2]);
+	EXPECT_EQ(0x4d4d566eU, r->hv[3]);
+	EXPECT_TRUE(r->leaf1[2] & (1U << 31));		/* hypervisor */
+	EXPECT_FALSE(r->leaf7[2] & (1U << 16));		/* no LA57 */
+	EXPECT_EQ(0x80000001ULL, r->cr0 & 0x80000001ULL);	/* PG, PE */
+	EXPECT_EQ(0, r->set_iopl);
+	EXPECT_EQ(0xff, r->port80);
+	xen_test_vm_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* set_segment_base                                                    */
+
+static volatile uint64_t fs_area2[2] = { 0x5555555555555555 };
+static volatile uint64_t gs_area2[2] = { 0x4444444444444444 };
+
+static struct {
+	long set_fs, set_gs, bad_fs, bad_gs, bad_reg;
+	uint64_t fs_mem, gs_mem, fs_mem_after_bad, fs_mem_after_exit, gs_mem_after_exit;
+} segbase_res;
+
+static uint64_t read_fs0(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("movq %%fs:0, %0" : "=r"(v));
+	return v;
+}
+
+static uint64_t read_gs0(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("movq %%gs:0, %0" : "=r"(v));
+	return v;
+}
+
+static void guest_segment_base(void)
+{
+	segbase_res.set_fs = HYPERVISOR_set_segment_base(SEGBASE_FS, (uint64_t)fs_area2);
+	segbase_res.fs_mem = read_fs0();
+	segbase_res.set_gs = HYPERVISOR_set_segment_base(SEGBASE_GS_KERNEL,
+							 (uint64_t)gs_area2);
+	segbase_res.gs_mem = read_gs0();
+	/* Non-canonical bases are refused (XSA-193), the old one kept. */
+	segbase_res.bad_fs = HYPERVISOR_set_segment_base(SEGBASE_FS, NONCANONICAL);
+	segbase_res.bad_gs = HYPERVISOR_set_segment_base(SEGBASE_GS_KERNEL,
+							 0xffff700000000000ULL);
+	segbase_res.bad_reg = HYPERVISOR_set_segment_base(99, 0);
+	segbase_res.fs_mem_after_bad = read_fs0();
+	GUEST_SYNC(1);
+	segbase_res.fs_mem_after_exit = read_fs0();
+	segbase_res.gs_mem_after_exit = read_gs0();
+}
+
+TEST(set_segment_base)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_segment_base);
+	uint64_t v;
+
+	ASSERT_NE(NULL, t);
+	XEN_RUN_SYNC(t, &v);
+	XEN_RUN_DONE(t);
+	typeof(segbase_res) *r = xen_test_hva(t, &segbase_res);
+
+	EXPECT_EQ(0, r->set_fs);
+	EXPECT_EQ(0x5555555555555555ULL, r->fs_mem);
+	EXPECT_EQ(0, r->set_gs);
+	EXPECT_EQ(0x4444444444444444ULL, r->gs_mem);
+	EXPECT_EQ(EINVAL_, r->bad_fs);
+	EXPECT_EQ(EINVAL_, r->bad_gs);
+	EXPECT_EQ(EINVAL_, r->bad_reg);
+	EXPECT_EQ(0x5555555555555555ULL, r->fs_mem_after_bad);
+	EXPECT_EQ(0x5555555555555555ULL, r->fs_mem_after_exit);
+	EXPECT_EQ(0x4444444444444444ULL, r->gs_mem_after_exit);
+	xen_test_vm_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* multicall                                                           */
+
+static const char mc_text[] = "multicall says hi\n";
+
+/*
+ * xt_multicall_iret(calls, nr, escape): a multicall made with a valid
+ * iret_context on the stack, returning to @escape: if the module let the
+ * iret in the list take effect, the guest would land there (which notes
+ * it and returns to our caller) instead of after the `syscall`.
+ */
+long xt_multicall_iret(struct multicall_entry *calls, uint64_t nr,
+		       const void *escape);
+extern char xt_escaped[];
+uint64_t xt_escapes;
+__asm__(".text\n"
+	".globl xt_multicall_iret, xt_escaped\n"
+	"xt_multicall_iret:\n"
+	"	movq %rsp, %r8\n"
+	"	pushq $0xe02b\n"		/* ss */
+	"	pushq %r8\n"			/* rsp: our caller's return */
+	"	pushq $0x2\n"			/* rflags */
+	"	pushq $0xe033\n"		/* cs */
+	"	pushq %rdx\n"			/* rip */
+	"	pushq $0\n"			/* flags */
+	"	pushq %rcx\n"
+	"	pushq %r11\n"
+	"	pushq $-1\n"			/* rax */
+	"	movl $13, %eax\n"		/* __HYPERVISOR_multicall */
+	"	syscall\n"
+	"	addq $72, %rsp\n"
+	"	ret\n"
+	"xt_escaped:\n"
+	"	incq xt_escapes(%rip)\n"
+	"	movq $-1, %rax\n"
+	"	ret\n");
+
+static struct {
+	long ret;
+	struct multicall_entry mc[2];
+	long iret_ret;
+	struct multicall_entry mc_iret[2];
+	uint64_t escapes;
+} mc_res;
+
+static void guest_multicall(void)
+{
+	struct multicall_entry *mc = mc_res.mc, *mi = mc_res.mc_iret;
+
+	mc[0].op = __HYPERVISOR_xen_version;
+	mc[0].result = 0xdead;
+	mc[0].args[0] = XENVER_version;
+	mc[0].args[1] = 0;
+	mc[1].op = __HYPERVISOR_console_io;
+	mc[1].result = 0xdead;
+	mc[1].args[0] = CONSOLEIO_write;
+	mc[1].args[1] = sizeof(mc_text) - 1;
+	mc[1].args[2] = (uint64_t)mc_text;
+	mc_res.ret = HYPERVISOR_multicall(mc, 2);
+
+	mi[0].op = __HYPERVISOR_iret;
+	mi[0].result = 0xdead;
+	mi[1].op = __HYPERVISOR_xen_version;
+	mi[1].result = 0xdead;
+	mi[1].args[0] = XENVER_version;
+	mc_res.iret_ret = xt_multicall_iret(mi, 2, xt_escaped);
+	mc_res.escapes = xt_escapes;
+}
+
+TEST(multicall)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_multicall);
+
+	RUN_TO_END(t);
+	typeof(mc_res) *r = xen_test_hva(t, &mc_res);
+
+	EXPECT_EQ(0, r->ret);
+	EXPECT_EQ((4 << 16) | 17, (long)r->mc[0].result);
+	EXPECT_EQ(0, (long)r->mc[1].result);
+	EXPECT_STREQ(mc_text, t->console);
+	/* An iret in a list fails (XSA-213) and the list goes on. */
+	EXPECT_EQ(0, r->escapes);
+	EXPECT_EQ(0, r->iret_ret);
+	EXPECT_GT(0, (long)r->mc_iret[0].result);
+	EXPECT_EQ((4 << 16) | 17, (long)r->mc_iret[1].result);
+	xen_test_vm_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* A hostile guest                                                     */
+
+static struct {
+	long hole, noncanonical, table_unmapped, table_in_hole;
+	long con_hole, con_unmapped, con_noncanonical, con_straddle, con_bad_cmd;
+} hostile_res;
+
+static void guest_hostile_pointers(void)
+{
+	static struct trap_info bad[2];
+
+	bad[0].vector = 6;
+	bad[0].cs = FLAT_KERNEL_CS;
+	bad[0].address = HOLE_ADDR;
+	hostile_res.hole = HYPERVISOR_set_trap_table(bad);
+	bad[0].address = NONCANONICAL;
+	hostile_res.noncanonical = HYPERVISOR_set_trap_table(bad);
+	hostile_res.table_unmapped =
+		HYPERVISOR_set_trap_table((struct trap_info *)XEN_TEST_UNMAPPED);
+	hostile_res.table_in_hole =
+		HYPERVISOR_set_trap_table((struct trap_info *)HOLE_ADDR);
+
+	hostile_res.con_hole = HYPERVISOR_console_io(CONSOLEIO_write, 16,
+						     (void *)HOLE_ADDR);
+	hostile_res.con_unmapped = HYPERVISOR_console_io(CONSOLEIO_write, 16,
+							 (void *)XEN_TEST_UNMAPPED);
+	hostile_res.con_noncanonical = HYPERVISOR_console_io(CONSOLEIO_write, 16,
+							     (void *)NONCANONICAL);
+	/* Eight bytes of shared_info's unused tail, then nothing mapped. */
+	hostile_res.con_straddle = HYPERVISOR_console_io(CONSOLEIO_write, 16,
+							 (void *)(XEN_TEST_MEM - 8));
+	hostile_res.con_bad_cmd = HYPERVISOR_console_io(7, 4, hello);
+}
+
+TEST(hostile_pointers_are_refused)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_hostile_pointers);
+
+	RUN_TO_END(t);
+	typeof(hostile_res) *r = xen_test_hva(t, &hostile_res);
+
+	EXPECT_EQ(EINVAL_, r->hole);
+	EXPECT_EQ(EINVAL_, r->noncanonical);
+	EXPECT_EQ(EFAULT_, r->table_unmapped);
+	EXPECT_EQ(EFAULT_, r->table_in_hole);
+	EXPECT_EQ(EFAULT_, r->con_hole);
+	EXPECT_EQ(EFAULT_, r->con_unmapped);
+	EXPECT_EQ(EFAULT_, r->con_noncanonical);
+	EXPECT_EQ(EFAULT_, r->con_straddle);
+	EXPECT_EQ(ENOSYS_, r->con_bad_cmd);
+	/* Nothing from the hole; at most the mapped tail of the straddle. */
+	EXPECT_GE(8, t->console_total);
+	xen_test_vm_free(t);
+}
+
+static struct {
+	long ret;
+} huge_res;
+
+static void guest_console_huge(void)
+{
+	/*
+	 * Xen's count is 32 bits: this is a write of 0 bytes there.  From the
+	 * shared_info page, the last one mapped, so that a module that takes
+	 * all 64 bits has 4 KiB to write before it faults (from the image it
+	 * would write the whole 60 MiB above it, a long run under TCG).
+	 */
+	huge_res.ret = HYPERVISOR_console_io(CONSOLEIO_write, 1ULL << 40,
+					     (void *)XEN_TEST_SHARED_INFO);
+}
+
+static void guest_console_huge_at_end(void)
+{
+	/* The largest 32-bit count, 16 bytes before nothing is mapped. */
+	huge_res.ret = HYPERVISOR_console_io(CONSOLEIO_write, 0xffffffffULL,
+					     (void *)(XEN_TEST_MEM - 16));
+}
+
+/*
+ * A huge count must not hang the host: the guest gets an error (or, for
+ * 1 << 40, Xen's 0 for a count truncated to 32 bits), or it is killed.
+ */
+static void expect_huge(struct __test_metadata *_metadata, void (*fn)(void),
+			int zero_ok, uint64_t mapped)
+{
+	struct xen_test_vm *t = xen_test_vm_create(fn);
+	uint64_t v;
+	int r;
+
+	ASSERT_NE(NULL, t);
+	r = xen_test_run(t, &v);
+	TH_LOG("console bytes %llu in %u exits",
+	       (unsigned long long)t->console_total, t->console_exits);
+	if (r == XEN_UCALL_NONE) {
+		EXPECT_EQ(LGUEST_EXIT_KILLED, t->exit.reason);
+		TH_LOG("killed: %.128s", t->exit.msg);
+	} else {
+		long ret = ((typeof(huge_res) *)xen_test_hva(t, &huge_res))->ret;
+
+		ASSERT_EQ(XEN_UCALL_DONE, r);
+		TH_LOG("console_io returned %ld", ret);
+		EXPECT_TRUE(ret == EFAULT_ || ret == EINVAL_ || (zero_ok && ret == 0));
+	}
+	/* Nothing beyond the mapped bytes. */
+	EXPECT_GE(mapped, t->console_total);
+	xen_test_vm_free(t);
+}
+
+TEST(console_io_huge_count)
+{
+	expect_huge(_metadata, guest_console_huge, 1, 4096);
+}
+
+TEST(console_io_huge_count_at_the_end_of_memory)
+{
+	expect_huge(_metadata, guest_console_huge_at_end, 0, 16);
+}
+
+/* ------------------------------------------------------------------ */
+/* Per-hypercall counts                                                */
+
+#define NR_VERSION_CALLS 37
+
+static void guest_count_calls(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_VERSION_CALLS; i++)
+		HYPERVISOR_xen_version(XENVER_version, NULL);
+	GUEST_SYNC(NR_VERSION_CALLS);
+}
+
+TEST(hypercall_stats)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_count_calls);
+	struct lguest_vcpu_stats st;
+	uint64_t v;
+
+	ASSERT_NE(NULL, t);
+	XEN_RUN_SYNC(t, &v);
+	ASSERT_EQ(0, xen_test_stats(t, &st));
+	EXPECT_EQ(NR_VERSION_CALLS, st.xen_hcalls[__HYPERVISOR_xen_version]);
+	/* The ucall's EVTCHNOP_send. */
+	EXPECT_EQ(1, st.xen_hcalls[__HYPERVISOR_event_channel_op]);
+	EXPECT_EQ(0, st.xen_hcalls[__HYPERVISOR_console_io]);
+	XEN_RUN_DONE(t);
+	ASSERT_EQ(0, xen_test_stats(t, &st));
+	EXPECT_EQ(NR_VERSION_CALLS, st.xen_hcalls[__HYPERVISOR_xen_version]);
+	EXPECT_EQ(2, st.xen_hcalls[__HYPERVISOR_event_channel_op]);
+	xen_test_vm_free(t);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int abi;
+
+	LG_REQUIRE_DEVICE();
+	abi = xen_test_abi_version();
+	if (abi < 4) {
+		printf("1..0 # SKIP lg.ko speaks ABI %u, before the Xen PV personality (4)\n",
+		       abi);
+		return 4;
+	}
+	return test_harness_run(argc, argv);
+}
+
+/* ------------------------------------------------------------------ */
+/* Page tables: mmu_update, mmuext_op, update_va_mapping, the M2P      */
+
+#define PTE_P		0x1ULL
+#define PTE_RW		0x2ULL
+#define PTE_A		0x20ULL
+#define PTE_D		0x40ULL
+#define PTE_ADDR	0x000ffffffffff000ULL
+
+/* The L1 entry mapping @va in the (identity-mapped) boot tables. */
+static uint64_t *l1e(uint64_t va)
+{
+	uint64_t *t = (uint64_t *)XEN_TEST_PT_BASE;
+	int level;
+
+	for (level = 4; level > 1; level--)
+		t = (uint64_t *)(t[(va >> (12 + 9 * (level - 1))) & 511] & PTE_ADDR);
+	return &t[(va >> 12) & 511];
+}
+
+static long mmu_update1(uint64_t ptr, uint64_t val, uint64_t count, uint64_t dom)
+{
+	struct mmu_update u = { .ptr = ptr, .val = val };
+
+	return xen_hypercall(__HYPERVISOR_mmu_update, (uint64_t)&u, count, 0, dom, 0);
+}
+
+static long mmuext1(unsigned int cmd, uint64_t arg1)
+{
+	struct mmuext_op op = { .cmd = cmd };
+
+	op.arg1.mfn = arg1;
+	return xen_hypercall(__HYPERVISOR_mmuext_op, (uint64_t)&op, 1, 0, DOMID_SELF, 0);
+}
+
+static struct {
+	long uva, alias, mu, mu_read, ad, ad_val, flush, invlpg;
+	long bad_ptr, bad_frame, bad_count, bad_dom, bad_cmd;
+	long ext_bad, ext_bad_mfn, pin, unpin, uva_hole;
+	long m2p, m2p_start, m2p_max, m2p_5, m2p_last;
+} pt_res;
+
+static void guest_page_tables(void)
+{
+	volatile uint64_t *a = (uint64_t *)XEN_TEST_SCRATCH;
+	volatile uint64_t *b = (uint64_t *)(XEN_TEST_SCRATCH + 0x1000);
+	volatile uint64_t *c = (uint64_t *)(XEN_TEST_SCRATCH + 0x2000);
+	uint64_t frame = XEN_TEST_SCRATCH & PTE_ADDR, old_b = *l1e((uint64_t)b);
+	uint64_t old_c = *l1e((uint64_t)c), frames = XEN_TEST_MEM / 4096;
+	struct xen_machphys_mapping m = { 0 };
+	const uint64_t *m2p;
+
+	*a = 0x1234;
+	/* b aliases a's frame through update_va_mapping (it flushes b). */
+	pt_res.uva = xen_hypercall(__HYPERVISOR_update_va_mapping, (uint64_t)b,
+				   frame | PTE_P | PTE_RW | PTE_A, UVMF_INVLPG, 0, 0);
+	pt_res.alias = *b;
+	/* c does through mmu_update, which flushes nothing: INVLPG does. */
+	pt_res.mu = mmu_update1((uint64_t)l1e((uint64_t)c),
+				frame | PTE_P | PTE_RW | PTE_A, 1, DOMID_SELF);
+	pt_res.invlpg = mmuext1(MMUEXT_INVLPG_LOCAL, (uint64_t)c);
+	pt_res.mu_read = *c;
+	/* Preserve-AD keeps the entry's Accessed and Dirty. */
+	*c = 1;
+	pt_res.ad = mmu_update1((uint64_t)l1e((uint64_t)c) | MMU_PT_UPDATE_PRESERVE_AD,
+				frame | PTE_P | PTE_RW, 1, DOMID_SELF);
+	pt_res.ad_val = *l1e((uint64_t)c) & (PTE_A | PTE_D);
+	pt_res.flush = mmuext1(MMUEXT_TLB_FLUSH_LOCAL, 0);
+	/* Hostile ones: each refused, nothing written. */
+	pt_res.bad_ptr = mmu_update1(XEN_TEST_MEM + 8, 0, 1, DOMID_SELF);
+	pt_res.bad_frame = mmu_update1((uint64_t)l1e((uint64_t)c),
+				       (XEN_TEST_MEM + 0x100000) | PTE_P, 1, DOMID_SELF);
+	pt_res.bad_count = mmu_update1((uint64_t)l1e((uint64_t)c), old_c, 1 << 20,
+				       DOMID_SELF);
+	pt_res.bad_dom = mmu_update1((uint64_t)l1e((uint64_t)c), old_c, 1, 1);
+	pt_res.bad_cmd = mmu_update1((uint64_t)l1e((uint64_t)c) | 3, old_c, 1, DOMID_SELF);
+	pt_res.ext_bad = mmuext1(99, 0);
+	pt_res.ext_bad_mfn = mmuext1(MMUEXT_NEW_BASEPTR, 1ULL << 52);
+	pt_res.pin = mmuext1(MMUEXT_PIN_L1_TABLE, (uint64_t)l1e((uint64_t)c) >> 12);
+	pt_res.unpin = mmuext1(MMUEXT_UNPIN_TABLE, (uint64_t)l1e((uint64_t)c) >> 12);
+	pt_res.uva_hole = xen_hypercall(__HYPERVISOR_update_va_mapping,
+					0xffff810000000000ULL, frame | PTE_P, 0, 0, 0);
+	/* Back as they were. */
+	mmu_update1((uint64_t)l1e((uint64_t)b), old_b, 1, DOMID_SELF);
+	mmu_update1((uint64_t)l1e((uint64_t)c), old_c, 1, DOMID_SELF);
+	mmuext1(MMUEXT_TLB_FLUSH_LOCAL, 0);
+	/* The M2P: the identity, read-only, where Xen puts it. */
+	pt_res.m2p = xen_hypercall(__HYPERVISOR_memory_op, XENMEM_machphys_mapping,
+				   (uint64_t)&m, 0, 0, 0);
+	pt_res.m2p_start = m.v_start;
+	pt_res.m2p_max = m.max_mfn;
+	m2p = (const uint64_t *)m.v_start;
+	pt_res.m2p_5 = m2p[5];
+	pt_res.m2p_last = m2p[frames - 1];
+}
+
+TEST(page_table_hypercalls)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_page_tables);
+
+	RUN_TO_END(t);
+	typeof(pt_res) *r = xen_test_hva(t, &pt_res);
+
+	EXPECT_EQ(0, r->uva);
+	EXPECT_EQ(0x1234, r->alias);
+	EXPECT_EQ(0, r->mu);
+	EXPECT_EQ(0, r->invlpg);
+	EXPECT_EQ(0x1234, r->mu_read);
+	EXPECT_EQ(0, r->ad);
+	EXPECT_EQ(PTE_A | PTE_D, r->ad_val);
+	EXPECT_EQ(0, r->flush);
+	EXPECT_EQ(-EINVAL, r->bad_ptr);
+	EXPECT_EQ(-EINVAL, r->bad_frame);
+	EXPECT_EQ(-EINVAL, r->bad_count);
+	EXPECT_EQ(-EPERM, r->bad_dom);
+	EXPECT_EQ(-ENOSYS, r->bad_cmd);
+	EXPECT_EQ(-ENOSYS, r->ext_bad);
+	EXPECT_EQ(-EINVAL, r->ext_bad_mfn);
+	EXPECT_EQ(0, r->pin);
+	EXPECT_EQ(0, r->unpin);
+	EXPECT_EQ(-EINVAL, r->uva_hole);
+	EXPECT_EQ(0, r->m2p);
+	EXPECT_EQ(0xffff800000000000ULL, (uint64_t)r->m2p_start);
+	EXPECT_EQ(XEN_TEST_MEM / 4096 - 1, r->m2p_max);
+	EXPECT_EQ(5, r->m2p_5);
+	EXPECT_EQ(XEN_TEST_MEM / 4096 - 1, r->m2p_last);
+	xen_test_vm_free(t);
+}
+
+/* The guest maps something of its own in the hole, and touches it. */
+static void guest_maps_the_hole(void)
+{
+	uint64_t *l4 = (uint64_t *)XEN_TEST_PT_BASE;
+
+	/* Slot 258 takes the L3 that slot 0 has. */
+	GUEST_ASSERT_EQ(0, mmu_update1((uint64_t)&l4[258], l4[0], 1, DOMID_SELF));
+	(void)*(volatile uint64_t *)0xffff810000000000ULL;
+}
+
+TEST(a_mapping_in_the_hole_kills)
+{
+	expect_killed(_metadata, guest_maps_the_hole, "which the host reserves");
+}
