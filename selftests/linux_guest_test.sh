@@ -1,0 +1,85 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# linux_guest_test.sh: Debian's unmodified kernel, the very vmlinuz the
+# test VM boots, runs under lguest as a Xen PV guest (issue 11): the
+# busybox initramfs of tools/linux-initramfs, whose /init prints a line of
+# values computed in the guest and powers off.  Each boot is asserted on
+# what the guest printed, through both of its consoles (console_io before
+# hvc0 exists, the console ring after), on how it ended, and on a clean
+# kernel log.  Boots are slow under TCG (about a minute), so there are
+# few of them; LG_SKIP_LINUX=1 skips them (tools/check runs them in two of
+# its VM configurations, not in all five).
+top=$(cd "$(dirname "$0")/.." && pwd)
+L=$top/launcher/lguest
+if [ ! -e /dev/lguest ]; then
+	echo "1..0 # SKIP /dev/lguest absent (lg.ko not loaded)"
+	exit 4
+fi
+if [ -n "${LG_SKIP_LINUX:-}" ]; then
+	echo "1..0 # SKIP Linux guests not asked for in this configuration"
+	exit 4
+fi
+kimage=$(sed -n 's/^KIMAGE=//p' "$top/.cache/deps.env" 2>/dev/null)
+kabi=$(sed -n 's/^KABI=//p' "$top/.cache/deps.env" 2>/dev/null)
+initrd=$top/.cache/linux-initramfs.cpio.gz
+if [ ! -f "$kimage" ] || [ ! -f "$initrd" ] || [ ! -f "$initrd.md5" ]; then
+	echo "1..0 # SKIP no kernel image or initramfs (make all builds it)"
+	exit 4
+fi
+md5=$(cat "$initrd.md5")
+
+n=0 failed=0
+echo "TAP version 13"
+echo "1..9"
+ok() {		# ok COND DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" = 1 ]; then
+		echo "ok $n $2"
+	else
+		echo "not ok $n $2"
+		failed=1
+	fi
+}
+has() {		# has OUTPUT TEXT: 1 if OUTPUT holds the line TEXT
+	grep -qxF -- "$2" <<< "$1" && echo 1 || echo 0
+}
+boot() {	# boot APPEND: the guest's console and the launcher's lines
+	out=$(timeout 900 "$L" run --kernel "$kimage" --initrd "$initrd" \
+		--mem 256M --append "$1" 2>&1)
+	rc=$?
+	if [ $rc -ne "$2" ]; then
+		echo "# status $rc (want $2); the last of the output:"
+		tail -n 40 <<< "$out" | sed 's/^/#   /'
+	fi
+}
+# What no healthy boot prints (the guest's kernel log is on its console).
+clean() {
+	! grep -E 'BUG|WARNING|Oops|Call Trace|general protection|RCU stall|Kernel panic' \
+		<<< "$1" > /dev/null && echo 1 || echo 0
+}
+
+# 1. The whole boot, every message: console_io first, then hvc0.
+boot "earlyprintk=xen console=hvc0 loglevel=7" 0
+line="lguest-linux: kernel=$kabi cpus=1 md5=$md5 forks=16"
+ok "$([ $rc -eq 0 ] && echo 1 || echo 0)" "the guest powers off with status 0"
+# (a substring: the kernel's own messages share the console)
+ok "$(grep -qF -- "$line" <<< "$out" && echo 1 || echo 0)" \
+	"/init prints the line it computed ($line)"
+ok "$(has "$out" "mapping kernel into physical memory")" \
+	"its first words, before any console, come through console_io"
+ok "$(grep -q "^\[ *[0-9.]*\] Linux version $kabi" <<< "$out" && echo 1 || echo 0)" \
+	"earlyprintk=xen prints the kernel's banner"
+ok "$(grep -q 'Xen version: 4.17.0-lguest (preserve-AD)' <<< "$out" && echo 1 || echo 0)" \
+	"the kernel believes it runs on Xen 4.17, with the features it needs"
+ok "$(grep -q 'clocksource: Switched to clocksource xen' <<< "$out" && echo 1 || echo 0)" \
+	"it keeps time with the Xen clock (pvclock)"
+ok "$(has "$out" "lguest: guest powered off: SCHEDOP_shutdown(poweroff)")" \
+	"the launcher says how the guest ended"
+ok "$(clean "$out")" "the guest's kernel log is clean"
+
+# 2. A kernel that panics ends the launcher as a crash, not a poweroff.
+boot "console=hvc0 loglevel=4 rdinit=/nonexistent init=/nonexistent" 66
+ok "$([ $rc -eq 66 ] && grep -q 'lguest: guest crashed: SCHEDOP_shutdown(crash)' <<< "$out" &&
+      echo 1 || echo 0)" "a guest kernel panic is a crash (status 66)"
+exit $failed
