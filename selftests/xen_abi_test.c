@@ -1180,3 +1180,49 @@ TEST(a_mapping_in_the_hole_kills)
 {
 	expect_killed(_metadata, guest_maps_the_hole, "which the host reserves");
 }
+
+/* vcpu_info moves into the guest's memory once, aligned (no split locks). */
+static struct {
+	long misaligned, outside, ok, again, rdpid;
+	uint8_t mask;
+} vi_res;
+
+static long register_vcpu_info(uint64_t mfn, uint32_t offset)
+{
+	struct vcpu_register_vcpu_info info = { .mfn = mfn, .offset = offset };
+
+	return xen_hypercall(__HYPERVISOR_vcpu_op, VCPUOP_register_vcpu_info, 0,
+			     (uint64_t)&info, 0, 0);
+}
+
+static void guest_vcpu_info(void)
+{
+	uint64_t mfn = XEN_TEST_SCRATCH >> 12;
+	uint32_t r[4];
+
+	vi_res.misaligned = register_vcpu_info(mfn, 52);
+	vi_res.outside = register_vcpu_info(XEN_TEST_MEM >> 12, 0);
+	vi_res.ok = register_vcpu_info(mfn, 64);
+	vi_res.again = register_vcpu_info(mfn, 128);
+	/* It moved with what it held: events still masked. */
+	vi_res.mask = *(volatile uint8_t *)(XEN_TEST_SCRATCH + 64 + 1);
+	xen_cpuid(7, 0, r);
+	vi_res.rdpid = r[2] & (1U << 22);
+}
+
+TEST(vcpu_info_moves_once_aligned)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_vcpu_info);
+
+	RUN_TO_END(t);
+	typeof(vi_res) *r = xen_test_hva(t, &vi_res);
+
+	EXPECT_EQ(-EINVAL, r->misaligned);
+	EXPECT_EQ(-EINVAL, r->outside);
+	EXPECT_EQ(0, r->ok);
+	EXPECT_EQ(-EINVAL, r->again);
+	EXPECT_EQ(1, r->mask);
+	/* TSC_AUX is the host's: no RDPID (nor RDTSCP). */
+	EXPECT_EQ(0, r->rdpid);
+	xen_test_vm_free(t);
+}

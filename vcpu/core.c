@@ -209,7 +209,7 @@ void lguest_free(struct lguest *lg)
 {
 	unsigned int i;
 
-	/* The personality's pins and timers go first: they use the vCPUs. */
+	/* The personality's state goes first: its pins hang off the vCPUs. */
 	if (lg->ops && lg->ops->free)
 		lg->ops->free(lg);
 	if (lg->hole_mapped)

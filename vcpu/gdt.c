@@ -86,10 +86,6 @@ static bool descriptor_ok(u64 d)
 	return true;
 }
 
-/*
- * LHCALL_LOAD_GDT: @count descriptors from guest-physical @gpa into entries
- * @first on.  All or nothing.
- */
 /* Install @count checked descriptors from @first (the accessed bit set). */
 static void install(struct lg_cpu *cpu, u64 first, u64 count, const u64 *d)
 {
@@ -108,6 +104,10 @@ static void install(struct lg_cpu *cpu, u64 first, u64 count, const u64 *d)
 	cpu->changed |= CHANGED_GDT;
 }
 
+/*
+ * LHCALL_LOAD_GDT: @count descriptors from guest-physical @gpa into entries
+ * @first on.  All or nothing.
+ */
 long lguest_load_gdt(struct lg_cpu *cpu, u64 first, u64 count, u64 gpa)
 {
 	u64 *d, i;

@@ -257,9 +257,12 @@ static void cpuid_policy(struct lg_cpu *cpu, u32 leaf, u32 sub, u32 *r)
 	case 7:
 		if (sub)
 			break;
-		/* No SMEP, INVPCID, MPX, SMAP; no UMIP, PKU, OSPKE, LA57. */
+		/*
+		 * No SMEP, INVPCID, MPX, SMAP; no UMIP, PKU, OSPKE, LA57, and
+		 * no RDPID: TSC_AUX is the host's (as RDTSCP, below).
+		 */
 		r[1] &= ~(BIT(7) | BIT(10) | BIT(14) | BIT(20));
-		r[2] &= ~(BIT(2) | BIT(3) | BIT(4) | BIT(16));
+		r[2] &= ~(BIT(2) | BIT(3) | BIT(4) | BIT(16) | BIT(22));
 		/* No speculation controls: their MSRs are not the guest's. */
 		r[3] &= ~GENMASK(31, 26);
 		break;

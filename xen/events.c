@@ -158,6 +158,7 @@ static long bind_virq(struct lg_cpu *cpu, u64 arg)
 	/* Only the per-vCPU VIRQs mean anything here: timer, debug. */
 	if (b.virq >= LG_XEN_VIRQS || b.vcpu >= cpu->lg->nr_cpus)
 		return -EINVAL;
+	b.virq = array_index_nospec(b.virq, LG_XEN_VIRQS);
 	xc = lg_xen_cpu(cpu->lg->cpus[array_index_nospec(b.vcpu, cpu->lg->nr_cpus)]);
 	spin_lock(&x->evtchn_lock);
 	if (xc->virq_port[b.virq]) {
@@ -208,6 +209,8 @@ static long close_port(struct lg_cpu *cpu, unsigned int port)
 		fallthrough;
 	case EVTCHNSTAT_ipi:
 		p->state = EVTCHNSTAT_closed;
+		/* As Xen does: a rebound port starts with nothing pending. */
+		clear_bit(port, (unsigned long *)x->shared->evtchn_pending);
 		break;
 	case EVTCHNSTAT_closed:
 		r = -EINVAL;

@@ -19,6 +19,7 @@
 #include <linux/hrtimer.h>
 #include <linux/mm.h>
 #include <linux/nospec.h>
+#include <linux/sched/signal.h>
 #include <asm/debugreg.h>
 #include <asm/e820/types.h>
 #include <asm/processor-flags.h>
@@ -41,11 +42,6 @@
 /* Work one hypercall does before it lets the host run (a continuation). */
 #define LG_XEN_BATCH	512
 
-/*
- * The multicall being run, so that a call inside it cannot be one that
- * leaves the hypercall early (iret, a console write that needs an exit,
- * another multicall).
- */
 static long dispatch(struct lg_cpu *cpu, u64 nr, const u64 *a);
 
 /*
@@ -234,6 +230,7 @@ static long callback_op(struct lg_cpu *cpu, u64 cmd, u64 arg)
 		if (reg.type >= LG_XEN_CALLBACKS || reg.type == 3 || reg.type == 6 ||
 		    !lguest_canonical(reg.address) || lg_xen_in_hole(reg.address, 1))
 			return -EINVAL;
+		reg.type = array_index_nospec(reg.type, LG_XEN_CALLBACKS);
 		xc->callback[reg.type] = reg.address;
 		xc->callback_flags[reg.type] = reg.flags;
 		return 0;
@@ -242,7 +239,7 @@ static long callback_op(struct lg_cpu *cpu, u64 cmd, u64 arg)
 			return -EFAULT;
 		if (unreg.type >= LG_XEN_CALLBACKS)
 			return -EINVAL;
-		xc->callback[unreg.type] = 0;
+		xc->callback[array_index_nospec(unreg.type, LG_XEN_CALLBACKS)] = 0;
 		return 0;
 	}
 	return -LG_XEN_ENOSYS;
@@ -402,7 +399,13 @@ static long multicall(struct lg_cpu *cpu, u64 va, u64 nr)
 	if (xc->in_multicall)
 		return -EINVAL;
 	for (i = 0; i < nr; i++, va += sizeof(e)) {
-		if (i == LG_XEN_BATCH) {
+		/*
+		 * An entry may be a batch of its own (4096 page-table
+		 * operations): the host's scheduler and a signal to the
+		 * launcher are heard between entries.
+		 */
+		if (i == LG_XEN_BATCH ||
+		    (i && (need_resched() || signal_pending(current)))) {
 			cpu->regs.rdi = va;
 			cpu->regs.rsi = nr - i;
 			continuation(cpu);
@@ -448,7 +451,7 @@ static long dispatch(struct lg_cpu *cpu, u64 nr, const u64 *a)
 	case __HYPERVISOR_set_debugreg:
 		return xen_set_debugreg(cpu, a[0], a[1]);
 	case __HYPERVISOR_get_debugreg:
-		return a[0] < 8 ? lg_xen_cpu(cpu)->dr[a[0]] : -EINVAL;
+		return a[0] < 8 ? lg_xen_cpu(cpu)->dr[array_index_nospec(a[0], 8)] : -EINVAL;
 	case __HYPERVISOR_memory_op:
 		return memory_op(cpu, a[0], a[1]);
 	case __HYPERVISOR_multicall:
@@ -499,7 +502,7 @@ void lg_xen_hypercall(struct lg_cpu *cpu)
 
 	cpu->stats.hypercalls++;
 	if (nr < LGUEST_XEN_HCALLS)
-		cpu->stats.xen_hcalls[nr]++;
+		cpu->stats.xen_hcalls[array_index_nospec(nr, LGUEST_XEN_HCALLS)]++;
 	/*
 	 * `syscall` leaves no CS or SS behind (the switcher writes the
 	 * host's user ones): the guest kernel was on its flat selectors.

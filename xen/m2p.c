@@ -52,11 +52,16 @@ u64 lg_xen_m2p_entry(u64 frames)
 		return 0;
 	mutex_lock(&m2p_lock);
 	if (!m2p_pud) {
-		m2p_pud = table_page();
-		m2p_pmd = table_page();
-		if (!m2p_pud || !m2p_pmd)
+		u64 *pud = table_page(), *pmd = table_page();
+
+		if (!pud || !pmd) {
+			free_page((unsigned long)pud);
+			free_page((unsigned long)pmd);
 			goto out;
-		m2p_pud[0] = __pa(m2p_pmd) | M2P_TABLE;
+		}
+		pud[0] = __pa(pmd) | M2P_TABLE;
+		m2p_pmd = pmd;
+		m2p_pud = pud;
 	}
 	while (m2p_nr < need) {
 		unsigned long n = m2p_nr, i;

@@ -32,6 +32,7 @@
  * entries already made until the guest flushes them, which Linux does
  * right after an unpin when it maps the page read-write again (M:042).
  */
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/xen/interface.h>
@@ -81,26 +82,27 @@ static long write_entry(struct lg_cpu *cpu, u64 gpa, u64 val, bool keep_ad)
 
 /*
  * The guest-physical address of the L1 entry that maps @va in the
- * current address space, or 0 if an upper level is absent (or a large
- * page, which a PV guest cannot have).
+ * current address space, in *@gpa; false if an upper level is absent
+ * (or a large page, which a PV guest cannot have).
  */
-static u64 l1_entry(struct lg_cpu *cpu, u64 va)
+static bool l1_entry(struct lg_cpu *cpu, u64 va, u64 *gpa)
 {
 	struct lguest *lg = cpu->lg;
 	u64 table = cpu->pgdir->gcr3, e;
 	unsigned int level;
 
 	for (level = 4; level > 1; level--) {
-		u64 gpa = table + 8 * ((va >> (12 + 9 * (level - 1))) & 511);
+		u64 ea = table + 8 * ((va >> (12 + 9 * (level - 1))) & 511);
 
-		if (!lguest_guest_range_ok(lg, gpa, 8) ||
-		    get_user(e, (u64 __user *)lguest_gpa_to_user(lg, gpa)))
-			return 0;
+		if (!lguest_guest_range_ok(lg, ea, 8) ||
+		    get_user(e, (u64 __user *)lguest_gpa_to_user(lg, ea)))
+			return false;
 		if (!(e & _PAGE_PRESENT) || (e & _PAGE_PSE))
-			return 0;
+			return false;
 		table = e & PTE_PFN_MASK;
 	}
-	return table + 8 * ((va >> 12) & 511);
+	*gpa = table + 8 * ((va >> 12) & 511);
+	return true;
 }
 
 bool lg_xen_table_writable(struct lg_cpu *cpu, u64 gpa)
@@ -124,8 +126,9 @@ static u64 entry_at(struct lguest *lg, u64 table, unsigned int i)
 
 /*
  * Mark every L1 table under the L4 at @l4 (guest-physical), outside the
- * hole.  Bounded: an L4 reaches at most 512 * 512 L2 entries, and a bad
- * table address just ends that branch.
+ * hole.  Once per guest, and bounded: at most 512 * 512 L2 tables of 512
+ * entries each (a second or so for a hostile guest whose every entry is
+ * present), rescheduling as it goes; a bad table address ends a branch.
  */
 static void mark_l1s(struct lguest *lg, u64 l4)
 {
@@ -193,8 +196,7 @@ long lg_xen_update_va_mapping(struct lg_cpu *cpu, u64 va, u64 pte, u64 flags)
 
 	if (!lguest_canonical(va) || lg_xen_in_hole(va, PAGE_SIZE))
 		return -EINVAL;
-	gpa = l1_entry(cpu, va);
-	if (!gpa)
+	if (!l1_entry(cpu, va, &gpa))
 		return -EINVAL;
 	r = write_entry(cpu, gpa, pte, false);
 	if (r)
@@ -233,8 +235,11 @@ long lg_xen_mmu_update(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom
 	if (count > 4096)
 		return -EINVAL;
 	for (done = 0; done < count; done++, va += sizeof(req)) {
-		if (lg_xen_read(cpu, va, &req, sizeof(req)))
-			return -EFAULT;
+		cond_resched();
+		if (lg_xen_read(cpu, va, &req, sizeof(req))) {
+			r = -EFAULT;
+			break;
+		}
 		switch (req.ptr & 3) {
 		case MMU_NORMAL_PT_UPDATE:
 		case MMU_PT_UPDATE_PRESERVE_AD:
@@ -267,13 +272,17 @@ long lg_xen_mmuext_op(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom)
 	if (count > 4096)
 		return -EINVAL;
 	for (done = 0; done < count; done++, va += sizeof(op)) {
-		u64 gpa;
+		u64 gpa, mfn;
 
-		if (lg_xen_read(cpu, va, &op, sizeof(op)))
-			return -EFAULT;
+		cond_resched();
+		if (lg_xen_read(cpu, va, &op, sizeof(op))) {
+			r = -EFAULT;
+			break;
+		}
 		/* A frame number must be a frame: no wrapping past 2^52. */
-		gpa = op.arg1.mfn < (cpu->lg->mem_size >> PAGE_SHIFT) ?
-		      (u64)op.arg1.mfn << PAGE_SHIFT : cpu->lg->mem_size;
+		mfn = op.arg1.mfn < (cpu->lg->mem_size >> PAGE_SHIFT) ?
+		      array_index_nospec(op.arg1.mfn, cpu->lg->mem_size >> PAGE_SHIFT) : 0;
+		gpa = mfn ? mfn << PAGE_SHIFT : op.arg1.mfn ? cpu->lg->mem_size : 0;
 		switch (op.cmd) {
 		case MMUEXT_PIN_L1_TABLE:
 		case MMUEXT_PIN_L2_TABLE:
@@ -286,9 +295,9 @@ long lg_xen_mmuext_op(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom)
 			}
 			r = 0;
 			if (op.cmd == MMUEXT_PIN_L1_TABLE) {
-				set_bit(op.arg1.mfn, x->l1_frames);
+				set_bit(mfn, x->l1_frames);
 			} else if (op.cmd == MMUEXT_UNPIN_TABLE) {
-				clear_bit(op.arg1.mfn, x->l1_frames);
+				clear_bit(mfn, x->l1_frames);
 			} else if (op.cmd == MMUEXT_PIN_L4_TABLE && !x->l1_walked) {
 				x->l1_walked = true;
 				mark_l1s(cpu->lg, gpa);
@@ -353,43 +362,56 @@ long lg_xen_mmuext_op(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom)
 	return batch_done(cpu, pdone, done, r);
 }
 
-/* set_gdt: one or more frames of descriptors, @entries of them. */
-long lg_xen_set_gdt(struct lg_cpu *cpu, u64 frames_va, u64 entries)
+/* Load the GDT of @entries descriptors in the frame at @gpa. */
+static long load_gdt_frame(struct lg_cpu *cpu, u64 gpa, u64 entries)
 {
-	u64 frames[LGUEST_GDT_ENTRIES * 8 / PAGE_SIZE], *d;
-	unsigned int i, nr = DIV_ROUND_UP(entries, PAGE_SIZE / 8);
+	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+	u64 *d;
 
-	/* What lguest's GDT holds of the guest's: its first 512 entries. */
-	if (entries > LGUEST_GDT_ENTRIES)
+	if (!lguest_guest_range_ok(cpu->lg, gpa, PAGE_SIZE))
 		return -EINVAL;
-	if (nr && lg_xen_read(cpu, frames_va, frames, nr * sizeof(u64)))
-		return -EFAULT;
 	d = kcalloc(LGUEST_GDT_ENTRIES, sizeof(u64), GFP_KERNEL_ACCOUNT);
 	if (!d)
 		return -ENOMEM;
-	for (i = 0; i < nr; i++) {
-		u64 gpa = frames[i] << PAGE_SHIFT;
-		u64 n = min_t(u64, entries - i * (PAGE_SIZE / 8), PAGE_SIZE / 8);
-
-		if (!lguest_guest_range_ok(cpu->lg, gpa, PAGE_SIZE) ||
-		    copy_from_user(d + i * (PAGE_SIZE / 8),
-				   lguest_gpa_to_user(cpu->lg, gpa), n * 8)) {
-			kfree(d);
-			return -EINVAL;
-		}
+	if (copy_from_user(d, lguest_gpa_to_user(cpu->lg, gpa), entries * 8)) {
+		kfree(d);
+		return -EFAULT;
 	}
 	lguest_set_gdt(cpu, d, entries);
 	kfree(d);
-	lg_xen_cpu(cpu)->gdt_gpa = nr ? frames[0] << PAGE_SHIFT : 0;
-	lg_xen_cpu(cpu)->gdt_entries = entries;
-	lg_xen_cpu(cpu)->gdt_frames_va = frames_va;
+	xc->gdt_gpa = gpa;
+	xc->gdt_entries = entries;
 	return 0;
 }
 
 /*
+ * set_gdt: a list of frames and a count of descriptors.  lguest's GDT
+ * holds 512 of the guest's (one frame, all Linux uses); more is -EINVAL.
+ */
+long lg_xen_set_gdt(struct lg_cpu *cpu, u64 frames_va, u64 entries)
+{
+	u64 frame;
+
+	if (entries > LGUEST_GDT_ENTRIES)
+		return -EINVAL;
+	if (!entries) {
+		lg_xen_cpu(cpu)->gdt_gpa = 0;
+		lguest_gdt_init(cpu);
+		return 0;
+	}
+	if (lg_xen_read(cpu, frames_va, &frame, sizeof(frame)))
+		return -EFAULT;
+	/* A frame number must be a frame: no wrapping past 2^52. */
+	if (frame >= cpu->lg->mem_size >> PAGE_SHIFT)
+		return -EINVAL;
+	return load_gdt_frame(cpu, frame << PAGE_SHIFT, entries);
+}
+
+/*
  * update_descriptor: one descriptor at machine address @ma.  If it is in
- * the GDT this vCPU runs on, that GDT is loaded again, checked as at
- * set_gdt (another vCPU's copy is refreshed at its next set_gdt: M:040).
+ * the GDT this vCPU runs on, that GDT is loaded again from the frame
+ * set_gdt named, checked as then (another vCPU's copy is refreshed at its
+ * next set_gdt: M:040).
  */
 long lg_xen_update_descriptor(struct lg_cpu *cpu, u64 ma, u64 desc)
 {
@@ -400,6 +422,6 @@ long lg_xen_update_descriptor(struct lg_cpu *cpu, u64 ma, u64 desc)
 	if (put_user(desc, (u64 __user *)lguest_gpa_to_user(cpu->lg, ma)))
 		return -EFAULT;
 	if (xc->gdt_gpa && ma >= xc->gdt_gpa && ma < xc->gdt_gpa + xc->gdt_entries * 8)
-		return lg_xen_set_gdt(cpu, xc->gdt_frames_va, xc->gdt_entries);
+		return load_gdt_frame(cpu, xc->gdt_gpa, xc->gdt_entries);
 	return 0;
 }

@@ -101,9 +101,13 @@ void lg_xen_update_time(struct lg_cpu *cpu)
 	WRITE_ONCE(t->system_time, now);
 	WRITE_ONCE(t->tsc_to_system_mul, mul);
 	WRITE_ONCE(t->tsc_shift, shift);
-	/* Linux trusts a TSC the host kernel itself keeps time with. */
-	WRITE_ONCE(t->flags, boot_cpu_has(X86_FEATURE_CONSTANT_TSC) &&
-		   boot_cpu_has(X86_FEATURE_NONSTOP_TSC) ? PVCLOCK_TSC_STABLE_BIT : 0);
+	/*
+	 * Not "stable": each update rebases system_time on the host's
+	 * NTP-slewed clock, so the guest's extrapolation may step back a
+	 * little, and without the bit Linux keeps its clock monotonic
+	 * (pvclock's last_value).  A master clock as KVM's would earn it.
+	 */
+	WRITE_ONCE(t->flags, 0);
 	/* The fields before the even version that vouches for them. */
 	smp_wmb();
 	WRITE_ONCE(t->version, (version | 1) + 1);
@@ -122,7 +126,12 @@ long lg_xen_register_vcpu_info(struct lg_cpu *cpu, u64 mfn, u64 offset)
 
 	if (xc->vi_page)
 		return -EINVAL;
-	if (offset > PAGE_SIZE - sizeof(*vi) ||
+	/*
+	 * Aligned, so that no locked operation of ours on it spans two cache
+	 * lines (a split lock, which a host with split-lock detection
+	 * answers with #AC in the kernel).
+	 */
+	if (offset > PAGE_SIZE - sizeof(*vi) || !IS_ALIGNED(offset, 8) ||
 	    mfn >= lg_xen(cpu->lg)->nr_ram_pages)
 		return -EINVAL;
 	if (lguest_pin_kept(cpu->lg, mfn << PAGE_SHIFT, &page))
@@ -170,7 +179,7 @@ static bool bad_start(const struct lguest_req_init *req)
 	       st->console_port >= EVTCHN_2L_NR_CHANNELS ||
 	       !lguest_canonical(req->entry) || lg_xen_in_hole(req->entry, 1) ||
 	       !lguest_canonical(st->rsp) || !lguest_canonical(st->rsi) ||
-	       req->nr_vcpus > MAX_VIRT_CPUS;
+	       req->nr_vcpus > 1;	/* M:035 */
 }
 
 static void xen_free(struct lguest *lg)

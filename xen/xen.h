@@ -104,8 +104,8 @@ struct lg_xen_cpu {
 	u32 virq_port[LG_XEN_VIRQS];
 	/* The kernel's and the user's L4 (NEW_USER_BASEPTR), guest-physical. */
 	u64 kernel_cr3, user_cr3;
-	/* The GDT set_gdt loaded: its (one) frame, entries, and list. */
-	u64 gdt_gpa, gdt_entries, gdt_frames_va;
+	/* The GDT set_gdt loaded: its (one) frame, and its entries. */
+	u64 gdt_gpa, gdt_entries;
 	/* A multicall is running: no iret, no multicall inside it. */
 	bool in_multicall;
 };

@@ -104,6 +104,7 @@
 #include <xen/memory.h>
 #include <xen/physdev.h>
 #include <xen/sched.h>
+#include <xen/vcpu.h>
 #include <xen/version.h>
 #include <linux/lguest.h>
 #include "launcher.h"
