@@ -373,6 +373,7 @@ void __user *lguest_gpa_to_user(struct lguest *lg, u64 gpa);
 /* vcpu/run.c: running a vCPU, virtual interrupts. */
 int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit);
 void lguest_set_irq(struct lg_cpu *cpu, unsigned int vector);
+void lguest_kick_vcpu(struct lg_cpu *cpu);
 void lguest_vcpu_init_timer(struct lg_cpu *cpu);
 u64 lguest_sanitize_rflags(u64 rflags);
 

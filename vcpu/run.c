@@ -29,9 +29,21 @@ u64 lguest_sanitize_rflags(u64 rflags)
 void lguest_set_irq(struct lg_cpu *cpu, unsigned int vector)
 {
 	set_bit(vector, cpu->irqs_pending);
-	if (cpu->tsk) {
-		wake_up_process(cpu->tsk);
-		kick_process(cpu->tsk);
+	lguest_kick_vcpu(cpu);
+}
+
+/*
+ * Make sure a vCPU notices what was just made pending for it (an
+ * interrupt, a Xen event): wake it if it sleeps, force it out of the
+ * guest if it runs on another CPU.  Any context.
+ */
+void lguest_kick_vcpu(struct lg_cpu *cpu)
+{
+	struct task_struct *tsk = READ_ONCE(cpu->tsk);
+
+	if (tsk) {
+		wake_up_process(tsk);
+		kick_process(tsk);
 	}
 }
 

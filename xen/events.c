@@ -31,17 +31,6 @@
 #include <xen/interface/event_channel.h>
 #include "xen.h"
 
-/* Wake a vCPU that sleeps, or force it out of the guest (run.c's kick). */
-static void kick(struct lg_cpu *cpu)
-{
-	struct task_struct *tsk = READ_ONCE(cpu->tsk);
-
-	if (tsk) {
-		wake_up_process(tsk);
-		kick_process(tsk);
-	}
-}
-
 /* Make @port pending (any context that may sleep or not: atomics only). */
 static void raise_port(struct lguest *lg, unsigned int port)
 {
@@ -56,7 +45,7 @@ static void raise_port(struct lguest *lg, unsigned int port)
 	    test_and_set_bit(port / BITS_PER_LONG, (unsigned long *)&vi->evtchn_pending_sel))
 		return;
 	WRITE_ONCE(vi->evtchn_upcall_pending, 1);
-	kick(cpu);
+	lguest_kick_vcpu(cpu);
 }
 
 /* A free port, or 0 (port 0 is never valid).  Under evtchn_lock. */
@@ -259,7 +248,7 @@ static long unmask(struct lg_cpu *cpu, unsigned int port)
 	    test_bit(port, (unsigned long *)s->evtchn_pending) &&
 	    !test_and_set_bit(port / BITS_PER_LONG, (unsigned long *)&vi->evtchn_pending_sel)) {
 		WRITE_ONCE(vi->evtchn_upcall_pending, 1);
-		kick(v);
+		lguest_kick_vcpu(v);
 	}
 	return 0;
 }

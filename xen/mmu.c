@@ -80,6 +80,17 @@ static long write_entry(struct lg_cpu *cpu, u64 gpa, u64 val, bool keep_ad)
 	return -EBUSY;
 }
 
+/* One entry of the guest's table at @table, or 0 if it cannot be read. */
+static u64 entry_at(struct lguest *lg, u64 table, unsigned int i)
+{
+	u64 e;
+
+	if (!lguest_guest_range_ok(lg, table, PAGE_SIZE) ||
+	    get_user(e, (u64 __user *)lguest_gpa_to_user(lg, table + 8 * i)))
+		return 0;
+	return e;
+}
+
 /*
  * The guest-physical address of the L1 entry that maps @va in the
  * current address space, in *@gpa; false if an upper level is absent
@@ -87,16 +98,12 @@ static long write_entry(struct lg_cpu *cpu, u64 gpa, u64 val, bool keep_ad)
  */
 static bool l1_entry(struct lg_cpu *cpu, u64 va, u64 *gpa)
 {
-	struct lguest *lg = cpu->lg;
-	u64 table = cpu->pgdir->gcr3, e;
+	u64 table = cpu->pgdir->gcr3;
 	unsigned int level;
 
 	for (level = 4; level > 1; level--) {
-		u64 ea = table + 8 * ((va >> (12 + 9 * (level - 1))) & 511);
+		u64 e = entry_at(cpu->lg, table, (va >> (12 + 9 * (level - 1))) & 511);
 
-		if (!lguest_guest_range_ok(lg, ea, 8) ||
-		    get_user(e, (u64 __user *)lguest_gpa_to_user(lg, ea)))
-			return false;
 		if (!(e & _PAGE_PRESENT) || (e & _PAGE_PSE))
 			return false;
 		table = e & PTE_PFN_MASK;
@@ -111,17 +118,6 @@ bool lg_xen_table_writable(struct lg_cpu *cpu, u64 gpa)
 
 	return gfn < (cpu->lg->mem_size >> PAGE_SHIFT) &&
 	       test_bit(gfn, lg_xen(cpu->lg)->l1_frames);
-}
-
-/* One entry of the guest's table at @table, or 0 if it cannot be read. */
-static u64 entry_at(struct lguest *lg, u64 table, unsigned int i)
-{
-	u64 e;
-
-	if (!lguest_guest_range_ok(lg, table, PAGE_SIZE) ||
-	    get_user(e, (u64 __user *)lguest_gpa_to_user(lg, table + 8 * i)))
-		return 0;
-	return e;
 }
 
 /*
