@@ -106,8 +106,12 @@ struct lg_cpu;
  */
 struct lg_personality {
 	const char *name;
-	/* LHREQ_IRQ's vectors mean something to it. */
-	bool irq_vectors;
+	/*
+	 * LHREQ_IRQ: the launcher raises @n on @cpu, whatever an interrupt
+	 * is to this personality (a vector, an event-channel port).
+	 * 0, or -EINVAL for an @n the launcher may not raise.
+	 */
+	int (*irq)(struct lg_cpu *cpu, u32 n);
 	/* After the vCPUs exist: the personality's own state, vCPU 0's start. */
 	int (*init)(struct lguest *lg, const struct lguest_req_init *req);
 	/* Undo init(); also called after a failed or partial one. */
@@ -131,6 +135,13 @@ struct lg_personality {
 	bool (*deliverable)(struct lg_cpu *cpu);
 	/* A halted vCPU has something to wake for. */
 	bool (*wake)(struct lg_cpu *cpu);
+	/*
+	 * Optional: the vCPU is about to enter the guest on another physical
+	 * CPU than last time (interrupts off).  What the guest reads that
+	 * belongs to one CPU must follow it: Xen's pvclock scales this CPU's
+	 * TSC, and TSCs need not agree between CPUs.
+	 */
+	void (*moved)(struct lg_cpu *cpu);
 	/*
 	 * Optional: the guest kernel may write the page at @gpa in place
 	 * although its own tables map it read-only (a page table it hands
@@ -226,6 +237,8 @@ struct lg_cpu {
 
 	/* The physical CPU we are in the guest on, or -1 (sched/kick.c). */
 	int guest_on;
+	/* The physical CPU of the last entry, or -1: see ops->moved(). */
+	int last_pcpu;
 
 	/* pgtable/: the address space and the virtual privilege level. */
 	struct lg_pgdir *pgdir;

@@ -92,6 +92,7 @@ static struct lg_cpu *lguest_alloc_vcpu(struct lguest *lg, unsigned int id)
 	cpu->lg = lg;
 	cpu->id = id;
 	cpu->guest_on = -1;
+	cpu->last_pcpu = -1;
 	cpu->mode = LG_MODE_KERNEL;
 	mutex_init(&cpu->run_lock);
 	INIT_LIST_HEAD(&cpu->private_tables);

@@ -23,7 +23,6 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <asm/cpufeature.h>
-#include <asm/irq_vectors.h>
 #include <asm/tlbflush.h>
 #include "lg.h"
 
@@ -123,7 +122,11 @@ static struct lg_cpu *lguest_vcpu(struct lguest *lg, u64 id)
 	return lg->cpus[array_index_nospec(id, n)];
 }
 
-/* LHREQ_IRQ: the launcher raises a virtual interrupt (a device, say). */
+/*
+ * LHREQ_IRQ: the launcher raises a virtual interrupt (a device, say): a
+ * vector for a native guest, one of the launcher's event channels for a
+ * Xen guest.
+ */
 static int lguest_req_irq(struct lguest *lg, const void __user *args)
 {
 	struct lguest_req_irq req;
@@ -132,11 +135,9 @@ static int lguest_req_irq(struct lguest *lg, const void __user *args)
 	if (copy_from_user(&req, args, sizeof(req)))
 		return -EFAULT;
 	cpu = lguest_vcpu(lg, req.vcpu);
-	if (!cpu || !lg->ops->irq_vectors ||
-	    req.vector < FIRST_EXTERNAL_VECTOR || req.vector > 255)
+	if (!cpu)
 		return -EINVAL;
-	lguest_set_irq(cpu, req.vector);
-	return 0;
+	return lg->ops->irq(cpu, req.vector);
 }
 
 /*

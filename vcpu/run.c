@@ -179,6 +179,11 @@ int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit)
 				fpu_swap_kvm_fpstate(&cpu->fpu, false);
 			continue;
 		}
+		if (unlikely(cpu->last_pcpu != smp_processor_id())) {
+			cpu->last_pcpu = smp_processor_id();
+			if (cpu->lg->ops->moved)
+				cpu->lg->ops->moved(cpu);
+		}
 		trace_vcpu_entry(cpu->id, cpu->regs.rip);
 		run_guest_once(cpu);
 		local_irq_enable();

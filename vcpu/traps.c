@@ -333,9 +333,18 @@ static bool native_wake(struct lg_cpu *cpu)
 	return !bitmap_empty(cpu->irqs_pending, 256);
 }
 
+/* LHREQ_IRQ: a device's vector; the exception vectors are not the launcher's. */
+static int native_irq(struct lg_cpu *cpu, u32 vector)
+{
+	if (vector < FIRST_EXTERNAL_VECTOR || vector > 255)
+		return -EINVAL;
+	lguest_set_irq(cpu, vector);
+	return 0;
+}
+
 const struct lg_personality lguest_native = {
 	.name = "lguest",
-	.irq_vectors = true,
+	.irq = native_irq,
 	.hypercall = lguest_do_hypercall,
 	.user_syscall = native_user_syscall,
 	.trap = native_trap,

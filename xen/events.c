@@ -22,7 +22,7 @@
  *
  * Ports the guest binds: VIRQs (the timer, per vCPU), IPIs between its
  * vCPUs.  One port it is given: the console's, whose other end is the
- * launcher (an EVTCHNOP_send there is an exit).  The rest of Xen's
+ * launcher (an EVTCHNOP_send there is an exit; LHREQ_IRQ is its way back).  The rest of Xen's
  * interface (interdomain channels, FIFO) answers Xen's ENOSYS (M:036).
  */
 #include <linux/nospec.h>
@@ -133,6 +133,23 @@ bool lg_xen_wake(struct lg_cpu *cpu)
 static unsigned int guest_port(u32 port)
 {
 	return port && port < LG_XEN_PORTS ? array_index_nospec(port, LG_XEN_PORTS) : 0;
+}
+
+/*
+ * LHREQ_IRQ: the launcher signals its end of a channel (the console's,
+ * when it put input in the ring).  Only its own ports: the guest's VIRQs
+ * and IPIs are not the launcher's to raise.  The vCPU the port notifies
+ * is the guest's choice (EVTCHNOP_bind_vcpu), not the request's.
+ */
+int lg_xen_irq(struct lg_cpu *cpu, u32 n)
+{
+	struct lg_xen *x = lg_xen(cpu->lg);
+	unsigned int port = guest_port(n);
+
+	if (!port || READ_ONCE(x->ports[port].state) != EVTCHNSTAT_interdomain)
+		return -EINVAL;
+	raise_port(cpu->lg, port);
+	return 0;
 }
 
 static long bind_virq(struct lg_cpu *cpu, u64 arg)

@@ -190,6 +190,18 @@ void lg_xen_trap(struct lg_cpu *cpu, unsigned int vector)
 		if (lg_xen_emulate_ud(cpu))
 			return;
 		break;
+	case X86_TRAP_NM:
+		/*
+		 * The guest set TS (fpu_taskswitch, or CR0) to hear of its
+		 * next FPU instruction: this is it, and as on Xen, telling it
+		 * clears TS, so its handler's return re-executes the
+		 * instruction.  Lazy FPU as Linux once did it.
+		 */
+		if (cpu->ts) {
+			cpu->ts = 0;
+			cpu->changed |= CHANGED_TS;
+		}
+		break;
 	case X86_TRAP_PF:
 		/* Linux reads CR2 from here, never from the register. */
 		WRITE_ONCE(lg_xen_vcpu_info(cpu)->arch.cr2, cpu->cr2);

@@ -81,7 +81,11 @@ static void tsc_scale(u64 tsc_hz, s8 *shift, u32 *mul)
 /*
  * vcpu_time_info, with Xen's version protocol: odd while we write, so a
  * guest reading at the same time retries.  Written from the vCPU's own
- * thread only.
+ * thread only: when its timer fires, and whenever it enters the guest on
+ * another physical CPU than before (ops->moved, interrupts off), since the
+ * guest scales the TSC of whichever CPU it runs on and TSCs need not agree
+ * (they do not in the test VM: "TSCs unsynchronized").  Xen does the same
+ * when it moves a vCPU.
  */
 void lg_xen_update_time(struct lg_cpu *cpu)
 {
@@ -284,6 +288,7 @@ static int xen_init(struct lguest *lg, const struct lguest_req_init *req)
 
 const struct lg_personality lguest_xen_pv = {
 	.name = "xen-pv",
+	.irq = lg_xen_irq,
 	.init = xen_init,
 	.free = xen_free,
 	.hypercall = lg_xen_hypercall,
@@ -293,4 +298,5 @@ const struct lg_personality lguest_xen_pv = {
 	.deliverable = lg_xen_deliverable,
 	.wake = lg_xen_wake,
 	.table_writable = lg_xen_table_writable,
+	.moved = lg_xen_update_time,
 };

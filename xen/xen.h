@@ -150,6 +150,7 @@ void lg_xen_events_free(struct lguest *lg);
 bool lg_xen_deliver(struct lg_cpu *cpu);
 bool lg_xen_deliverable(struct lg_cpu *cpu);
 bool lg_xen_wake(struct lg_cpu *cpu);
+int lg_xen_irq(struct lg_cpu *cpu, u32 n);
 long lg_xen_event_channel_op(struct lg_cpu *cpu, u64 cmd, u64 arg);
 long lg_xen_iret(struct lg_cpu *cpu);
 long lg_xen_set_trap_table(struct lg_cpu *cpu, u64 va);

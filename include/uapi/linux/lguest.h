@@ -135,10 +135,16 @@ struct lguest_req_init {
 
 #define LGUEST_MAX_MEM		(4ULL << 30)
 
-/* LHREQ_IRQ: make interrupt @vector pending on vCPU @vcpu, and kick it. */
+/*
+ * LHREQ_IRQ: make interrupt @vector pending on vCPU @vcpu, and kick it.
+ * For a Xen PV guest (LGUEST_INIT_XEN_PV), @vector is an event-channel
+ * port whose other end is the launcher's (lguest_xen_start.console_port):
+ * it is raised as Xen raises an interdomain channel, on the vCPU the
+ * guest bound it to.
+ */
 struct lguest_req_irq {
 	__u32 vcpu;
-	__u32 vector;		/* 32..255 */
+	__u32 vector;		/* 32..255; a Xen guest: the launcher's port */
 };
 
 /*
