@@ -9,9 +9,13 @@
  * (the TEST bodies) checks what the guest computed or recorded.  The
  * expected values are Xen's (docs/xen-pv.md sections 2 and 3).
  */
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "lguest_util.h"
@@ -24,6 +28,8 @@
 
 #define HOLE_ADDR	0xffff800000001000ULL	/* in the hypervisor hole */
 #define NONCANONICAL	0x0000800000000000ULL
+
+#define X86_CR0_TS_	8ULL
 
 #define MSR_FS_BASE	0xc0000100
 #define MSR_GS_BASE	0xc0000101
@@ -391,6 +397,11 @@ XT_INSN(lgdt, "", "lgdt (%rsp)");
 XT_INSN(read, "", "movq (%rdx), %rax");
 XT_INSN(write, "", "movq %rax, (%rdx)");
 XT_INSN(rdmsr, "movl %edx, %ecx", "rdmsr");
+XT_INSN(div0, "xorl %r8d, %r8d", "divq %r8");
+XT_INSN(fnop, "", "fnop");
+/* x87 divide by zero, unmasked (control word 0x37b): #MF at the next fwait. */
+XT_INSN(fwait, "pushq $0x37b; fninit; fldcw (%rsp); addq $8, %rsp; fld1; fldz; fdivrp",
+	"fwait");
 
 /* One trap: which instruction, the context around it, the record. */
 struct trap_shot {
@@ -400,14 +411,25 @@ struct trap_shot {
 };
 
 enum { T_UD2, T_UD2_ALIGNED, T_INT3, T_INT80, T_LGDT, T_PF_READ, T_PF_WRITE,
-       T_NONCANONICAL, T_UNMASKED, NR_SHOTS };
+       T_NONCANONICAL, T_DE, T_NM, T_MF, T_UNMASKED, NR_SHOTS };
 
 static struct {
 	long set_trap_table;
 	struct trap_shot shot[NR_SHOTS];
 	uint64_t mask_after_unmasked;	/* upcall mask after that iret */
 	uint64_t mask_after;		/* ... and after the others */
+	long taskswitch;		/* fpu_taskswitch(1) */
+	uint64_t cr0_ts, cr0_after_nm;	/* the guest's CR0 then, and after #NM */
 } trap_res;
+
+static uint64_t read_cr0(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
+	return v;
+}
+
 
 /*
  * Call xt_@fn expecting one trap on @vector, returning to @resume (NULL:
@@ -444,6 +466,22 @@ static void guest_traps(void)
 	shoot(&trap_res.shot[T_PF_READ], xt_read, 0, XEN_TEST_UNMAPPED, 14, xt_read_end);
 	shoot(&trap_res.shot[T_PF_WRITE], xt_write, 8, XEN_TEST_UNMAPPED + 0x18, 14, xt_write_end);
 	shoot(&trap_res.shot[T_NONCANONICAL], xt_read, 0, 0x8000000000000000ULL, 13, xt_read_end);
+	shoot(&trap_res.shot[T_DE], xt_div0, 8, 0, 0, xt_div0_end);
+	/*
+	 * The lazy-FPU protocol: with TS set, an FPU instruction is #NM, and
+	 * delivering that #NM clears TS (Xen's do_device_not_available), so
+	 * the handler's return re-executes the instruction, which now runs.
+	 */
+	trap_res.taskswitch = xen_hcall1(__HYPERVISOR_fpu_taskswitch, 1);
+	trap_res.cr0_ts = read_cr0();
+	shoot(&trap_res.shot[T_NM], xt_fnop, 0, 0, 7, NULL);
+	trap_res.cr0_after_nm = read_cr0();
+	/*
+	 * An unmasked x87 exception is #MF.  (Not SSE's #XM: QEMU's TCG
+	 * sets MXCSR's flag but raises no #XM, docs/NOTES.md.)
+	 */
+	shoot(&trap_res.shot[T_MF], xt_fwait, 8, 0, 16, xt_fwait_end);
+	__asm__ volatile("fninit");
 	trap_res.mask_after = vi->evtchn_upcall_mask;
 	/* With events unmasked: the frame saves mask 0, IF set. */
 	vi->evtchn_upcall_mask = 0;
@@ -517,6 +555,13 @@ TEST(trap_table_bounce_frames_and_iret)
 	EXPECT_EQ(XEN_TEST_UNMAPPED + 0x18, s[T_PF_WRITE].rec.cr2);
 	check_shot(_metadata, "non-canonical read", &s[T_NONCANONICAL], 13,
 		   xt_read_insn, 1, 0, 1);
+	check_shot(_metadata, "divide by zero", &s[T_DE], 0, xt_div0_insn, 0, 0, 1);
+	EXPECT_EQ(0, r->taskswitch);
+	EXPECT_EQ(X86_CR0_TS_, r->cr0_ts & X86_CR0_TS_);
+	check_shot(_metadata, "fnop with TS", &s[T_NM], 7, xt_fnop_insn, 0, 0, 1);
+	EXPECT_EQ(0, r->cr0_after_nm & X86_CR0_TS_);
+	check_shot(_metadata, "x87 divide by zero, unmasked", &s[T_MF], 16,
+		   xt_fwait_insn, 0, 0, 1);
 	EXPECT_EQ(1, r->mask_after);
 	check_shot(_metadata, "ud2, events unmasked", &s[T_UNMASKED], 6,
 		   xt_ud2_insn, 0, 0, 0);
@@ -1182,6 +1227,308 @@ TEST(a_mapping_in_the_hole_kills)
 }
 
 /* vcpu_info moves into the guest's memory once, aligned (no split locks). */
+/* ------------------------------------------------------------------ */
+/* Event channels (events.c): delivery, masking, the launcher's port   */
+
+static struct {
+	/* 1. raised with events masked (vcpu_info's upcall mask) */
+	uint64_t pending_masked, sel_masked, upcall_masked, count_masked;
+	/* ... then unmasked, as Linux's xen_irq_enable() does */
+	uint64_t count_unmasked, mask_in_callback, pending_seen, sel_seen;
+	uint64_t mask_after;
+	/* 2. raised with the port masked (evtchn_mask) */
+	uint64_t port_pending, port_sel, port_upcall, port_count;
+	long unmask;
+	uint64_t count_after_unmask, mask_bit_after;
+	/* 3. raised from another thread while blocked */
+	long block;
+	uint64_t blocks, count_blocked;
+} ev_res;
+
+static void guest_events(void)
+{
+	struct shared_info *s = xen_test_shared_info();
+	volatile struct vcpu_info *vi = &s->vcpu_info[0];
+	volatile uint64_t *pending = (volatile uint64_t *)s->evtchn_pending;
+	volatile uint64_t *mask = (volatile uint64_t *)s->evtchn_mask;
+	struct evtchn_unmask unmask = { .port = XEN_TEST_PORT };
+
+	GUEST_ASSERT_EQ(xen_guest_install_event_callback(), 0);
+
+	GUEST_SYNC(1);
+	ev_res.pending_masked = xen_guest_test_bit(XEN_TEST_PORT, pending);
+	ev_res.sel_masked = vi->evtchn_pending_sel;
+	ev_res.upcall_masked = vi->evtchn_upcall_pending;
+	ev_res.count_masked = xen_test_events.count;
+	vi->evtchn_upcall_mask = 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (vi->evtchn_upcall_pending)
+		HYPERVISOR_xen_version(XENVER_version, NULL);
+	ev_res.count_unmasked = xen_test_events.count;
+	ev_res.mask_in_callback = xen_test_events.mask;
+	ev_res.pending_seen = xen_test_events.pending;
+	ev_res.sel_seen = xen_test_events.sel;
+	ev_res.mask_after = vi->evtchn_upcall_mask;
+
+	xen_guest_set_bit(XEN_TEST_PORT, mask);
+	GUEST_SYNC(2);
+	ev_res.port_pending = xen_guest_test_bit(XEN_TEST_PORT, pending);
+	ev_res.port_sel = vi->evtchn_pending_sel;
+	ev_res.port_upcall = vi->evtchn_upcall_pending;
+	ev_res.port_count = xen_test_events.count;
+	ev_res.unmask = HYPERVISOR_event_channel_op(EVTCHNOP_unmask, &unmask);
+	ev_res.count_after_unmask = xen_test_events.count;
+	ev_res.mask_bit_after = xen_guest_test_bit(XEN_TEST_PORT, mask);
+
+	GUEST_SYNC(3);
+	while (xen_test_events.count < 3 && ev_res.blocks < 1000) {
+		ev_res.block = HYPERVISOR_sched_op(SCHEDOP_block, NULL);
+		ev_res.blocks++;
+	}
+	ev_res.count_blocked = xen_test_events.count;
+}
+
+struct raiser {
+	struct lg_vm *vm;
+	unsigned int port;
+	int rc;
+};
+
+/* The launcher's side of a device: an event some time after the guest ran on. */
+static void *raise_later(void *arg)
+{
+	struct raiser *r = arg;
+
+	usleep(50 * 1000);
+	r->rc = lg_vm_irq(r->vm, 0, r->port);
+	return NULL;
+}
+
+TEST(event_channels_delivery_and_masking)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_events);
+	struct raiser later;
+	pthread_t th;
+	uint64_t v;
+
+	ASSERT_NE(NULL, t);
+	XEN_RUN_SYNC(t, &v);
+	ASSERT_EQ(1, v);
+	/* Only the launcher's own port is its to raise. */
+	EXPECT_EQ(-EINVAL, lg_vm_irq(&t->vm, 0, 0));
+	EXPECT_EQ(-EINVAL, lg_vm_irq(&t->vm, 0, XEN_TEST_PORT + 1));
+	EXPECT_EQ(-EINVAL, lg_vm_irq(&t->vm, 0, 4096));
+	EXPECT_EQ(-EINVAL, lg_vm_irq(&t->vm, 0, ~0U));
+	EXPECT_EQ(-EINVAL, lg_vm_irq(&t->vm, 1, XEN_TEST_PORT));
+	ASSERT_EQ(0, lg_vm_irq(&t->vm, 0, XEN_TEST_PORT));
+	XEN_RUN_SYNC(t, &v);
+	ASSERT_EQ(2, v);
+	ASSERT_EQ(0, lg_vm_irq(&t->vm, 0, XEN_TEST_PORT));
+	XEN_RUN_SYNC(t, &v);
+	ASSERT_EQ(3, v);
+	later = (struct raiser){ .vm = &t->vm, .port = XEN_TEST_PORT };
+	ASSERT_EQ(0, pthread_create(&th, NULL, raise_later, &later));
+	XEN_RUN_DONE(t);
+	pthread_join(th, NULL);
+	EXPECT_EQ(0, later.rc);
+	typeof(ev_res) *r = xen_test_hva(t, &ev_res);
+
+	/* Masked: pending, its selector bit and upcall_pending set, no upcall. */
+	EXPECT_EQ(1, r->pending_masked);
+	EXPECT_EQ(1, r->sel_masked);
+	EXPECT_EQ(1, r->upcall_masked);
+	EXPECT_EQ(0, r->count_masked);
+	/* Unmasked: one upcall, entered with events masked, left unmasked. */
+	EXPECT_EQ(1, r->count_unmasked);
+	EXPECT_EQ(1, r->mask_in_callback);
+	EXPECT_EQ(1ULL << XEN_TEST_PORT, r->pending_seen);
+	EXPECT_EQ(1, r->sel_seen);
+	EXPECT_EQ(0, r->mask_after);
+	/* A masked port: pending only; EVTCHNOP_unmask then delivers it. */
+	EXPECT_EQ(1, r->port_pending);
+	EXPECT_EQ(0, r->port_sel);
+	EXPECT_EQ(0, r->port_upcall);
+	EXPECT_EQ(1, r->port_count);
+	EXPECT_EQ(0, r->unmask);
+	EXPECT_EQ(2, r->count_after_unmask);
+	EXPECT_EQ(0, r->mask_bit_after);
+	/* SCHEDOP_block slept until the launcher's event came. */
+	EXPECT_EQ(0, r->block);
+	EXPECT_EQ(3, r->count_blocked);
+	EXPECT_GE(3, r->blocks);
+	xen_test_vm_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* VIRQ_TIMER and the pvclock (hypercalls.c vcpu_op, xen.c)            */
+
+#define TIMER_SHOTS	20
+#define TIMER_NS	2000000ULL	/* 2 ms each */
+/*
+ * A wake-up may precede its deadline on the guest's clock by this much:
+ * the module arms the host timer on its own clock, the guest reads the
+ * pvclock's extrapolation of it (refreshed just before the upcall), and
+ * the two may round apart by a few ns per conversion.
+ */
+#define TIMER_SLACK_NS	10000ULL
+
+static struct {
+	long bind, past_future, past;
+	long set[TIMER_SHOTS];
+	uint32_t port;
+	uint64_t early, worst_early, count, pending_seen, blocks;
+	uint64_t start, end;
+} tm_res;
+
+static long set_timer(uint64_t deadline, uint32_t flags)
+{
+	struct vcpu_set_singleshot_timer st = {
+		.timeout_abs_ns = deadline, .flags = flags,
+	};
+
+	return xen_hypercall(__HYPERVISOR_vcpu_op, VCPUOP_set_singleshot_timer,
+			     0, (uint64_t)&st, 0, 0);
+}
+
+/*
+ * Block until an upcall after the one @seen counted (taken before the
+ * timer was set: the upcall may come as the hypercall that set it returns).
+ */
+static void wait_event(uint64_t seen)
+{
+	while (xen_test_events.count == seen && tm_res.blocks < 100000) {
+		HYPERVISOR_sched_op(SCHEDOP_block, NULL);
+		tm_res.blocks++;
+	}
+}
+
+static void guest_timer(void)
+{
+	struct evtchn_bind_virq bind = { .virq = VIRQ_TIMER, .vcpu = 0 };
+	volatile struct vcpu_info *vi = &xen_test_shared_info()->vcpu_info[0];
+	uint64_t deadline, seen, now;
+	int i;
+
+	GUEST_ASSERT_EQ(xen_guest_install_event_callback(), 0);
+	tm_res.bind = HYPERVISOR_event_channel_op(EVTCHNOP_bind_virq, &bind);
+	tm_res.port = bind.port;
+	GUEST_SYNC(bind.port);
+	tm_res.past_future = set_timer(1, VCPU_SSHOTTMR_future);
+	vi->evtchn_upcall_mask = 0;
+	tm_res.start = xen_guest_system_time();
+	for (i = 0; i < TIMER_SHOTS; i++) {
+		seen = xen_test_events.count;
+		deadline = xen_guest_system_time() + TIMER_NS;
+		tm_res.set[i] = set_timer(deadline, 0);
+		wait_event(seen);
+		now = xen_guest_system_time();
+		if (now + TIMER_SLACK_NS < deadline) {
+			tm_res.early++;
+			if (deadline - now > tm_res.worst_early)
+				tm_res.worst_early = deadline - now;
+		}
+	}
+	tm_res.end = xen_guest_system_time();
+	/* Without VCPU_SSHOTTMR_future, a deadline in the past fires at once. */
+	seen = xen_test_events.count;
+	tm_res.past = set_timer(1, 0);
+	wait_event(seen);
+	tm_res.count = xen_test_events.count;
+	tm_res.pending_seen = xen_test_events.pending;
+}
+
+static uint64_t host_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * Move the vCPU's thread from CPU to CPU while it runs: the pvclock must
+ * follow it (ops->moved), since TSCs need not agree between CPUs.  The
+ * test VM's kernel says "TSCs unsynchronized", but the skew between its
+ * CPUs stays below TIMER_SLACK_NS, so here this checks that timers and
+ * the clock survive moves rather than proving the refresh is needed.
+ */
+struct migrator {
+	pid_t tid;
+	volatile int stop;
+	unsigned int moves;
+};
+
+static void *migrate(void *arg)
+{
+	struct migrator *m = arg;
+	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	long c = 0;
+
+	while (!m->stop && ncpus > 1) {
+		CPU_ZERO(&set);
+		CPU_SET(c, &set);
+		if (!sched_setaffinity(m->tid, sizeof(set), &set))
+			m->moves++;
+		c = (c + 1) % ncpus;
+		usleep(700);
+	}
+	return NULL;
+}
+
+TEST(timer_virq_by_count)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_timer);
+	struct migrator m = { .tid = gettid() };
+	uint64_t v, start, host;
+	cpu_set_t all;
+	pthread_t th;
+	int i;
+
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	XEN_RUN_SYNC(t, &v);
+	/* The guest's VIRQ is not the launcher's to raise. */
+	EXPECT_EQ(-EINVAL, lg_vm_irq(&t->vm, 0, v));
+	ASSERT_EQ(0, pthread_create(&th, NULL, migrate, &m));
+	start = host_ns();
+	XEN_RUN_DONE(t);
+	host = host_ns() - start;
+	m.stop = 1;
+	pthread_join(th, NULL);
+	sched_setaffinity(0, sizeof(all), &all);
+	TH_LOG("the vCPU's thread was moved %u times", m.moves);
+	typeof(tm_res) *r = xen_test_hva(t, &tm_res);
+
+	EXPECT_EQ(0, r->bind);
+	EXPECT_NE(0, r->port);
+	EXPECT_NE(XEN_TEST_PORT, r->port);
+	EXPECT_EQ(-62, r->past_future);		/* -ETIME, nothing armed */
+	for (i = 0; i < TIMER_SHOTS; i++)
+		EXPECT_EQ(0, r->set[i]);
+	EXPECT_EQ(0, r->past);
+	/* One upcall per shot (and the past one), none early or spurious. */
+	EXPECT_EQ(TIMER_SHOTS + 1, r->count);
+	EXPECT_EQ(0, r->early) {
+		TH_LOG("%llu shots woke early, the worst %llu ns before its deadline",
+		       (unsigned long long)r->early,
+		       (unsigned long long)r->worst_early);
+	}
+	EXPECT_EQ(1ULL << r->port, r->pending_seen);
+	/*
+	 * The guest's clock runs at the host's rate: at least the shots'
+	 * time passed on it, and no more than passed on the host around
+	 * the whole run (1% for the VM's TSC calibration, 1 ms for reading).
+	 */
+	EXPECT_LE(TIMER_SHOTS * TIMER_NS, r->end - r->start);
+	EXPECT_GE(host + host / 100 + 1000000, r->end - r->start) {
+		TH_LOG("guest %llu ns, host %llu ns",
+		       (unsigned long long)(r->end - r->start),
+		       (unsigned long long)host);
+	}
+	xen_test_vm_free(t);
+}
+
 static struct {
 	long misaligned, outside, ok, again, rdpid;
 	uint8_t mask;

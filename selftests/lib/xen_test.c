@@ -24,6 +24,7 @@ struct xen_test_boot xen_test_boot;
 void (*xen_test_guest_fn)(void);
 volatile struct xen_ucall xen_test_ucall;
 volatile struct xen_trap_record xen_trap_records[XEN_TEST_NR_TRAPS];
+volatile struct xen_test_events xen_test_events;
 
 _Static_assert(sizeof(struct xen_trap_record) == 1 << XT_REC_SHIFT,
 	       "xen_test_entry.S indexes the records by shifting");
@@ -34,6 +35,13 @@ _Static_assert(offsetof(struct xen_trap_record, resume) == XT_REC_RESUME, "");
 _Static_assert(offsetof(struct shared_info, vcpu_info[0].arch.cr2) ==
 	       XEN_TEST_VCPU0_CR2 - XEN_TEST_SHARED_INFO, "");
 _Static_assert(sizeof(struct iret_context) == 72, "");
+_Static_assert(offsetof(struct shared_info, vcpu_info[0].evtchn_upcall_mask) ==
+	       XEN_TEST_VCPU0_MASK - XEN_TEST_SHARED_INFO, "");
+_Static_assert(offsetof(struct shared_info, vcpu_info[0].evtchn_pending_sel) ==
+	       XEN_TEST_VCPU0_SEL - XEN_TEST_SHARED_INFO, "");
+_Static_assert(offsetof(struct shared_info, evtchn_pending) ==
+	       XEN_TEST_EVTCHN_PENDING - XEN_TEST_SHARED_INFO, "");
+_Static_assert(offsetof(struct xen_test_events, pending) == XT_EV_PENDING, "");
 _Static_assert(offsetof(struct xen_test_boot, cs) == XT_BOOT_CS, "");
 _Static_assert(offsetof(struct xen_test_boot, rflags) == XT_BOOT_RFLAGS, "");
 
@@ -84,36 +92,41 @@ long xen_guest_install_traps(void)
 	return HYPERVISOR_set_trap_table(table);
 }
 
-/* ------------------------------------------------------------------ */
-/* Host side.                                                          */
-
-static int xen_test_init(struct xen_test_vm *t)
+long xen_guest_install_event_callback(void)
 {
-	struct {
-		uint64_t req;
-		struct lguest_req_init init;
-	} __attribute__((packed)) msg = {
-		.req = LHREQ_INITIALIZE,
-		.init = {
-			.base = (uintptr_t)t->vm.mem,
-			.size = t->vm.mem_size,
-			.entry = (uintptr_t)xen_test_guest_entry,
-			.nr_vcpus = 1,
-			.flags = LGUEST_INIT_XEN_PV,
-			.xen = {
-				.cr3 = XEN_TEST_PT_BASE,
-				.rsp = XEN_TEST_STACK_TOP,
-				.rsi = XEN_TEST_START_INFO,
-				.shared_info = XEN_TEST_SHARED_INFO,
-				.console_port = XEN_TEST_PORT,
-			},
-		},
+	struct callback_register cb = {
+		.type = CALLBACKTYPE_event,
+		.address = (uint64_t)xen_test_event_callback,
 	};
 
-	if (write(t->vm.fd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
-		return -errno;
-	return 0;
+	return xen_hcall2(__HYPERVISOR_callback_op, CALLBACKOP_register, &cb);
 }
+
+uint64_t xen_guest_system_time(void)
+{
+	volatile struct vcpu_time_info *t =
+		&xen_test_shared_info()->vcpu_info[0].time;
+	uint32_t version, lo, hi, mul;
+	uint64_t stamp, system, delta;
+	int8_t shift;
+
+	do {
+		version = t->version;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		stamp = t->tsc_timestamp;
+		system = t->system_time;
+		mul = t->tsc_to_system_mul;
+		shift = t->tsc_shift;
+		__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while ((version & 1) || version != t->version);
+	delta = ((uint64_t)hi << 32 | lo) - stamp;
+	delta = shift < 0 ? delta >> -shift : delta << shift;
+	return system + (uint64_t)(((unsigned __int128)delta * mul) >> 32);
+}
+
+/* ------------------------------------------------------------------ */
+/* Host side.                                                          */
 
 /*
  * The bootstrap page tables: one L4, L3 and L2, and L1s mapping RAM and the
@@ -143,8 +156,15 @@ struct xen_test_vm *xen_test_vm_create(void (*guest_fn)(void))
 	struct start_info *si;
 	uint64_t entry, i, *p2m;
 	unsigned int nr_pt;
+	/* Where the module starts vCPU 0, as our domain builder left it. */
+	static const struct lguest_xen_start start = {
+		.cr3 = XEN_TEST_PT_BASE,
+		.rsp = XEN_TEST_STACK_TOP,
+		.rsi = XEN_TEST_START_INFO,
+		.shared_info = XEN_TEST_SHARED_INFO,
+		.console_port = XEN_TEST_PORT,
+	};
 	char err[256];
-	int r;
 
 	/* The image must stay below what the host builds. */
 	if ((uintptr_t)_end > XEN_TEST_START_INFO) {
@@ -187,11 +207,9 @@ struct xen_test_vm *xen_test_vm_create(void (*guest_fn)(void))
 		->vcpu_info[0].evtchn_upcall_mask = 1;
 	*(void (**)(void))xen_test_hva(t, &xen_test_guest_fn) = guest_fn;
 
-	r = xen_test_init(t);
-	if (r) {
-		fprintf(stderr, "# xen_test_vm_create: LHREQ_INITIALIZE (Xen PV): %s%s\n",
-			strerror(-r), r == -EINVAL ?
-			" (a module without the Xen PV personality?)" : "");
+	if (lg_vm_init_xen(&t->vm, (uintptr_t)xen_test_guest_entry, &start,
+			   err, sizeof(err))) {
+		fprintf(stderr, "# xen_test_vm_create: %s\n", err);
 		lg_vm_destroy(&t->vm);
 		free(t);
 		return NULL;

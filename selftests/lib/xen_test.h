@@ -72,6 +72,19 @@
 #define XT_REC_SHIFT		7	/* 128 bytes each */
 #define XEN_TEST_NR_TRAPS	32
 
+/* Where the event callback looks in shared_info (vCPU 0's vcpu_info). */
+#define XEN_TEST_VCPU0_PENDING	(XEN_TEST_SHARED_INFO + 0)
+#define XEN_TEST_VCPU0_MASK	(XEN_TEST_SHARED_INFO + 1)
+#define XEN_TEST_VCPU0_SEL	(XEN_TEST_SHARED_INFO + 8)
+#define XEN_TEST_EVTCHN_PENDING	(XEN_TEST_SHARED_INFO + 2048)
+
+/* struct xen_test_events' layout, for the event callback. */
+#define XT_EV_COUNT		0
+#define XT_EV_RIP		8
+#define XT_EV_MASK		16
+#define XT_EV_SEL		24
+#define XT_EV_PENDING		32
+
 /* struct xen_test_boot's layout, for the entry stub. */
 #define XT_BOOT_RSP		0
 #define XT_BOOT_RSI		8
@@ -326,6 +339,49 @@ static inline void xen_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 	__asm__ volatile("ud2; .ascii \"xen\"; cpuid"
 			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
 			 : "0"(leaf), "2"(subleaf));
+}
+
+/* ------------------------------------------------------------------ */
+/* Guest side: events.                                                 */
+
+/*
+ * What xen_test_event_callback saw: how many upcalls, where the last one
+ * interrupted, vcpu_info's upcall mask on entry (the module sets it in
+ * the bounce), and the OR of every pending_sel word and evtchn_pending
+ * word 0 (ports 0-63) it took.  The callback does what Linux's does
+ * (events_2l.c), in small: it clears evtchn_upcall_pending, takes
+ * pending_sel and the pending ports (clearing them), and returns with
+ * HYPERVISOR_iret, which unmasks events again.
+ */
+struct xen_test_events {
+	uint64_t count;
+	uint64_t rip;
+	uint64_t mask;
+	uint64_t sel;
+	uint64_t pending;
+};
+
+extern volatile struct xen_test_events xen_test_events;
+extern char xen_test_event_callback[];
+
+/* Register xen_test_event_callback (CALLBACKOP_register); its result. */
+long xen_guest_install_event_callback(void);
+
+/*
+ * Xen's system time, from vcpu_info[0]'s pvclock (vcpu_time_info): the
+ * version protocol, then system_time + scaled TSC delta, as Linux's
+ * pvclock_clocksource_read().
+ */
+uint64_t xen_guest_system_time(void);
+
+static inline void xen_guest_set_bit(unsigned int nr, volatile uint64_t *words)
+{
+	__atomic_fetch_or(&words[nr / 64], 1ULL << (nr % 64), __ATOMIC_SEQ_CST);
+}
+
+static inline int xen_guest_test_bit(unsigned int nr, const volatile uint64_t *words)
+{
+	return (words[nr / 64] >> (nr % 64)) & 1;
 }
 
 /* ------------------------------------------------------------------ */

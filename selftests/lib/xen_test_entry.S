@@ -128,6 +128,34 @@ xen_trap_common:
 	ud2
 
 /*
+ * The event callback (CALLBACKTYPE_event): the module enters it on a bounce
+ * frame without an error code (RCX, R11, RIP, CS, RFLAGS, RSP, SS) with
+ * events masked.  See struct xen_test_events: it records, acknowledges
+ * (upcall_pending, then pending_sel, then the pending ports: the order
+ * Linux's xen_evtchn_do_upcall() clears them in, so that a port raised
+ * meanwhile sets them again) and returns through HYPERVISOR_iret.
+ */
+	.globl	xen_test_event_callback
+xen_test_event_callback:
+	pushq	%rax
+	incq	xen_test_events + XT_EV_COUNT(%rip)
+	movq	24(%rsp), %rax			/* the frame's RIP */
+	movq	%rax, xen_test_events + XT_EV_RIP(%rip)
+	movzbl	XEN_TEST_VCPU0_MASK, %eax
+	movq	%rax, xen_test_events + XT_EV_MASK(%rip)
+	movb	$0, XEN_TEST_VCPU0_PENDING
+	xorl	%eax, %eax
+	xchgq	%rax, XEN_TEST_VCPU0_SEL
+	orq	%rax, xen_test_events + XT_EV_SEL(%rip)
+	xorl	%eax, %eax
+	xchgq	%rax, XEN_TEST_EVTCHN_PENDING
+	orq	%rax, xen_test_events + XT_EV_PENDING(%rip)
+	popq	%rax
+	popq	%rcx
+	popq	%r11
+	jmp	xen_test_iret
+
+/*
  * HYPERVISOR_iret from {rip, cs, rflags, rsp, ss} on the stack, as Linux's
  * xen_iret: struct iret_context is {rax, r11, rcx, flags, rip, cs, rflags,
  * rsp, ss} from the lowest address.
