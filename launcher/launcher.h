@@ -44,6 +44,7 @@ struct lg_options {
 #define LG_EXIT_RESTART		65	/* the guest asked for a restart */
 #define LG_EXIT_CRASH		66	/* the guest said it crashed */
 #define LG_EXIT_WATCHDOG	67	/* the guest's watchdog fired */
+#define LG_EXIT_USER		130	/* the user typed the escape (as SIGINT's 128 + 2) */
 
 /*
  * The exit status for a guest that shut down with LGUEST_SHUTDOWN_* reason
@@ -124,5 +125,22 @@ void lg_format_mitigations(uint32_t mit, char *buf, size_t len);
 uint32_t lg_mitigation_bit(const char *name);
 
 extern const char lg_usage[];
+
+/*
+ * launcher/term.c: the terminal a guest's console reads from.  Raw mode
+ * while the guest runs (1 if @fd is a terminal and now raw, else 0),
+ * given back at lg_term_restore() or on SIGTERM/SIGHUP.  The escape,
+ * Ctrl-A x, ends the run; Ctrl-A Ctrl-A types a Ctrl-A.
+ */
+#define LG_ESCAPE_CHAR	'\x01'
+
+struct lg_escape {
+	int armed;		/* the last byte was LG_ESCAPE_CHAR */
+};
+
+int lg_term_raw(int fd);
+void lg_term_restore(void);
+size_t lg_escape_filter(struct lg_escape *e, const char *in, size_t n,
+			char *out, int *quit);
 
 #endif /* LAUNCHER_H */

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu/urcu-memb.h>
 #include <linux/lguest.h>
@@ -107,6 +109,18 @@ struct run {
 	struct xencons_interface *console;
 	uint32_t console_port;
 	pthread_mutex_t console_lock;
+	/*
+	 * Its input: a thread feeds our stdin into the ring (input_main()),
+	 * waiting on console_room while the ring is full; each console event
+	 * (the guest read, or wrote) signals it.  stop[1] is written, and
+	 * stopping set, when the run is over.
+	 */
+	pthread_cond_t console_room;
+	pthread_t input;
+	int input_started;
+	int stop[2];
+	int stopping;
+	int raw;		/* stdin is a terminal in raw mode */
 };
 
 struct vcpu_thread {
@@ -176,8 +190,167 @@ static int drain_console(struct run *r)
 	pthread_mutex_lock(&r->console_lock);
 	n = xen_console_drain(r->console, STDOUT_FILENO);
 	err = errno;
+	/* It may also have read input, making room for more. */
+	pthread_cond_broadcast(&r->console_room);
 	pthread_mutex_unlock(&r->console_lock);
 	return n < 0 ? -err : 0;
+}
+
+/*
+ * Give @len bytes the user typed to the guest, waiting while its input
+ * ring is full, and raise the console's channel for each batch (the
+ * guest's hvc driver reads on that event).  0, or -1 when no more input
+ * should go to this guest: its ring is impossible (its own loss; the run
+ * goes on, as Xen's console daemon would let it), or the run is over.
+ */
+static int feed_console(struct run *r, const char *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		struct timespec until;
+		ssize_t n;
+		int err;
+
+		pthread_mutex_lock(&r->console_lock);
+		n = xen_console_feed(r->console, buf + done, len - done);
+		if (!n && !r->stopping) {
+			/* Room comes with the guest's next event; or look again. */
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 100 * 1000 * 1000;
+			if (until.tv_nsec >= 1000000000) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&r->console_room, &r->console_lock, &until);
+		}
+		n = n ? n : -!!r->stopping;
+		pthread_mutex_unlock(&r->console_lock);
+		if (n < 0) {
+			if (!r->stopping)
+				warn_once(r, "lguest: the guest's console input ring is corrupt; no more input goes to it\n");
+			return -1;
+		}
+		if (!n)
+			continue;
+		done += n;
+		err = lg_vm_irq(&r->vm, 0, r->console_port);
+		if (err) {
+			warn_once(r, "lguest: cannot signal the guest's console: %s\n",
+				  strerror(-err));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Ctrl-A x: the terminal back, a line that says why, and out at once. */
+static void __attribute__((noreturn)) user_quit(struct run *r)
+{
+	lg_term_restore();
+	pthread_mutex_lock(&r->console_lock);
+	fflush(stdout);
+	fputs("\nlguest: ended by the user (Ctrl-A x)\n", stderr);
+	/*
+	 * The vCPU threads may be asleep in the module: leaving the process
+	 * ends them and the guest with it, as a SIGKILL would.
+	 */
+	_exit(LG_EXIT_USER);
+}
+
+/*
+ * The console's input: our stdin, a byte stream to the guest's hvc0, until
+ * it ends or the run does.  On a terminal, the escape is taken out first.
+ */
+static void *input_main(void *arg)
+{
+	struct run *r = arg;
+	struct pollfd fds[2] = {
+		{ .fd = STDIN_FILENO, .events = POLLIN },
+		{ .fd = r->stop[0], .events = POLLIN },
+	};
+	struct lg_escape esc = { 0 };
+	char in[256], out[sizeof(in) + 1];
+
+	for (;;) {
+		int quit = 0;
+		ssize_t n;
+		size_t len;
+
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (fds[1].revents)
+			break;
+		n = read(STDIN_FILENO, in, sizeof(in));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		/* End of input: the guest reads nothing more, and runs on. */
+		if (n <= 0)
+			break;
+		if (r->raw) {
+			len = lg_escape_filter(&esc, in, n, out, &quit);
+		} else {
+			memcpy(out, in, n);
+			len = n;
+		}
+		if (len && feed_console(r, out, len))
+			break;
+		if (quit)
+			user_quit(r);
+	}
+	return NULL;
+}
+
+/*
+ * Start the console's input, if there is a console and a stdin to read:
+ * not when stdin is our controlling terminal and another process group
+ * has its foreground (a launcher started with `&`), which a read would
+ * stop with SIGTTIN.  A terminal that is not our controlling one (the
+ * test VM's serial line) has no foreground for us (ENOTTY): it is read.
+ */
+static void start_input(struct run *r)
+{
+	pid_t fg;
+	int rc;
+
+	if (!r->console || fcntl(STDIN_FILENO, F_GETFL) < 0)
+		return;
+	fg = isatty(STDIN_FILENO) ? tcgetpgrp(STDIN_FILENO) : -1;
+	if (fg >= 0 && fg != getpgrp())
+		return;
+	if (pipe2(r->stop, O_CLOEXEC)) {
+		fprintf(stderr, "lguest: no console input: %s\n", strerror(errno));
+		return;
+	}
+	r->raw = lg_term_raw(STDIN_FILENO);
+	rc = pthread_create(&r->input, NULL, input_main, r);
+	if (rc) {
+		lg_term_restore();
+		fprintf(stderr, "lguest: no console input: %s\n", strerror(rc));
+		close(r->stop[0]);
+		close(r->stop[1]);
+		return;
+	}
+	r->input_started = 1;
+}
+
+static void stop_input(struct run *r)
+{
+	if (!r->input_started)
+		return;
+	pthread_mutex_lock(&r->console_lock);
+	r->stopping = 1;
+	pthread_cond_broadcast(&r->console_room);
+	pthread_mutex_unlock(&r->console_lock);
+	if (write(r->stop[1], "", 1) < 0)
+		pthread_cancel(r->input);
+	pthread_join(r->input, NULL);
+	close(r->stop[0]);
+	close(r->stop[1]);
+	lg_term_restore();
 }
 
 static void console_failed(struct run *r, int err)
@@ -397,6 +570,7 @@ static int cmd_run(const struct lg_options *opts)
 	struct run r = {
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 		.console_lock = PTHREAD_MUTEX_INITIALIZER,
+		.console_room = PTHREAD_COND_INITIALIZER,
 	};
 	char err[256];
 	unsigned int i;
@@ -431,8 +605,10 @@ static int cmd_run(const struct lg_options *opts)
 			_exit(LG_EXIT_ERROR);
 		}
 	}
+	start_input(&r);
 	for (i = 0; i < opts->nr_cpus; i++)
 		pthread_join(threads[i].th, NULL);
+	stop_input(&r);
 	free(threads);
 	lg_devices_free();
 	lg_vm_destroy(&r.vm);

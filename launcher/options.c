@@ -20,8 +20,8 @@ const char lg_usage[] =
 	"  run --kernel VMLINUZ [--initrd FILE] [--append CMDLINE] [--mem SIZE]\n"
 	"                           run a 64-bit Linux kernel built for Xen PV (a bzImage\n"
 	"                           with an XZ payload, or its ELF) as a Xen PV domU, its\n"
-	"                           console (hvc0) on stdout (default 256M of memory,\n"
-	"                           1 vCPU; work in progress, issue 11)\n"
+	"                           console (hvc0) on stdin and stdout (default 256M of\n"
+	"                           memory, 1 vCPU)\n"
 	"  help                     show this text\n"
 	"  version                  show the launcher's version\n"
 	"\n"
@@ -34,7 +34,11 @@ const char lg_usage[] =
 	"  2     a mistake on the command line\n"
 	"  65    the guest asked for a restart\n"
 	"  66    the guest crashed\n"
-	"  67    the guest's watchdog fired\n";
+	"  67    the guest's watchdog fired\n"
+	"  130   the user ended the run with Ctrl-A x\n"
+	"\n"
+	"A Xen PV guest's console reads the launcher's stdin; on a terminal, every\n"
+	"key goes to the guest (raw mode) until Ctrl-A x; Ctrl-A Ctrl-A types Ctrl-A.\n";
 
 /*
  * Xen's shutdown reasons are a superset of lguest's own.  A reason not

@@ -4,7 +4,8 @@
 # linux_guest_test.sh: Debian's unmodified kernel, the very vmlinuz the
 # test VM boots, runs under lguest as a Xen PV guest (issue 11): the
 # busybox initramfs of tools/linux-initramfs, whose /init prints a line of
-# values computed in the guest and powers off.  Each boot is asserted on
+# values computed in the guest, runs what is typed at the launcher's stdin
+# in a shell, and powers off.  Each boot is asserted on
 # what the guest printed, through both of its consoles (console_io before
 # hvc0 exists, the console ring after), on how it ended, and on a clean
 # kernel log.  Boots are slow under TCG (about a minute), so there are
@@ -32,7 +33,7 @@ md5=$(cat "$initrd.md5")
 
 n=0 failed=0
 echo "TAP version 13"
-if [ "${LG_SKIP_LINUX:-}" = crash ]; then echo "1..8"; else echo "1..9"; fi
+if [ "${LG_SKIP_LINUX:-}" = crash ]; then echo "1..9"; else echo "1..10"; fi
 ok() {		# ok COND DESCRIPTION
 	n=$((n + 1))
 	if [ "$1" = 1 ]; then
@@ -45,10 +46,36 @@ ok() {		# ok COND DESCRIPTION
 has() {		# has OUTPUT TEXT: 1 if OUTPUT holds the line TEXT
 	grep -qxF -- "$2" <<< "$1" && echo 1 || echo 0
 }
-boot() {	# boot APPEND: the guest's console and the launcher's lines
-	out=$(timeout 900 "$L" run --kernel "$kimage" --initrd "$initrd" \
-		--mem 256M --append "$1" 2>&1)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# boot APPEND STATUS [TYPED]: the guest's console and the launcher's lines
+# in $out, its status in $rc.  TYPED goes to the launcher's stdin once
+# /init's shell is up (the console's input path), else stdin is empty.
+boot() {
+	local pid i
+	rm -f "$tmp/in"
+	mkfifo "$tmp/in"
+	timeout 900 "$L" run --kernel "$kimage" --initrd "$initrd" \
+		--mem 256M --append "$1" < "$tmp/in" > "$tmp/out" 2>&1 &
+	pid=$!
+	exec 3> "$tmp/in"
+	if [ -n "${3:-}" ]; then
+		while kill -0 $pid 2>/dev/null &&
+		      ! grep -q 'lguest-linux: a shell' "$tmp/out"; do
+			sleep 1
+		done
+		printf '%b' "$3" >&3
+		# What was typed ends the guest; if it does not, say so soon.
+		for i in $(seq 120); do
+			kill -0 $pid 2>/dev/null || break
+			sleep 1
+		done
+		kill $pid 2>/dev/null
+	fi
+	exec 3>&-
+	wait $pid
 	rc=$?
+	out=$(cat "$tmp/out")
 	if [ $rc -ne "$2" ]; then
 		echo "# status $rc (want $2); the last of the output:"
 		tail -n 40 <<< "$out" | sed 's/^/#   /'
@@ -60,8 +87,10 @@ clean() {
 		<<< "$1" > /dev/null && echo 1 || echo 0
 }
 
-# 1. The whole boot, every message: console_io first, then hvc0.
-boot "earlyprintk=xen console=hvc0 loglevel=7" 0
+# 1. The whole boot, every message: console_io first, then hvc0; then a
+#    shell on hvc0 runs what is typed at the launcher, which powers off.
+boot "earlyprintk=xen console=hvc0 loglevel=7 lguest.shell" 0 \
+	'echo typed-$((6 * 7))\npoweroff -f\n'
 line="lguest-linux: kernel=$kabi cpus=1 md5=$md5 forks=16"
 ok "$([ $rc -eq 0 ] && echo 1 || echo 0)" "the guest powers off with status 0"
 # (a substring: the kernel's own messages share the console)
@@ -78,6 +107,8 @@ ok "$(grep -q 'clocksource: Switched to clocksource xen' <<< "$out" && echo 1 ||
 ok "$(has "$out" "lguest: guest powered off: SCHEDOP_shutdown(poweroff)")" \
 	"the launcher says how the guest ended"
 ok "$(clean "$out")" "the guest's kernel log is clean"
+ok "$(grep -q '^typed-42' <<< "$out" && echo 1 || echo 0)" \
+	"its shell ran what was typed at the launcher (console input)"
 
 # 2. A kernel that panics ends the launcher as a crash, not a poweroff.
 [ "${LG_SKIP_LINUX:-}" = crash ] && exit $failed

@@ -88,4 +88,13 @@ int xen_build_layout(const struct xen_kernel *k, void *mem, uint64_t mem_size,
 struct xencons_interface;
 ssize_t xen_console_drain(struct xencons_interface *ring, int fd);
 
+/*
+ * Put up to @len bytes of @buf in the ring's input side for the guest to
+ * read.  Returns how many fitted (0 when the ring is full), or -1 with
+ * errno EPROTO when the guest's in_cons is impossible (ahead of in_prod,
+ * or more than a ring behind).  The caller then raises the channel.
+ */
+ssize_t xen_console_feed(struct xencons_interface *ring, const char *buf,
+			 size_t len);
+
 #endif

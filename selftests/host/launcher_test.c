@@ -273,4 +273,38 @@ TEST(cap_names_round_trip)
 	EXPECT_EQ(0, lg_cap_bit("la5"));
 }
 
+/*
+ * The terminal's escape: Ctrl-A x quits, keeping what came before it;
+ * Ctrl-A Ctrl-A is one Ctrl-A; Ctrl-A and any other key are both typed;
+ * an escape split across two reads still works.
+ */
+TEST(the_escape_is_taken_out_of_what_the_user_types)
+{
+	struct lg_escape e = { 0 };
+	char out[16];
+	int quit = 0;
+
+	EXPECT_EQ(3, lg_escape_filter(&e, "ls\n", 3, out, &quit));
+	EXPECT_EQ(0, memcmp(out, "ls\n", 3));
+	EXPECT_EQ(0, quit);
+	EXPECT_EQ(2, lg_escape_filter(&e, "ab\x01x", 4, out, &quit));
+	EXPECT_EQ(1, quit);
+	EXPECT_EQ(0, memcmp(out, "ab", 2));
+	quit = 0;
+	e.armed = 0;
+	EXPECT_EQ(1, lg_escape_filter(&e, "\x01\x01", 2, out, &quit));
+	EXPECT_EQ('\x01', out[0]);
+	EXPECT_EQ(2, lg_escape_filter(&e, "\x01c", 2, out, &quit));
+	EXPECT_EQ(0, memcmp(out, "\x01c", 2));
+	/* Split: the Ctrl-A ends one read, its key begins the next. */
+	EXPECT_EQ(1, lg_escape_filter(&e, "q\x01", 2, out, &quit));
+	EXPECT_EQ(1, e.armed);
+	EXPECT_EQ(2, lg_escape_filter(&e, "k", 1, out, &quit));
+	EXPECT_EQ(0, memcmp(out, "\x01k", 2));
+	EXPECT_EQ(0, quit);
+	EXPECT_EQ(0, lg_escape_filter(&e, "\x01", 1, out, &quit));
+	EXPECT_EQ(0, lg_escape_filter(&e, "X", 1, out, &quit));
+	EXPECT_EQ(1, quit);
+}
+
 TEST_HARNESS_MAIN

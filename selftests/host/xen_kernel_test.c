@@ -477,6 +477,43 @@ TEST(a_small_xen_kernel_gets_its_hypercall_page)
 }
 
 /*
+ * Console input: what the user typed goes in order into the ring's input
+ * side, across its wrap, as much as fits; in_prod moves by what went in;
+ * an impossible consumer (ahead of the producer, or more than a ring
+ * behind) is refused.
+ */
+TEST(console_input_fills_the_ring_in_order_as_far_as_it_fits)
+{
+	static struct xencons_interface ring;
+	static char big[3000];
+	XENCONS_RING_IDX i;
+
+	ring.in_cons = ring.in_prod = 1020;
+	EXPECT_EQ(5, xen_console_feed(&ring, "ls -l", 5));
+	EXPECT_EQ(1025U, ring.in_prod);
+	for (i = 0; i < 5; i++)
+		EXPECT_EQ("ls -l"[i], ring.in[MASK_XENCONS_IDX(1020 + i, ring.in)]);
+	/* The guest read nothing: only the ring's room (1024 - 5) goes in. */
+	memset(big, 'y', sizeof(big));
+	EXPECT_EQ((ssize_t)sizeof(ring.in) - 5, xen_console_feed(&ring, big, sizeof(big)));
+	EXPECT_EQ(ring.in_cons + sizeof(ring.in), ring.in_prod);
+	EXPECT_EQ(0, xen_console_feed(&ring, "z", 1));
+	/* The guest read it all: room again, across 2^32. */
+	ring.in_cons = ring.in_prod = 0xfffffffe;
+	EXPECT_EQ(4, xen_console_feed(&ring, "abcd", 4));
+	EXPECT_EQ(2U, ring.in_prod);
+	EXPECT_EQ('c', ring.in[0]);
+	/* A consumer ahead of our producer, or a ring and more behind. */
+	ring.in_cons = ring.in_prod + 1;
+	errno = 0;
+	EXPECT_EQ(-1, xen_console_feed(&ring, "q", 1));
+	EXPECT_EQ(EPROTO, errno);
+	ring.in_cons = ring.in_prod - sizeof(ring.in) - 1;
+	EXPECT_EQ(-1, xen_console_feed(&ring, "q", 1));
+	EXPECT_EQ(2U, ring.in_prod);
+}
+
+/*
  * The console ring's back end: what the guest produced comes out in
  * order, across the ring's wrap, and the consumer index moves up to the
  * producer; a producer more than a ring ahead is refused.
@@ -549,6 +586,11 @@ static int lguest_exec(char *out, size_t len, const char *device, const char *ex
 	if (pid < 0)
 		return -1;
 	if (!pid) {
+		int null = open("/dev/null", O_RDONLY);
+
+		/* No console input, and never the terminal make check runs on. */
+		if (null >= 0)
+			dup2(null, 0);
 		dup2(p[1], 1);
 		dup2(p[1], 2);
 		close(p[0]);
