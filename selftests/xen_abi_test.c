@@ -752,7 +752,14 @@ TEST(emulated_instructions)
 	EXPECT_EQ(0x65584d4dU, r->hv[2]);
 	EXPECT_EQ(0x4d4d566eU, r->hv[3]);
 	EXPECT_TRUE(r->leaf1[2] & (1U << 31));		/* hypervisor */
-	EXPECT_FALSE(r->leaf7[2] & (1U << 16));		/* no LA57 */
+	/* Xen's PV policy (docs/limits.md M:044): the APIC, as on Xen ... */
+	EXPECT_TRUE(r->leaf1[3] & (1U << 9));
+	/* ... no PSE, MCE, PGE, MCA; no MONITOR, VMX, x2APIC ... */
+	EXPECT_EQ(0, r->leaf1[3] & ((1U << 3) | (1U << 7) | (1U << 13) | (1U << 14)));
+	EXPECT_EQ(0, r->leaf1[2] & ((1U << 3) | (1U << 5) | (1U << 21)));
+	/* ... no SMEP, SMAP, LA57. */
+	EXPECT_EQ(0, r->leaf7[1] & ((1U << 7) | (1U << 20)));
+	EXPECT_FALSE(r->leaf7[2] & (1U << 16));
 	EXPECT_EQ(0x80000001ULL, r->cr0 & 0x80000001ULL);	/* PG, PE */
 	EXPECT_EQ(0, r->set_iopl);
 	EXPECT_EQ(0xff, r->port80);

@@ -248,10 +248,13 @@ static void cpuid_policy(struct lg_cpu *cpu, u32 leaf, u32 sub, u32 *r)
 		r[2] &= ~(BIT(3) | BIT(5) | BIT(6) | BIT(17) | BIT(21) | BIT(24));
 		r[2] |= BIT(31);
 		/*
-		 * No PSE, MCE, APIC, SEP, MTRR, PGE, MCA, PSE36, ACPI: machine
-		 * checks are the host's (Xen shows a virtual MCA; we have none).
+		 * No PSE, MCE, SEP, MTRR, PGE, MCA, PSE36, ACPI: machine checks
+		 * are the host's (Xen shows a virtual MCA; we have none).  The
+		 * APIC stays, as in Xen's PV policy: Linux then takes its Xen
+		 * PV APIC driver (paravirtual, no register is ever touched)
+		 * rather than falling back to the NOOP one.
 		 */
-		r[3] &= ~(BIT(3) | BIT(7) | BIT(9) | BIT(11) | BIT(12) | BIT(13) |
+		r[3] &= ~(BIT(3) | BIT(7) | BIT(11) | BIT(12) | BIT(13) |
 			  BIT(14) | BIT(17) | BIT(22));
 		break;
 	case 7:
