@@ -387,6 +387,15 @@ void __user *lguest_gpa_to_user(struct lguest *lg, u64 gpa);
 int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit);
 void lguest_set_irq(struct lg_cpu *cpu, unsigned int vector);
 void lguest_kick_vcpu(struct lg_cpu *cpu);
+/*
+ * Starting and stopping a vCPU (LHCALL_START_VCPU, Xen's VCPUOP_up and
+ * down): claim a stopped one, write its registers, then start it; or
+ * give the claim back.  Stopping keeps its registers for the next start.
+ */
+bool lguest_vcpu_claim(struct lg_cpu *t);
+void lguest_vcpu_unclaim(struct lg_cpu *t);
+void lguest_vcpu_start(struct lg_cpu *t);
+bool lguest_vcpu_stop(struct lg_cpu *t);
 void lguest_vcpu_init_timer(struct lg_cpu *cpu);
 u64 lguest_sanitize_rflags(u64 rflags);
 

@@ -207,16 +207,15 @@ static long hcall_start_vcpu(struct lg_cpu *cpu, u64 id, u64 rip, u64 rsp,
 			     u64 arg)
 {
 	struct lguest *lg = cpu->lg;
-	struct task_struct *tsk;
 	struct lg_cpu *t;
 
 	if (id >= lg->nr_cpus || !lguest_canonical(rip) || !lguest_canonical(rsp))
 		return LGUEST_HCALL_EINVAL;
 	t = lg->cpus[array_index_nospec(id, lg->nr_cpus)];
-	if (cmpxchg(&t->vstate, LG_VCPU_STOPPED, LG_VCPU_STARTING) != LG_VCPU_STOPPED)
+	if (!lguest_vcpu_claim(t))
 		return LGUEST_HCALL_EBUSY;
 	if (lguest_share_pgdir(cpu, t)) {
-		WRITE_ONCE(t->vstate, LG_VCPU_STOPPED);
+		lguest_vcpu_unclaim(t);
 		kill_guest(cpu, "out of memory for shadow page tables");
 		return LGUEST_HCALL_EINVAL;
 	}
@@ -225,14 +224,7 @@ static long hcall_start_vcpu(struct lg_cpu *cpu, u64 id, u64 rip, u64 rsp,
 	t->regs.rdi = arg;
 	t->regs.rflags = lguest_sanitize_rflags(0);
 	t->mode = LG_MODE_KERNEL;
-	t->changed = CHANGED_ALL;
-	/* Pairs with lguest_run()'s acquire: the registers before the state. */
-	smp_store_release(&t->vstate, LG_VCPU_RUNNING);
-	/* Our vstate before its tsk, as it sets tsk before reading vstate. */
-	smp_mb();
-	tsk = READ_ONCE(t->tsk);
-	if (tsk)
-		wake_up_process(tsk);
+	lguest_vcpu_start(t);
 	return LGUEST_HCALL_OK;
 }
 

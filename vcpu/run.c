@@ -47,6 +47,49 @@ void lguest_kick_vcpu(struct lg_cpu *cpu)
 	}
 }
 
+/* A stopped vCPU, now ours to set up and start: false if it was not stopped. */
+bool lguest_vcpu_claim(struct lg_cpu *t)
+{
+	return cmpxchg(&t->vstate, LG_VCPU_STOPPED, LG_VCPU_STARTING) == LG_VCPU_STOPPED;
+}
+
+void lguest_vcpu_unclaim(struct lg_cpu *t)
+{
+	WRITE_ONCE(t->vstate, LG_VCPU_STOPPED);
+}
+
+/*
+ * Start a claimed vCPU whose registers are written.  Its thread may be
+ * waiting in its run request already (lguest_wait_start()), or arrive
+ * later.
+ */
+void lguest_vcpu_start(struct lg_cpu *t)
+{
+	struct task_struct *tsk;
+
+	t->changed = CHANGED_ALL;
+	/* Pairs with lguest_run()'s acquire: the registers before the state. */
+	smp_store_release(&t->vstate, LG_VCPU_RUNNING);
+	/* Our vstate before its tsk, as it sets tsk before reading vstate. */
+	smp_mb();
+	tsk = READ_ONCE(t->tsk);
+	if (tsk)
+		wake_up_process(tsk);
+}
+
+/*
+ * Stop a running vCPU where it is: itself, in a hypercall (it parks when
+ * the hypercall returns), or another, which is forced out of the guest.
+ * False if it was not running.
+ */
+bool lguest_vcpu_stop(struct lg_cpu *t)
+{
+	if (cmpxchg(&t->vstate, LG_VCPU_RUNNING, LG_VCPU_STOPPED) != LG_VCPU_RUNNING)
+		return false;
+	lguest_kick_vcpu(t);
+	return true;
+}
+
 static enum hrtimer_restart lguest_clockevent(struct hrtimer *timer)
 {
 	struct lg_cpu *cpu = container_of(timer, struct lg_cpu, timer);
