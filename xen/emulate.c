@@ -244,6 +244,12 @@ static void cpuid_policy(struct lg_cpu *cpu, u32 leaf, u32 sub, u32 *r)
 	cpuid_count(leaf, sub, &r[0], &r[1], &r[2], &r[3]);
 	switch (leaf) {
 	case 1:
+		/*
+		 * No topology of the host's: the initial APIC ID would be that
+		 * of whichever CPU the vCPU's thread runs on now (Xen's PV
+		 * policy gives 0 too).
+		 */
+		r[1] &= 0x00ffffff;
 		/* No MONITOR, VMX, SMX, PCID, x2APIC, TSC deadline; a hypervisor. */
 		r[2] &= ~(BIT(3) | BIT(5) | BIT(6) | BIT(17) | BIT(21) | BIT(24));
 		r[2] |= BIT(31);
@@ -270,7 +276,9 @@ static void cpuid_policy(struct lg_cpu *cpu, u32 leaf, u32 sub, u32 *r)
 		r[3] &= ~GENMASK(31, 26);
 		break;
 	case 0xa:
-		/* No PMU. */
+	case 0xb:
+	case 0x1f:
+		/* No PMU; no x2APIC topology of the host's (it moves). */
 		memset(r, 0, 4 * sizeof(*r));
 		break;
 	case 0xd:

@@ -87,12 +87,14 @@ void lg_xen_events_free(struct lguest *lg)
 static void timer_virq(struct lg_cpu *cpu)
 {
 	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+	unsigned int port;
 
 	if (!test_and_clear_bit(LGUEST_TIMER_VECTOR, cpu->irqs_pending))
 		return;
 	lg_xen_update_time(cpu);
-	if (xc->virq_port[VIRQ_TIMER])
-		raise_port(cpu->lg, xc->virq_port[VIRQ_TIMER]);
+	port = READ_ONCE(xc->virq_port[VIRQ_TIMER]);
+	if (port)
+		raise_port(cpu->lg, port);
 }
 
 static bool upcall_due(struct lg_cpu *cpu)
@@ -162,8 +164,10 @@ static long bind_virq(struct lg_cpu *cpu, u64 arg)
 	if (lg_xen_read(cpu, arg, &b, sizeof(b)))
 		return -EFAULT;
 	/* Only the per-vCPU VIRQs mean anything here: timer, debug. */
-	if (b.virq >= LG_XEN_VIRQS || b.vcpu >= cpu->lg->nr_cpus)
+	if (b.virq >= LG_XEN_VIRQS)
 		return -EINVAL;
+	if (b.vcpu >= cpu->lg->nr_cpus)
+		return -ENOENT;
 	b.virq = array_index_nospec(b.virq, LG_XEN_VIRQS);
 	xc = lg_xen_cpu(cpu->lg->cpus[array_index_nospec(b.vcpu, cpu->lg->nr_cpus)]);
 	spin_lock(&x->evtchn_lock);
@@ -174,7 +178,8 @@ static long bind_virq(struct lg_cpu *cpu, u64 arg)
 	port = alloc_port(x, EVTCHNSTAT_virq, b.vcpu);
 	if (port) {
 		x->ports[port].virq = b.virq;
-		xc->virq_port[b.virq] = port;
+		/* The vCPU's own thread reads it unlocked (timer_virq()). */
+		WRITE_ONCE(xc->virq_port[b.virq], port);
 	}
 	spin_unlock(&x->evtchn_lock);
 	if (!port)

@@ -153,6 +153,13 @@ static long sched_op(struct lg_cpu *cpu, u64 cmd, u64 arg)
 
 	switch (cmd) {
 	case SCHEDOP_yield:
+		/*
+		 * Another vCPU has what this one waits for (Linux's CPU 0
+		 * yields while a new CPU comes up).  The run loop's
+		 * cond_resched() before the next entry lets it run if it
+		 * shares this CPU and the scheduler says so; yield() would
+		 * second-guess the scheduler (its kernel-doc).
+		 */
 		return 0;
 	case SCHEDOP_block:
 		/* Events on, and sleep until one is there (traps.c). */
@@ -321,14 +328,17 @@ static long vcpu_op(struct lg_cpu *cpu, u64 cmd, u64 id, u64 arg)
 		return -ENOENT;
 	v = lg->cpus[array_index_nospec(id, lg->nr_cpus)];
 	switch (cmd) {
+	case VCPUOP_initialise:
+	case VCPUOP_up:
+	case VCPUOP_down:
 	case VCPUOP_is_up:
-		/* Pairs with the release that starts a vCPU. */
-		return smp_load_acquire(&v->vstate) == LG_VCPU_RUNNING;
+		return lg_xen_smp_vcpu_op(cpu, cmd, v, arg);
 	case VCPUOP_register_runstate_memory_area:
 		/* Accepted, and left zero: no steal time to report yet. */
 		return 0;
 	case VCPUOP_stop_periodic_timer:
-		return v == cpu ? 0 : -EINVAL;
+		/* Any vCPU's, as on Xen; none ever has a periodic timer. */
+		return 0;
 	case VCPUOP_set_singleshot_timer:
 		if (v != cpu)
 			return -EINVAL;

@@ -203,9 +203,24 @@ long lg_xen_update_va_mapping(struct lg_cpu *cpu, u64 va, u64 pte, u64 flags)
 	 * vCPU's two spaces, or of all with UVMF_ALL.
 	 */
 	r = flush(cpu, va, true, false);
+	/*
+	 * Above the flush type: UVMF_LOCAL (0), UVMF_ALL, or a pointer to a
+	 * mask of vCPUs (UVMF_MULTI), which the shared shadow makes all.
+	 */
 	if (!r && (flags & UVMF_FLUSHTYPE_MASK) == UVMF_TLB_FLUSH)
-		r = flush_local(cpu, flags & UVMF_ALL);
+		r = flush_local(cpu, flags & ~(u64)UVMF_FLUSHTYPE_MASK);
 	return r;
+}
+
+/* A _MULTI op's mask of vCPUs must be readable guest memory, as on Xen. */
+static bool vcpumask_ok(struct lg_cpu *cpu, const struct mmuext_op *op)
+{
+	u64 mask;
+
+	if (op->cmd != MMUEXT_TLB_FLUSH_MULTI && op->cmd != MMUEXT_INVLPG_MULTI)
+		return true;
+	return !lg_xen_read(cpu, (u64)(unsigned long)op->arg2.vcpumask, &mask,
+			    sizeof(mask));
 }
 
 /*
@@ -333,13 +348,23 @@ long lg_xen_mmuext_op(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom)
 			break;
 		case MMUEXT_TLB_FLUSH_MULTI:
 		case MMUEXT_TLB_FLUSH_ALL:
-			r = flush(cpu, 0, true, true);
+			/*
+			 * The shadow is the guest's, shared by its vCPUs, and
+			 * a flush of it forces every vCPU in the guest out
+			 * (and so through a CR3 load) before it returns: a
+			 * mask of vCPUs is all of them, once it reads.
+			 */
+			r = vcpumask_ok(cpu, &op) ? flush(cpu, 0, true, true) : -EFAULT;
 			break;
 		case MMUEXT_INVLPG_LOCAL:
 		case MMUEXT_INVLPG_MULTI:
 		case MMUEXT_INVLPG_ALL:
 			if (!lguest_canonical(op.arg1.linear_addr)) {
 				r = -EINVAL;
+				break;
+			}
+			if (!vcpumask_ok(cpu, &op)) {
+				r = -EFAULT;
 				break;
 			}
 			/* Every space: the user L4's shadow maps it too. */
@@ -358,8 +383,11 @@ long lg_xen_mmuext_op(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom)
 	return batch_done(cpu, pdone, done, r);
 }
 
-/* Load the GDT of @entries descriptors in the frame at @gpa. */
-static long load_gdt_frame(struct lg_cpu *cpu, u64 gpa, u64 entries)
+/*
+ * Load the GDT of @entries descriptors in the frame at @gpa (set_gdt, and
+ * VCPUOP_initialise for another vCPU, stopped).
+ */
+long lg_xen_load_gdt(struct lg_cpu *cpu, u64 gpa, u64 entries)
 {
 	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
 	u64 *d;
@@ -400,7 +428,7 @@ long lg_xen_set_gdt(struct lg_cpu *cpu, u64 frames_va, u64 entries)
 	/* A frame number must be a frame: no wrapping past 2^52. */
 	if (frame >= cpu->lg->mem_size >> PAGE_SHIFT)
 		return -EINVAL;
-	return load_gdt_frame(cpu, frame << PAGE_SHIFT, entries);
+	return lg_xen_load_gdt(cpu, frame << PAGE_SHIFT, entries);
 }
 
 /*
@@ -418,6 +446,6 @@ long lg_xen_update_descriptor(struct lg_cpu *cpu, u64 ma, u64 desc)
 	if (put_user(desc, (u64 __user *)lguest_gpa_to_user(cpu->lg, ma)))
 		return -EFAULT;
 	if (xc->gdt_gpa && ma >= xc->gdt_gpa && ma < xc->gdt_gpa + xc->gdt_entries * 8)
-		return load_gdt_frame(cpu, xc->gdt_gpa, xc->gdt_entries);
+		return lg_xen_load_gdt(cpu, xc->gdt_gpa, xc->gdt_entries);
 	return 0;
 }

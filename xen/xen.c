@@ -182,8 +182,7 @@ static bool bad_start(const struct lguest_req_init *req)
 	       !PAGE_ALIGNED(st->cr3) || st->cr3 >= st->shared_info ||
 	       st->console_port >= EVTCHN_2L_NR_CHANNELS ||
 	       !lguest_canonical(req->entry) || lg_xen_in_hole(req->entry, 1) ||
-	       !lguest_canonical(st->rsp) || !lguest_canonical(st->rsi) ||
-	       req->nr_vcpus > 1;	/* M:035 */
+	       !lguest_canonical(st->rsp) || !lguest_canonical(st->rsi);
 }
 
 static void xen_free(struct lguest *lg)
@@ -258,7 +257,7 @@ static int xen_init(struct lguest *lg, const struct lguest_req_init *req)
 		if (!xc)
 			return -ENOMEM;
 		cpu->pstate = xc;
-		xc->vi = &x->shared->vcpu_info[i];
+		xc->vi = i < MAX_VIRT_CPUS ? &x->shared->vcpu_info[i] : &xc->spare_vi;
 		/* Xen's initial state (the design study's 3.6). */
 		xc->dr[6] = DR6_RESERVED;
 		xc->dr[7] = LG_DR7_FIXED_1;
@@ -277,6 +276,7 @@ static int xen_init(struct lguest *lg, const struct lguest_req_init *req)
 		lg_xen_update_time(cpu);
 	}
 
+	lg_xen_cpu(boot)->initialised = true;
 	boot->regs.rip = req->entry;
 	boot->regs.rsp = st->rsp;
 	boot->regs.rsi = st->rsi;

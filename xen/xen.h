@@ -87,6 +87,13 @@ struct lg_xen_cpu {
 	 */
 	struct vcpu_info *vi;
 	struct page *vi_page;
+	/*
+	 * vCPUs 32 and up have no legacy slot: until the guest registers
+	 * theirs, this one stands in (Xen's dummy_vcpu_info).
+	 */
+	struct vcpu_info spare_vi;
+	/* VCPUOP_initialise has described it (vCPU 0: the builder has). */
+	bool initialised;
 	struct lg_xen_trap traps[256];
 	u64 callback[LG_XEN_CALLBACKS];
 	u16 callback_flags[LG_XEN_CALLBACKS];
@@ -138,6 +145,9 @@ u64 lg_xen_system_time(struct lguest *lg);
 void lg_xen_update_time(struct lg_cpu *cpu);
 long lg_xen_register_vcpu_info(struct lg_cpu *cpu, u64 mfn, u64 offset);
 
+/* smp.c: VCPUOP_initialise, up, down, is_up of vCPU @t. */
+long lg_xen_smp_vcpu_op(struct lg_cpu *cpu, u64 cmd, struct lg_cpu *t, u64 arg);
+
 /* traps.c */
 bool lg_xen_bounce(struct lg_cpu *cpu, u64 handler, bool has_error, bool mask);
 bool lg_xen_toggle_mode(struct lg_cpu *cpu);
@@ -168,6 +178,7 @@ long lg_xen_update_va_mapping(struct lg_cpu *cpu, u64 va, u64 pte, u64 flags);
 long lg_xen_mmu_update(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom);
 long lg_xen_mmuext_op(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom);
 long lg_xen_set_gdt(struct lg_cpu *cpu, u64 frames_va, u64 entries);
+long lg_xen_load_gdt(struct lg_cpu *cpu, u64 gpa, u64 entries);
 long lg_xen_update_descriptor(struct lg_cpu *cpu, u64 ma, u64 desc);
 bool lg_xen_table_writable(struct lg_cpu *cpu, u64 gpa);
 
