@@ -1536,6 +1536,122 @@ TEST(timer_virq_by_count)
 	xen_test_vm_free(t);
 }
 
+/* ------------------------------------------------------------------ */
+/* Secondary vCPUs: VCPUOP_initialise, up, down, is_up (xen/smp.c)     */
+
+static struct {
+	long bad_id, fault, noncanonical, ldt, up_early, is_up_early;
+	long init, again, up, up_again, wrong_flush;
+	uint64_t runs_first, runs_second, waits;
+	long is_up_after;
+} smp_res;
+
+/* What vCPU 1 does: count, check in, take itself down; again when up. */
+static volatile uint64_t ap_runs, ap_down_returns;
+static volatile long ap_down_ret = -1;
+static volatile uint64_t ap_gs;
+static uint8_t ap_stack[16384] __attribute__((aligned(16)));
+
+static long vcpu_op(int cmd, uint64_t id, const void *arg)
+{
+	return xen_hypercall(__HYPERVISOR_vcpu_op, cmd, id, (uint64_t)arg, 0, 0);
+}
+
+static void guest_ap(void)
+{
+	for (;;) {
+		ap_gs = xen_rdmsr(MSR_GS_BASE);
+		__atomic_add_fetch(&ap_runs, 1, __ATOMIC_SEQ_CST);
+		ap_down_ret = vcpu_op(VCPUOP_down, 1, NULL);
+		ap_down_returns++;
+	}
+}
+
+/* Until vCPU 1 has run @n times and is down again (bounded). */
+static void wait_ap(uint64_t n)
+{
+	while ((ap_runs < n || vcpu_op(VCPUOP_is_up, 1, NULL) != 0) &&
+	       smp_res.waits < 1000000) {
+		HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+		smp_res.waits++;
+	}
+}
+
+static void guest_smp(void)
+{
+	static struct vcpu_guest_context ctx;
+	struct mmuext_op flush = { .cmd = MMUEXT_TLB_FLUSH_MULTI };
+
+	ctx.flags = VGCF_in_kernel;
+	ctx.user_regs.rip = (uint64_t)guest_ap;
+	/* As if called: the ABI's alignment at a function's entry. */
+	ctx.user_regs.rsp = (uint64_t)(ap_stack + sizeof(ap_stack) - 8);
+	ctx.user_regs.cs = FLAT_KERNEL_CS;
+	ctx.user_regs.ss = FLAT_KERNEL_SS;
+	ctx.user_regs.rflags = 0x1000;		/* IOPL 1, events masked */
+	ctx.kernel_ss = FLAT_KERNEL_SS;
+	ctx.kernel_sp = ctx.user_regs.rsp + 8;
+	ctx.ctrlreg[3] = XEN_TEST_PT_BASE;
+	ctx.gs_base_kernel = 0x1234000;
+
+	smp_res.bad_id = vcpu_op(VCPUOP_initialise, 2, &ctx);
+	smp_res.fault = vcpu_op(VCPUOP_initialise, 1, (void *)XEN_TEST_UNMAPPED);
+	ctx.user_regs.rip = NONCANONICAL;
+	smp_res.noncanonical = vcpu_op(VCPUOP_initialise, 1, &ctx);
+	ctx.user_regs.rip = (uint64_t)guest_ap;
+	ctx.ldt_ents = 1;
+	smp_res.ldt = vcpu_op(VCPUOP_initialise, 1, &ctx);
+	ctx.ldt_ents = 0;
+	smp_res.up_early = vcpu_op(VCPUOP_up, 1, NULL);
+	smp_res.is_up_early = vcpu_op(VCPUOP_is_up, 1, NULL);
+	smp_res.init = vcpu_op(VCPUOP_initialise, 1, &ctx);
+	smp_res.again = vcpu_op(VCPUOP_initialise, 1, &ctx);
+	smp_res.up = vcpu_op(VCPUOP_up, 1, NULL);
+	wait_ap(1);
+	smp_res.runs_first = ap_runs;
+	/* Up again: it goes on after its VCPUOP_down, which returns 0. */
+	smp_res.up_again = vcpu_op(VCPUOP_up, 1, NULL);
+	wait_ap(2);
+	smp_res.runs_second = ap_runs;
+	smp_res.is_up_after = vcpu_op(VCPUOP_is_up, 1, NULL);
+	/* A _MULTI flush's vCPU mask must be readable. */
+	set_xen_guest_handle(flush.arg2.vcpumask, (const void *)XEN_TEST_UNMAPPED);
+	smp_res.wrong_flush = xen_hypercall(__HYPERVISOR_mmuext_op, (uint64_t)&flush, 1, 0,
+					     DOMID_SELF, 0);
+}
+
+TEST(secondary_vcpus_initialise_up_down)
+{
+	struct xen_test_vm *t = xen_test_vm_create_smp(guest_smp, 2);
+
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(0, xen_test_start_vcpus(t));
+	XEN_RUN_DONE(t);
+	typeof(smp_res) *r = xen_test_hva(t, &smp_res);
+
+	/* Xen's error codes (common/domain.c, arch_set_info_guest()). */
+	EXPECT_EQ(-ENOENT, r->bad_id);
+	EXPECT_EQ(EFAULT_, r->fault);
+	EXPECT_EQ(EINVAL_, r->noncanonical);
+	EXPECT_EQ(EINVAL_, r->ldt);
+	EXPECT_EQ(EINVAL_, r->up_early);
+	EXPECT_EQ(0, r->is_up_early);
+	EXPECT_EQ(0, r->init);
+	EXPECT_EQ(-EEXIST, r->again);
+	EXPECT_EQ(0, r->up);
+	EXPECT_EQ(1, r->runs_first);
+	EXPECT_EQ(0, r->up_again);
+	EXPECT_EQ(2, r->runs_second);
+	EXPECT_EQ(0, r->is_up_after);
+	EXPECT_EQ(EFAULT_, r->wrong_flush);
+	/* vCPU 1 ran on its context, and its down returned 0 when it came back. */
+	EXPECT_EQ(0x1234000, *(uint64_t *)xen_test_hva(t, &ap_gs));
+	EXPECT_EQ(1, *(uint64_t *)xen_test_hva(t, &ap_down_returns));
+	EXPECT_EQ(0, *(long *)xen_test_hva(t, &ap_down_ret));
+	EXPECT_EQ(0, t->vcpus[1].error);
+	xen_test_vm_free(t);
+}
+
 static struct {
 	long misaligned, outside, ok, again, rdpid;
 	uint8_t mask;

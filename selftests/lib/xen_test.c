@@ -6,6 +6,8 @@
  * ucalls and registers the trap table.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,7 +152,7 @@ static unsigned int build_page_tables(void *mem)
 	return 3 + nr_l1;
 }
 
-struct xen_test_vm *xen_test_vm_create(void (*guest_fn)(void))
+struct xen_test_vm *xen_test_vm_create_smp(void (*guest_fn)(void), unsigned int nr_vcpus)
 {
 	struct xen_test_vm *t;
 	struct start_info *si;
@@ -184,7 +186,7 @@ struct xen_test_vm *xen_test_vm_create(void (*guest_fn)(void))
 		free(t);
 		return NULL;
 	}
-	t->vm.nr_vcpus = 1;
+	t->vm.nr_vcpus = nr_vcpus;
 
 	nr_pt = build_page_tables(t->vm.mem);
 	p2m = xen_test_hva(t, (void *)XEN_TEST_P2M);
@@ -217,10 +219,82 @@ struct xen_test_vm *xen_test_vm_create(void (*guest_fn)(void))
 	return t;
 }
 
+struct xen_test_vm *xen_test_vm_create(void (*guest_fn)(void))
+{
+	return xen_test_vm_create_smp(guest_fn, 1);
+}
+
+static void xen_test_wake(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A secondary vCPU's thread: in its run request until the guest ends or
+ * the test stops it (a signal: the module returns EINTR).  What it ran
+ * into last is kept for the test.
+ */
+static void *xen_test_vcpu_thread(void *arg)
+{
+	struct xen_test_vcpu *v = arg;
+	struct lguest_exit e;
+	int r;
+
+	while (!__atomic_load_n(&v->t->stopping, __ATOMIC_ACQUIRE)) {
+		r = lg_vm_run(&v->t->vm, v->id, &e);
+		if (r == -EINTR)
+			continue;
+		if (r) {
+			v->error = r;
+			break;
+		}
+		v->exit = e;
+		v->exits++;
+		if (e.reason == LGUEST_EXIT_SHUTDOWN || e.reason == LGUEST_EXIT_KILLED)
+			break;
+	}
+	return NULL;
+}
+
+int xen_test_start_vcpus(struct xen_test_vm *t)
+{
+	struct sigaction sa = { .sa_handler = xen_test_wake };
+	unsigned int i;
+
+	/* No SA_RESTART: the signal must end a sleeping run request. */
+	sigaction(SIGUSR1, &sa, NULL);
+	for (i = 1; i < t->vm.nr_vcpus && i < XEN_TEST_MAX_VCPUS; i++) {
+		t->vcpus[i].t = t;
+		t->vcpus[i].id = i;
+		if (pthread_create(&t->vcpus[i].th, NULL, xen_test_vcpu_thread, &t->vcpus[i]))
+			return -1;
+		t->vcpus[i].started = 1;
+	}
+	return 0;
+}
+
+static void xen_test_stop_vcpus(struct xen_test_vm *t)
+{
+	unsigned int i;
+
+	__atomic_store_n(&t->stopping, 1, __ATOMIC_RELEASE);
+	for (i = 1; i < XEN_TEST_MAX_VCPUS; i++) {
+		if (!t->vcpus[i].started)
+			continue;
+		/* Until it has seen the flag: a signal may land between runs. */
+		while (pthread_tryjoin_np(t->vcpus[i].th, NULL)) {
+			pthread_kill(t->vcpus[i].th, SIGUSR1);
+			usleep(1000);
+		}
+		t->vcpus[i].started = 0;
+	}
+}
+
 void xen_test_vm_free(struct xen_test_vm *t)
 {
 	if (!t)
 		return;
+	xen_test_stop_vcpus(t);
 	lg_vm_destroy(&t->vm);
 	free(t);
 }

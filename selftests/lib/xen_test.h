@@ -107,6 +107,7 @@
 #define __XEN_INTERFACE_VERSION__ 0x00040e00
 #endif
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <xen/xen.h>
@@ -389,8 +390,25 @@ static inline int xen_guest_test_bit(unsigned int nr, const volatile uint64_t *w
 
 #define XEN_TEST_CONSOLE_MAX	(64 * 1024)
 
+#define XEN_TEST_MAX_VCPUS	8
+
+struct xen_test_vm;
+
+/* A secondary vCPU's thread (xen_test_start_vcpus()). */
+struct xen_test_vcpu {
+	struct xen_test_vm *t;
+	unsigned int id;
+	pthread_t th;
+	int started;
+	int error;			/* a run request's -errno */
+	unsigned int exits;
+	struct lguest_exit exit;	/* the last one */
+};
+
 struct xen_test_vm {
 	struct lg_vm vm;
+	struct xen_test_vcpu vcpus[XEN_TEST_MAX_VCPUS];
+	int stopping;
 	struct lguest_exit exit;	/* the last exit xen_test_run() saw */
 	uint64_t ucalls;		/* ucalls received */
 	/* Console output (LGUEST_EXIT_CONSOLE), NUL-terminated. */
@@ -407,6 +425,14 @@ struct xen_test_vm {
  * GUEST_DONE.  Returns NULL and prints why on failure.
  */
 struct xen_test_vm *xen_test_vm_create(void (*guest_fn)(void));
+/*
+ * The same with @nr_vcpus vCPUs: vCPU 0 runs @guest_fn (xen_test_run() on
+ * the caller's thread); the others start stopped, as on Xen, each on a
+ * thread of its own once xen_test_start_vcpus() is called, until the
+ * guest ends or xen_test_vm_free().
+ */
+struct xen_test_vm *xen_test_vm_create_smp(void (*guest_fn)(void), unsigned int nr_vcpus);
+int xen_test_start_vcpus(struct xen_test_vm *t);
 void xen_test_vm_free(struct xen_test_vm *t);
 
 /*
