@@ -86,8 +86,6 @@ check "--append without --kernel" 2 \
 check "--kernel and a GUEST.elf together" 2 \
 	"lguest: run takes a GUEST.elf or --kernel VMLINUZ, not both" -- \
 	"$L" run --kernel /bin/true "$top/guest/demo.elf"
-check "an SMP Xen guest" 2 "lguest: SMP Xen guests are not supported yet" -- \
-	"$L" run --kernel /bin/true --cpus 2
 check "--append longer than Xen's command line" 2 \
 	"lguest: --append is 1024 bytes long; a Xen PV kernel's command line holds at most 1023" -- \
 	"$L" run --kernel /bin/true --append "$(printf '%1024s' '' | tr ' ' x)"
@@ -103,9 +101,12 @@ if [ -n "$kimage" ] && [ -r "$kimage" ]; then
 	dd if=/dev/zero of="$tmp/vmlinuz" bs=4096 seek=512 count=1 conv=notrunc status=none
 	check "--kernel: a corrupt XZ payload" 1 "vmlinuz: corrupt XZ payload" -- \
 		"$L" run --kernel "$tmp/vmlinuz"
+	check "--cpus 2: no room left for nopvspin" 1 \
+		"lguest: --append with the nopvspin that --cpus 2 adds is 1029 bytes long" -- \
+		"$L" run --kernel "$kimage" --cpus 2 --append "$(printf '%1020s' '' | tr ' ' x)"
 else
 	for what in "--initrd: a missing file" "--initrd larger than --mem" \
-		    "--kernel: a corrupt XZ payload"; do
+		    "--kernel: a corrupt XZ payload" "--cpus 2: no room left for nopvspin"; do
 		skip "$what" "no kernel image (run tools/deps)"
 	done
 fi

@@ -11,7 +11,8 @@
 # kernel log.  Boots are slow under TCG (about a minute), so there are
 # few of them: LG_SKIP_LINUX=1 skips them, LG_SKIP_LINUX=crash the second
 # (tools/check boots Linux in two of its five VM configurations, the
-# panic in one).
+# panic in one).  LG_LINUX_CPUS=N (default 1) gives the guest N vCPUs:
+# then each CPU's line, and CPU 1 going offline and back, are asserted.
 top=$(cd "$(dirname "$0")/.." && pwd)
 L=$top/launcher/lguest
 if [ ! -e /dev/lguest ]; then
@@ -30,10 +31,16 @@ if [ ! -f "$kimage" ] || [ ! -f "$initrd" ] || [ ! -f "$initrd.md5" ]; then
 	exit 4
 fi
 md5=$(cat "$initrd.md5")
+cpus=${LG_LINUX_CPUS:-1}
+case $cpus in ''|*[!0-9]*|0) echo "1..0 # SKIP LG_LINUX_CPUS=$cpus is not a vCPU count"; exit 4 ;; esac
+# What each CPU's line shows: the busybox the initramfs holds (the host's).
+bb=$(md5sum < /bin/busybox | cut -c1-8)
 
 n=0 failed=0
 echo "TAP version 13"
-if [ "${LG_SKIP_LINUX:-}" = crash ]; then echo "1..9"; else echo "1..10"; fi
+plan=$((10 + cpus + (cpus > 1 ? 2 : 0)))
+[ "${LG_SKIP_LINUX:-}" = crash ] && plan=$((plan - 1))
+echo "1..$plan"
 ok() {		# ok COND DESCRIPTION
 	n=$((n + 1))
 	if [ "$1" = 1 ]; then
@@ -56,7 +63,7 @@ boot() {
 	rm -f "$tmp/in"
 	mkfifo "$tmp/in"
 	timeout 900 "$L" run --kernel "$kimage" --initrd "$initrd" \
-		--mem 256M --append "$1" < "$tmp/in" > "$tmp/out" 2>&1 &
+		--mem 256M --cpus "$cpus" --append "$1" < "$tmp/in" > "$tmp/out" 2>&1 &
 	pid=$!
 	exec 3> "$tmp/in"
 	if [ -n "${3:-}" ]; then
@@ -88,10 +95,15 @@ clean() {
 }
 
 # 1. The whole boot, every message: console_io first, then hvc0; then a
-#    shell on hvc0 runs what is typed at the launcher, which powers off.
-boot "earlyprintk=xen console=hvc0 loglevel=7 lguest.shell" 0 \
-	'echo typed-$((6 * 7))\npoweroff -f\n'
-line="lguest-linux: kernel=$kabi cpus=1 md5=$md5 forks=16"
+#    shell on hvc0 runs what is typed at the launcher: with several vCPUs,
+#    CPU 1 goes offline and back first; then it powers off.
+typed='echo typed-$((6 * 7))\n'
+if [ "$cpus" -gt 1 ]; then
+	typed="$typed"'echo 0 > /sys/devices/system/cpu/cpu1/online; echo off=$(cat /sys/devices/system/cpu/online)\n'
+	typed="$typed"'echo 1 > /sys/devices/system/cpu/cpu1/online; echo on=$(cat /sys/devices/system/cpu/online) ran=$(taskset -c 1 cut -d" " -f39 /proc/self/stat)\n'
+fi
+boot "earlyprintk=xen console=hvc0 loglevel=7 lguest.shell" 0 "${typed}poweroff -f\n"
+line="lguest-linux: kernel=$kabi cpus=$cpus md5=$md5 forks=16"
 ok "$([ $rc -eq 0 ] && echo 1 || echo 0)" "the guest powers off with status 0"
 # (a substring: the kernel's own messages share the console)
 ok "$(grep -qF -- "$line" <<< "$out" && echo 1 || echo 0)" \
@@ -109,8 +121,21 @@ ok "$(has "$out" "lguest: guest powered off: SCHEDOP_shutdown(poweroff)")" \
 ok "$(clean "$out")" "the guest's kernel log is clean"
 ok "$(grep -q '^typed-42' <<< "$out" && echo 1 || echo 0)" \
 	"its shell ran what was typed at the launcher (console input)"
+for c in $(seq 0 $((cpus - 1))); do
+	ok "$(grep -qF "lguest-linux: cpu $c: on $c md5 $bb" <<< "$out" && echo 1 || echo 0)" \
+		"CPU $c of $cpus ran the work pinned to it"
+done
+if [ "$cpus" -gt 1 ]; then
+	last=$((cpus - 1))
+	case $cpus in 2) off=0 ;; 3) off=0,2 ;; *) off="0,2-$last" ;; esac
+	ok "$(grep -q "^off=$off" <<< "$out" && echo 1 || echo 0)" \
+		"CPU 1 goes offline (VCPUOP_down): online CPUs $off"
+	ok "$(grep -q "^on=0-$last ran=1" <<< "$out" && echo 1 || echo 0)" \
+		"and back online (VCPUOP_up), running what is pinned to it"
+fi
 
-# 2. A kernel that panics ends the launcher as a crash, not a poweroff.
+# 2. A kernel that panics ends the launcher as a crash, not a poweroff
+#    (with several vCPUs, the others stop themselves first: VCPUOP_down).
 [ "${LG_SKIP_LINUX:-}" = crash ] && exit $failed
 boot "console=hvc0 loglevel=4 rdinit=/nonexistent init=/nonexistent" 66
 ok "$([ $rc -eq 66 ] && grep -q 'lguest: guest crashed: SCHEDOP_shutdown(crash)' <<< "$out" &&

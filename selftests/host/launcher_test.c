@@ -200,8 +200,8 @@ TEST(run_a_xen_kernel_refuses_what_makes_no_guest)
 	EXPECT_STREQ("--initrd goes with --kernel VMLINUZ: a GUEST.elf takes no initrd or command line", err);
 	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--kernel", "v", "g.elf"));
 	EXPECT_STREQ("run takes a GUEST.elf or --kernel VMLINUZ, not both (got 'g.elf' and --kernel 'v')", err);
-	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--kernel", "v", "--cpus=2"));
-	EXPECT_STREQ("SMP Xen guests are not supported yet: run --kernel with --cpus 1", err);
+	ASSERT_EQ(0, parse(&o, err, 5, "run", "--kernel", "v", "--cpus=2"));
+	EXPECT_EQ(2, o.nr_cpus);
 	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--kernel", "v", "--mem=4G"));
 	EXPECT_STREQ("--mem with --kernel is at most 4G less a page: the page above the guest's RAM holds its shared_info", err);
 	ASSERT_EQ(0, parse(&o, err, 5, "run", "--kernel", "v", "--mem=4194300K"));
@@ -305,6 +305,39 @@ TEST(the_escape_is_taken_out_of_what_the_user_types)
 	EXPECT_EQ(0, lg_escape_filter(&e, "\x01", 1, out, &quit));
 	EXPECT_EQ(0, lg_escape_filter(&e, "X", 1, out, &quit));
 	EXPECT_EQ(1, quit);
+}
+
+/*
+ * A Xen kernel's command line: --append as given for one vCPU; with more,
+ * nopvspin added once (M:047), and refused past Xen's 1023 bytes.
+ */
+TEST(an_smp_xen_kernel_gets_nopvspin)
+{
+	struct lg_options o = { .nr_cpus = 1, .append = "console=hvc0" };
+	static char longer[1024];
+	char buf[1024], err[256];
+
+	ASSERT_EQ(0, lg_kernel_cmdline(&o, buf, sizeof(buf), err, sizeof(err)));
+	EXPECT_STREQ("console=hvc0", buf);
+	o.nr_cpus = 4;
+	ASSERT_EQ(0, lg_kernel_cmdline(&o, buf, sizeof(buf), err, sizeof(err)));
+	EXPECT_STREQ("console=hvc0 nopvspin", buf);
+	o.append = "nopvspin console=hvc0";
+	ASSERT_EQ(0, lg_kernel_cmdline(&o, buf, sizeof(buf), err, sizeof(err)));
+	EXPECT_STREQ("nopvspin console=hvc0", buf);
+	o.append = "xnopvspin";
+	ASSERT_EQ(0, lg_kernel_cmdline(&o, buf, sizeof(buf), err, sizeof(err)));
+	EXPECT_STREQ("xnopvspin nopvspin", buf);
+	o.append = NULL;
+	ASSERT_EQ(0, lg_kernel_cmdline(&o, buf, sizeof(buf), err, sizeof(err)));
+	EXPECT_STREQ("nopvspin", buf);
+	memset(longer, 'x', 1020);
+	o.append = longer;
+	EXPECT_EQ(-1, lg_kernel_cmdline(&o, buf, sizeof(buf), err, sizeof(err)));
+	EXPECT_STREQ("--append with the nopvspin that --cpus 4 adds is 1029 bytes long; a Xen PV kernel's command line holds at most 1023", err);
+	o.nr_cpus = 1;
+	ASSERT_EQ(0, lg_kernel_cmdline(&o, buf, sizeof(buf), err, sizeof(err)));
+	EXPECT_EQ(1020, strlen(buf));
 }
 
 TEST_HARNESS_MAIN

@@ -663,8 +663,6 @@ TEST(lguest_run_kernel_refuses_mistakes_before_the_module)
 		   "guest/demo.elf");
 	EXPECT_RUN(2, "lguest: run takes a GUEST.elf or --kernel VMLINUZ, not both",
 		   "--kernel", "vmlinuz", "guest/demo.elf");
-	EXPECT_RUN(2, "lguest: SMP Xen guests are not supported yet", "--kernel", "vmlinuz",
-		   "--cpus", "2");
 	EXPECT_RUN(2, "lguest: --append is 1024 bytes long; a Xen PV kernel's command line holds at most 1023",
 		   "--kernel", "vmlinuz", "--append", append);
 	/* Files that are not a Xen PV kernel: status 1. */
