@@ -1652,6 +1652,134 @@ TEST(secondary_vcpus_initialise_up_down)
 	xen_test_vm_free(t);
 }
 
+/* ------------------------------------------------------------------ */
+/* SCHEDOP_poll: a vCPU asleep on a masked channel (events.c)          */
+
+#define POLL_ROUNDS	3
+
+static struct {
+	long bind, bind_self, too_many, fault, bad_port, past, pending, timed;
+	uint64_t timed_late;		/* the timed poll came back after its deadline */
+	long init, up;
+	uint64_t waits;
+} poll_res;
+
+static volatile uint32_t poll_port;	/* vCPU 1's, masked */
+static volatile uint64_t poll_entered, poll_woken, poll_saw_pending;
+static volatile long poll_ret = -1;
+static uint8_t poller_stack[16384] __attribute__((aligned(16)));
+
+static long sched_poll(const evtchn_port_t *ports, unsigned int nr, uint64_t timeout)
+{
+	struct sched_poll p = { .nr_ports = nr, .timeout = timeout };
+
+	set_xen_guest_handle(p.ports, (evtchn_port_t *)ports);
+	return HYPERVISOR_sched_op(SCHEDOP_poll, &p);
+}
+
+/* vCPU 1: sleep on its masked port until kicked, POLL_ROUNDS times. */
+static void guest_poller(void)
+{
+	volatile uint64_t *pending = (volatile uint64_t *)xen_test_shared_info()->evtchn_pending;
+	evtchn_port_t port = poll_port;
+
+	while (poll_woken < POLL_ROUNDS) {
+		__atomic_add_fetch(&poll_entered, 1, __ATOMIC_SEQ_CST);
+		poll_ret = sched_poll(&port, 1, 0);
+		if (xen_guest_test_bit(port, pending))
+			poll_saw_pending++;
+		__atomic_fetch_and(&pending[port / 64], ~(1ULL << (port % 64)), __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&poll_woken, 1, __ATOMIC_SEQ_CST);
+	}
+	for (;;)
+		vcpu_op(VCPUOP_down, 1, NULL);
+}
+
+static void guest_poll(void)
+{
+	volatile uint64_t *mask = (volatile uint64_t *)xen_test_shared_info()->evtchn_mask;
+	struct evtchn_bind_ipi ipi = { .vcpu = 1 }, self = { .vcpu = 0 };
+	static struct vcpu_guest_context ctx;
+	static evtchn_port_t many[129];
+	evtchn_port_t p[1];
+	struct evtchn_send send;
+	uint64_t deadline, k, spin;
+
+	poll_res.bind = HYPERVISOR_event_channel_op(EVTCHNOP_bind_ipi, &ipi);
+	poll_port = ipi.port;
+	xen_guest_set_bit(ipi.port, mask);
+	poll_res.bind_self = HYPERVISOR_event_channel_op(EVTCHNOP_bind_ipi, &self);
+	xen_guest_set_bit(self.port, mask);
+
+	/* Xen's refusals, and the polls that return at once. */
+	poll_res.too_many = sched_poll(many, 129, 0);
+	poll_res.fault = sched_poll((evtchn_port_t *)XEN_TEST_UNMAPPED, 1, 0);
+	p[0] = 4096;
+	poll_res.bad_port = sched_poll(p, 1, 0);
+	p[0] = self.port;
+	poll_res.past = sched_poll(p, 1, 1);
+	send.port = self.port;
+	HYPERVISOR_event_channel_op(EVTCHNOP_send, &send);
+	poll_res.pending = sched_poll(p, 1, 0);
+	/* Nothing pending on the other: the timeout ends it. */
+	p[0] = ipi.port;
+	deadline = xen_guest_system_time() + 2000000;
+	poll_res.timed = sched_poll(p, 1, deadline);
+	poll_res.timed_late = xen_guest_system_time() + 10000 >= deadline;
+
+	ctx.flags = VGCF_in_kernel;
+	ctx.user_regs.rip = (uint64_t)guest_poller;
+	ctx.user_regs.rsp = (uint64_t)(poller_stack + sizeof(poller_stack) - 8);
+	ctx.user_regs.cs = FLAT_KERNEL_CS;
+	ctx.user_regs.ss = FLAT_KERNEL_SS;
+	ctx.kernel_sp = ctx.user_regs.rsp + 8;
+	ctx.ctrlreg[3] = XEN_TEST_PT_BASE;
+	poll_res.init = vcpu_op(VCPUOP_initialise, 1, &ctx);
+	poll_res.up = vcpu_op(VCPUOP_up, 1, NULL);
+	for (k = 1; k <= POLL_ROUNDS; k++) {
+		while (poll_entered < k && poll_res.waits < 10000000)
+			poll_res.waits++;
+		/* Let it get to sleep, mostly (a kick before is fine too). */
+		for (spin = 0; spin < 100000; spin++)
+			__asm__ volatile("pause");
+		send.port = ipi.port;
+		HYPERVISOR_event_channel_op(EVTCHNOP_send, &send);
+		while (poll_woken < k && poll_res.waits < 10000000)
+			poll_res.waits++;
+	}
+}
+
+TEST(sched_poll_sleeps_on_a_masked_port)
+{
+	struct xen_test_vm *t = xen_test_vm_create_smp(guest_poll, 2);
+	struct lguest_vcpu_stats st;
+
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(0, xen_test_start_vcpus(t));
+	XEN_RUN_DONE(t);
+	typeof(poll_res) *r = xen_test_hva(t, &poll_res);
+
+	EXPECT_EQ(0, r->bind);
+	EXPECT_EQ(0, r->bind_self);
+	EXPECT_EQ(EINVAL_, r->too_many);
+	EXPECT_EQ(EFAULT_, r->fault);
+	EXPECT_EQ(EINVAL_, r->bad_port);
+	EXPECT_EQ(0, r->past);
+	EXPECT_EQ(0, r->pending);
+	EXPECT_EQ(0, r->timed);
+	EXPECT_EQ(1, r->timed_late);
+	EXPECT_EQ(0, r->init);
+	EXPECT_EQ(0, r->up);
+	/* Each kick woke it, and it saw the port pending each time. */
+	EXPECT_EQ(POLL_ROUNDS, *(uint64_t *)xen_test_hva(t, &poll_woken));
+	EXPECT_EQ(POLL_ROUNDS, *(uint64_t *)xen_test_hva(t, &poll_saw_pending));
+	EXPECT_EQ(0, *(long *)xen_test_hva(t, &poll_ret));
+	/* It slept in the module at least once rather than spinning. */
+	ASSERT_EQ(0, lg_vm_stats(&t->vm, 1, &st));
+	EXPECT_LE(1, st.halts);
+	xen_test_vm_free(t);
+}
+
 static struct {
 	long misaligned, outside, ok, again, rdpid;
 	uint8_t mask;

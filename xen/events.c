@@ -29,7 +29,25 @@
 #include <linux/slab.h>
 #include <xen/interface/callback.h>
 #include <xen/interface/event_channel.h>
+#include <xen/interface/sched.h>
 #include "xen.h"
+
+/*
+ * The vCPUs in SCHEDOP_poll on @port, just made pending.  Pairs with
+ * lg_xen_poll(): it says it polls, then looks at the ports; we made the
+ * port pending (a full barrier), then look at who polls.
+ */
+static void wake_pollers(struct lguest *lg, unsigned int port)
+{
+	unsigned int i;
+
+	for (i = 0; i < lg->nr_cpus; i++) {
+		struct lg_xen_cpu *xc = lg_xen_cpu(lg->cpus[i]);
+
+		if (READ_ONCE(xc->polling) && test_bit(port, xc->poll_ports))
+			lguest_kick_vcpu(lg->cpus[i]);
+	}
+}
 
 /* Make @port pending (any context that may sleep or not: atomics only). */
 static void raise_port(struct lguest *lg, unsigned int port)
@@ -41,6 +59,9 @@ static void raise_port(struct lguest *lg, unsigned int port)
 
 	if (test_and_set_bit(port, (unsigned long *)s->evtchn_pending))
 		return;
+	/* A vCPU polling it wakes, masked or not (SCHEDOP_poll). */
+	if (atomic_read(&x->pollers))
+		wake_pollers(lg, port);
 	if (test_bit(port, (unsigned long *)s->evtchn_mask) ||
 	    test_and_set_bit(port / BITS_PER_LONG, (unsigned long *)&vi->evtchn_pending_sel))
 		return;
@@ -104,10 +125,103 @@ static bool upcall_due(struct lg_cpu *cpu)
 	return READ_ONCE(vi->evtchn_upcall_pending) && !READ_ONCE(vi->evtchn_upcall_mask);
 }
 
+/*
+ * SCHEDOP_poll: sleep until one of the ports named is pending, masked or
+ * not, or an event is due, or the timeout (absolute system time, 0: none)
+ * passes; at once if one is pending already.  Linux's paravirtual
+ * spinlocks wait here for the unlocker's kick (a masked IPI channel).
+ * Xen's limits: 128 ports, each below the last channel.
+ */
+#define LG_XEN_POLL_MAX	128
+
+static bool poll_ready(struct lg_cpu *cpu)
+{
+	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+
+	return READ_ONCE(xc->poll_timed_out) ||
+	       bitmap_intersects(xc->poll_ports,
+				 (unsigned long *)lg_xen(cpu->lg)->shared->evtchn_pending,
+				 LG_XEN_PORTS);
+}
+
+static void stop_polling(struct lg_cpu *cpu)
+{
+	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+
+	if (!xc->polling)
+		return;
+	WRITE_ONCE(xc->polling, false);
+	atomic_dec(&lg_xen(cpu->lg)->pollers);
+	hrtimer_try_to_cancel(&xc->poll_timer);
+	WRITE_ONCE(xc->poll_timed_out, false);
+}
+
+static enum hrtimer_restart poll_timeout(struct hrtimer *timer)
+{
+	struct lg_xen_cpu *xc = container_of(timer, struct lg_xen_cpu, poll_timer);
+
+	WRITE_ONCE(xc->poll_timed_out, true);
+	lguest_kick_vcpu(xc->cpu);
+	return HRTIMER_NORESTART;
+}
+
+void lg_xen_poll_init(struct lg_cpu *cpu)
+{
+	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+
+	xc->cpu = cpu;
+	hrtimer_init(&xc->poll_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	xc->poll_timer.function = poll_timeout;
+}
+
+long lg_xen_poll(struct lg_cpu *cpu, u64 arg)
+{
+	struct lg_xen *x = lg_xen(cpu->lg);
+	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+	evtchn_port_t ports[LG_XEN_POLL_MAX];
+	struct sched_poll p;
+	unsigned int i;
+	u64 now;
+
+	if (lg_xen_read(cpu, arg, &p, sizeof(p)))
+		return -EFAULT;
+	if (p.nr_ports > LG_XEN_POLL_MAX)
+		return -EINVAL;
+	if (lg_xen_read(cpu, (u64)(unsigned long)p.ports, ports,
+			p.nr_ports * sizeof(ports[0])))
+		return -EFAULT;
+	bitmap_zero(xc->poll_ports, LG_XEN_PORTS);
+	for (i = 0; i < p.nr_ports; i++) {
+		if (ports[i] >= LG_XEN_PORTS)
+			return -EINVAL;
+		__set_bit(array_index_nospec(ports[i], LG_XEN_PORTS), xc->poll_ports);
+	}
+	now = lg_xen_system_time(cpu->lg);
+	if (p.timeout && p.timeout <= now)
+		return 0;
+	WRITE_ONCE(xc->polling, true);
+	atomic_inc(&x->pollers);
+	/* We poll, before we look: see wake_pollers(). */
+	smp_mb__after_atomic();
+	if (poll_ready(cpu) || lg_xen_wake(cpu)) {
+		stop_polling(cpu);
+		return 0;
+	}
+	if (p.timeout)
+		hrtimer_start(&xc->poll_timer, ns_to_ktime(p.timeout - now),
+			      HRTIMER_MODE_REL);
+	cpu->halted = true;
+	cpu->stats.halts++;
+	return 0;
+}
+
 /* The personality's deliver(): before every entry. */
 bool lg_xen_deliver(struct lg_cpu *cpu)
 {
 	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+
+	/* Awake again (deliver() runs only then): the poll is over. */
+	stop_polling(cpu);
 
 	timer_virq(cpu);
 	if (!upcall_due(cpu) || !xc->callback[CALLBACKTYPE_event])
@@ -124,11 +238,15 @@ bool lg_xen_deliverable(struct lg_cpu *cpu)
 	       (upcall_due(cpu) && lg_xen_cpu(cpu)->callback[CALLBACKTYPE_event]);
 }
 
-/* SCHEDOP_block sleeps until this (the mask was cleared first). */
+/*
+ * SCHEDOP_block sleeps until this (the mask was cleared first), and
+ * SCHEDOP_poll too, or until one of its ports is pending.
+ */
 bool lg_xen_wake(struct lg_cpu *cpu)
 {
 	return test_bit(LGUEST_TIMER_VECTOR, cpu->irqs_pending) ||
-	       READ_ONCE(lg_xen_vcpu_info(cpu)->evtchn_upcall_pending);
+	       READ_ONCE(lg_xen_vcpu_info(cpu)->evtchn_upcall_pending) ||
+	       (READ_ONCE(lg_xen_cpu(cpu)->polling) && poll_ready(cpu));
 }
 
 /* A guest port number, checked, or 0. */

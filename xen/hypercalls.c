@@ -169,6 +169,8 @@ static long sched_op(struct lg_cpu *cpu, u64 cmd, u64 arg)
 			cpu->stats.halts++;
 		}
 		return 0;
+	case SCHEDOP_poll:
+		return lg_xen_poll(cpu, arg);
 	case SCHEDOP_shutdown:
 		if (lg_xen_read(cpu, arg, &s, sizeof(s)))
 			return -EFAULT;

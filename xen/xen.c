@@ -195,6 +195,8 @@ static void xen_free(struct lguest *lg)
 
 		if (!xc)
 			continue;
+		/* No vCPU runs any more; its poll timeout may still be set. */
+		hrtimer_cancel(&xc->poll_timer);
 		if (xc->vi_page) {
 			unpin_user_page(xc->vi_page);
 			lguest_account_pins(lg, -1);
@@ -258,6 +260,7 @@ static int xen_init(struct lguest *lg, const struct lguest_req_init *req)
 			return -ENOMEM;
 		cpu->pstate = xc;
 		xc->vi = i < MAX_VIRT_CPUS ? &x->shared->vcpu_info[i] : &xc->spare_vi;
+		lg_xen_poll_init(cpu);
 		/* Xen's initial state (the design study's 3.6). */
 		xc->dr[6] = DR6_RESERVED;
 		xc->dr[7] = LG_DR7_FIXED_1;

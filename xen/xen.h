@@ -65,6 +65,8 @@ struct lg_xen {
 	bool l1_walked;
 	/* VMASST_TYPE_* the guest enabled. */
 	unsigned long vm_assist;
+	/* How many vCPUs sit in SCHEDOP_poll (raise_port() looks if any). */
+	atomic_t pollers;
 	/* System time 0: the guest's boot, in host monotonic ns. */
 	u64 boot_ns;
 };
@@ -94,6 +96,15 @@ struct lg_xen_cpu {
 	struct vcpu_info spare_vi;
 	/* VCPUOP_initialise has described it (vCPU 0: the builder has). */
 	bool initialised;
+	/*
+	 * SCHEDOP_poll: the ports it sleeps on (even masked ones, unlike
+	 * SCHEDOP_block), whether it still does, and its timeout.
+	 */
+	unsigned long poll_ports[BITS_TO_LONGS(LG_XEN_PORTS)];
+	bool polling;
+	bool poll_timed_out;
+	struct hrtimer poll_timer;
+	struct lg_cpu *cpu;
 	struct lg_xen_trap traps[256];
 	u64 callback[LG_XEN_CALLBACKS];
 	u16 callback_flags[LG_XEN_CALLBACKS];
@@ -161,6 +172,8 @@ bool lg_xen_deliver(struct lg_cpu *cpu);
 bool lg_xen_deliverable(struct lg_cpu *cpu);
 bool lg_xen_wake(struct lg_cpu *cpu);
 int lg_xen_irq(struct lg_cpu *cpu, u32 n);
+long lg_xen_poll(struct lg_cpu *cpu, u64 arg);
+void lg_xen_poll_init(struct lg_cpu *cpu);
 long lg_xen_event_channel_op(struct lg_cpu *cpu, u64 cmd, u64 arg);
 long lg_xen_iret(struct lg_cpu *cpu);
 long lg_xen_set_trap_table(struct lg_cpu *cpu, u64 va);
