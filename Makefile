@@ -52,6 +52,8 @@ GUESTS := guest/demo.elf guest/tests/exit3.elf guest/tests/crash.elf
 # static because the guest's initramfs has busybox and no libc; tools/bench
 # runs it natively in the test VM too.
 LGBENCH := guest/linux/lgbench
+# And the SMP guest's check that its CPUs agree (linux_guest_test.sh).
+LGSTRESS := guest/linux/lgstress
 # Selftests with guest code beside host code (selftests/lib/lg_test.h): static,
 # not position independent, so the guest runs the same bytes at the same
 # addresses; no red zone and no stack protector in guest code.
@@ -86,11 +88,11 @@ module:
 
 launcher: $(LAUNCHER)
 benches: $(BENCHES)
-guests: $(GUESTS) $(LGBENCH) $(CACHE)/linux-initramfs.cpio.gz
+guests: $(GUESTS) $(LGBENCH) $(LGSTRESS) $(CACHE)/linux-initramfs.cpio.gz
 
 # The busybox initramfs Linux guests boot (selftests/linux_guest_test.sh),
 # and the md5 its /init must print; it carries the in-guest benchmark too.
-$(CACHE)/linux-initramfs.cpio.gz: tools/linux-initramfs guest/linux/init $(LGBENCH)
+$(CACHE)/linux-initramfs.cpio.gz: tools/linux-initramfs guest/linux/init $(LGBENCH) $(LGSTRESS)
 	tools/linux-initramfs $@ > $@.md5.tmp && mv $@.md5.tmp $@.md5
 
 guest/lib/%.o: guest/lib/%.c guest/include/*.h include/uapi/linux/lguest.h
@@ -113,6 +115,9 @@ guest/%.elf: guest/%.o $(GUEST_LIB) guest/guest.lds
 
 $(LGBENCH): guest/linux/lgbench.c
 	$(CC) $(CFLAGS) -static -s -o $@ $<
+
+$(LGSTRESS): guest/linux/lgstress.c
+	$(CC) $(CFLAGS) -static -s -o $@ $< -lpthread
 
 selftests: $(SELFTESTS)
 hosttests: $(HOSTTESTS)
@@ -203,7 +208,7 @@ clean:
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP) clean
 	rm -f $(LAUNCHER) $(LAUNCHER_OBJS) $(XEN_LAUNCHER_OBJS) $(SELFTESTS) $(HOSTTESTS) $(BENCHES) \
 		selftests/host/fake_lguest.so \
-		$(GUESTS) $(LGBENCH) guest/*.o guest/tests/*.o guest/lib/*.o selftests/lib/*.o
+		$(GUESTS) $(LGBENCH) $(LGSTRESS) guest/*.o guest/tests/*.o guest/lib/*.o selftests/lib/*.o
 	rm -rf $(CACHE)/vm.* $(CACHE)/initramfs*
 
 distclean: clean

@@ -111,12 +111,6 @@ int lg_vm_console(struct lg_vm *vm, const struct lguest_exit *exit, FILE *out);
  * Parse the command line into @opts.  Returns 0, or -1 with a one-line,
  * human-readable reason in @err.
  */
-/*
- * The command line a Xen PV kernel gets: --append, and nopvspin when it has
- * several vCPUs (M:047).  0, or -1 with @err when it would not fit Xen's.
- */
-int lg_kernel_cmdline(const struct lg_options *opts, char *buf, size_t len,
-		      char *err, size_t errlen);
 int lg_parse_options(int argc, char *const argv[], struct lg_options *opts,
 		     char *err, size_t errlen);
 

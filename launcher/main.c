@@ -26,7 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <urcu/urcu-memb.h>
-#include <xen/xen.h>		/* MAX_GUEST_CMDLINE */
 #include <linux/lguest.h>
 #include "launcher.h"
 #include "xen/kernel.h"
@@ -509,7 +508,6 @@ static int load_xen(const struct lg_options *opts, struct run *r, uint64_t *entr
 		    struct lguest_xen_start *xen, char *err, size_t errlen)
 {
 	struct file_map initrd = { NULL, 0 };
-	char cmdline[MAX_GUEST_CMDLINE];
 	struct xen_kernel k;
 	struct xen_layout l;
 	int ret;
@@ -518,13 +516,8 @@ static int load_xen(const struct lg_options *opts, struct run *r, uint64_t *entr
 	    xen_kernel_load(opts->kernel, r->vm.mem, opts->mem_size, &k, err, errlen) ||
 	    (opts->initrd && map_file(opts->initrd, "the initrd", &initrd, err, errlen)))
 		return -1;
-	if (lg_kernel_cmdline(opts, cmdline, sizeof(cmdline), err, errlen)) {
-		if (initrd.p)
-			munmap(initrd.p, initrd.len);
-		return -1;
-	}
 	ret = xen_build_layout(&k, r->vm.mem, opts->mem_size, initrd.p, initrd.len,
-			       cmdline, &l, err, errlen);
+			       opts->append ?: "", &l, err, errlen);
 	if (initrd.p)
 		munmap(initrd.p, initrd.len);
 	if (ret)

@@ -21,8 +21,7 @@ const char lg_usage[] =
 	"                           run a 64-bit Linux kernel built for Xen PV (a bzImage\n"
 	"                           with an XZ payload, or its ELF) as a Xen PV domU, its\n"
 	"                           console (hvc0) on stdin and stdout (default 256M of\n"
-	"                           memory, 1 vCPU; with more, nopvspin is added to the\n"
-	"                           command line)\n"
+	"                           memory, 1 vCPU)\n"
 	"  help                     show this text\n"
 	"  version                  show the launcher's version\n"
 	"\n"
@@ -65,41 +64,6 @@ int lg_shutdown_status(uint64_t how, uint64_t status, const char **what)
 	*what = ends[how].what;
 	/* An exit status has 8 bits. */
 	return ends[how].status < 0 ? (int)(status & 0xff) : ends[how].status;
-}
-
-/* @s has @word as a whole word (NULL @s: no). */
-static int has_word(const char *s, const char *word)
-{
-	size_t n = strlen(word);
-	const char *p = s;
-
-	while (p && (p = strstr(p, word))) {
-		if ((p == s || p[-1] == ' ') && (!p[n] || p[n] == ' '))
-			return 1;
-		p += n;
-	}
-	return 0;
-}
-
-int lg_kernel_cmdline(const struct lg_options *opts, char *buf, size_t len,
-		      char *err, size_t errlen)
-{
-	const char *append = opts->append ? opts->append : "";
-	/*
-	 * SMP Linux takes paravirtual spinlocks, whose waits are SCHEDOP_poll,
-	 * which lguest has not yet (M:047): it must use plain ones.
-	 */
-	int add = opts->nr_cpus > 1 && !has_word(append, "nopvspin");
-	size_t need = strlen(append) + (add ? strlen(" nopvspin") : 0);
-
-	if (need > MAX_GUEST_CMDLINE - 1 || need >= len) {
-		snprintf(err, errlen, "--append with the nopvspin that --cpus %u adds is %zu bytes long; a Xen PV kernel's command line holds at most %d",
-			 opts->nr_cpus, need, MAX_GUEST_CMDLINE - 1);
-		return -1;
-	}
-	snprintf(buf, len, "%s%s%s", append, add && *append ? " " : "",
-		 add ? "nopvspin" : "");
-	return 0;
 }
 
 static const struct {

@@ -38,7 +38,7 @@ bb=$(md5sum < /bin/busybox | cut -c1-8)
 
 n=0 failed=0
 echo "TAP version 13"
-plan=$((10 + cpus + (cpus > 1 ? 2 : 0)))
+plan=$((10 + cpus + (cpus > 1 ? 6 : 0)))
 [ "${LG_SKIP_LINUX:-}" = crash ] && plan=$((plan - 1))
 echo "1..$plan"
 ok() {		# ok COND DESCRIPTION
@@ -132,6 +132,16 @@ if [ "$cpus" -gt 1 ]; then
 		"CPU 1 goes offline (VCPUOP_down): online CPUs $off"
 	ok "$(grep -q "^on=0-$last ran=1" <<< "$out" && echo 1 || echo 0)" \
 		"and back online (VCPUOP_up), running what is pinned to it"
+	ok "$(grep -q 'lguest-linux: xen: PV spinlocks enabled' <<< "$out" && echo 1 || echo 0)" \
+		"it takes paravirtual spinlocks (SCHEDOP_poll)"
+	ok "$(grep -qF "lguest-linux: parallel md5 $bb " <<< "$out" && echo 1 || echo 0)" \
+		"8 processes at once compute the same checksum"
+	ok "$(grep -qF "lguest-linux: storm 100 execs, 100 exited 3" <<< "$out" && echo 1 || echo 0)" \
+		"a fork, exec and exit storm: 100 of 100 exit as they should"
+	want=$((2 * cpus * 50000))
+	ok "$(grep -qF "lguest-linux: lgstress: atomics threads=$((2 * cpus)) per=50000 total=$want want=$want status 0" <<< "$out" &&
+	      echo 1 || echo 0)" \
+		"$((2 * cpus)) threads lose no atomic add while CPU 1 goes offline and back"
 fi
 
 # 2. A kernel that panics ends the launcher as a crash, not a poweroff

@@ -307,37 +307,4 @@ TEST(the_escape_is_taken_out_of_what_the_user_types)
 	EXPECT_EQ(1, quit);
 }
 
-/*
- * A Xen kernel's command line: --append as given for one vCPU; with more,
- * nopvspin added once (M:047), and refused past Xen's 1023 bytes.
- */
-TEST(an_smp_xen_kernel_gets_nopvspin)
-{
-	struct lg_options o = { .nr_cpus = 1, .append = "console=hvc0" };
-	static char longer[1024];
-	char buf[1024], err[256];
-
-	ASSERT_EQ(0, lg_kernel_cmdline(&o, buf, sizeof(buf), err, sizeof(err)));
-	EXPECT_STREQ("console=hvc0", buf);
-	o.nr_cpus = 4;
-	ASSERT_EQ(0, lg_kernel_cmdline(&o, buf, sizeof(buf), err, sizeof(err)));
-	EXPECT_STREQ("console=hvc0 nopvspin", buf);
-	o.append = "nopvspin console=hvc0";
-	ASSERT_EQ(0, lg_kernel_cmdline(&o, buf, sizeof(buf), err, sizeof(err)));
-	EXPECT_STREQ("nopvspin console=hvc0", buf);
-	o.append = "xnopvspin";
-	ASSERT_EQ(0, lg_kernel_cmdline(&o, buf, sizeof(buf), err, sizeof(err)));
-	EXPECT_STREQ("xnopvspin nopvspin", buf);
-	o.append = NULL;
-	ASSERT_EQ(0, lg_kernel_cmdline(&o, buf, sizeof(buf), err, sizeof(err)));
-	EXPECT_STREQ("nopvspin", buf);
-	memset(longer, 'x', 1020);
-	o.append = longer;
-	EXPECT_EQ(-1, lg_kernel_cmdline(&o, buf, sizeof(buf), err, sizeof(err)));
-	EXPECT_STREQ("--append with the nopvspin that --cpus 4 adds is 1029 bytes long; a Xen PV kernel's command line holds at most 1023", err);
-	o.nr_cpus = 1;
-	ASSERT_EQ(0, lg_kernel_cmdline(&o, buf, sizeof(buf), err, sizeof(err)));
-	EXPECT_EQ(1020, strlen(buf));
-}
-
 TEST_HARNESS_MAIN
