@@ -55,7 +55,8 @@ bool lguest_vcpu_claim(struct lg_cpu *t)
 
 void lguest_vcpu_unclaim(struct lg_cpu *t)
 {
-	WRITE_ONCE(t->vstate, LG_VCPU_STOPPED);
+	/* What the claimer wrote, before the next claimer may look. */
+	smp_store_release(&t->vstate, LG_VCPU_STOPPED);
 }
 
 /*

@@ -152,7 +152,8 @@ static void stop_polling(struct lg_cpu *cpu)
 		return;
 	WRITE_ONCE(xc->polling, false);
 	atomic_dec(&lg_xen(cpu->lg)->pollers);
-	hrtimer_try_to_cancel(&xc->poll_timer);
+	/* Process context: wait for a callback running now, or it sets the flag late. */
+	hrtimer_cancel(&xc->poll_timer);
 	WRITE_ONCE(xc->poll_timed_out, false);
 }
 
@@ -183,6 +184,8 @@ long lg_xen_poll(struct lg_cpu *cpu, u64 arg)
 	unsigned int i;
 	u64 now;
 
+	/* A poll before this one's end (a multicall of two): that one is over. */
+	stop_polling(cpu);
 	if (lg_xen_read(cpu, arg, &p, sizeof(p)))
 		return -EFAULT;
 	if (p.nr_ports > LG_XEN_POLL_MAX)
@@ -203,12 +206,13 @@ long lg_xen_poll(struct lg_cpu *cpu, u64 arg)
 	atomic_inc(&x->pollers);
 	/* We poll, before we look: see wake_pollers(). */
 	smp_mb__after_atomic();
-	if (poll_ready(cpu) || lg_xen_wake(cpu)) {
+	if (lg_xen_wake(cpu)) {
 		stop_polling(cpu);
 		return 0;
 	}
 	if (p.timeout)
-		hrtimer_start(&xc->poll_timer, ns_to_ktime(p.timeout - now),
+		hrtimer_start(&xc->poll_timer,
+			      ns_to_ktime(min_t(u64, p.timeout - now, KTIME_MAX)),
 			      HRTIMER_MODE_REL);
 	cpu->halted = true;
 	cpu->stats.halts++;
@@ -239,14 +243,20 @@ bool lg_xen_deliverable(struct lg_cpu *cpu)
 }
 
 /*
- * SCHEDOP_block sleeps until this (the mask was cleared first), and
- * SCHEDOP_poll too, or until one of its ports is pending.
+ * SCHEDOP_block sleeps until this (the mask was cleared first).  So does
+ * SCHEDOP_poll, which leaves the mask as it is: as Xen's do_poll(), only an
+ * event it can deliver ends it, or one of its ports pending.  Linux polls
+ * with interrupts off, and must sleep although some other event waits.
  */
 bool lg_xen_wake(struct lg_cpu *cpu)
 {
-	return test_bit(LGUEST_TIMER_VECTOR, cpu->irqs_pending) ||
-	       READ_ONCE(lg_xen_vcpu_info(cpu)->evtchn_upcall_pending) ||
-	       (READ_ONCE(lg_xen_cpu(cpu)->polling) && poll_ready(cpu));
+	struct vcpu_info *vi = lg_xen_vcpu_info(cpu);
+
+	if (test_bit(LGUEST_TIMER_VECTOR, cpu->irqs_pending))
+		return true;
+	if (!READ_ONCE(lg_xen_cpu(cpu)->polling))
+		return READ_ONCE(vi->evtchn_upcall_pending);
+	return upcall_due(cpu) || poll_ready(cpu);
 }
 
 /* A guest port number, checked, or 0. */
@@ -334,7 +344,7 @@ static long close_port(struct lg_cpu *cpu, unsigned int port)
 	spin_lock(&x->evtchn_lock);
 	switch (p->state) {
 	case EVTCHNSTAT_virq:
-		lg_xen_cpu(cpu->lg->cpus[p->vcpu])->virq_port[p->virq] = 0;
+		WRITE_ONCE(lg_xen_cpu(cpu->lg->cpus[p->vcpu])->virq_port[p->virq], 0);
 		fallthrough;
 	case EVTCHNSTAT_ipi:
 		p->state = EVTCHNSTAT_closed;

@@ -187,7 +187,7 @@ static long flush_local(struct lg_cpu *cpu, bool all_spaces)
 
 long lg_xen_update_va_mapping(struct lg_cpu *cpu, u64 va, u64 pte, u64 flags)
 {
-	u64 gpa;
+	u64 target = flags & ~(u64)UVMF_FLUSHTYPE_MASK, gpa, mask;
 	long r;
 
 	if (!lguest_canonical(va) || lg_xen_in_hole(va, PAGE_SIZE))
@@ -197,6 +197,10 @@ long lg_xen_update_va_mapping(struct lg_cpu *cpu, u64 va, u64 pte, u64 flags)
 	r = write_entry(cpu, gpa, pte, false);
 	if (r)
 		return r;
+	/* UVMF_MULTI's mask must be readable, as on Xen (after the write). */
+	if ((flags & UVMF_FLUSHTYPE_MASK) && target != UVMF_LOCAL && target != UVMF_ALL &&
+	    lg_xen_read(cpu, target, &mask, sizeof(mask)))
+		return -EFAULT;
 	/*
 	 * Whatever the flags say, our shadow of @va goes, in every space:
 	 * the user L4's maps user addresses too.  A full flush is of this
@@ -208,7 +212,7 @@ long lg_xen_update_va_mapping(struct lg_cpu *cpu, u64 va, u64 pte, u64 flags)
 	 * mask of vCPUs (UVMF_MULTI), which the shared shadow makes all.
 	 */
 	if (!r && (flags & UVMF_FLUSHTYPE_MASK) == UVMF_TLB_FLUSH)
-		r = flush_local(cpu, flags & ~(u64)UVMF_FLUSHTYPE_MASK);
+		r = flush_local(cpu, target);
 	return r;
 }
 

@@ -39,8 +39,9 @@ static bool context_ok(struct lg_cpu *t, const struct vcpu_guest_context *c)
 	const struct cpu_user_regs *u = &c->user_regs;
 	unsigned int i;
 
+	/* ctrlreg[1] is a user L4 to start with: Linux starts in the kernel. */
 	if (!(c->flags & VGCF_in_kernel) || (c->flags & VGCF_i387_valid) ||
-	    c->ldt_ents || c->gdt_ents > LGUEST_GDT_ENTRIES ||
+	    c->ctrlreg[1] || c->ldt_ents || c->gdt_ents > LGUEST_GDT_ENTRIES ||
 	    (c->gdt_ents && c->gdt_frames[0] >= t->lg->mem_size >> PAGE_SHIFT) ||
 	    c->ctrlreg[3] >= t->lg->mem_size || !IS_ALIGNED(c->ctrlreg[3], PAGE_SIZE))
 		return false;
@@ -96,7 +97,7 @@ static long apply_context(struct lg_cpu *t, const struct vcpu_guest_context *c)
 	memset(t->sel, 0, sizeof(t->sel));
 	t->mode = LG_MODE_KERNEL;
 	t->halted = false;
-	/* As Xen: IOPL is the virtual one, events masked if IF is clear. */
+	/* As Xen: IOPL is the virtual one; the real one stays 0. */
 	xc->iopl = (u->rflags & X86_EFLAGS_IOPL) >> X86_EFLAGS_IOPL_BIT;
 	for (i = 0; i < ARRAY_SIZE(c->trap_ctxt); i++) {
 		xc->traps[i].address = c->trap_ctxt[i].address;
@@ -124,8 +125,11 @@ static long initialise(struct lg_cpu *cpu, struct lg_cpu *t, u64 va)
 	struct vcpu_guest_context *c;
 	long r;
 
+	/* As Xen, in its order: initialised once; then the vcpu_info. */
+	if (xc->initialised)
+		return -EEXIST;
 	/* Above the legacy slots, vcpu_info must be the guest's first. */
-	if (t->id >= MAX_VIRT_CPUS && !xc->vi_page)
+	if (t->id >= MAX_VIRT_CPUS && !READ_ONCE(xc->vi_page))
 		return -EINVAL;
 	c = kmalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
 	if (!c)
@@ -136,8 +140,9 @@ static long initialise(struct lg_cpu *cpu, struct lg_cpu *t, u64 va)
 	r = -EINVAL;
 	if (!context_ok(t, c))
 		goto out;
+	/* Not initialised, so stopped: the claim is a formality. */
 	r = -EEXIST;
-	if (xc->initialised || !lguest_vcpu_claim(t))
+	if (!lguest_vcpu_claim(t))
 		goto out;
 	r = apply_context(t, c);
 	if (r) {
@@ -154,43 +159,68 @@ out:
 	return r;
 }
 
+/* Every vCPU but @except (NULL: none) is stopped. */
+static bool all_down(struct lguest *lg, struct lg_cpu *except)
+{
+	unsigned int i;
+
+	for (i = 0; i < lg->nr_cpus; i++)
+		if (lg->cpus[i] != except &&
+		    READ_ONCE(lg->cpus[i]->vstate) != LG_VCPU_STOPPED)
+			return false;
+	return true;
+}
+
 /*
  * VCPUOP_down: the vCPU stops where it is; the last one up powers the
- * guest off, as on Xen.
+ * guest off, as on Xen.  Two going down at once may each see the other
+ * up: whichever looks again after stopping powers off (the first reason
+ * to end a guest is the one that stays).
  */
 static long down(struct lg_cpu *cpu, struct lg_cpu *t)
 {
 	struct lguest *lg = cpu->lg;
-	unsigned int i;
 
-	for (i = 0; i < lg->nr_cpus; i++)
-		if (lg->cpus[i] != t && READ_ONCE(lg->cpus[i]->vstate) != LG_VCPU_STOPPED)
-			break;
-	if (i == lg->nr_cpus) {
-		lguest_shutdown(lg, LGUEST_SHUTDOWN_POWEROFF, 0,
-				"VCPUOP_down of the last vCPU up");
-		return 0;
+	if (!all_down(lg, t)) {
+		lguest_vcpu_stop(t);
+		/* The stop before the second look: a full barrier. */
+		smp_mb();
+		if (!all_down(lg, NULL))
+			return 0;
 	}
-	lguest_vcpu_stop(t);
+	lguest_shutdown(lg, LGUEST_SHUTDOWN_POWEROFF, 0, "VCPUOP_down of the last vCPU up");
 	return 0;
 }
 
 long lg_xen_smp_vcpu_op(struct lg_cpu *cpu, u64 cmd, struct lg_cpu *t, u64 arg)
 {
-	switch (cmd) {
-	case VCPUOP_initialise:
-		return initialise(cpu, t, arg);
-	case VCPUOP_up:
-		if (!lg_xen_cpu(t)->initialised)
-			return -EINVAL;
-		if (lguest_vcpu_claim(t))
-			lguest_vcpu_start(t);
-		return 0;
-	case VCPUOP_down:
-		return down(cpu, t);
-	case VCPUOP_is_up:
+	struct lg_xen *x = lg_xen(cpu->lg);
+	long r = 0;
+
+	if (cmd == VCPUOP_is_up)
 		/* Pairs with the release that starts a vCPU. */
 		return smp_load_acquire(&t->vstate) == LG_VCPU_RUNNING;
+	/*
+	 * One at a time, as under Xen's domain lock: an up never meets a
+	 * half-done initialise, nor two initialises one vCPU.
+	 */
+	mutex_lock(&x->smp_lock);
+	switch (cmd) {
+	case VCPUOP_initialise:
+		r = initialise(cpu, t, arg);
+		break;
+	case VCPUOP_up:
+		if (!lg_xen_cpu(t)->initialised)
+			r = -EINVAL;
+		else if (lguest_vcpu_claim(t))
+			lguest_vcpu_start(t);
+		break;
+	case VCPUOP_down:
+		r = down(cpu, t);
+		break;
+	default:
+		r = -LG_XEN_ENOSYS;
 	}
-	return -LG_XEN_ENOSYS;
+	mutex_unlock(&x->smp_lock);
+	return r;
 }

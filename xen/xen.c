@@ -140,6 +140,15 @@ long lg_xen_register_vcpu_info(struct lg_cpu *cpu, u64 mfn, u64 offset)
 		return -EINVAL;
 	if (lguest_pin_kept(cpu->lg, mfn << PAGE_SHIFT, &page))
 		return -EFAULT;
+	/*
+	 * Two vCPUs may register a third's at once (or one its own while
+	 * another takes it down): one wins, the other's pin goes back, as
+	 * Xen serialises them under its domain lock.
+	 */
+	if (cmpxchg(&xc->vi_page, NULL, page)) {
+		unpin_user_page(page);
+		return -EINVAL;
+	}
 	lguest_account_pins(cpu->lg, 1);
 	vi = page_address(page) + offset;
 	memcpy(vi, xc->vi, sizeof(*vi));
@@ -148,7 +157,6 @@ long lg_xen_register_vcpu_info(struct lg_cpu *cpu, u64 mfn, u64 offset)
 	WRITE_ONCE(vi->evtchn_upcall_pending, 1);
 	/* Delivery reads the new one from here on. */
 	WRITE_ONCE(xc->vi, vi);
-	xc->vi_page = page;
 	return 0;
 }
 
@@ -230,6 +238,7 @@ static int xen_init(struct lguest *lg, const struct lguest_req_init *req)
 	if (!x)
 		return -ENOMEM;
 	lg->pstate = x;
+	mutex_init(&x->smp_lock);
 	x->shared_info_gpa = st->shared_info;
 	x->nr_ram_pages = st->shared_info >> PAGE_SHIFT;
 	x->console_port = st->console_port;

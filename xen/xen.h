@@ -67,6 +67,8 @@ struct lg_xen {
 	unsigned long vm_assist;
 	/* How many vCPUs sit in SCHEDOP_poll (raise_port() looks if any). */
 	atomic_t pollers;
+	/* VCPUOP_initialise, up and down, one at a time (smp.c). */
+	struct mutex smp_lock;
 	/* System time 0: the guest's boot, in host monotonic ns. */
 	u64 boot_ns;
 };
