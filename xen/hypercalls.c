@@ -237,7 +237,7 @@ static long callback_op(struct lg_cpu *cpu, u64 cmd, u64 arg)
 		if (lg_xen_read(cpu, arg, &reg, sizeof(reg)))
 			return -EFAULT;
 		if (reg.type >= LG_XEN_CALLBACKS || reg.type == 3 || reg.type == 6 ||
-		    !lguest_canonical(reg.address) || lg_xen_in_hole(reg.address, 1))
+		    !lg_xen_guest_va_ok(reg.address))
 			return -EINVAL;
 		reg.type = array_index_nospec(reg.type, LG_XEN_CALLBACKS);
 		xc->callback[reg.type] = reg.address;
@@ -376,7 +376,7 @@ static long xen_set_debugreg(struct lg_cpu *cpu, u64 reg, u64 val)
 
 	switch (reg) {
 	case 0 ... 3:
-		if (!lguest_canonical(val) || lg_xen_in_hole(val, 1))
+		if (!lg_xen_guest_va_ok(val))
 			return -EPERM;
 		break;
 	case 6:

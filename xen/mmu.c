@@ -230,8 +230,16 @@ static bool vcpumask_ok(struct lg_cpu *cpu, const struct mmuext_op *op)
 /*
  * mmu_update and mmuext_op take a count, a place for the number done, and
  * a domain (only DOMID_SELF: lguest guests own nothing else).  They stop
- * at the first entry that fails, with its error, as Xen's do.
+ * at the first entry that fails, with its error, as Xen's do.  First the
+ * batch itself: its domain, and at most 4096 entries.
  */
+static long batch_ok(u64 count, u64 dom)
+{
+	if (dom != DOMID_SELF)
+		return -EPERM;
+	return count > 4096 ? -EINVAL : 0;
+}
+
 static long batch_done(struct lg_cpu *cpu, u64 pdone, unsigned int done, long r)
 {
 	if (pdone && lg_xen_write(cpu, pdone, &done, sizeof(done)))
@@ -243,12 +251,10 @@ long lg_xen_mmu_update(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom
 {
 	struct mmu_update req;
 	unsigned int done;
-	long r = 0;
+	long r = batch_ok(count, dom);
 
-	if (dom != DOMID_SELF)
-		return -EPERM;
-	if (count > 4096)
-		return -EINVAL;
+	if (r)
+		return r;
 	for (done = 0; done < count; done++, va += sizeof(req)) {
 		cond_resched();
 		if (lg_xen_read(cpu, va, &req, sizeof(req))) {
@@ -280,12 +286,10 @@ long lg_xen_mmuext_op(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom)
 	struct lg_xen *x = lg_xen(cpu->lg);
 	struct mmuext_op op;
 	unsigned int done;
-	long r = 0;
+	long r = batch_ok(count, dom);
 
-	if (dom != DOMID_SELF)
-		return -EPERM;
-	if (count > 4096)
-		return -EINVAL;
+	if (r)
+		return r;
 	for (done = 0; done < count; done++, va += sizeof(op)) {
 		u64 gpa, mfn;
 

@@ -45,24 +45,18 @@ static bool context_ok(struct lg_cpu *t, const struct vcpu_guest_context *c)
 	    (c->gdt_ents && c->gdt_frames[0] >= t->lg->mem_size >> PAGE_SHIFT) ||
 	    c->ctrlreg[3] >= t->lg->mem_size || !IS_ALIGNED(c->ctrlreg[3], PAGE_SIZE))
 		return false;
-	if (!lguest_canonical(u->rip) || lg_xen_in_hole(u->rip, 1) ||
+	if (!lg_xen_guest_va_ok(u->rip) ||
 	    !lguest_canonical(u->rsp) || !lguest_canonical(c->kernel_sp) ||
 	    !lguest_canonical(c->fs_base) || !lguest_canonical(c->gs_base_kernel) ||
 	    !lguest_canonical(c->gs_base_user))
 		return false;
-	if (!lguest_canonical(c->event_callback_eip) ||
-	    lg_xen_in_hole(c->event_callback_eip, 1) ||
-	    !lguest_canonical(c->failsafe_callback_eip) ||
-	    lg_xen_in_hole(c->failsafe_callback_eip, 1) ||
-	    !lguest_canonical(c->syscall_callback_eip) ||
-	    lg_xen_in_hole(c->syscall_callback_eip, 1))
+	if (!lg_xen_guest_va_ok(c->event_callback_eip) ||
+	    !lg_xen_guest_va_ok(c->failsafe_callback_eip) ||
+	    !lg_xen_guest_va_ok(c->syscall_callback_eip))
 		return false;
-	for (i = 0; i < ARRAY_SIZE(c->trap_ctxt); i++) {
-		u64 a = c->trap_ctxt[i].address;
-
-		if (a && (!lguest_canonical(a) || lg_xen_in_hole(a, 1)))
+	for (i = 0; i < ARRAY_SIZE(c->trap_ctxt); i++)
+		if (c->trap_ctxt[i].address && !lg_xen_guest_va_ok(c->trap_ctxt[i].address))
 			return false;
-	}
 	/* Only 64-bit kernel code: Linux's kernel entries, or Xen's flat ones. */
 	if (!linux_kernel_sel(u->cs, GDT_ENTRY_KERNEL_CS) && (u->cs | 3) != LG_SEL_CS64)
 		return false;

@@ -271,7 +271,7 @@ long lg_xen_set_trap_table(struct lg_cpu *cpu, u64 va)
 			return -EFAULT;
 		if (!ti.address)
 			return 0;
-		if (!lguest_canonical(ti.address) || lg_xen_in_hole(ti.address, 1))
+		if (!lg_xen_guest_va_ok(ti.address))
 			return -EINVAL;
 		xc->traps[ti.vector].address = ti.address;
 		xc->traps[ti.vector].flags = ti.flags;

@@ -189,7 +189,7 @@ static bool bad_start(const struct lguest_req_init *req)
 	       !st->shared_info || st->shared_info >= req->size ||
 	       !PAGE_ALIGNED(st->cr3) || st->cr3 >= st->shared_info ||
 	       st->console_port >= EVTCHN_2L_NR_CHANNELS ||
-	       !lguest_canonical(req->entry) || lg_xen_in_hole(req->entry, 1) ||
+	       !lg_xen_guest_va_ok(req->entry) ||
 	       !lguest_canonical(st->rsp) || !lguest_canonical(st->rsi);
 }
 

@@ -151,6 +151,15 @@ static inline bool lg_xen_in_hole(u64 va, u64 len)
 	return va < LGUEST_HOLE_END && va + len > LGUEST_HOLE_START;
 }
 
+/*
+ * An address the guest may give us to run at or watch (a handler, a
+ * callback, an entry point, a breakpoint): canonical, outside the hole.
+ */
+static inline bool lg_xen_guest_va_ok(u64 va)
+{
+	return lguest_canonical(va) && !lg_xen_in_hole(va, 1);
+}
+
 /* xen.c: guest-virtual memory, as the guest kernel sees it. */
 int lg_xen_read(struct lg_cpu *cpu, u64 va, void *dst, u64 len);
 int lg_xen_write(struct lg_cpu *cpu, u64 va, const void *src, u64 len);
