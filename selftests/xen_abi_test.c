@@ -1392,8 +1392,7 @@ static long set_timer(uint64_t deadline, uint32_t flags)
 		.timeout_abs_ns = deadline, .flags = flags,
 	};
 
-	return xen_hypercall(__HYPERVISOR_vcpu_op, VCPUOP_set_singleshot_timer,
-			     0, (uint64_t)&st, 0, 0);
+	return HYPERVISOR_vcpu_op(VCPUOP_set_singleshot_timer, 0, &st);
 }
 
 /*
@@ -1511,17 +1510,12 @@ static volatile long ap_down_ret = -1;
 static volatile uint64_t ap_gs;
 static uint8_t ap_stack[16384] __attribute__((aligned(16)));
 
-static long vcpu_op(int cmd, uint64_t id, const void *arg)
-{
-	return xen_hypercall(__HYPERVISOR_vcpu_op, cmd, id, (uint64_t)arg, 0, 0);
-}
-
 static void guest_ap(void)
 {
 	for (;;) {
 		ap_gs = xen_rdmsr(MSR_GS_BASE);
 		__atomic_add_fetch(&ap_runs, 1, __ATOMIC_SEQ_CST);
-		ap_down_ret = vcpu_op(VCPUOP_down, 1, NULL);
+		ap_down_ret = HYPERVISOR_vcpu_op(VCPUOP_down, 1, NULL);
 		ap_down_returns++;
 	}
 }
@@ -1529,7 +1523,7 @@ static void guest_ap(void)
 /* Until vCPU 1 has run @n times and is down again (bounded). */
 static void wait_ap(uint64_t n)
 {
-	while ((ap_runs < n || vcpu_op(VCPUOP_is_up, 1, NULL) != 0) &&
+	while ((ap_runs < n || HYPERVISOR_vcpu_op(VCPUOP_is_up, 1, NULL) != 0) &&
 	       smp_res.waits < 1000000) {
 		HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
 		smp_res.waits++;
@@ -1541,38 +1535,30 @@ static void guest_smp(void)
 	static struct vcpu_guest_context ctx;
 	struct mmuext_op flush = { .cmd = MMUEXT_TLB_FLUSH_MULTI };
 
-	ctx.flags = VGCF_in_kernel;
-	ctx.user_regs.rip = (uint64_t)guest_ap;
-	/* As if called: the ABI's alignment at a function's entry. */
-	ctx.user_regs.rsp = (uint64_t)(ap_stack + sizeof(ap_stack) - 8);
-	ctx.user_regs.cs = FLAT_KERNEL_CS;
-	ctx.user_regs.ss = FLAT_KERNEL_SS;
+	xen_guest_vcpu_context(&ctx, guest_ap, ap_stack, sizeof(ap_stack));
 	ctx.user_regs.rflags = 0x1000;		/* IOPL 1, events masked */
-	ctx.kernel_ss = FLAT_KERNEL_SS;
-	ctx.kernel_sp = ctx.user_regs.rsp + 8;
-	ctx.ctrlreg[3] = XEN_TEST_PT_BASE;
 	ctx.gs_base_kernel = 0x1234000;
 
-	smp_res.bad_id = vcpu_op(VCPUOP_initialise, 2, &ctx);
-	smp_res.fault = vcpu_op(VCPUOP_initialise, 1, (void *)XEN_TEST_UNMAPPED);
+	smp_res.bad_id = HYPERVISOR_vcpu_op(VCPUOP_initialise, 2, &ctx);
+	smp_res.fault = HYPERVISOR_vcpu_op(VCPUOP_initialise, 1, (void *)XEN_TEST_UNMAPPED);
 	ctx.user_regs.rip = NONCANONICAL;
-	smp_res.noncanonical = vcpu_op(VCPUOP_initialise, 1, &ctx);
+	smp_res.noncanonical = HYPERVISOR_vcpu_op(VCPUOP_initialise, 1, &ctx);
 	ctx.user_regs.rip = (uint64_t)guest_ap;
 	ctx.ldt_ents = 1;
-	smp_res.ldt = vcpu_op(VCPUOP_initialise, 1, &ctx);
+	smp_res.ldt = HYPERVISOR_vcpu_op(VCPUOP_initialise, 1, &ctx);
 	ctx.ldt_ents = 0;
-	smp_res.up_early = vcpu_op(VCPUOP_up, 1, NULL);
-	smp_res.is_up_early = vcpu_op(VCPUOP_is_up, 1, NULL);
-	smp_res.init = vcpu_op(VCPUOP_initialise, 1, &ctx);
-	smp_res.again = vcpu_op(VCPUOP_initialise, 1, &ctx);
-	smp_res.up = vcpu_op(VCPUOP_up, 1, NULL);
+	smp_res.up_early = HYPERVISOR_vcpu_op(VCPUOP_up, 1, NULL);
+	smp_res.is_up_early = HYPERVISOR_vcpu_op(VCPUOP_is_up, 1, NULL);
+	smp_res.init = HYPERVISOR_vcpu_op(VCPUOP_initialise, 1, &ctx);
+	smp_res.again = HYPERVISOR_vcpu_op(VCPUOP_initialise, 1, &ctx);
+	smp_res.up = HYPERVISOR_vcpu_op(VCPUOP_up, 1, NULL);
 	wait_ap(1);
 	smp_res.runs_first = ap_runs;
 	/* Up again: it goes on after its VCPUOP_down, which returns 0. */
-	smp_res.up_again = vcpu_op(VCPUOP_up, 1, NULL);
+	smp_res.up_again = HYPERVISOR_vcpu_op(VCPUOP_up, 1, NULL);
 	wait_ap(2);
 	smp_res.runs_second = ap_runs;
-	smp_res.is_up_after = vcpu_op(VCPUOP_is_up, 1, NULL);
+	smp_res.is_up_after = HYPERVISOR_vcpu_op(VCPUOP_is_up, 1, NULL);
 	/* A _MULTI flush's vCPU mask must be readable. */
 	set_xen_guest_handle(flush.arg2.vcpumask, (const void *)XEN_TEST_UNMAPPED);
 	smp_res.wrong_flush = xen_hypercall(__HYPERVISOR_mmuext_op, (uint64_t)&flush, 1, 0,
@@ -1650,7 +1636,7 @@ static void guest_poller(void)
 		__atomic_add_fetch(&poll_woken, 1, __ATOMIC_SEQ_CST);
 	}
 	for (;;)
-		vcpu_op(VCPUOP_down, 1, NULL);
+		HYPERVISOR_vcpu_op(VCPUOP_down, 1, NULL);
 }
 
 static void guest_poll(void)
@@ -1685,15 +1671,9 @@ static void guest_poll(void)
 	poll_res.timed = sched_poll(p, 1, deadline);
 	poll_res.timed_late = xen_guest_system_time() + 10000 >= deadline;
 
-	ctx.flags = VGCF_in_kernel;
-	ctx.user_regs.rip = (uint64_t)guest_poller;
-	ctx.user_regs.rsp = (uint64_t)(poller_stack + sizeof(poller_stack) - 8);
-	ctx.user_regs.cs = FLAT_KERNEL_CS;
-	ctx.user_regs.ss = FLAT_KERNEL_SS;
-	ctx.kernel_sp = ctx.user_regs.rsp + 8;
-	ctx.ctrlreg[3] = XEN_TEST_PT_BASE;
-	poll_res.init = vcpu_op(VCPUOP_initialise, 1, &ctx);
-	poll_res.up = vcpu_op(VCPUOP_up, 1, NULL);
+	xen_guest_vcpu_context(&ctx, guest_poller, poller_stack, sizeof(poller_stack));
+	poll_res.init = HYPERVISOR_vcpu_op(VCPUOP_initialise, 1, &ctx);
+	poll_res.up = HYPERVISOR_vcpu_op(VCPUOP_up, 1, NULL);
 	/* Each wait is bounded in time (10 s), not in spins: hosts differ. */
 	for (k = 1; k <= POLL_ROUNDS; k++) {
 		give_up = xen_guest_system_time() + 10000000000ULL;
@@ -1750,8 +1730,7 @@ static long register_vcpu_info(uint64_t mfn, uint32_t offset)
 {
 	struct vcpu_register_vcpu_info info = { .mfn = mfn, .offset = offset };
 
-	return xen_hypercall(__HYPERVISOR_vcpu_op, VCPUOP_register_vcpu_info, 0,
-			     (uint64_t)&info, 0, 0);
+	return HYPERVISOR_vcpu_op(VCPUOP_register_vcpu_info, 0, &info);
 }
 
 static void guest_vcpu_info(void)

@@ -94,6 +94,20 @@ long xen_guest_install_traps(void)
 	return HYPERVISOR_set_trap_table(table);
 }
 
+void xen_guest_vcpu_context(struct vcpu_guest_context *ctx, void (*fn)(void),
+			    void *stack, uint64_t size)
+{
+	ctx->flags = VGCF_in_kernel;
+	ctx->user_regs.rip = (uint64_t)fn;
+	/* As if called: the ABI's alignment at a function's entry. */
+	ctx->user_regs.rsp = (uint64_t)stack + size - 8;
+	ctx->user_regs.cs = FLAT_KERNEL_CS;
+	ctx->user_regs.ss = FLAT_KERNEL_SS;
+	ctx->kernel_ss = FLAT_KERNEL_SS;
+	ctx->kernel_sp = (uint64_t)stack + size;
+	ctx->ctrlreg[3] = XEN_TEST_PT_BASE;
+}
+
 long xen_guest_install_event_callback(void)
 {
 	struct callback_register cb = {

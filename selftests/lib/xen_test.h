@@ -196,6 +196,11 @@ static inline long HYPERVISOR_event_channel_op(int cmd, void *arg)
 	return xen_hcall2(__HYPERVISOR_event_channel_op, (int64_t)cmd, arg);
 }
 
+static inline long HYPERVISOR_vcpu_op(int cmd, uint64_t vcpu, const void *arg)
+{
+	return xen_hcall3(__HYPERVISOR_vcpu_op, (int64_t)cmd, vcpu, arg);
+}
+
 static inline long HYPERVISOR_physdev_op(int cmd, void *arg)
 {
 	return xen_hcall2(__HYPERVISOR_physdev_op, (int64_t)cmd, arg);
@@ -364,6 +369,15 @@ struct xen_test_events {
 
 extern volatile struct xen_test_events xen_test_events;
 extern char xen_test_event_callback[];
+
+/*
+ * A context for another vCPU, as Linux's cpu_initialize_context() fills
+ * one: kernel mode on the flat selectors and the bootstrap tables, at @fn
+ * (entered as if called, so never returning) on the stack of @size bytes
+ * at @stack.  @ctx is zeroed; the rest is the caller's.
+ */
+void xen_guest_vcpu_context(struct vcpu_guest_context *ctx, void (*fn)(void),
+			    void *stack, uint64_t size);
 
 /* Register xen_test_event_callback (CALLBACKOP_register); its result. */
 long xen_guest_install_event_callback(void);
