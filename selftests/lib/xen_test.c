@@ -118,6 +118,29 @@ long xen_guest_install_event_callback(void)
 	return xen_hcall2(__HYPERVISOR_callback_op, CALLBACKOP_register, &cb);
 }
 
+long xen_guest_block_past(uint64_t seen, long max)
+{
+	volatile struct vcpu_info *vi = &xen_test_shared_info()->vcpu_info[0];
+	long blocks = 0, ret = 0;
+
+	vi->evtchn_upcall_mask = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	while (xen_test_events.count == seen && blocks < max) {
+		/* Unmasks; the upcall (if any) comes as it returns. */
+		ret = xen_hcall2(__HYPERVISOR_sched_op, SCHEDOP_block, 0);
+		if (ret)
+			break;
+		blocks++;
+		vi->evtchn_upcall_mask = 1;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	}
+	vi->evtchn_upcall_mask = 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (vi->evtchn_upcall_pending)
+		xen_hcall2(__HYPERVISOR_xen_version, XENVER_version, 0);
+	return ret ? ret : blocks;
+}
+
 uint64_t xen_guest_system_time(void)
 {
 	volatile struct vcpu_time_info *t =

@@ -383,6 +383,19 @@ void xen_guest_vcpu_context(struct vcpu_guest_context *ctx, void (*fn)(void),
 long xen_guest_install_event_callback(void);
 
 /*
+ * Sleep in SCHEDOP_block until xen_test_event_callback has counted past
+ * @seen, blocking at most @max times: how many times it blocked, or
+ * SCHEDOP_block's error.  vCPU 0.
+ * The guest side of Xen's idle protocol, as Linux's idle loop keeps it
+ * (xen_safe_halt() runs with interrupts off): events are masked while the
+ * count is checked, and SCHEDOP_block unmasks them as it goes to sleep.
+ * Checked unmasked, an upcall between the check and the hypercall would
+ * be counted and then slept through.  Returns with events unmasked, any
+ * upcall pending delivered (as Linux's xen_irq_enable()).
+ */
+long xen_guest_block_past(uint64_t seen, long max);
+
+/*
  * Xen's system time, from vcpu_info[0]'s pvclock (vcpu_time_info): the
  * version protocol, then system_time + scaled TSC delta, as Linux's
  * pvclock_clocksource_read().
@@ -404,7 +417,7 @@ static inline int xen_guest_test_bit(unsigned int nr, const volatile uint64_t *w
 
 #define XEN_TEST_CONSOLE_MAX	(64 * 1024)
 
-#define XEN_TEST_MAX_VCPUS	8
+#define XEN_TEST_MAX_VCPUS	LGUEST_MAX_VCPUS
 
 struct xen_test_vm;
 
