@@ -29,6 +29,7 @@ struct lg_options {
 	const char *kernel;	/* run: a Xen PV kernel instead (vmlinuz) */
 	const char *initrd;	/* ... its initrd, or NULL */
 	const char *append;	/* ... its command line, or NULL */
+	char cmdline[1024];	/* ... what it gets (Xen's MAX_GUEST_CMDLINE) */
 };
 
 /* Guest memory by default: a guest ELF, and a Linux kernel (--kernel). */

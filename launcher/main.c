@@ -86,7 +86,11 @@ static int cmd_info(const struct lg_options *opts)
 	lg_format_mitigations(info.mitigations, caps, sizeof(caps));
 	printf("switcher mitigations: %s\n", caps);
 	printf("limits: %u vCPUs per guest\n", info.max_vcpus);
+	/* Ours is one: it has no memory, pinned or in tables. */
 	printf("guests alive: %u\n", info.nr_guests - 1);
+	printf("guest memory: %llu pages pinned, %llu page-table pages\n",
+	       (unsigned long long)info.pinned_pages,
+	       (unsigned long long)info.table_pages);
 	return 0;
 }
 
@@ -517,7 +521,7 @@ static int load_xen(const struct lg_options *opts, struct run *r, uint64_t *entr
 	    (opts->initrd && map_file(opts->initrd, "the initrd", &initrd, err, errlen)))
 		return -1;
 	ret = xen_build_layout(&k, r->vm.mem, opts->mem_size, initrd.p, initrd.len,
-			       opts->append ?: "", &l, err, errlen);
+			       opts->cmdline, &l, err, errlen);
 	if (initrd.p)
 		munmap(initrd.p, initrd.len);
 	if (ret)

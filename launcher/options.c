@@ -136,6 +136,33 @@ static int option(const char *a, const char *name, int argc, char *const argv[],
 	return 1;
 }
 
+/*
+ * The command line a Xen PV kernel gets: noreplace-smp, then --append, if
+ * there is room for both.  At boot Linux sees one CPU present (a PV
+ * guest's others only become present later), so it patches its 9,216
+ * lock prefixes out (Debian's 6.1), and with several vCPUs back in as the
+ * second comes up: each a text_poke(), with two address-space switches,
+ * which cost a Xen guest of lguest a refill of its shadow (docs/limits.md
+ * M:043).  Under TCG the way back alone took over 20 seconds, with
+ * interrupts barely on (the guest's soft-lockup watchdog fired), and a
+ * 4-vCPU boot to /init about 70 where it now takes 22.  With
+ * noreplace-smp the kernel keeps the SMP code it starts with; one vCPU
+ * loses next to nothing by it.  It goes first, as kvmtool's defaults do:
+ * the user's --append can still say otherwise.
+ */
+static void kernel_cmdline(struct lg_options *opts)
+{
+	_Static_assert(sizeof(opts->cmdline) == MAX_GUEST_CMDLINE, "start_info's cmd_line");
+	const char *append = opts->append ?: "";
+	const char *smp = "noreplace-smp";
+
+	if (strlen(smp) + 1 + strlen(append) < sizeof(opts->cmdline))
+		snprintf(opts->cmdline, sizeof(opts->cmdline), "%s%s%s", smp,
+			 *append ? " " : "", append);
+	else
+		snprintf(opts->cmdline, sizeof(opts->cmdline), "%s", append);
+}
+
 /* What `run` was given must make one guest: an ELF, or a Xen PV kernel. */
 static int check_run(struct lg_options *opts, int mem_given, char *err,
 		     size_t errlen)
@@ -163,6 +190,7 @@ static int check_run(struct lg_options *opts, int mem_given, char *err,
 		snprintf(err, errlen, "--mem with --kernel is at most 4G less a page: the page above the guest's RAM holds its shared_info");
 		return -1;
 	}
+	kernel_cmdline(opts);
 	return 0;
 }
 

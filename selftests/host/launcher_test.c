@@ -177,9 +177,12 @@ TEST(run_a_xen_kernel)
 	EXPECT_STREQ("vmlinuz", o.kernel);
 	EXPECT_STREQ("initrd.img", o.initrd);
 	EXPECT_STREQ("console=hvc0 quiet", o.append);
+	/* What the kernel gets: noreplace-smp first (options.c says why). */
+	EXPECT_STREQ("noreplace-smp console=hvc0 quiet", o.cmdline);
 	EXPECT_EQ(128ULL << 20, o.mem_size);
 	ASSERT_EQ(0, parse(&o, err, 6, "run", "--kernel", "v", "--append=", "--cpus=1"));
 	EXPECT_STREQ("", o.append);
+	EXPECT_STREQ("noreplace-smp", o.cmdline);
 	/* A guest ELF keeps its 64M. */
 	ASSERT_EQ(0, parse(&o, err, 3, "run", "g.elf"));
 	EXPECT_EQ(64ULL << 20, o.mem_size);
@@ -221,6 +224,8 @@ TEST(run_a_xen_kernel_refuses_what_makes_no_guest)
 	append[1023] = 0;
 	ASSERT_EQ(0, parse(&o, err, 6, "run", "--kernel", "v", "--append", append));
 	EXPECT_EQ(1023, strlen(o.append));
+	/* No room for noreplace-smp: the user's line, as it is. */
+	EXPECT_STREQ(append, o.cmdline);
 	append[1023] = 'x';
 	append[1024] = 0;
 	EXPECT_EQ(-1, parse(&o, err, 6, "run", "--kernel", "v", "--append", append));
