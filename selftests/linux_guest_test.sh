@@ -2,27 +2,39 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # linux_guest_test.sh: Debian's unmodified kernel, the very vmlinuz the
-# test VM boots, runs under lguest as a Xen PV guest (issue 11): the
-# busybox initramfs of tools/linux-initramfs, whose /init prints a line of
-# values computed in the guest, runs what is typed at the launcher's stdin
-# in a shell, and powers off.  Each boot is asserted on
-# what the guest printed, through both of its consoles (console_io before
-# hvc0 exists, the console ring after), on how it ended, and on a clean
-# kernel log.  Boots are slow under TCG (about a minute), so there are
-# few of them: LG_SKIP_LINUX=1 skips them, LG_SKIP_LINUX=crash the second
-# (tools/check boots Linux in two of its five VM configurations, the
-# panic in one).  LG_LINUX_CPUS=N (default 1) gives the guest N vCPUs:
-# then each CPU's line, and CPU 1 going offline and back, are asserted.
+# test VM boots, runs under lguest as a Xen PV guest (issues 11 and 12):
+# the busybox initramfs of tools/linux-initramfs, whose /init prints lines
+# of values computed in the guest, runs what is typed at the launcher's
+# stdin in a shell, and powers off.  Each boot is asserted on what the
+# guest printed, through both of its consoles (console_io before hvc0
+# exists, the console ring after), on how it ended, and on a clean kernel
+# log.  Boots are slow under TCG (a minute or more), so LG_LINUX names the
+# parts to run (default "boot panic"; "none" skips them all):
+#   boot   the whole boot, a shell, and with several vCPUs hotplug and SMP work
+#   panic  a kernel that panics ends the launcher as a crash
+#   crowd  8 vCPUs beside 2 host processes hogging the CPUs: clean log, exact
+#          work on every vCPU, the guest's date the host's
+#   kills  the launcher SIGKILLed LG_LINUX_KILLS times (default 50) while an
+#          SMP guest boots: nothing left behind
+# LG_LINUX_CPUS=N (default 1) gives boot and panic N vCPUs: then each CPU's
+# line, and CPU 1 going offline and back, are asserted.
 top=$(cd "$(dirname "$0")/.." && pwd)
 L=$top/launcher/lguest
 if [ ! -e /dev/lguest ]; then
 	echo "1..0 # SKIP /dev/lguest absent (lg.ko not loaded)"
 	exit 4
 fi
-if [ "${LG_SKIP_LINUX:-}" = 1 ]; then
+parts=" ${LG_LINUX:-boot panic} "
+if [ "$parts" = " none " ]; then
 	echo "1..0 # SKIP Linux guests not asked for in this configuration"
 	exit 4
 fi
+for p in $parts; do
+	case $p in boot|panic|crowd|kills) ;;
+	*) echo "1..0 # SKIP LG_LINUX: no part '$p' (boot panic crowd kills)"; exit 4 ;;
+	esac
+done
+want() { [[ $parts == *" $1 "* ]]; }
 kimage=$(sed -n 's/^KIMAGE=//p' "$top/.cache/deps.env" 2>/dev/null)
 kabi=$(sed -n 's/^KABI=//p' "$top/.cache/deps.env" 2>/dev/null)
 initrd=$top/.cache/linux-initramfs.cpio.gz
@@ -33,13 +45,19 @@ fi
 md5=$(cat "$initrd.md5")
 cpus=${LG_LINUX_CPUS:-1}
 case $cpus in ''|*[!0-9]*|0) echo "1..0 # SKIP LG_LINUX_CPUS=$cpus is not a vCPU count"; exit 4 ;; esac
+kills=${LG_LINUX_KILLS:-50}
+case $kills in ''|*[!0-9]*|0) echo "1..0 # SKIP LG_LINUX_KILLS=$kills is not a count"; exit 4 ;; esac
+CROWD_CPUS=8 CROWD_HOGS=2
 # What each CPU's line shows: the busybox the initramfs holds (the host's).
 bb=$(md5sum < /bin/busybox | cut -c1-8)
 
 n=0 failed=0
 echo "TAP version 13"
-plan=$((10 + cpus + (cpus > 1 ? 6 : 0)))
-[ "${LG_SKIP_LINUX:-}" = crash ] && plan=$((plan - 1))
+plan=0
+want boot && plan=$((plan + 9 + cpus + (cpus > 1 ? 7 : 0)))
+want panic && plan=$((plan + 1))
+want crowd && plan=$((plan + 3 + CROWD_CPUS))
+want kills && plan=$((plan + 3))
 echo "1..$plan"
 ok() {		# ok COND DESCRIPTION
 	n=$((n + 1))
@@ -56,14 +74,16 @@ has() {		# has OUTPUT TEXT: 1 if OUTPUT holds the line TEXT
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # boot APPEND STATUS [TYPED]: the guest's console and the launcher's lines
-# in $out, its status in $rc.  TYPED goes to the launcher's stdin once
-# /init's shell is up (the console's input path), else stdin is empty.
+# in $out, its status in $rc, the host's time (date +%s) as the launcher
+# ended in $end.  TYPED goes to the launcher's stdin once /init's shell is
+# up (the console's input path), else stdin is empty.  $bcpus vCPUs.
+bcpus=$cpus
 boot() {
 	local pid i
 	rm -f "$tmp/in"
 	mkfifo "$tmp/in"
 	timeout 900 "$L" run --kernel "$kimage" --initrd "$initrd" \
-		--mem 256M --cpus "$cpus" --append "$1" < "$tmp/in" > "$tmp/out" 2>&1 &
+		--mem 256M --cpus "$bcpus" --append "$1" < "$tmp/in" > "$tmp/out" 2>&1 &
 	pid=$!
 	exec 3> "$tmp/in"
 	if [ -n "${3:-}" ]; then
@@ -82,6 +102,7 @@ boot() {
 	exec 3>&-
 	wait $pid
 	rc=$?
+	end=$(date +%s)
 	out=$(cat "$tmp/out")
 	if [ $rc -ne "$2" ]; then
 		echo "# status $rc (want $2); the last of the output:"
@@ -89,65 +110,188 @@ boot() {
 	fi
 }
 # What no healthy boot prints (the guest's kernel log is on its console).
+# 1 if the log in $1 is clean; if not, 0, and what was found goes out as
+# TAP diagnostics (on stderr: the caller takes this one's stdout).
 clean() {
-	! grep -E 'BUG|WARNING|Oops|Call Trace|general protection|RCU stall|Kernel panic' \
-		<<< "$1" > /dev/null && echo 1 || echo 0
+	local bad='BUG|WARNING|Oops|Call Trace|general protection|RCU stall|detected stall|Kernel panic'
+
+	if grep -qE "$bad" <<< "$1"; then
+		grep -E -B2 -A12 "$bad" <<< "$1" | head -n 60 | sed 's/^/# /' >&2
+		echo 0
+	else
+		echo 1
+	fi
 }
 
-# 1. The whole boot, every message: console_io first, then hvc0; then a
-#    shell on hvc0 runs what is typed at the launcher: with several vCPUs,
-#    CPU 1 goes offline and back first; then it powers off.
-typed='echo typed-$((6 * 7))\n'
-if [ "$cpus" -gt 1 ]; then
-	typed="$typed"'echo 0 > /sys/devices/system/cpu/cpu1/online; echo off=$(cat /sys/devices/system/cpu/online)\n'
-	typed="$typed"'echo 1 > /sys/devices/system/cpu/cpu1/online; echo on=$(cat /sys/devices/system/cpu/online) ran=$(taskset -c 1 cut -d" " -f39 /proc/self/stat)\n'
-fi
-boot "earlyprintk=xen console=hvc0 loglevel=7 lguest.shell" 0 "${typed}poweroff -f\n"
-line="lguest-linux: kernel=$kabi cpus=$cpus md5=$md5 forks=16"
-ok "$([ $rc -eq 0 ] && echo 1 || echo 0)" "the guest powers off with status 0"
-# (a substring: the kernel's own messages share the console)
-ok "$(grep -qF -- "$line" <<< "$out" && echo 1 || echo 0)" \
-	"/init prints the line it computed ($line)"
-ok "$(has "$out" "mapping kernel into physical memory")" \
-	"its first words, before any console, come through console_io"
-ok "$(grep -q "^\[ *[0-9.]*\] Linux version $kabi" <<< "$out" && echo 1 || echo 0)" \
-	"earlyprintk=xen prints the kernel's banner"
-ok "$(grep -q 'Xen version: 4.17.0-lguest (preserve-AD)' <<< "$out" && echo 1 || echo 0)" \
-	"the kernel believes it runs on Xen 4.17, with the features it needs"
-ok "$(grep -q 'clocksource: Switched to clocksource xen' <<< "$out" && echo 1 || echo 0)" \
-	"it keeps time with the Xen clock (pvclock)"
-ok "$(has "$out" "lguest: guest powered off: SCHEDOP_shutdown(poweroff)")" \
-	"the launcher says how the guest ended"
-ok "$(clean "$out")" "the guest's kernel log is clean"
-ok "$(grep -q '^typed-42' <<< "$out" && echo 1 || echo 0)" \
-	"its shell ran what was typed at the launcher (console input)"
-for c in $(seq 0 $((cpus - 1))); do
-	ok "$(grep -qF "lguest-linux: cpu $c: on $c md5 $bb" <<< "$out" && echo 1 || echo 0)" \
-		"CPU $c of $cpus ran the work pinned to it"
-done
-if [ "$cpus" -gt 1 ]; then
-	last=$((cpus - 1))
-	case $cpus in 2) off=0 ;; 3) off=0,2 ;; *) off="0,2-$last" ;; esac
-	ok "$(grep -q "^off=$off" <<< "$out" && echo 1 || echo 0)" \
-		"CPU 1 goes offline (VCPUOP_down): online CPUs $off"
-	ok "$(grep -q "^on=0-$last ran=1" <<< "$out" && echo 1 || echo 0)" \
-		"and back online (VCPUOP_up), running what is pinned to it"
-	ok "$(grep -q 'lguest-linux: xen: PV spinlocks enabled' <<< "$out" && echo 1 || echo 0)" \
-		"it takes paravirtual spinlocks (SCHEDOP_poll)"
-	ok "$(grep -qF "lguest-linux: parallel md5 $bb " <<< "$out" && echo 1 || echo 0)" \
-		"8 processes at once compute the same checksum"
-	ok "$(grep -qF "lguest-linux: storm 100 execs, 100 exited 3" <<< "$out" && echo 1 || echo 0)" \
-		"a fork, exec and exit storm: 100 of 100 exit as they should"
-	want=$((2 * cpus * 50000))
-	ok "$(grep -qF "lguest-linux: lgstress: atomics threads=$((2 * cpus)) per=50000 total=$want want=$want status 0" <<< "$out" &&
-	      echo 1 || echo 0)" \
-		"$((2 * cpus)) threads lose no atomic add while CPU 1 goes offline and back"
+if want boot; then
+	# 1. The whole boot, every message: console_io first, then hvc0; then a
+	#    shell on hvc0 runs what is typed at the launcher: with several vCPUs,
+	#    CPU 1 goes offline and back first; then it powers off.
+	typed='echo typed-$((6 * 7))\n'
+	if [ "$cpus" -gt 1 ]; then
+		typed="$typed"'echo 0 > /sys/devices/system/cpu/cpu1/online; echo off=$(cat /sys/devices/system/cpu/online)\n'
+		typed="$typed"'echo 1 > /sys/devices/system/cpu/cpu1/online; echo on=$(cat /sys/devices/system/cpu/online) ran=$(taskset -c 1 cut -d" " -f39 /proc/self/stat)\n'
+	fi
+	boot "earlyprintk=xen console=hvc0 loglevel=7 lguest.shell" 0 "${typed}poweroff -f\n"
+	line="lguest-linux: kernel=$kabi cpus=$cpus md5=$md5 forks=16"
+	ok "$([ $rc -eq 0 ] && echo 1 || echo 0)" "the guest powers off with status 0"
+	# (a substring: the kernel's own messages share the console)
+	ok "$(grep -qF -- "$line" <<< "$out" && echo 1 || echo 0)" \
+		"/init prints the line it computed ($line)"
+	ok "$(has "$out" "mapping kernel into physical memory")" \
+		"its first words, before any console, come through console_io"
+	ok "$(grep -q "^\[ *[0-9.]*\] Linux version $kabi" <<< "$out" && echo 1 || echo 0)" \
+		"earlyprintk=xen prints the kernel's banner"
+	ok "$(grep -q 'Xen version: 4.17.0-lguest (preserve-AD)' <<< "$out" && echo 1 || echo 0)" \
+		"the kernel believes it runs on Xen 4.17, with the features it needs"
+	ok "$(grep -q 'clocksource: Switched to clocksource xen' <<< "$out" && echo 1 || echo 0)" \
+		"it keeps time with the Xen clock (pvclock)"
+	ok "$(has "$out" "lguest: guest powered off: SCHEDOP_shutdown(poweroff)")" \
+		"the launcher says how the guest ended"
+	ok "$(clean "$out")" "the guest's kernel log is clean"
+	ok "$(grep -q '^typed-42' <<< "$out" && echo 1 || echo 0)" \
+		"its shell ran what was typed at the launcher (console input)"
+	for c in $(seq 0 $((cpus - 1))); do
+		ok "$(grep -qF "lguest-linux: cpu $c: on $c md5 $bb" <<< "$out" && echo 1 || echo 0)" \
+			"CPU $c of $cpus ran the work pinned to it"
+	done
+	if [ "$cpus" -gt 1 ]; then
+		last=$((cpus - 1))
+		case $cpus in 2) off=0 ;; 3) off=0,2 ;; *) off="0,2-$last" ;; esac
+		ok "$(grep -q "^off=$off" <<< "$out" && echo 1 || echo 0)" \
+			"CPU 1 goes offline (VCPUOP_down): online CPUs $off"
+		ok "$(grep -q "^on=0-$last ran=1" <<< "$out" && echo 1 || echo 0)" \
+			"and back online (VCPUOP_up), running what is pinned to it"
+		ok "$(grep -q 'Kernel command line: noreplace-smp earlyprintk=xen ' <<< "$out" && echo 1 || echo 0)" \
+			"the launcher adds noreplace-smp, before --append (launcher/options.c)"
+		ok "$(grep -q 'lguest-linux: xen: PV spinlocks enabled' <<< "$out" && echo 1 || echo 0)" \
+			"it takes paravirtual spinlocks (SCHEDOP_poll)"
+		ok "$(grep -qF "lguest-linux: parallel md5 $bb " <<< "$out" && echo 1 || echo 0)" \
+			"8 processes at once compute the same checksum"
+		ok "$(grep -qF "lguest-linux: storm 100 execs, 100 exited 3" <<< "$out" && echo 1 || echo 0)" \
+			"a fork, exec and exit storm: 100 of 100 exit as they should"
+		total=$((2 * cpus * 50000))
+		ok "$(grep -qF "lguest-linux: lgstress: atomics threads=$((2 * cpus)) per=50000 total=$total want=$total status 0" <<< "$out" &&
+		      echo 1 || echo 0)" \
+			"$((2 * cpus)) threads lose no atomic add while CPU 1 goes offline and back"
+	fi
 fi
 
 # 2. A kernel that panics ends the launcher as a crash, not a poweroff
 #    (with several vCPUs, the others stop themselves first: VCPUOP_down).
-[ "${LG_SKIP_LINUX:-}" = crash ] && exit $failed
-boot "console=hvc0 loglevel=4 rdinit=/nonexistent init=/nonexistent" 66
-ok "$([ $rc -eq 66 ] && grep -q 'lguest: guest crashed: SCHEDOP_shutdown(crash)' <<< "$out" &&
-      echo 1 || echo 0)" "a guest kernel panic is a crash (status 66)"
+if want panic; then
+	boot "console=hvc0 loglevel=4 rdinit=/nonexistent init=/nonexistent" 66
+	ok "$([ $rc -eq 66 ] && grep -q 'lguest: guest crashed: SCHEDOP_shutdown(crash)' <<< "$out" &&
+	      echo 1 || echo 0)" "a guest kernel panic is a crash (status 66)"
+fi
+
+# 3. A crowd: 8 vCPUs on the VM's 4 CPUs while 2 host processes spin on
+#    them too, so that vCPUs wait for CPUs (and preempted lock holders and
+#    IPI targets are common).  No soft lockup or RCU stall may show in the
+#    guest's log, each vCPU computes its pinned work, and the guest's clock
+#    keeps the host's time: /init's last line is its `date +%s`, which
+#    may not be later than the host's when the line shows, nor more than
+#    10 seconds earlier.  Xen's wallclock (shared_info) is the host's
+#    CLOCK_REALTIME at boot and the pvclock its monotonic clock since, so
+#    the two agree to nanoseconds; what lies between is the console's way
+#    out to the test, through the crowd on 4 CPUs: up to 4 seconds
+#    seen.  A guest clock 6% slow would be 10 seconds behind by
+#    the end of this boot (three minutes or more under TCG).
+if want crowd; then
+	hogs=
+	for i in $(seq $CROWD_HOGS); do
+		sh -c 'while :; do :; done' &
+		hogs="$hogs $!"
+	done
+	# The host's time when each of these lines shows (polled), for the
+	# date's check and for the diagnostics: where the time went.
+	rm -f "$tmp/out" "$tmp/seen"
+	( t0=$(date +%s)
+	  set -- 'mapping kernel into physical memory' 'lguest-linux: kernel=' \
+		'lguest-linux: cpu 0:' "lguest-linux: cpu $((CROWD_CPUS - 1)):" \
+		'lguest-linux: date'
+	  while [ $# -gt 0 ]; do
+		while [ $# -gt 0 ] && grep -qs "$1" "$tmp/out"; do
+			echo "$(date +%s) $(( $(date +%s) - t0 )) $1" >> "$tmp/seen"
+			shift
+		done
+		sleep 0.2
+	  done ) &
+	watcher=$!
+	bcpus=$CROWD_CPUS boot "console=hvc0 loglevel=4 lguest.quick" 0
+	kill $hogs $watcher 2> /dev/null
+	wait $hogs $watcher 2> /dev/null
+	sed 's/^[0-9]* \([0-9]*\) \(.*\)/# crowd: "\2" after \1 s/' "$tmp/seen" 2> /dev/null
+	seen=$(sed -n 's/^\([0-9]*\) [0-9]* lguest-linux: date$/\1/p' "$tmp/seen" 2> /dev/null)
+	ok "$([ $rc -eq 0 ] && grep -qF "lguest-linux: kernel=$kabi cpus=$CROWD_CPUS " <<< "$out" &&
+	      echo 1 || echo 0)" \
+		"$CROWD_CPUS vCPUs beside $CROWD_HOGS spinning host processes: the guest sees them all, powers off"
+	ok "$(clean "$out")" "its kernel log is clean: no soft lockup, no RCU stall"
+	# (lguest.quick: the md5 of /init, which is this tree's guest/linux/init)
+	ib=$(md5sum < "$top/guest/linux/init" | cut -c1-8)
+	for c in $(seq 0 $((CROWD_CPUS - 1))); do
+		ok "$(grep -qF "lguest-linux: cpu $c: on $c md5 $ib" <<< "$out" && echo 1 || echo 0)" \
+			"CPU $c of $CROWD_CPUS ran the work pinned to it"
+	done
+	date=$(sed -n 's/^lguest-linux: date \([0-9]*\).*/\1/p' <<< "$out" | tail -n 1)
+	ok "$([ -n "$date" ] && [ -n "$seen" ] && [ "$date" -le "$seen" ] &&
+	      [ "$date" -ge $((seen - 10)) ] && echo 1 || echo 0)" \
+		"the guest's date (${date:-none}) is the host's as the line showed (${seen:-never}), to 10 s"
+fi
+
+# 4. The launcher of an SMP guest SIGKILLed at random moments of its run,
+#    $kills times: each time it dies of the signal, and afterwards no
+#    guest, pinned page or shadow table is left (lguest info), and the
+#    kernel's unreclaimable slab, caches dropped and shrunk before and
+#    after, has not grown by a page per guest.  (tools/vm-run then unloads
+#    lg.ko, whose caches must be empty, and fails on any kernel warning.)
+#    The moments count from the guest's first words, log-uniform between
+#    1 ms and 20 s, seeded: as many kills in its first 30 ms as between
+#    0.7 and 20 s, where its other vCPUs come up (about 5 s in) and user
+#    space runs (about 15 s).  The kernel is loaded from its ELF, unpacked
+#    once here: unpacking the XZ takes the launcher 4 s under TCG.
+if want kills; then
+	info() { "$L" info | sed -n "s/^$1: //p"; }
+	slab() {
+		sync
+		echo 3 > /proc/sys/vm/drop_caches
+		for f in /sys/kernel/slab/*/shrink; do echo 1 > "$f"; done 2> /dev/null
+		sed -n 's/^SUnreclaim: *\([0-9]*\) kB/\1/p' /proc/meminfo
+	}
+	off=$(LC_ALL=C grep -abo $'\xfd7zXZ' "$kimage" | head -n 1 | cut -d: -f1)
+	tail -c +$((off + 1)) "$kimage" | xz -dc > "$tmp/vmlinux" 2> /dev/null
+	slab0=$(slab)
+	signalled=0 smp=0 user=0
+	delays=$(awk -v n="$kills" 'BEGIN { srand(12); for (i = 0; i < n; i++)
+		printf "%.3f\n", exp(log(0.001) + rand() * (log(20) - log(0.001))) }')
+	for d in $delays; do
+		"$L" run --kernel "$tmp/vmlinux" --initrd "$initrd" --mem 256M --cpus 4 \
+			--append "console=hvc0 loglevel=6" < /dev/null > "$tmp/out" 2>&1 &
+		pid=$!
+		while kill -0 $pid 2>/dev/null && [ ! -s "$tmp/out" ]; do
+			sleep 0.01
+		done
+		sleep "$d"
+		kill -KILL $pid
+		wait $pid 2> /dev/null
+		st=$?
+		if [ $st -eq 137 ]; then
+			signalled=$((signalled + 1))
+		else
+			echo "# the launcher killed after $d s ended with status $st:"
+			tail -n 5 "$tmp/out" | sed 's/^/#   /'
+		fi
+		grep -q 'cpu 3 spinlock event irq' "$tmp/out" && smp=$((smp + 1))
+		grep -q 'lguest-linux: kernel=' "$tmp/out" && user=$((user + 1))
+	done
+	echo "# of $kills kills, $smp came with the guest's 4 vCPUs up, $user with user space running"
+	ok "$([ $signalled -eq "$kills" ] && echo 1 || echo 0)" \
+		"$kills launchers SIGKILLed while an SMP guest runs: $signalled died of it"
+	ok "$([ "$(info 'guests alive')" = 0 ] &&
+	      [ "$(info 'guest memory')" = "0 pages pinned, 0 page-table pages" ] && echo 1 || echo 0)" \
+		"no guest, pinned page or page-table page is left ($(info 'guest memory'))"
+	slab1=$(slab)
+	ok "$([ $((slab1 - slab0)) -lt $((kills * 4)) ] && echo 1 || echo 0)" \
+		"unreclaimable slab grew by $((slab1 - slab0)) kB: less than a page per guest"
+fi
 exit $failed
