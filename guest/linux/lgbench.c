@@ -8,6 +8,20 @@
  *	runs the same binary natively in the test VM ("native") and, from the
  *	initramfs' /init, inside Debian's kernel under lguest ("guest").
  *
+ *   lgbench smp [-t MS] [-r N] WHERE
+ *	Throughput on 1, 2 and 4 CPUs (as many as there are, up to 4): that
+ *	many processes, each pinned to a CPU of its own, run a loop for MS
+ *	milliseconds at once, and their rates add up; each count is
+ *	repeated N times (default 5) and reported as median, least and
+ *	most, and the median's ratio to one CPU's.  Two loops: getpid, which
+ *	shares nothing (natively it scales with the CPUs the VM has), and
+ *	fault, whose page faults in each process's own memory meet the
+ *	kernel's MMU (and a guest's, lguest's shadow and its lock).  Then
+ *	the pipe round trip between processes on CPUs 0 and 1, whose every
+ *	wake-up is an IPI to a CPU that went idle, beside the same two on
+ *	CPU 0: the guest's IPI, two per round trip.  One line
+ *	"LGBENCH_SMP_JSON {...}" has it all.
+ *
  *   lgbench stamp [-m LABEL=TEXT]... -- CMD [ARG]...
  *	Runs CMD with its output through a pipe, copies that output line by
  *	line, and after the first line holding each TEXT prints
@@ -35,6 +49,7 @@
  *		pages: no transparent huge pages), munmap()ed after; per page
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +234,186 @@ static int bench(const char *where, unsigned long ms)
 	return fflush(stdout) ? 1 : 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* lgbench smp                                                         */
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity");
+}
+
+struct rate {
+	unsigned long ops;
+	unsigned long long ns;
+};
+
+/*
+ * @n processes on CPUs 0..n-1 run @l at once for @target ns; the sum of
+ * their rates, in operations per second.  Each says it is pinned, then
+ * waits for the start, so that none runs alone while others are forked.
+ */
+static double together(struct loop *l, int n, unsigned long long target)
+{
+	int ready[2], go[2], res[2], i;
+	double sum = 0;
+	char c = 0;
+
+	if (pipe(ready) || pipe(go) || pipe(res))
+		die("pipe");
+	for (i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			struct rate r;
+
+			pin(i);
+			if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+				die("start");
+			run(l, target);
+			r.ops = l->ops;
+			r.ns = l->ns;
+			if (write(res[1], &r, sizeof(r)) != sizeof(r))
+				die("result");
+			_exit(0);
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (read(ready[0], &c, 1) != 1)
+			die("ready");
+	for (i = 0; i < n; i++)
+		if (write(go[1], &c, 1) != 1)
+			die("go");
+	for (i = 0; i < n; i++) {
+		struct rate r;
+
+		if (read(res[0], &r, sizeof(r)) != sizeof(r))
+			die("a worker's result");
+		sum += (double)r.ops * NS_PER_SEC / r.ns;
+	}
+	while (wait(NULL) > 0)
+		;
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	close(res[0]);
+	close(res[1]);
+	return sum;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define SMP_MAX_REPEATS	31
+
+struct spread {
+	double median, least, most;
+};
+
+static struct spread spread_of(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return (struct spread){ v[n / 2], v[0], v[n - 1] };
+}
+
+/* The pipe round trip between a child on @cpu and us on CPU 0, in ns. */
+static double ping_pong(int cpu, unsigned long long target)
+{
+	struct loop l = { .chunk = pipe_chunk };
+	pid_t echo;
+
+	if (pipe(to_child) || pipe(to_parent))
+		die("pipe");
+	pin(0);
+	echo = fork();
+	if (echo < 0)
+		die("fork");
+	if (echo == 0) {
+		pin(cpu);
+		pipe_echo();
+	}
+	close(to_child[0]);
+	close(to_parent[1]);
+	run(&l, target);
+	close(to_child[1]);
+	close(to_parent[0]);
+	waitpid(echo, NULL, 0);
+	return per_op(&l);
+}
+
+static int smp(const char *where, unsigned long ms, int repeats)
+{
+	static const int counts[] = { 1, 2, 4 };
+	unsigned long long target = ms * 1000000ULL;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	double v[SMP_MAX_REPEATS], one = 0, same, cross;
+	static char json[4096];	/* one line, at the end */
+	size_t k, c, len = 0;
+	struct spread sp;
+	struct loop *l;
+	int r, sep;
+
+	printf("lgbench smp: %s, %ld CPUs, %lu ms per run, %d runs each\n",
+	       where, online, ms, repeats);
+	printf("  %-8s %5s %14s %14s %14s %8s\n", "loop", "CPUs", "median ops/s",
+	       "least", "most", "scaling");
+	fflush(stdout);
+	len += snprintf(json + len, sizeof(json) - len,
+			"{\"where\": \"%s\", \"cpus\": %ld, \"ms\": %lu, \"repeats\": %d",
+			where, online, ms, repeats);
+	for (k = 0; k < NR_LOOPS; k++) {
+		l = &loops[k];
+		if (strcmp(l->key, "getpid") && strcmp(l->key, "fault"))
+			continue;
+		len += snprintf(json + len, sizeof(json) - len, ", \"%s\": {", l->key);
+		sep = 0;
+		for (c = 0; c < ARRAY_SIZE(counts) && counts[c] <= online; c++) {
+			for (r = 0; r < repeats; r++)
+				v[r] = together(l, counts[c], target);
+			sp = spread_of(v, repeats);
+			if (c == 0)
+				one = sp.median;
+			printf("  %-8s %5d %14.0f %14.0f %14.0f %8.2f\n", l->key,
+			       counts[c], sp.median, sp.least, sp.most,
+			       sp.median / one);
+			fflush(stdout);
+			len += snprintf(json + len, sizeof(json) - len,
+					"%s\"%d\": {\"median\": %.0f, \"least\": %.0f, \"most\": %.0f, \"scaling\": %.3f}",
+					sep ? ", " : "", counts[c], sp.median, sp.least,
+					sp.most, sp.median / one);
+			sep = 1;
+		}
+		len += snprintf(json + len, sizeof(json) - len, "}");
+	}
+	if (online >= 2) {
+		for (r = 0; r < repeats; r++)
+			v[r] = ping_pong(0, target);
+		same = spread_of(v, repeats).median;
+		for (r = 0; r < repeats; r++)
+			v[r] = ping_pong(1, target);
+		sp = spread_of(v, repeats);
+		cross = sp.median;
+		printf("  pipe round trip, CPU 0 and 1: %.0f ns (least %.0f, most %.0f); on CPU 0 alone: %.0f ns\n",
+		       cross, sp.least, sp.most, same);
+		len += snprintf(json + len, sizeof(json) - len,
+				", \"pipe_cross_ns\": {\"median\": %.0f, \"least\": %.0f, \"most\": %.0f}, \"pipe_same_ns\": %.0f",
+				cross, sp.least, sp.most, same);
+	}
+	printf("LGBENCH_SMP_JSON %s}\n", json);
+	return fflush(stdout) ? 1 : 0;
+}
+
 /* The CPUs' idle time so far, summed, in ns (/proc/uptime: 10 ms steps). */
 static unsigned long long idle_ns(void)
 {
@@ -268,6 +463,7 @@ static void stamp_line(char *line, size_t len, unsigned long long t)
 static int print_usage(void)
 {
 	fprintf(stderr, "usage: lgbench [-t MS] WHERE\n"
+		"       lgbench smp [-t MS] [-r N] WHERE\n"
 		"       lgbench stamp [-m LABEL=TEXT]... -- CMD [ARG]...\n");
 	return 2;
 }
@@ -353,17 +549,25 @@ int main(int argc, char **argv)
 	unsigned long ms = 200;
 	int opt;
 
+	int repeats = 5, is_smp = argc > 1 && !strcmp(argv[1], "smp");
+
 	if (argc > 1 && !strcmp(argv[1], "stamp"))
 		return stamp(argc - 1, argv + 1);
-
-	while ((opt = getopt(argc, argv, "+t:")) != -1) {
-		if (opt != 't')
-			return print_usage();
-		ms = strtoul(optarg, NULL, 0);
+	if (is_smp) {
+		argc--;
+		argv++;
 	}
-	if (optind != argc - 1 || !ms)
+	while ((opt = getopt(argc, argv, "+t:r:")) != -1) {
+		if (opt == 't')
+			ms = strtoul(optarg, NULL, 0);
+		else if (opt == 'r' && is_smp)
+			repeats = atoi(optarg);
+		else
+			return print_usage();
+	}
+	if (optind != argc - 1 || !ms || repeats < 1 || repeats > SMP_MAX_REPEATS)
 		return print_usage();
 	/* If the echo child dies, a write fails and says so (die()). */
 	signal(SIGPIPE, SIG_IGN);
-	return bench(argv[optind], ms);
+	return is_smp ? smp(argv[optind], ms, repeats) : bench(argv[optind], ms);
 }
