@@ -74,9 +74,9 @@ has() {		# has OUTPUT TEXT: 1 if OUTPUT holds the line TEXT
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # boot APPEND STATUS [TYPED]: the guest's console and the launcher's lines
-# in $out, its status in $rc, the host's time (date +%s) as the launcher
-# ended in $end.  TYPED goes to the launcher's stdin once /init's shell is
-# up (the console's input path), else stdin is empty.  $bcpus vCPUs.
+# in $out, its status in $rc.  TYPED goes to the launcher's stdin once
+# /init's shell is up (the console's input path), else stdin is empty.
+# $bcpus vCPUs.
 bcpus=$cpus
 boot() {
 	local pid i
@@ -102,12 +102,21 @@ boot() {
 	exec 3>&-
 	wait $pid
 	rc=$?
-	end=$(date +%s)
 	out=$(cat "$tmp/out")
 	if [ $rc -ne "$2" ]; then
 		echo "# status $rc (want $2); the last of the output:"
 		tail -n 40 <<< "$out" | sed 's/^/#   /'
 	fi
+}
+# pinned N MD5: each of N CPUs ran /init's work pinned to it, which
+# printed MD5 (the first 8 digits of the file it summed).
+pinned() {
+	local c
+
+	for c in $(seq 0 $(($1 - 1))); do
+		ok "$(grep -qF "lguest-linux: cpu $c: on $c md5 $2" <<< "$out" && echo 1 || echo 0)" \
+			"CPU $c of $1 ran the work pinned to it"
+	done
 }
 # What no healthy boot prints (the guest's kernel log is on its console).
 # 1 if the log in $1 is clean; if not, 0, and what was found goes out as
@@ -151,10 +160,7 @@ if want boot; then
 	ok "$(clean "$out")" "the guest's kernel log is clean"
 	ok "$(grep -q '^typed-42' <<< "$out" && echo 1 || echo 0)" \
 		"its shell ran what was typed at the launcher (console input)"
-	for c in $(seq 0 $((cpus - 1))); do
-		ok "$(grep -qF "lguest-linux: cpu $c: on $c md5 $bb" <<< "$out" && echo 1 || echo 0)" \
-			"CPU $c of $cpus ran the work pinned to it"
-	done
+	pinned "$cpus" "$bb"
 	if [ "$cpus" -gt 1 ]; then
 		last=$((cpus - 1))
 		case $cpus in 2) off=0 ;; 3) off=0,2 ;; *) off="0,2-$last" ;; esac
@@ -228,11 +234,7 @@ if want crowd; then
 		"$CROWD_CPUS vCPUs beside $CROWD_HOGS spinning host processes: the guest sees them all, powers off"
 	ok "$(clean "$out")" "its kernel log is clean: no soft lockup, no RCU stall"
 	# (lguest.quick: the md5 of /init, which is this tree's guest/linux/init)
-	ib=$(md5sum < "$top/guest/linux/init" | cut -c1-8)
-	for c in $(seq 0 $((CROWD_CPUS - 1))); do
-		ok "$(grep -qF "lguest-linux: cpu $c: on $c md5 $ib" <<< "$out" && echo 1 || echo 0)" \
-			"CPU $c of $CROWD_CPUS ran the work pinned to it"
-	done
+	pinned "$CROWD_CPUS" "$(md5sum < "$top/guest/linux/init" | cut -c1-8)"
 	date=$(sed -n 's/^lguest-linux: date \([0-9]*\).*/\1/p' <<< "$out" | tail -n 1)
 	ok "$([ -n "$date" ] && [ -n "$seen" ] && [ "$date" -le "$seen" ] &&
 	      [ "$date" -ge $((seen - 10)) ] && echo 1 || echo 0)" \
