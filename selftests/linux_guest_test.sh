@@ -11,12 +11,13 @@
 # log.  Boots are slow under TCG (a minute or more), so LG_LINUX names the
 # parts to run (default "boot panic"; "none" skips them all):
 #   boot   the whole boot, a shell, and with several vCPUs hotplug and SMP work
+#   quick  a short boot (lguest.quick): a clean log, each vCPU's work, poweroff
 #   panic  a kernel that panics ends the launcher as a crash
 #   crowd  8 vCPUs beside 2 host processes hogging the CPUs: clean log, exact
 #          work on every vCPU, the guest's date the host's
 #   kills  the launcher SIGKILLed LG_LINUX_KILLS times (default 50) while an
 #          SMP guest boots: nothing left behind
-# LG_LINUX_CPUS=N (default 1) gives boot and panic N vCPUs: then each CPU's
+# LG_LINUX_CPUS=N (default 1) gives boot, quick and panic N vCPUs: then each CPU's
 # line, and CPU 1 going offline and back, are asserted.
 top=$(cd "$(dirname "$0")/.." && pwd)
 L=$top/launcher/lguest
@@ -30,8 +31,8 @@ if [ "$parts" = " none " ]; then
 	exit 4
 fi
 for p in $parts; do
-	case $p in boot|panic|crowd|kills) ;;
-	*) echo "1..0 # SKIP LG_LINUX: no part '$p' (boot panic crowd kills)"; exit 4 ;;
+	case $p in boot|quick|panic|crowd|kills) ;;
+	*) echo "1..0 # SKIP LG_LINUX: no part '$p' (boot quick panic crowd kills)"; exit 4 ;;
 	esac
 done
 want() { [[ $parts == *" $1 "* ]]; }
@@ -55,6 +56,7 @@ n=0 failed=0
 echo "TAP version 13"
 plan=0
 want boot && plan=$((plan + 9 + cpus + (cpus > 1 ? 7 : 0)))
+want quick && plan=$((plan + 2 + cpus))
 want panic && plan=$((plan + 1))
 want crowd && plan=$((plan + 3 + CROWD_CPUS))
 want kills && plan=$((plan + 3))
@@ -122,10 +124,16 @@ pinned() {
 # 1 if the log in $1 is clean; if not, 0, and what was found goes out as
 # TAP diagnostics (on stderr: the caller takes this one's stdout).
 clean() {
-	local bad='BUG|WARNING|Oops|Call Trace|general protection|RCU stall|detected stall|Kernel panic'
+	# An unchecked MSR access is Linux finding an MSR that Xen has and
+	# we do not (M:048 began as one of those).
+	local bad='BUG|WARNING|Oops|Call Trace|general protection|RCU stall|detected stall|Kernel panic|unchecked MSR access'
+	# On an Intel model with RETBleed (intel-mds), the guest's kernel says
+	# its retpolines leave it open: a fact about the CPU it sees, with the
+	# word WARNING in it, not a fault of its or ours.
+	local cpu_fact='RETBleed: WARNING: Spectre v2 mitigation leaves CPU vulnerable'
 
-	if grep -qE "$bad" <<< "$1"; then
-		grep -E -B2 -A12 "$bad" <<< "$1" | head -n 60 | sed 's/^/# /' >&2
+	if grep -vF "$cpu_fact" <<< "$1" | grep -qE "$bad"; then
+		grep -vF "$cpu_fact" <<< "$1" | grep -E -B2 -A12 "$bad" | head -n 60 | sed 's/^/# /' >&2
 		echo 0
 	else
 		echo 1
@@ -181,6 +189,18 @@ if want boot; then
 		      echo 1 || echo 0)" \
 			"$((2 * cpus)) threads lose no atomic add while CPU 1 goes offline and back"
 	fi
+fi
+
+# 1a. The same kernel in a third of the time, for configurations that
+#     cannot afford the whole boot: /init computes only its line, each
+#     CPU's pinned work and the date (lguest.quick), and powers off.
+if want quick; then
+	boot "console=hvc0 loglevel=4 lguest.quick" 0
+	ok "$([ $rc -eq 0 ] && grep -qF "lguest-linux: kernel=$kabi cpus=$cpus " <<< "$out" &&
+	      echo 1 || echo 0)" \
+		"a quick boot on $cpus vCPUs: /init's line, then poweroff"
+	ok "$(clean "$out")" "its kernel log is clean"
+	pinned "$cpus" "$(md5sum < "$top/guest/linux/init" | cut -c1-8)"
 fi
 
 # 2. A kernel that panics ends the launcher as a crash, not a poweroff

@@ -67,6 +67,31 @@ static bool has_gp_handler(struct lg_cpu *cpu)
 	return lg_xen_cpu(cpu)->traps[X86_TRAP_GP].address;
 }
 
+/* Intel's MSRs exist where the guest sees Intel: CPUID shows it the host. */
+static bool is_intel(void)
+{
+	return boot_cpu_data.x86_vendor == X86_VENDOR_INTEL;
+}
+
+/*
+ * IA32_MISC_ENABLE, on Intel: the host's, as Xen shows it to a PV guest
+ * (guest_misc_enable()): no performance monitoring, BTS or PEBS, no
+ * MONITOR/MWAIT, xTPR messages off.  What Linux wants from it is the
+ * fast-strings bit: without it, early_init_intel() turns off REP_GOOD
+ * and ERMS and every copy and clear in the guest kernel takes the slow,
+ * unrolled path.  Elsewhere the MSR does not exist, and #GPs.
+ */
+static bool misc_enable(u64 *val)
+{
+	if (!is_intel() || rdmsrl_safe(MSR_IA32_MISC_ENABLE, val))
+		return false;
+	*val &= ~(MSR_IA32_MISC_ENABLE_EMON | MSR_IA32_MISC_ENABLE_MWAIT);
+	*val |= MSR_IA32_MISC_ENABLE_BTS_UNAVAIL |
+		MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
+		MSR_IA32_MISC_ENABLE_XTPR_DISABLE;
+	return true;
+}
+
 static bool emul_rdmsr(struct lg_cpu *cpu, u32 msr, u64 *val)
 {
 	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
@@ -88,6 +113,15 @@ static bool emul_rdmsr(struct lg_cpu *cpu, u32 msr, u64 *val)
 	case MSR_IA32_CR_PAT:
 		*val = XEN_PAT;
 		return true;
+	case MSR_IA32_MISC_ENABLE:
+		if (misc_enable(val))
+			return true;
+		break;
+	case MSR_IA32_UCODE_REV:
+		/* The host's microcode revision, as Xen lets Intel guests read. */
+		if (is_intel() && !rdmsrl_safe(MSR_IA32_UCODE_REV, val))
+			return true;
+		break;
 	}
 	/* Before it can take a #GP, Xen reads an unknown MSR as 0. */
 	if (!has_gp_handler(cpu)) {
@@ -102,6 +136,15 @@ static bool emul_wrmsr(struct lg_cpu *cpu, u32 msr, u64 val)
 	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
 
 	switch (msr) {
+	case MSR_IA32_UCODE_REV:
+	case MSR_IA32_MISC_ENABLE:
+		/*
+		 * Linux writes UCODE_REV with 0 before it reads the revision
+		 * (intel_get_microcode_revision()), and may clear a bit of
+		 * MISC_ENABLE (msr_clear_bit()): on Xen a domU's writes to
+		 * either go nowhere.
+		 */
+		return is_intel();
 	case MSR_FS_BASE:
 	case MSR_GS_BASE:
 	case MSR_KERNEL_GS_BASE:
@@ -372,15 +415,15 @@ bool lg_xen_emulate_gp(struct lg_cpu *cpu)
 	case 0xfa: case 0xfb:
 		/*
 		 * cli and sti, with a virtual IOPL (Linux runs its
-		 * this_cpu_cmpxchg16b_emu() this way before alternatives
-		 * are applied): the event mask, as on Xen.  popf cannot
-		 * give it back, which is why Xen calls this fast and loose.
+		 * this_cpu_cmpxchg16b_emu(), `pushf; cli; ...; popf`, this
+		 * way before alternatives are applied): nothing, as on Xen.
+		 * Setting the event mask would be worse: the popf cannot
+		 * clear it again, and the guest would run on with events
+		 * masked while it believes interrupts are on.  Xen calls
+		 * this "fast and loose" and leaves the mask alone.
 		 */
 		len = i + 1;
 		done = lg_xen_cpu(cpu)->iopl >= 1;
-		if (done)
-			WRITE_ONCE(lg_xen_vcpu_info(cpu)->evtchn_upcall_mask,
-				   insn[i] == 0xfa);
 		break;
 	case 0x0f:
 		if (i + 1 >= n)
