@@ -112,6 +112,8 @@ struct lg_personality {
 	 * 0, or -EINVAL for an @n the launcher may not raise.
 	 */
 	int (*irq)(struct lg_cpu *cpu, u32 n);
+	/* LHREQ_EVTCHN (NULL: the personality has no event channels). */
+	int (*evtchn)(struct lguest *lg, u32 op, u32 port);
 	/* After the vCPUs exist: the personality's own state, vCPU 0's start. */
 	int (*init)(struct lguest *lg, const struct lguest_req_init *req);
 	/* Undo init(); also called after a failed or partial one. */

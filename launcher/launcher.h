@@ -101,6 +101,7 @@ int lg_vm_init_xen(struct lg_vm *vm, uint64_t entry,
 		   const struct lguest_xen_start *xen, char *err, size_t errlen);
 int lg_vm_run(struct lg_vm *vm, unsigned int vcpu, struct lguest_exit *exit);
 int lg_vm_irq(struct lg_vm *vm, unsigned int vcpu, unsigned int vector);
+int lg_vm_evtchn(struct lg_vm *vm, unsigned int op, unsigned int port);
 int lg_vm_regs(struct lg_vm *vm, unsigned int vcpu, struct lguest_regs *regs,
 	       int set);
 int lg_vm_stats(struct lg_vm *vm, unsigned int vcpu,

@@ -130,6 +130,14 @@ int lg_vm_irq(struct lg_vm *vm, unsigned int vcpu, unsigned int vector)
 	return lg_write(vm->fd, LHREQ_IRQ, &req, sizeof(req));
 }
 
+/* The launcher's end of a Xen guest's channel: LGUEST_EVTCHN_BIND or _CLOSE. */
+int lg_vm_evtchn(struct lg_vm *vm, unsigned int op, unsigned int port)
+{
+	struct lguest_req_evtchn req = { .op = op, .port = port };
+
+	return lg_write(vm->fd, LHREQ_EVTCHN, &req, sizeof(req));
+}
+
 int lg_vm_regs(struct lg_vm *vm, unsigned int vcpu, struct lguest_regs *regs,
 	       int set)
 {

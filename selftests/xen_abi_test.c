@@ -343,11 +343,182 @@ TEST(unimplemented_calls_are_enosys)
 	EXPECT_TRUE(r->arch_0 == ENOSYS_ || r->arch_0 == EPERM_) {
 		TH_LOG("hypercall 48: %ld", r->arch_0);
 	}
-	/* Linux BUG()s on anything else from these two (docs/xen-pv.md 0). */
+	/*
+	 * Linux BUG()s on anything else from these two (docs/xen-pv.md 0);
+	 * a guest without a xenstore or grant frames (xen_test_vm_create())
+	 * gets ENOSYS from alloc_unbound and setup_table too.
+	 */
 	EXPECT_EQ(ENOSYS_, r->alloc_unbound);
 	EXPECT_EQ(ENOSYS_, r->init_control);
 	EXPECT_EQ(ENOSYS_, r->evtchn_unknown);
 	EXPECT_EQ(ENOSYS_, r->setup_table);
+	xen_test_vm_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* What a guest with devices has: a grant table, channels to domain 0  */
+
+#define ESRCH_	(-3L)
+
+static struct {
+	long q0, setup2, setup_big, q2, v2, v2_back, v1, gv;
+	struct gnttab_query_size qs0, qs2;
+	int16_t setup2_status, setup_big_status;
+	xen_pfn_t frames[2];
+	long au, au_foreign, au_self_remote, close_store;
+	uint32_t port;
+	long send_unbound, st_unbound, st_bound, send_bound, st_closed_by_host;
+	uint32_t status_unbound, status_bound, status_after_host_close;
+	long close_port, send_closed;
+	uint64_t pending_after_irq;
+} dev_res;
+
+static long evtchn_status(uint32_t port, uint32_t *status)
+{
+	struct evtchn_status st = { .dom = DOMID_SELF, .port = port };
+	long r = HYPERVISOR_event_channel_op(EVTCHNOP_status, &st);
+
+	*status = st.status;
+	return r;
+}
+
+static long evtchn_port_op(int cmd, uint32_t port)
+{
+	struct evtchn_send p = { .port = port };
+
+	return HYPERVISOR_event_channel_op(cmd, &p);
+}
+
+static void guest_devices(void)
+{
+	static struct gnttab_setup_table st = { .dom = DOMID_SELF, .nr_frames = 2 };
+	static struct gnttab_set_version sv = { .version = 2 };
+	static struct gnttab_get_version gv = { .dom = DOMID_SELF };
+	static struct evtchn_alloc_unbound au = { .dom = DOMID_SELF, .remote_dom = 0 };
+	struct grant_entry_v1 *gt = (struct grant_entry_v1 *)XEN_TEST_GNTTAB;
+	volatile struct shared_info *s = xen_test_shared_info();
+	struct evtchn_alloc_unbound bad;
+
+	/* The grant table: nothing used yet, up to the launcher's frames. */
+	dev_res.qs0.dom = DOMID_SELF;
+	dev_res.q0 = HYPERVISOR_grant_table_op(GNTTABOP_query_size, &dev_res.qs0, 1);
+	set_xen_guest_handle(st.frame_list, dev_res.frames);
+	dev_res.setup2 = HYPERVISOR_grant_table_op(GNTTABOP_setup_table, &st, 1);
+	dev_res.setup2_status = st.status;
+	st.nr_frames = XEN_TEST_GNTTAB_FRAMES + 1;
+	dev_res.setup_big = HYPERVISOR_grant_table_op(GNTTABOP_setup_table, &st, 1);
+	dev_res.setup_big_status = st.status;
+	dev_res.qs2.dom = DOMID_SELF;
+	dev_res.q2 = HYPERVISOR_grant_table_op(GNTTABOP_query_size, &dev_res.qs2, 1);
+	dev_res.v2 = HYPERVISOR_grant_table_op(GNTTABOP_set_version, &sv, 1);
+	dev_res.v2_back = sv.version;
+	sv.version = 1;
+	dev_res.v1 = HYPERVISOR_grant_table_op(GNTTABOP_set_version, &sv, 1);
+	dev_res.gv = HYPERVISOR_grant_table_op(GNTTABOP_get_version, &gv, 1) ?: gv.version;
+	/* An entry, where the host (domain 0) reads it. */
+	gt[5].domid = 0;
+	gt[5].frame = 0x1234;
+	__atomic_store_n(&gt[5].flags, GTF_permit_access | GTF_readonly, __ATOMIC_RELEASE);
+
+	/* A channel for domain 0, and none for any other domain. */
+	dev_res.au = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &au);
+	dev_res.port = au.port;
+	bad = au;
+	bad.dom = 5;
+	dev_res.au_foreign = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &bad);
+	bad = au;
+	bad.remote_dom = 7;
+	dev_res.au_self_remote = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &bad);
+	dev_res.close_store = evtchn_port_op(EVTCHNOP_close, XEN_TEST_STORE_PORT);
+	dev_res.st_unbound = evtchn_status(au.port, &dev_res.status_unbound);
+	/* Unbound: a send goes nowhere (no exit before the sync below). */
+	dev_res.send_unbound = evtchn_port_op(EVTCHNOP_send, au.port);
+	GUEST_SYNC(au.port);
+	/* The host has bound it: a send is its exit. */
+	dev_res.st_bound = evtchn_status(au.port, &dev_res.status_bound);
+	dev_res.send_bound = evtchn_port_op(EVTCHNOP_send, au.port);
+	GUEST_SYNC(1);
+	/* It raised the port and closed its end. */
+	dev_res.pending_after_irq =
+		!!(s->evtchn_pending[au.port / 64] & (1ULL << (au.port % 64)));
+	dev_res.st_closed_by_host = evtchn_status(au.port, &dev_res.status_after_host_close);
+	dev_res.close_port = evtchn_port_op(EVTCHNOP_close, au.port);
+	dev_res.send_closed = evtchn_port_op(EVTCHNOP_send, au.port);
+	GUEST_SYNC(2);
+}
+
+TEST(grant_table_and_channels_to_domain_0)
+{
+	struct xen_test_vm *t = xen_test_vm_create_devices(guest_devices);
+	struct grant_entry_v1 *gt;
+	uint64_t v;
+	uint32_t port;
+
+	ASSERT_NE(NULL, t);
+	XEN_RUN_SYNC(t, &v);
+	port = v;
+	ASSERT_LT(XEN_TEST_STORE_PORT, port);
+	/* The send to the unbound port made no exit: this sync came first. */
+	ASSERT_EQ(0, lg_vm_evtchn(&t->vm, LGUEST_EVTCHN_BIND, port));
+	EXPECT_EQ(-EINVAL, lg_vm_evtchn(&t->vm, LGUEST_EVTCHN_BIND, port));
+	EXPECT_EQ(-EINVAL, lg_vm_evtchn(&t->vm, LGUEST_EVTCHN_BIND, XEN_TEST_STORE_PORT));
+	EXPECT_EQ(-EINVAL, lg_vm_evtchn(&t->vm, LGUEST_EVTCHN_CLOSE, XEN_TEST_PORT));
+	EXPECT_EQ(-EINVAL, lg_vm_evtchn(&t->vm, LGUEST_EVTCHN_BIND, port + 1));
+	EXPECT_EQ(-EINVAL, lg_vm_evtchn(&t->vm, LGUEST_EVTCHN_BIND, 0));
+	EXPECT_EQ(-EINVAL, lg_vm_evtchn(&t->vm, LGUEST_EVTCHN_BIND, 1 << 20));
+	EXPECT_EQ(-EINVAL, lg_vm_evtchn(&t->vm, 99, port));
+	/* The guest's send on the bound port. */
+	ASSERT_EQ(XEN_UCALL_NONE, xen_test_run(t, &v));
+	EXPECT_EQ(LGUEST_EXIT_EVTCHN, t->exit.reason);
+	EXPECT_EQ(port, t->exit.args[0]);
+	XEN_RUN_SYNC(t, &v);
+	ASSERT_EQ(1, v);
+	EXPECT_EQ(0, lg_vm_irq(&t->vm, 0, port));
+	EXPECT_EQ(0, lg_vm_evtchn(&t->vm, LGUEST_EVTCHN_CLOSE, port));
+	EXPECT_EQ(-EINVAL, lg_vm_irq(&t->vm, 0, port));
+	XEN_RUN_SYNC(t, &v);
+	ASSERT_EQ(2, v);
+	/* Closed by the guest: nothing for the launcher to bind or raise. */
+	EXPECT_EQ(-EINVAL, lg_vm_evtchn(&t->vm, LGUEST_EVTCHN_BIND, port));
+	EXPECT_EQ(-EINVAL, lg_vm_irq(&t->vm, 0, port));
+	XEN_RUN_DONE(t);
+	typeof(dev_res) *r = xen_test_hva(t, &dev_res);
+
+	EXPECT_EQ(0, r->q0);
+	EXPECT_EQ(0, r->qs0.nr_frames);
+	EXPECT_EQ(XEN_TEST_GNTTAB_FRAMES, r->qs0.max_nr_frames);
+	EXPECT_EQ(GNTST_okay, r->qs0.status);
+	EXPECT_EQ(0, r->setup2);
+	EXPECT_EQ(GNTST_okay, r->setup2_status);
+	EXPECT_EQ(XEN_TEST_GNTTAB / 4096, r->frames[0]);
+	EXPECT_EQ(XEN_TEST_GNTTAB / 4096 + 1, r->frames[1]);
+	EXPECT_EQ(0, r->setup_big);
+	EXPECT_EQ(GNTST_general_error, r->setup_big_status);
+	EXPECT_EQ(2, r->qs2.nr_frames);
+	/* Version 1 only: asking for 2 fails and says 1. */
+	EXPECT_EQ(EINVAL_, r->v2);
+	EXPECT_EQ(1, r->v2_back);
+	EXPECT_EQ(0, r->v1);
+	EXPECT_EQ(1, r->gv);
+	gt = xen_test_hva(t, (void *)XEN_TEST_GNTTAB);
+	EXPECT_EQ(GTF_permit_access | GTF_readonly, gt[5].flags);
+	EXPECT_EQ(0x1234, gt[5].frame);
+
+	EXPECT_EQ(0, r->au);
+	EXPECT_EQ(EPERM_, r->au_foreign);
+	EXPECT_EQ(ESRCH_, r->au_self_remote);
+	EXPECT_EQ(EINVAL_, r->close_store);
+	EXPECT_EQ(0, r->st_unbound);
+	EXPECT_EQ(EVTCHNSTAT_unbound, r->status_unbound);
+	EXPECT_EQ(0, r->send_unbound);
+	EXPECT_EQ(0, r->st_bound);
+	EXPECT_EQ(EVTCHNSTAT_interdomain, r->status_bound);
+	EXPECT_EQ(0, r->send_bound);
+	EXPECT_EQ(1, r->pending_after_irq);
+	EXPECT_EQ(0, r->st_closed_by_host);
+	EXPECT_EQ(EVTCHNSTAT_unbound, r->status_after_host_close);
+	EXPECT_EQ(0, r->close_port);
+	EXPECT_EQ(EINVAL_, r->send_closed);
 	xen_test_vm_free(t);
 }
 

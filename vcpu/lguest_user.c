@@ -140,6 +140,18 @@ static int lguest_req_irq(struct lguest *lg, const void __user *args)
 	return lg->ops->irq(cpu, req.vector);
 }
 
+/* LHREQ_EVTCHN: the launcher's end of a channel (Xen PV guests). */
+static int lguest_req_evtchn(struct lguest *lg, const void __user *args)
+{
+	struct lguest_req_evtchn req;
+
+	if (copy_from_user(&req, args, sizeof(req)))
+		return -EFAULT;
+	if (!lguest_vcpu(lg, 0) || !lg->ops->evtchn)
+		return -EINVAL;
+	return lg->ops->evtchn(lg, req.op, req.port);
+}
+
 /*
  * LHREQ_GETREGS / LHREQ_SETREGS: only while the vCPU is not running (the
  * run lock is free), so the registers are not in flight.
@@ -245,6 +257,7 @@ static const size_t lguest_req_size[] = {
 	[LHREQ_GETREGS] = sizeof(struct lguest_req_regs),
 	[LHREQ_SETREGS] = sizeof(struct lguest_req_regs),
 	[LHREQ_VCPU_STATS] = sizeof(struct lguest_req_stats),
+	[LHREQ_EVTCHN] = sizeof(struct lguest_req_evtchn),
 };
 
 /*
@@ -353,6 +366,9 @@ static ssize_t lguest_write(struct file *file, const char __user *in,
 		break;
 	case LHREQ_VCPU_STATS:
 		err = lguest_req_stats(lg, in);
+		break;
+	case LHREQ_EVTCHN:
+		err = lguest_req_evtchn(lg, in);
 		break;
 	default:
 		err = -EINVAL;

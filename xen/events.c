@@ -21,9 +21,13 @@
  * bounce frame to its event callback, which masks events until its iret.
  *
  * Ports the guest binds: VIRQs (the timer, per vCPU), IPIs between its
- * vCPUs.  One port it is given: the console's, whose other end is the
- * launcher (an EVTCHNOP_send there is an exit; LHREQ_IRQ is its way back).  The rest of Xen's
- * interface (interdomain channels, FIFO) answers Xen's ENOSYS (M:036).
+ * vCPUs.  Two ports it may be given: the console's and the xenstore's,
+ * whose other end is the launcher (an EVTCHNOP_send there is an exit;
+ * LHREQ_IRQ is its way back).  With a xenstore, the guest's front ends
+ * allocate more for their back ends, which are the launcher too:
+ * EVTCHNOP_alloc_unbound for domain 0 leaves a port unbound until the
+ * launcher binds it (LHREQ_EVTCHN), as domain 0's bind_interdomain would
+ * on Xen.  FIFO events answer Xen's ENOSYS (M:036).
  */
 #include <linux/nospec.h>
 #include <linux/slab.h>
@@ -93,9 +97,11 @@ int lg_xen_events_init(struct lguest *lg)
 	x->ports = kcalloc(LG_XEN_PORTS, sizeof(*x->ports), GFP_KERNEL_ACCOUNT);
 	if (!x->ports)
 		return -ENOMEM;
-	/* The console's: connected to the launcher ("domain 0"). */
+	/* The console's and the xenstore's: the launcher's ("domain 0"). */
 	if (x->console_port)
 		x->ports[x->console_port].state = EVTCHNSTAT_interdomain;
+	if (x->store_port)
+		x->ports[x->store_port].state = EVTCHNSTAT_interdomain;
 	return 0;
 }
 
@@ -335,6 +341,12 @@ static long bind_ipi(struct lg_cpu *cpu, u64 arg)
 	return lg_xen_write(cpu, arg, &b, sizeof(b));
 }
 
+/* The console's and the xenstore's ports: the launcher's for good. */
+static bool fixed_port(struct lg_xen *x, unsigned int port)
+{
+	return port == x->console_port || port == x->store_port;
+}
+
 static long close_port(struct lg_cpu *cpu, unsigned int port)
 {
 	struct lg_xen *x = lg_xen(cpu->lg);
@@ -347,16 +359,74 @@ static long close_port(struct lg_cpu *cpu, unsigned int port)
 		WRITE_ONCE(lg_xen_cpu(cpu->lg->cpus[p->vcpu])->virq_port[p->virq], 0);
 		fallthrough;
 	case EVTCHNSTAT_ipi:
-		p->state = EVTCHNSTAT_closed;
+	case EVTCHNSTAT_unbound:
+	case EVTCHNSTAT_interdomain:
+		if (fixed_port(x, port)) {
+			r = -EINVAL;
+			break;
+		}
+		/*
+		 * A front end letting go of its back end's channel: from now
+		 * on the launcher's LHREQ_IRQ there is refused.
+		 */
+		WRITE_ONCE(p->state, EVTCHNSTAT_closed);
 		/* As Xen does: a rebound port starts with nothing pending. */
 		clear_bit(port, (unsigned long *)x->shared->evtchn_pending);
 		break;
-	case EVTCHNSTAT_closed:
-		r = -EINVAL;
-		break;
 	default:
-		/* The launcher's console stays connected. */
 		r = -EINVAL;
+	}
+	spin_unlock(&x->evtchn_lock);
+	return r;
+}
+
+/*
+ * EVTCHNOP_alloc_unbound: a port for domain 0, the launcher, to bind.
+ * Only where there is a xenstore to tell the launcher of it; without one,
+ * Xen's ENOSYS keeps Linux's xenbus quiet (its local-xenstored fallback
+ * asks for one to itself, DOMID_SELF, and gives up on ENOSYS only).
+ */
+static long alloc_unbound(struct lg_cpu *cpu, u64 arg)
+{
+	struct lg_xen *x = lg_xen(cpu->lg);
+	struct evtchn_alloc_unbound a;
+	unsigned int port;
+
+	if (!x->store_port)
+		return -LG_XEN_ENOSYS;
+	if (lg_xen_read(cpu, arg, &a, sizeof(a)))
+		return -EFAULT;
+	if (a.dom != DOMID_SELF)
+		return -EPERM;
+	/* No domain here but the guest and the launcher. */
+	if (a.remote_dom != 0)
+		return -ESRCH;
+	spin_lock(&x->evtchn_lock);
+	port = alloc_port(x, EVTCHNSTAT_unbound, 0);
+	spin_unlock(&x->evtchn_lock);
+	if (!port)
+		return -ENOSPC;
+	a.port = port;
+	return lg_xen_write(cpu, arg, &a, sizeof(a));
+}
+
+/* LHREQ_EVTCHN: the launcher binds or closes its end of @n. */
+int lg_xen_evtchn(struct lguest *lg, u32 op, u32 n)
+{
+	struct lg_xen *x = lg_xen(lg);
+	unsigned int port = guest_port(n);
+	struct lg_xen_port *p = &x->ports[port];
+	int r = -EINVAL;
+
+	if (!port || fixed_port(x, port))
+		return -EINVAL;
+	spin_lock(&x->evtchn_lock);
+	if (op == LGUEST_EVTCHN_BIND && p->state == EVTCHNSTAT_unbound) {
+		WRITE_ONCE(p->state, EVTCHNSTAT_interdomain);
+		r = 0;
+	} else if (op == LGUEST_EVTCHN_CLOSE && p->state == EVTCHNSTAT_interdomain) {
+		WRITE_ONCE(p->state, EVTCHNSTAT_unbound);
+		r = 0;
 	}
 	spin_unlock(&x->evtchn_lock);
 	return r;
@@ -371,6 +441,9 @@ static long send(struct lg_cpu *cpu, unsigned int port)
 	case EVTCHNSTAT_ipi:
 		raise_port(cpu->lg, port);
 		cpu->stats.ipis_sent++;
+		return 0;
+	case EVTCHNSTAT_unbound:
+		/* Nobody at the other end yet: Xen drops it. */
 		return 0;
 	case EVTCHNSTAT_interdomain:
 		/* Already told (an earlier entry of this multicall)? */
@@ -421,6 +494,9 @@ static long status(struct lg_cpu *cpu, u64 arg)
 	memset(&st.u, 0, sizeof(st.u));
 	if (st.status == EVTCHNSTAT_virq)
 		st.u.virq = x->ports[port].virq;
+	/* The other end: domain 0 (u.unbound.dom is 0 already). */
+	if (st.status == EVTCHNSTAT_interdomain)
+		st.u.interdomain.port = port;
 	return lg_xen_write(cpu, arg, &st, sizeof(st));
 }
 
@@ -462,6 +538,8 @@ long lg_xen_event_channel_op(struct lg_cpu *cpu, u64 cmd, u64 arg)
 		return status(cpu, arg);
 	case EVTCHNOP_bind_vcpu:
 		return bind_vcpu(cpu, arg);
+	case EVTCHNOP_alloc_unbound:
+		return alloc_unbound(cpu, arg);
 	case EVTCHNOP_close:
 	case EVTCHNOP_send:
 	case EVTCHNOP_unmask:
@@ -478,9 +556,8 @@ long lg_xen_event_channel_op(struct lg_cpu *cpu, u64 cmd, u64 arg)
 		return unmask(cpu, port);
 	}
 	/*
-	 * FIFO events (init_control) and xenstore (alloc_unbound) must be
-	 * exactly Xen's ENOSYS: Linux falls back to 2-level and xenbus gives up
-	 * quietly; anything else is a BUG_ON.
+	 * FIFO events (init_control) must be exactly Xen's ENOSYS: Linux
+	 * falls back to 2-level; anything else is a BUG_ON.
 	 */
 	return -LG_XEN_ENOSYS;
 }

@@ -484,6 +484,8 @@ static long dispatch(struct lg_cpu *cpu, u64 nr, const u64 *a)
 		return callback_op(cpu, a[0], a[1]);
 	case __HYPERVISOR_event_channel_op:
 		return lg_xen_event_channel_op(cpu, a[0], a[1]);
+	case __HYPERVISOR_grant_table_op:
+		return lg_xen_grant_table_op(cpu, a[0], a[1], a[2]);
 	case __HYPERVISOR_physdev_op:
 		return physdev_op(cpu, a[0], a[1]);
 	case __HYPERVISOR_mmu_update:

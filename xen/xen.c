@@ -189,6 +189,14 @@ static bool bad_start(const struct lguest_req_init *req)
 	       !st->shared_info || st->shared_info >= req->size ||
 	       !PAGE_ALIGNED(st->cr3) || st->cr3 >= st->shared_info ||
 	       st->console_port >= EVTCHN_2L_NR_CHANNELS ||
+	       st->store_port >= EVTCHN_2L_NR_CHANNELS ||
+	       (st->store_port && st->store_port == st->console_port) ||
+	       /* The grant frames: above shared_info, inside guest memory. */
+	       st->gnttab_frames > LGUEST_XEN_GNTTAB_FRAMES ||
+	       (st->gnttab_frames &&
+		(!PAGE_ALIGNED(st->gnttab) || st->gnttab <= st->shared_info ||
+		 st->gnttab >= req->size ||
+		 st->gnttab_frames > (req->size - st->gnttab) >> PAGE_SHIFT)) ||
 	       !lg_xen_guest_va_ok(req->entry) ||
 	       !lguest_canonical(st->rsp) || !lguest_canonical(st->rsi);
 }
@@ -242,6 +250,9 @@ static int xen_init(struct lguest *lg, const struct lguest_req_init *req)
 	x->shared_info_gpa = st->shared_info;
 	x->nr_ram_pages = st->shared_info >> PAGE_SHIFT;
 	x->console_port = st->console_port;
+	x->store_port = st->store_port;
+	x->gnttab_gpa = st->gnttab;
+	x->gnttab_frames = st->gnttab_frames;
 	x->boot_ns = ktime_get_ns();
 	if (lg_xen_events_init(lg))
 		return -ENOMEM;
@@ -301,6 +312,7 @@ static int xen_init(struct lguest *lg, const struct lguest_req_init *req)
 const struct lg_personality lguest_xen_pv = {
 	.name = "xen-pv",
 	.irq = lg_xen_irq,
+	.evtchn = lg_xen_evtchn,
 	.init = xen_init,
 	.free = xen_free,
 	.hypercall = lg_xen_hypercall,

@@ -51,8 +51,16 @@ struct lg_xen {
 	struct shared_info *shared;
 	/* Guest-physical frames below this are RAM (and the M2P's span). */
 	u64 nr_ram_pages;
-	/* The launcher's console event channel (0: none). */
+	/* The launcher's console and xenstore event channels (0: none). */
 	u32 console_port;
+	u32 store_port;
+	/*
+	 * The grant table (gnttab.c): frames from gnttab_gpa, of which the
+	 * guest has asked for gnttab_used so far.
+	 */
+	u64 gnttab_gpa;
+	u32 gnttab_frames;
+	u32 gnttab_used;
 	/* Event channels: allocation and state changes under the lock. */
 	spinlock_t evtchn_lock;
 	struct lg_xen_port *ports;
@@ -186,6 +194,10 @@ int lg_xen_irq(struct lg_cpu *cpu, u32 n);
 long lg_xen_poll(struct lg_cpu *cpu, u64 arg);
 void lg_xen_poll_init(struct lg_cpu *cpu);
 long lg_xen_event_channel_op(struct lg_cpu *cpu, u64 cmd, u64 arg);
+int lg_xen_evtchn(struct lguest *lg, u32 op, u32 port);
+
+/* gnttab.c */
+long lg_xen_grant_table_op(struct lg_cpu *cpu, u64 cmd, u64 arg, u64 count);
 long lg_xen_iret(struct lg_cpu *cpu);
 long lg_xen_set_trap_table(struct lg_cpu *cpu, u64 va);
 

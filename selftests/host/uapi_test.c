@@ -11,7 +11,8 @@
 TEST(request_numbers_are_stable)
 {
 	EXPECT_EQ(1, LHREQ_INFO);
-	EXPECT_EQ(4, LGUEST_ABI_VERSION);
+	EXPECT_EQ(5, LGUEST_ABI_VERSION);
+	EXPECT_EQ(7, LHREQ_EVTCHN);
 	EXPECT_EQ(11, LHCALL_NEW_PGTABLE);
 	EXPECT_EQ(15, LHCALL_RETURN_TO_USER);
 	EXPECT_EQ(17, LHCALL_SEND_IPI);
@@ -47,9 +48,13 @@ TEST(info_layout_has_no_holes)
 
 TEST(run_interface_layout)
 {
-	EXPECT_EQ(72, sizeof(struct lguest_req_init));
+	EXPECT_EQ(88, sizeof(struct lguest_req_init));
 	EXPECT_EQ(32, offsetof(struct lguest_req_init, xen));
-	EXPECT_EQ(40, sizeof(struct lguest_xen_start));
+	EXPECT_EQ(56, sizeof(struct lguest_xen_start));
+	EXPECT_EQ(36, offsetof(struct lguest_xen_start, store_port));
+	EXPECT_EQ(40, offsetof(struct lguest_xen_start, gnttab));
+	EXPECT_EQ(48, offsetof(struct lguest_xen_start, gnttab_frames));
+	EXPECT_EQ(8, sizeof(struct lguest_req_evtchn));
 	EXPECT_EQ(8, sizeof(struct lguest_req_irq));
 	EXPECT_EQ(16, sizeof(struct lguest_req_regs));
 	EXPECT_EQ(22 * 8, sizeof(struct lguest_regs));

@@ -189,14 +189,15 @@ static unsigned int build_page_tables(void *mem)
 	return 3 + nr_l1;
 }
 
-struct xen_test_vm *xen_test_vm_create_smp(void (*guest_fn)(void), unsigned int nr_vcpus)
+static struct xen_test_vm *create(void (*guest_fn)(void), unsigned int nr_vcpus,
+				  int devices)
 {
 	struct xen_test_vm *t;
 	struct start_info *si;
 	uint64_t entry, i, *p2m;
 	unsigned int nr_pt;
 	/* Where the module starts vCPU 0, as our domain builder left it. */
-	static const struct lguest_xen_start start = {
+	struct lguest_xen_start start = {
 		.cr3 = XEN_TEST_PT_BASE,
 		.rsp = XEN_TEST_STACK_TOP,
 		.rsi = XEN_TEST_START_INFO,
@@ -204,6 +205,12 @@ struct xen_test_vm *xen_test_vm_create_smp(void (*guest_fn)(void), unsigned int 
 		.console_port = XEN_TEST_PORT,
 	};
 	char err[256];
+
+	if (devices) {
+		start.store_port = XEN_TEST_STORE_PORT;
+		start.gnttab = XEN_TEST_GNTTAB;
+		start.gnttab_frames = XEN_TEST_GNTTAB_FRAMES;
+	}
 
 	/* The image must stay below what the host builds. */
 	if ((uintptr_t)_end > XEN_TEST_START_INFO) {
@@ -235,7 +242,7 @@ struct xen_test_vm *xen_test_vm_create_smp(void (*guest_fn)(void), unsigned int 
 	si->shared_info = XEN_TEST_SHARED_INFO;
 	si->flags = 0;
 	si->store_mfn = XEN_TEST_STORE_RING / 4096;
-	si->store_evtchn = 0;
+	si->store_evtchn = start.store_port;
 	si->console.domU.mfn = XEN_TEST_CONSOLE_RING / 4096;
 	si->console.domU.evtchn = XEN_TEST_PORT;
 	si->pt_base = XEN_TEST_PT_BASE;
@@ -256,9 +263,19 @@ struct xen_test_vm *xen_test_vm_create_smp(void (*guest_fn)(void), unsigned int 
 	return t;
 }
 
+struct xen_test_vm *xen_test_vm_create_smp(void (*guest_fn)(void), unsigned int nr_vcpus)
+{
+	return create(guest_fn, nr_vcpus, 0);
+}
+
 struct xen_test_vm *xen_test_vm_create(void (*guest_fn)(void))
 {
-	return xen_test_vm_create_smp(guest_fn, 1);
+	return create(guest_fn, 1, 0);
+}
+
+struct xen_test_vm *xen_test_vm_create_devices(void (*guest_fn)(void))
+{
+	return create(guest_fn, 1, 1);
 }
 
 static void xen_test_wake(int sig)

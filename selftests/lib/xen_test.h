@@ -29,14 +29,18 @@
 
 /*
  * Guest-physical (= guest-virtual) layout.  RAM is XEN_TEST_RAM; the page
- * just above it is the shared_info page, outside RAM as Xen's is, so the
- * module gets RAM + one page.  The binary's image sits at 4 MiB; what the
- * host builds lies well above it, and XEN_TEST_SCRATCH..RAM is free for
- * tests.  XEN_TEST_UNMAPPED is not mapped by the bootstrap tables.
+ * just above it is the shared_info page, outside RAM as Xen's is, and
+ * above that the grant table's frames (given to the guest only by
+ * xen_test_vm_create_devices()), so the module gets RAM + five pages.
+ * The binary's image sits at 4 MiB; what the host builds lies well above
+ * it, and XEN_TEST_SCRATCH..RAM is free for tests.  XEN_TEST_UNMAPPED is
+ * not mapped by the bootstrap tables.
  */
 #define XEN_TEST_RAM		XT_UL(0x4000000)	/* 64 MiB */
 #define XEN_TEST_SHARED_INFO	XEN_TEST_RAM
-#define XEN_TEST_MEM		(XEN_TEST_RAM + 4096)
+#define XEN_TEST_GNTTAB		(XEN_TEST_SHARED_INFO + 4096)
+#define XEN_TEST_GNTTAB_FRAMES	4
+#define XEN_TEST_MEM		(XEN_TEST_GNTTAB + XEN_TEST_GNTTAB_FRAMES * 4096)
 #define XEN_TEST_START_INFO	XT_UL(0x3000000)	/* 48 MiB */
 #define XEN_TEST_CONSOLE_RING	(XEN_TEST_START_INFO + 0x1000)
 #define XEN_TEST_STORE_RING	(XEN_TEST_START_INFO + 0x2000)
@@ -48,6 +52,8 @@
 
 /* The event channel the ucalls go through (xen.console_port). */
 #define XEN_TEST_PORT		1
+/* The xenstore's (xen.store_port), with xen_test_vm_create_devices(). */
+#define XEN_TEST_STORE_PORT	2
 
 /* vcpu_info[0].arch.cr2 in shared_info (docs/xen-pv.md 2.4). */
 #define XEN_TEST_VCPU0_CR2	(XEN_TEST_SHARED_INFO + 0x10)
@@ -459,6 +465,13 @@ struct xen_test_vm *xen_test_vm_create(void (*guest_fn)(void));
  * guest ends or xen_test_vm_free().
  */
 struct xen_test_vm *xen_test_vm_create_smp(void (*guest_fn)(void), unsigned int nr_vcpus);
+/*
+ * One vCPU, and what a guest with devices has besides: a xenstore channel
+ * (XEN_TEST_STORE_PORT, with which it may allocate channels to the
+ * launcher, "domain 0") and a grant table of XEN_TEST_GNTTAB_FRAMES
+ * frames at XEN_TEST_GNTTAB.
+ */
+struct xen_test_vm *xen_test_vm_create_devices(void (*guest_fn)(void));
 int xen_test_start_vcpus(struct xen_test_vm *t);
 void xen_test_vm_free(struct xen_test_vm *t);
 

@@ -20,7 +20,7 @@
 #include <linux/types.h>
 
 /* Bumped whenever a structure below or the meaning of a request changes. */
-#define LGUEST_ABI_VERSION	4
+#define LGUEST_ABI_VERSION	5
 
 /* The most vCPUs one guest may have: LHCALL_SEND_IPI's mask has 64 bits. */
 #define LGUEST_MAX_VCPUS	64
@@ -33,6 +33,7 @@ enum lguest_req {
 	LHREQ_GETREGS = 4,	/* struct lguest_req_regs */
 	LHREQ_SETREGS = 5,	/* struct lguest_req_regs */
 	LHREQ_VCPU_STATS = 6,	/* struct lguest_req_stats */
+	LHREQ_EVTCHN = 7,	/* struct lguest_req_evtchn */
 };
 
 /* LHREQ_INFO: copy a struct lguest_info to user memory at @addr. */
@@ -108,10 +109,15 @@ struct lguest_info {
  * bootstrap L4), RSP = @xen.rsp, RSI = @xen.rsi (start_info's virtual
  * address), CS 0xe033 and SS 0xe02b, events masked.  The page at
  * @xen.shared_info (guest-physical, inside @size but above the RAM the
- * guest was told of) is its shared_info.  @xen.console_port is the event
- * channel the launcher's console listens on (an EVTCHNOP_send there is an
- * LGUEST_EXIT_EVTCHN); 0 for none.  "Machine" frames are guest-physical
- * ones: the p2m and the M2P are the identity.
+ * guest was told of) is its shared_info.  @xen.console_port and
+ * @xen.store_port are the event channels the launcher's console and
+ * xenstore listen on (an EVTCHNOP_send there is an LGUEST_EXIT_EVTCHN);
+ * 0 for none.  With a xenstore the guest may also allocate channels to
+ * the launcher ("domain 0", LHREQ_EVTCHN).  @xen.gnttab_frames frames
+ * from @xen.gnttab (guest-physical, above shared_info, inside @size) are
+ * its grant table (version 1), which GNTTABOP_setup_table hands it; 0
+ * frames: no grant table.  "Machine" frames are guest-physical ones: the
+ * p2m and the M2P are the identity.
  */
 struct lguest_xen_start {
 	__u64 cr3;
@@ -119,8 +125,14 @@ struct lguest_xen_start {
 	__u64 rsi;
 	__u64 shared_info;
 	__u32 console_port;
+	__u32 store_port;
+	__u64 gnttab;
+	__u32 gnttab_frames;	/* at most LGUEST_XEN_GNTTAB_FRAMES */
 	__u32 pad;		/* must be 0 */
 };
+
+/* Xen's default max_grant_frames: 32 frames, 16384 v1 entries. */
+#define LGUEST_XEN_GNTTAB_FRAMES	32
 
 #define LGUEST_INIT_XEN_PV	(1U << 0)
 
@@ -159,6 +171,25 @@ struct lguest_regs {
 	__u64 rip, rflags, cs, ss;
 	__u64 fs_base, gs_base;
 };
+
+/*
+ * LHREQ_EVTCHN: the launcher's end of a Xen PV guest's event channel.
+ * LGUEST_EVTCHN_BIND connects @port, which the guest allocated for
+ * domain 0 (EVTCHNOP_alloc_unbound, remote_dom 0; a front end tells its
+ * back end the number through the xenstore), as Xen's
+ * EVTCHNOP_bind_interdomain from domain 0 would: from then on the
+ * guest's EVTCHNOP_send there is an LGUEST_EXIT_EVTCHN, and LHREQ_IRQ
+ * raises it.  LGUEST_EVTCHN_CLOSE is the back end going away: the
+ * guest's end is unbound again, as on Xen.  EINVAL for a port in any
+ * other state, and for the console's and the xenstore's, which stay.
+ */
+struct lguest_req_evtchn {
+	__u32 op;		/* LGUEST_EVTCHN_* */
+	__u32 port;
+};
+
+#define LGUEST_EVTCHN_BIND	1
+#define LGUEST_EVTCHN_CLOSE	2
 
 /* LHREQ_GETREGS / LHREQ_SETREGS: copy a struct lguest_regs out or in. */
 struct lguest_req_regs {
