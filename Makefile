@@ -73,10 +73,11 @@ GUEST_TEST_CFLAGS := $(SELFTEST_CFLAGS) -fno-pie -mno-red-zone \
 		     -I$(TOP)/guest/include -I$(TOP)/selftests/lib \
 		     -I$(TOP)/launcher -I$(TOP)/selftests
 HOSTTESTS := selftests/host/uapi_test selftests/host/launcher_test \
-	     selftests/host/xen_kernel_test
+	     selftests/host/xen_kernel_test selftests/host/xenstore_test
 # The launcher's Xen PV side (issue 11, under way): the kernel loader, the
 # start-of-day layout and the console ring, linked into the launcher.
-XEN_LAUNCHER_OBJS := launcher/xen/kernel.o launcher/xen/layout.o launcher/xen/console.o
+XEN_LAUNCHER_OBJS := launcher/xen/kernel.o launcher/xen/layout.o launcher/xen/console.o \
+		     launcher/xen/store.o launcher/xen/xsring.o launcher/xen/toolstack.o
 
 .PHONY: all module launcher guests selftests benches bench hosttests check run run-linux xen-oracle clean distclean \
 	checkpatch sparse
@@ -153,6 +154,10 @@ selftests/host/launcher_test: selftests/host/launcher_test.c \
 selftests/host/xen_kernel_test: selftests/host/xen_kernel_test.c $(XEN_LAUNCHER_OBJS) \
 		| selftests/host/fake_lguest.so
 	$(CC) $(SELFTEST_CFLAGS) -Ilauncher -o $@ $(filter %.c %.o,$^) -llzma
+
+selftests/host/xenstore_test: selftests/host/xenstore_test.c launcher/xen/store.o \
+		launcher/xen/xsring.o
+	$(CC) $(SELFTEST_CFLAGS) -Ilauncher -o $@ $^ -lpthread
 
 # A /dev/lguest of our own that xen_kernel_test preloads into the launcher.
 selftests/host/fake_lguest.so: selftests/host/fake_lguest.c include/uapi/linux/lguest.h

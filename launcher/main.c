@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include <linux/lguest.h>
 #include "launcher.h"
 #include "xen/kernel.h"
+#include "xen/xsring.h"
 
 #define LAUNCHER_VERSION "0.3"
 
@@ -125,6 +127,10 @@ struct run {
 	int stop[2];
 	int stopping;
 	int raw;		/* stdin is a terminal in raw mode */
+	/* A Xen PV guest's xenstore, and the channel it signals. */
+	struct xs_server *xs;
+	uint32_t store_port;
+	int warned_store;
 };
 
 struct vcpu_thread {
@@ -382,6 +388,32 @@ static int console_exit(struct run *r, unsigned int vcpu,
 	return 0;
 }
 
+/*
+ * The guest signalled its xenstore channel: serve it (launcher/xen/
+ * xsring.c), and signal back if there was anything to take or give.  A
+ * guest that broke the protocol is no longer served, as by xenstored;
+ * it runs on, and is told so once.
+ */
+static int store_event(struct run *r, unsigned int vcpu)
+{
+	int rc = xs_server_kick(r->xs), err;
+
+	if (rc < 0) {
+		warn_once(r, "lguest: vCPU %u: the guest broke the xenstore protocol (%s); it is no longer served\n",
+			  vcpu, r->xs->broken);
+		return 0;
+	}
+	if (!rc)
+		return 0;
+	err = lg_vm_irq(&r->vm, 0, r->store_port);
+	if (err) {
+		end_run(r, LG_EXIT_ERROR, "lguest: cannot signal the guest's xenstore: %s\n",
+			strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
 /* The guest has shut down: how becomes our exit status and a line on stderr. */
 static void guest_shut_down(struct run *r, const struct lguest_exit *exit)
 {
@@ -414,6 +446,8 @@ static int handle_exit(struct run *r, unsigned int vcpu, const struct lguest_exi
 	case LGUEST_EXIT_CONSOLE:
 		return console_exit(r, vcpu, exit);
 	case LGUEST_EXIT_EVTCHN:
+		if (r->xs && exit->args[0] == r->store_port)
+			return store_event(r, vcpu);
 		if (!r->console || exit->args[0] != r->console_port) {
 			warn_once(r, "lguest: vCPU %u: event on channel %llu, which nothing here listens on; ignored\n",
 				  vcpu, (unsigned long long)exit->args[0]);
@@ -516,7 +550,7 @@ static int load_xen(const struct lg_options *opts, struct run *r, uint64_t *entr
 	struct xen_layout l;
 	int ret;
 
-	if (lg_vm_alloc(&r->vm, opts->mem_size + 4096, err, errlen) ||
+	if (lg_vm_alloc(&r->vm, opts->mem_size + 4096 * XEN_EXTRA_PAGES, err, errlen) ||
 	    xen_kernel_load(opts->kernel, r->vm.mem, opts->mem_size, &k, err, errlen) ||
 	    (opts->initrd && map_file(opts->initrd, "the initrd", &initrd, err, errlen)))
 		return -1;
@@ -535,6 +569,14 @@ static int load_xen(const struct lg_options *opts, struct run *r, uint64_t *entr
 	xen->console_port = XEN_CONSOLE_EVTCHN;
 	r->console = (struct xencons_interface *)((char *)r->vm.mem + l.console_pfn * 4096);
 	r->console_port = XEN_CONSOLE_EVTCHN;
+	xen->gnttab = l.gnttab_pfn * 4096;
+	xen->gnttab_frames = XEN_GNTTAB_FRAMES;
+	xen->store_port = XEN_STORE_EVTCHN;
+	r->store_port = XEN_STORE_EVTCHN;
+	r->xs = malloc(sizeof(*r->xs));
+	if (!r->xs || xs_server_init(r->xs, (char *)r->vm.mem + l.store_pfn * 4096) ||
+	    xen_store_seed(&r->xs->store, "lguest", opts->mem_size >> 10, opts->nr_cpus))
+		return xen_fail(err, errlen, "out of memory for the guest's xenstore");
 	return 0;
 }
 
@@ -565,6 +607,67 @@ static int make_guest(const struct lg_options *opts, struct run *r, char *err,
 }
 
 /*
+ * SIGTERM to a Xen guest's launcher asks the guest to power off, as `xl
+ * shutdown` does: "poweroff" in its control/shutdown, which Linux
+ * watches (drivers/xen/manage.c) and answers with an orderly poweroff.
+ * A second SIGTERM ends the run at once, as the first does for a guest
+ * without a xenstore (the default action: the terminal restored, death
+ * by the signal).
+ */
+static void *signal_main(void *arg)
+{
+	struct run *r = arg;
+	sigset_t set;
+	int sig, rc;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	if (sigwait(&set, &sig))
+		return NULL;
+	rc = xs_server_write(r->xs, "/local/domain/1/control/shutdown", "poweroff");
+	if (rc >= 0) {
+		fprintf(stderr, "\r\nlguest: SIGTERM: asking the guest to power off (SIGTERM again ends it now)\r\n");
+		if (rc > 0)
+			lg_vm_irq(&r->vm, 0, r->store_port);
+		if (sigwait(&set, &sig))
+			return NULL;
+	}
+	lg_term_restore();
+	signal(SIGTERM, SIG_DFL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	raise(SIGTERM);
+	return NULL;
+}
+
+/* For a guest with a xenstore: SIGTERM is signal_main()'s, in every thread. */
+static void start_signals(struct run *r)
+{
+	pthread_t th;
+	sigset_t set;
+
+	if (!r->xs)
+		return;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pthread_create(&th, NULL, signal_main, r)) {
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+		return;
+	}
+	pthread_detach(th);
+}
+
+/* What make_guest() made, gone again. */
+static void run_free(struct run *r)
+{
+	if (r->xs)
+		xs_server_free(r->xs);
+	free(r->xs);
+	r->xs = NULL;
+	lg_vm_destroy(&r->vm);
+}
+
+/*
  * Run the guest until it stops.  The exit status is the guest's own (the
  * status it gave when it powered off), or says how else it ended (lg_usage).
  */
@@ -581,16 +684,17 @@ static int cmd_run(const struct lg_options *opts)
 
 	if (make_guest(opts, &r, err, sizeof(err))) {
 		fprintf(stderr, "lguest: %s\n", err);
-		lg_vm_destroy(&r.vm);
+		run_free(&r);
 		return LG_EXIT_ERROR;
 	}
 	threads = calloc(opts->nr_cpus, sizeof(*threads));
 	if (!threads || lg_device_add(&lg_console_device)) {
 		fprintf(stderr, "lguest: out of memory\n");
 		free(threads);
-		lg_vm_destroy(&r.vm);
+		run_free(&r);
 		return LG_EXIT_ERROR;
 	}
+	start_signals(&r);
 	for (i = 0; i < opts->nr_cpus; i++) {
 		int rc;
 
@@ -615,7 +719,7 @@ static int cmd_run(const struct lg_options *opts)
 	stop_input(&r);
 	free(threads);
 	lg_devices_free();
-	lg_vm_destroy(&r.vm);
+	run_free(&r);
 	return r.status;
 }
 

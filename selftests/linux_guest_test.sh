@@ -55,7 +55,7 @@ bb=$(md5sum < /bin/busybox | cut -c1-8)
 n=0 failed=0
 echo "TAP version 13"
 plan=0
-want boot && plan=$((plan + 9 + cpus + (cpus > 1 ? 7 : 0)))
+want boot && plan=$((plan + 10 + cpus + (cpus > 1 ? 7 : 0)))
 want quick && plan=$((plan + 2 + cpus))
 want panic && plan=$((plan + 1))
 want crowd && plan=$((plan + 3 + CROWD_CPUS))
@@ -75,10 +75,11 @@ has() {		# has OUTPUT TEXT: 1 if OUTPUT holds the line TEXT
 }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# boot APPEND STATUS [TYPED]: the guest's console and the launcher's lines
-# in $out, its status in $rc.  TYPED goes to the launcher's stdin once
-# /init's shell is up (the console's input path), else stdin is empty.
-# $bcpus vCPUs.
+# boot APPEND STATUS [TYPED [TERM]]: the guest's console and the
+# launcher's lines in $out, its status in $rc.  TYPED goes to the
+# launcher's stdin once /init's shell is up (the console's input path),
+# else stdin is empty.  With TERM, once a line of the output starts with
+# it, the launcher gets a SIGTERM.  $bcpus vCPUs.
 bcpus=$cpus
 boot() {
 	local pid i
@@ -94,7 +95,13 @@ boot() {
 			sleep 1
 		done
 		printf '%b' "$3" >&3
-		# What was typed ends the guest; if it does not, say so soon.
+		if [ -n "${4:-}" ]; then
+			while kill -0 $pid 2>/dev/null && ! grep -q "^$4" "$tmp/out"; do
+				sleep 1
+			done
+			kill -TERM $pid 2>/dev/null
+		fi
+		# What was typed, or the SIGTERM, ends the guest; if not, say so soon.
 		for i in $(seq 120); do
 			kill -0 $pid 2>/dev/null || break
 			sleep 1
@@ -149,7 +156,9 @@ if want boot; then
 		typed="$typed"'echo 0 > /sys/devices/system/cpu/cpu1/online; echo off=$(cat /sys/devices/system/cpu/online)\n'
 		typed="$typed"'echo 1 > /sys/devices/system/cpu/cpu1/online; echo on=$(cat /sys/devices/system/cpu/online) ran=$(taskset -c 1 cut -d" " -f39 /proc/self/stat)\n'
 	fi
-	boot "earlyprintk=xen console=hvc0 loglevel=7 lguest.shell" 0 "${typed}poweroff -f\n"
+	# Then a SIGTERM: the launcher asks for a poweroff in the xenstore.
+	boot "earlyprintk=xen console=hvc0 loglevel=7 lguest.shell" 0 \
+		"${typed}echo typed-end\n" typed-end
 	line="lguest-linux: kernel=$kabi cpus=$cpus md5=$md5 forks=16"
 	ok "$([ $rc -eq 0 ] && echo 1 || echo 0)" "the guest powers off with status 0"
 	# (a substring: the kernel's own messages share the console)
@@ -165,6 +174,9 @@ if want boot; then
 		"it keeps time with the Xen clock (pvclock)"
 	ok "$(has "$out" "lguest: guest powered off: SCHEDOP_shutdown(poweroff)")" \
 		"the launcher says how the guest ended"
+	ok "$(grep -q 'lguest: SIGTERM: asking the guest to power off' <<< "$out" &&
+	      grep -q 'Grant table initialized' <<< "$out" && echo 1 || echo 0)" \
+		"SIGTERM: a poweroff through the xenstore (control/shutdown), which the guest's watch heard"
 	ok "$(clean "$out")" "the guest's kernel log is clean"
 	ok "$(grep -q '^typed-42' <<< "$out" && echo 1 || echo 0)" \
 		"its shell ran what was typed at the launcher (console input)"

@@ -63,14 +63,25 @@ struct xen_layout {
 	int mod_mapped;			/* inside the mapping, else after it */
 	uint64_t map_end;		/* the mapping is [virt_base, map_end) */
 	uint64_t shared_info_pfn;	/* just above RAM: not RAM, not in the p2m */
+	uint64_t gnttab_pfn;		/* then the grant table's frames */
 	uint64_t rip, rsp, rsi;		/* entry, stack top, start_info's VA */
 };
 
 /* The console's event channel in start_info (never 0: Linux needs one). */
 #define XEN_CONSOLE_EVTCHN	1
+/* The xenstore's. */
+#define XEN_STORE_EVTCHN	2
+/*
+ * Grant-table frames above shared_info: Xen's default max_grant_frames,
+ * 16384 references, which Linux's front ends never come near.
+ */
+#define XEN_GNTTAB_FRAMES	32
+/* What guest memory holds beyond RAM: shared_info and the grant frames. */
+#define XEN_EXTRA_PAGES		(1 + XEN_GNTTAB_FRAMES)
 
 /*
- * Build that layout in guest memory (@mem, @mem_size bytes), around a
+ * Build that layout in guest memory (@mem, @mem_size bytes of RAM, and
+ * XEN_EXTRA_PAGES more above it), around a
  * kernel xen_kernel_load() put there: the p2m, start_info (with @cmdline
  * and the @initrd of @initrd_len bytes), the ring pages, the bootstrap page
  * tables and the stack.  Returns 0, or -1 with one line in @err.
@@ -96,5 +107,14 @@ ssize_t xen_console_drain(struct xencons_interface *ring, int fd);
  */
 ssize_t xen_console_feed(struct xencons_interface *ring, const char *buf,
 			 size_t len);
+
+/*
+ * Seed @s (launcher/xen/store.h) with what Xen's toolstack writes for a
+ * PV domain named @name with @mem_kib KiB of RAM and @nr_cpus vCPUs.
+ * 0 or -errno.
+ */
+struct store;
+int xen_store_seed(struct store *s, const char *name, uint64_t mem_kib,
+		   unsigned int nr_cpus);
 
 #endif

@@ -162,6 +162,7 @@ int xen_build_layout(const struct xen_kernel *k, void *mem, uint64_t mem_size,
 			    initrd_len ? ", its initrd" : "",
 			    (unsigned long long)((need + (1 << 20) - 1) >> 20));
 	l->shared_info_pfn = l->nr_pages;
+	l->gnttab_pfn = l->shared_info_pfn + 1;
 	if (k->hypercall_page &&
 	    (k->hypercall_page & (PAGE - 1) ||
 	     k->hypercall_page < k->virt_base + k->pstart ||
@@ -184,7 +185,7 @@ int xen_build_layout(const struct xen_kernel *k, void *mem, uint64_t mem_size,
 	si->shared_info = l->shared_info_pfn * PAGE;
 	si->flags = initrd_len && !l->mod_mapped ? SIF_MOD_START_PFN : 0;
 	si->store_mfn = l->store_pfn;
-	si->store_evtchn = 0;
+	si->store_evtchn = XEN_STORE_EVTCHN;
 	si->console.domU.mfn = l->console_pfn;
 	si->console.domU.evtchn = XEN_CONSOLE_EVTCHN;
 	si->pt_base = k->virt_base + l->pt_pfn * PAGE;

@@ -142,12 +142,13 @@ ssize_t write(int fd, const void *buf, size_t len)
 		return -1;
 	}
 	memcpy(&init, (const char *)buf + sizeof(req), sizeof(init));
-	fprintf(stderr, "fake: init size %#llx entry %#llx vcpus %u flags %u cr3 %#llx rsp %#llx rsi %#llx shared_info %#llx console_port %u pad %u\n",
+	fprintf(stderr, "fake: init size %#llx entry %#llx vcpus %u flags %u cr3 %#llx rsp %#llx rsi %#llx shared_info %#llx console_port %u store_port %u gnttab %#llx frames %u pad %u\n",
 		(unsigned long long)init.size, (unsigned long long)init.entry,
 		init.nr_vcpus, init.flags, (unsigned long long)init.xen.cr3,
 		(unsigned long long)init.xen.rsp, (unsigned long long)init.xen.rsi,
 		(unsigned long long)init.xen.shared_info, init.xen.console_port,
-		init.xen.pad);
+		init.xen.store_port, (unsigned long long)init.xen.gnttab,
+		init.xen.gnttab_frames, init.xen.pad);
 	return len;
 }
 

@@ -306,7 +306,7 @@ TEST(the_start_of_day_layout_is_what_linux_expects)
 	EXPECT_EQ(l.nr_pages * 4096, si->shared_info);
 	EXPECT_EQ(SIF_MOD_START_PFN, si->flags);
 	EXPECT_EQ(l.store_pfn, si->store_mfn);
-	EXPECT_EQ(0, si->store_evtchn);
+	EXPECT_EQ(XEN_STORE_EVTCHN, si->store_evtchn);
 	EXPECT_EQ(l.console_pfn, si->console.domU.mfn);
 	EXPECT_NE(0, si->console.domU.evtchn);
 	EXPECT_EQ(k.virt_base + l.pt_pfn * 4096, si->pt_base);
@@ -735,10 +735,11 @@ TEST(lguest_run_kernel_with_debian_s_kernel)
 /* The "fake: init" line for a Xen kernel in @mem bytes of RAM. */
 static void init_line(char *buf, size_t len, const struct xen_layout *l, uint64_t mem)
 {
-	snprintf(buf, len, "fake: init size %#llx entry %#llx vcpus 1 flags 1 cr3 %#llx rsp %#llx rsi %#llx shared_info %#llx console_port %d pad 0\n",
-		 (unsigned long long)(mem + 4096), (unsigned long long)l->rip,
+	snprintf(buf, len, "fake: init size %#llx entry %#llx vcpus 1 flags 1 cr3 %#llx rsp %#llx rsi %#llx shared_info %#llx console_port %d store_port %d gnttab %#llx frames %d pad 0\n",
+		 (unsigned long long)(mem + 4096 * XEN_EXTRA_PAGES), (unsigned long long)l->rip,
 		 (unsigned long long)(l->pt_pfn * 4096), (unsigned long long)l->rsp,
-		 (unsigned long long)l->rsi, (unsigned long long)mem, XEN_CONSOLE_EVTCHN);
+		 (unsigned long long)l->rsi, (unsigned long long)mem, XEN_CONSOLE_EVTCHN,
+		 XEN_STORE_EVTCHN, (unsigned long long)(mem + 4096), XEN_GNTTAB_FRAMES);
 }
 
 /* The layout the launcher should have built for @kernel in @mem bytes. */
@@ -840,7 +841,7 @@ TEST(a_native_guest_starts_with_no_xen_personality)
 	NEED_FAKE();
 	EXPECT_EQ(3, lguest_exec(out, sizeof(out), "/fake/lguest", "c=hi\\n;s=0,3", args));
 	EXPECT_NE(NULL, strstr(out, " size 0x4000000 ")) TH_LOG("%s", out);
-	EXPECT_NE(NULL, strstr(out, " vcpus 1 flags 0 cr3 0 rsp 0 rsi 0 shared_info 0 console_port 0 pad 0\nhi\nlguest: guest powered off\n"))
+	EXPECT_NE(NULL, strstr(out, " vcpus 1 flags 0 cr3 0 rsp 0 rsi 0 shared_info 0 console_port 0 store_port 0 gnttab 0 frames 0 pad 0\nhi\nlguest: guest powered off\n"))
 		TH_LOG("%s", out);
 }
 
