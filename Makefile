@@ -78,6 +78,8 @@ HOSTTESTS := selftests/host/uapi_test selftests/host/launcher_test \
 # start-of-day layout and the console ring, linked into the launcher.
 XEN_LAUNCHER_OBJS := launcher/xen/kernel.o launcher/xen/layout.o launcher/xen/console.o \
 		     launcher/xen/store.o launcher/xen/xsring.o launcher/xen/toolstack.o
+# Its back ends, which drive the module and do I/O: the launcher's alone.
+XEN_BACKEND_OBJS := launcher/xen/gnttab.o launcher/xen/blkback.o
 
 .PHONY: all module launcher guests selftests benches bench hosttests check run run-linux xen-oracle clean distclean \
 	checkpatch sparse
@@ -126,8 +128,8 @@ hosttests: $(HOSTTESTS)
 launcher/%.o: launcher/%.c launcher/*.h launcher/xen/*.h include/uapi/linux/lguest.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(LAUNCHER): $(LAUNCHER_OBJS) $(XEN_LAUNCHER_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ -lurcu-memb -lurcu-common -lpthread -llzma
+$(LAUNCHER): $(LAUNCHER_OBJS) $(XEN_LAUNCHER_OBJS) $(XEN_BACKEND_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ -lurcu-memb -lurcu-common -lpthread -llzma -luring
 
 selftests/lib/%.o: selftests/lib/%.c selftests/lib/*.h guest/include/*.h \
 		launcher/*.h include/uapi/linux/lguest.h
@@ -211,7 +213,7 @@ xen-oracle: all
 
 clean:
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP) clean
-	rm -f $(LAUNCHER) $(LAUNCHER_OBJS) $(XEN_LAUNCHER_OBJS) $(SELFTESTS) $(HOSTTESTS) $(BENCHES) \
+	rm -f $(LAUNCHER) $(LAUNCHER_OBJS) $(XEN_LAUNCHER_OBJS) $(XEN_BACKEND_OBJS) $(SELFTESTS) $(HOSTTESTS) $(BENCHES) \
 		selftests/host/fake_lguest.so \
 		$(GUESTS) $(LGBENCH) $(LGSTRESS) guest/*.o guest/tests/*.o guest/lib/*.o selftests/lib/*.o
 	rm -rf $(CACHE)/vm.* $(CACHE)/initramfs*

@@ -20,6 +20,8 @@ enum lg_command {
 	LG_CMD_RUN,		/* run a guest ELF or a Xen PV kernel */
 };
 
+#define LG_MAX_DISKS	16
+
 struct lg_options {
 	enum lg_command cmd;
 	const char *device;	/* the lguest device node */
@@ -30,6 +32,12 @@ struct lg_options {
 	const char *initrd;	/* ... its initrd, or NULL */
 	const char *append;	/* ... its command line, or NULL */
 	char cmdline[1024];	/* ... what it gets (Xen's MAX_GUEST_CMDLINE) */
+	/* ... its disks (--disk FILE[,ro]): xvda, xvdb, ... */
+	unsigned int nr_disks;
+	struct {
+		const char *path;
+		int ro;
+	} disks[LG_MAX_DISKS];
 };
 
 /* Guest memory by default: a guest ELF, and a Linux kernel (--kernel). */

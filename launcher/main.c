@@ -29,6 +29,8 @@
 #include <urcu/urcu-memb.h>
 #include <linux/lguest.h>
 #include "launcher.h"
+#include "xen/blkback.h"
+#include "xen/gnttab.h"
 #include "xen/kernel.h"
 #include "xen/xsring.h"
 
@@ -130,7 +132,11 @@ struct run {
 	/* A Xen PV guest's xenstore, and the channel it signals. */
 	struct xs_server *xs;
 	uint32_t store_port;
-	int warned_store;
+	/* Its grant table and its disks' back ends (--disk). */
+	struct gnttab gnttab;
+	int gnttab_ok;
+	struct blkback *disks[LG_MAX_DISKS];
+	unsigned int nr_disks;
 };
 
 struct vcpu_thread {
@@ -448,6 +454,9 @@ static int handle_exit(struct run *r, unsigned int vcpu, const struct lguest_exi
 	case LGUEST_EXIT_EVTCHN:
 		if (r->xs && exit->args[0] == r->store_port)
 			return store_event(r, vcpu);
+		for (rc = 0; rc < (int)r->nr_disks; rc++)
+			if (blkback_event(r->disks[rc], exit->args[0]))
+				return 0;
 		if (!r->console || exit->args[0] != r->console_port) {
 			warn_once(r, "lguest: vCPU %u: event on channel %llu, which nothing here listens on; ignored\n",
 				  vcpu, (unsigned long long)exit->args[0]);
@@ -577,19 +586,41 @@ static int load_xen(const struct lg_options *opts, struct run *r, uint64_t *entr
 	if (!r->xs || xs_server_init(r->xs, (char *)r->vm.mem + l.store_pfn * 4096) ||
 	    xen_store_seed(&r->xs->store, "lguest", opts->mem_size >> 10, opts->nr_cpus))
 		return xen_fail(err, errlen, "out of memory for the guest's xenstore");
+	if (gnttab_init(&r->gnttab, r->vm.mem, l.gnttab_pfn, XEN_GNTTAB_FRAMES, l.nr_pages))
+		return xen_fail(err, errlen, "out of memory for the guest's grant table");
+	r->gnttab_ok = 1;
 	return 0;
+}
+
+/* The xenstore's watches of a back end (connection 1 + its index). */
+static void backend_fire(void *opaque, unsigned int conn)
+{
+	struct run *r = opaque;
+
+	if (conn >= 1 && conn <= r->nr_disks)
+		blkback_kick(r->disks[conn - 1]);
 }
 
 /*
  * The guest, loaded into memory of ours first and only then made in the
  * module, so that a file that is not a guest leaves the host untouched.
+ * Its disks are opened (and locked) first of all: a missing or busy
+ * image is the user's mistake, told before anything else happens.
  */
 static int make_guest(const struct lg_options *opts, struct run *r, char *err,
 		      size_t errlen)
 {
 	struct lguest_xen_start xen = { 0 };
 	uint64_t entry;
+	unsigned int i;
 
+	for (i = 0; i < opts->nr_disks; i++) {
+		r->disks[i] = blkback_open(opts->disks[i].path, opts->disks[i].ro, i,
+					   err, errlen);
+		if (!r->disks[i])
+			return -1;
+		r->nr_disks++;
+	}
 	if (opts->kernel) {
 		if (load_xen(opts, r, &entry, &xen, err, errlen))
 			return -1;
@@ -601,9 +632,21 @@ static int make_guest(const struct lg_options *opts, struct run *r, char *err,
 	if (lg_vm_open(&r->vm, opts->device, err, errlen))
 		return -1;
 	r->vm.nr_vcpus = opts->nr_cpus;
-	if (opts->kernel)
-		return lg_vm_init_xen(&r->vm, entry, &xen, err, errlen);
-	return lg_vm_init(&r->vm, entry, err, errlen);
+	if (!opts->kernel)
+		return lg_vm_init(&r->vm, entry, err, errlen);
+	if (lg_vm_init_xen(&r->vm, entry, &xen, err, errlen))
+		return -1;
+	r->xs->backend_fire = backend_fire;
+	r->xs->backend_opaque = r;
+	for (i = 0; i < r->nr_disks; i++) {
+		int rc = blkback_start(r->disks[i], &r->vm, r->xs, &r->gnttab,
+				       r->store_port, 1 + i);
+
+		if (rc)
+			return xen_fail(err, errlen, "cannot start the back end of disk %s: %s",
+					opts->disks[i].path, strerror(-rc));
+	}
+	return 0;
 }
 
 /*
@@ -660,6 +703,15 @@ static void start_signals(struct run *r)
 /* What make_guest() made, gone again. */
 static void run_free(struct run *r)
 {
+	unsigned int i;
+
+	/* The back ends first: they use the guest's memory and channels. */
+	for (i = 0; i < r->nr_disks; i++)
+		blkback_close(r->disks[i]);
+	r->nr_disks = 0;
+	if (r->gnttab_ok)
+		gnttab_free(&r->gnttab);
+	r->gnttab_ok = 0;
 	if (r->xs)
 		xs_server_free(r->xs);
 	free(r->xs);

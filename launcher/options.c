@@ -8,6 +8,7 @@
 #include <string.h>
 #include <xen/xen.h>		/* MAX_GUEST_CMDLINE */
 #include "launcher.h"
+#include "xen/kernel.h"
 
 const char lg_usage[] =
 	"usage: lguest [--device PATH] COMMAND\n"
@@ -18,10 +19,12 @@ const char lg_usage[] =
 	"                           run a guest ELF (default 64M of memory, 1 vCPU, up\n"
 	"                           to 64), a thread per vCPU\n"
 	"  run --kernel VMLINUZ [--initrd FILE] [--append CMDLINE] [--mem SIZE] [--cpus N]\n"
+	"      [--disk IMAGE[,ro]]...\n"
 	"                           run a 64-bit Linux kernel built for Xen PV (a bzImage\n"
 	"                           with an XZ payload, or its ELF) as a Xen PV domU, its\n"
 	"                           console (hvc0) on stdin and stdout (default 256M of\n"
-	"                           memory, 1 vCPU)\n"
+	"                           memory, 1 vCPU); each --disk a raw image it sees as\n"
+	"                           xvda, xvdb, ... (up to 16; ro: read-only)\n"
 	"  help                     show this text\n"
 	"  version                  show the launcher's version\n"
 	"\n"
@@ -38,7 +41,8 @@ const char lg_usage[] =
 	"  130   the user ended the run with Ctrl-A x\n"
 	"\n"
 	"A Xen PV guest's console reads the launcher's stdin; on a terminal, every\n"
-	"key goes to the guest (raw mode) until Ctrl-A x; Ctrl-A Ctrl-A types Ctrl-A.\n";
+	"key goes to the guest (raw mode) until Ctrl-A x; Ctrl-A Ctrl-A types Ctrl-A.\n"
+	"SIGTERM asks a Xen PV guest to power off; a second SIGTERM ends it at once.\n";
 
 /*
  * Xen's shutdown reasons are a superset of lguest's own.  A reason not
@@ -172,9 +176,9 @@ static int check_run(struct lg_options *opts, int mem_given, char *err,
 			 opts->guest, opts->kernel);
 		return -1;
 	}
-	if (!opts->kernel && (opts->initrd || opts->append)) {
-		snprintf(err, errlen, "%s goes with --kernel VMLINUZ: a GUEST.elf takes no initrd or command line",
-			 opts->initrd ? "--initrd" : "--append");
+	if (!opts->kernel && (opts->initrd || opts->append || opts->nr_disks)) {
+		snprintf(err, errlen, "%s goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line or disk",
+			 opts->initrd ? "--initrd" : opts->append ? "--append" : "--disk");
 		return -1;
 	}
 	if (!opts->kernel && !opts->guest) {
@@ -186,8 +190,9 @@ static int check_run(struct lg_options *opts, int mem_given, char *err,
 	/* The page above a Xen guest's RAM is its shared_info. */
 	if (!mem_given)
 		opts->mem_size = LG_DEFAULT_KERNEL_MEM;
-	if (opts->mem_size > LGUEST_MAX_MEM - 4096) {
-		snprintf(err, errlen, "--mem with --kernel is at most 4G less a page: the page above the guest's RAM holds its shared_info");
+	if (opts->mem_size > LGUEST_MAX_MEM - 4096 * XEN_EXTRA_PAGES) {
+		snprintf(err, errlen, "--mem with --kernel is at most 4G less %d pages: above the guest's RAM lie its shared_info and grant table",
+			 XEN_EXTRA_PAGES);
 		return -1;
 	}
 	kernel_cmdline(opts);
@@ -240,6 +245,29 @@ int lg_parse_options(int argc, char *const argv[], struct lg_options *opts,
 				return -1;
 			}
 			opts->kernel = v;
+		} else if (option(a, "--disk", argc, argv, &i, &v)) {
+			size_t n = v ? strlen(v) : 0;
+			int ro = n > 3 && !strcmp(v + n - 3, ",ro");
+
+			if (!v || !*v || (ro && n == 3)) {
+				snprintf(err, errlen, "--disk needs the path of a raw disk image (IMAGE or IMAGE,ro)");
+				return -1;
+			}
+			if (opts->nr_disks == LG_MAX_DISKS) {
+				snprintf(err, errlen, "at most %d --disk (xvda to xvdp)", LG_MAX_DISKS);
+				return -1;
+			}
+			if (ro) {
+				char *p = strndup(v, n - 3);
+
+				if (!p) {
+					snprintf(err, errlen, "out of memory");
+					return -1;
+				}
+				v = p;
+			}
+			opts->disks[opts->nr_disks].path = v;
+			opts->disks[opts->nr_disks++].ro = ro;
 		} else if (option(a, "--initrd", argc, argv, &i, &v)) {
 			if (!v || !*v) {
 				snprintf(err, errlen, "--initrd needs the path of an initrd");

@@ -17,6 +17,8 @@
 #          work on every vCPU, the guest's date the host's
 #   kills  the launcher SIGKILLed LG_LINUX_KILLS times (default 50) while an
 #          SMP guest boots: nothing left behind
+#   disk   --disk: ext4 on a raw image, written and synced, read back
+#          after a SIGKILL, clean after a poweroff; bad images refused
 # LG_LINUX_CPUS=N (default 1) gives boot, quick and panic N vCPUs: then each CPU's
 # line, and CPU 1 going offline and back, are asserted.
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,8 +33,8 @@ if [ "$parts" = " none " ]; then
 	exit 4
 fi
 for p in $parts; do
-	case $p in boot|quick|panic|crowd|kills) ;;
-	*) echo "1..0 # SKIP LG_LINUX: no part '$p' (boot quick panic crowd kills)"; exit 4 ;;
+	case $p in boot|quick|panic|crowd|kills|disk) ;;
+	*) echo "1..0 # SKIP LG_LINUX: no part '$p' (boot quick panic crowd kills disk)"; exit 4 ;;
 	esac
 done
 want() { [[ $parts == *" $1 "* ]]; }
@@ -60,6 +62,7 @@ want quick && plan=$((plan + 2 + cpus))
 want panic && plan=$((plan + 1))
 want crowd && plan=$((plan + 3 + CROWD_CPUS))
 want kills && plan=$((plan + 3))
+want disk && plan=$((plan + 7))
 echo "1..$plan"
 ok() {		# ok COND DESCRIPTION
 	n=$((n + 1))
@@ -80,12 +83,12 @@ trap 'rm -rf "$tmp"' EXIT
 # launcher's stdin once /init's shell is up (the console's input path),
 # else stdin is empty.  With TERM, once a line of the output starts with
 # it, the launcher gets a SIGTERM.  $bcpus vCPUs.
-bcpus=$cpus
+bcpus=$cpus bextra=
 boot() {
 	local pid i
 	rm -f "$tmp/in"
 	mkfifo "$tmp/in"
-	timeout 900 "$L" run --kernel "$kimage" --initrd "$initrd" \
+	timeout 900 "$L" run --kernel "$kimage" --initrd "$initrd" $bextra \
 		--mem 256M --cpus "$bcpus" --append "$1" < "$tmp/in" > "$tmp/out" 2>&1 &
 	pid=$!
 	exec 3> "$tmp/in"
@@ -327,5 +330,47 @@ if want kills; then
 	slab1=$(slab)
 	ok "$([ $((slab1 - slab0)) -lt $((kills * 4)) ] && echo 1 || echo 0)" \
 		"unreclaimable slab grew by $((slab1 - slab0)) kB: less than a page per guest"
+fi
+# 5. A disk (--disk): ext4 on a raw image the test makes, which the guest
+#    (xen-blkfront from the initramfs) mounts.  It writes a copy of
+#    busybox and syncs, and then the launcher is SIGKILLed: the next boot
+#    reads back what was synced (its ext4 replaying the journal), unmounts
+#    and powers off, after which the image is clean (fsck -n) and holds
+#    the copy (debugfs reads it without a guest).  A second launcher on an
+#    image in use, and one on an image that does not exist, are refused.
+if want disk; then
+	img=$tmp/disk.img
+	truncate -s 64M "$img"
+	mkfs.ext4 -q -F "$img"
+	bbmd5=$(md5sum < /bin/busybox | cut -c1-32)
+	"$L" run --kernel "$kimage" --disk "$tmp/none.img" < /dev/null > "$tmp/o" 2>&1
+	rc=$?
+	ok "$([ $rc -eq 1 ] && grep -q "lguest: cannot open the disk image $tmp/none.img: No such file or directory" "$tmp/o" &&
+	      echo 1 || echo 0)" "an image that does not exist: a clear error, status 1"
+	"$L" run --kernel "$kimage" --initrd "$initrd" --disk "$img" --mem 256M --cpus 2 \
+		--append "console=hvc0 loglevel=4 lguest.disk=sync" < /dev/null > "$tmp/out" 2>&1 &
+	pid=$!
+	while kill -0 $pid 2>/dev/null && ! grep -q 'disk synced' "$tmp/out"; do
+		sleep 0.5
+	done
+	ok "$(grep -q "^lguest-linux: disk wrote $bbmd5" "$tmp/out" && echo 1 || echo 0)" \
+		"the guest (2 vCPUs) mounts ext4 from xvda, writes a file and syncs"
+	"$L" run --kernel "$kimage" --initrd "$initrd" --disk "$img" < /dev/null > "$tmp/o" 2>&1
+	rc=$?
+	ok "$([ $rc -eq 1 ] && grep -q "is in use by another process (locked)" "$tmp/o" && echo 1 || echo 0)" \
+		"a second launcher on the image in use is refused"
+	kill -KILL $pid
+	wait $pid 2> /dev/null
+	bcpus=1 bextra="--disk $img" boot "console=hvc0 loglevel=4 lguest.disk=read" 0
+	ok "$([ $rc -eq 0 ] && grep -q "^lguest-linux: disk read $bbmd5" <<< "$out" &&
+	      grep -q '^lguest-linux: disk unmounted' <<< "$out" && echo 1 || echo 0)" \
+		"after the SIGKILL, the next boot reads what was synced, unmounts, powers off"
+	ok "$(clean "$out")" "its kernel log is clean"
+	e2fsck -fn "$img" > "$tmp/fsck" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || sed 's/^/#   /' "$tmp/fsck"
+	ok "$([ $rc -eq 0 ] && echo 1 || echo 0)" "fsck.ext4 -n finds the image clean"
+	ok "$([ "$(debugfs -R 'cat /data' "$img" 2>/dev/null | md5sum | cut -c1-32)" = "$bbmd5" ] &&
+	      echo 1 || echo 0)" "the file the guest wrote is in the image"
 fi
 exit $failed

@@ -60,9 +60,11 @@ static void fire(void *opaque, unsigned int conn, const char *path, const char *
 	char p[XENSTORE_PAYLOAD_MAX];
 	size_t a = strlen(path) + 1, b = strlen(token) + 1;
 
-	/* The launcher's own watches: none yet (its back ends poll). */
-	if (conn)
+	if (conn) {
+		if (x->backend_fire)
+			x->backend_fire(x->backend_opaque, conn);
 		return;
+	}
 	if (a + b > sizeof(p) || x->out_len + x->ev_len > XS_OUT_MAX) {
 		x->dropped++;
 		return;
@@ -240,4 +242,14 @@ int xs_server_write(struct xs_server *x, const char *path, const char *value)
 		notify = give(x) > 0;
 	pthread_mutex_unlock(&x->lock);
 	return r ? r : notify;
+}
+
+int xs_server_read(struct xs_server *x, const char *path, char *buf, size_t len)
+{
+	int r;
+
+	pthread_mutex_lock(&x->lock);
+	r = store_read(&x->store, path, buf, len);
+	pthread_mutex_unlock(&x->lock);
+	return r;
 }

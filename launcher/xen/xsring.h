@@ -29,6 +29,13 @@ struct xs_server {
 	unsigned long dropped;		/* watch events past XS_OUT_MAX */
 	/* Why we stopped serving the guest (NULL: we serve it). */
 	const char *broken;
+	/*
+	 * The launcher's own watches (connections 1 and up, its back
+	 * ends'): called with the lock held, so it may only wake the back
+	 * end, which then reads what changed.
+	 */
+	void (*backend_fire)(void *opaque, unsigned int conn);
+	void *backend_opaque;
 };
 
 /* Serve the xenstore page at @ring (in guest memory).  0 or -ENOMEM. */
@@ -51,5 +58,7 @@ int xs_server_kick(struct xs_server *x);
  * -errno.  Takes the lock.
  */
 int xs_server_write(struct xs_server *x, const char *path, const char *value);
+/* The value at @path (0-terminated, cut to @len - 1), or -errno.  Locks. */
+int xs_server_read(struct xs_server *x, const char *path, char *buf, size_t len);
 
 #endif

@@ -196,18 +196,30 @@ TEST(run_a_xen_kernel_refuses_what_makes_no_guest)
 	char err[ERRLEN];
 
 	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--initrd", "i.img", "g.elf"));
-	EXPECT_STREQ("--initrd goes with --kernel VMLINUZ: a GUEST.elf takes no initrd or command line", err);
+	EXPECT_STREQ("--initrd goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line or disk", err);
 	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--append", "quiet", "g.elf"));
-	EXPECT_STREQ("--append goes with --kernel VMLINUZ: a GUEST.elf takes no initrd or command line", err);
+	EXPECT_STREQ("--append goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line or disk", err);
 	EXPECT_EQ(-1, parse(&o, err, 3, "run", "--initrd=i.img"));
-	EXPECT_STREQ("--initrd goes with --kernel VMLINUZ: a GUEST.elf takes no initrd or command line", err);
+	EXPECT_STREQ("--initrd goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line or disk", err);
 	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--kernel", "v", "g.elf"));
 	EXPECT_STREQ("run takes a GUEST.elf or --kernel VMLINUZ, not both (got 'g.elf' and --kernel 'v')", err);
 	ASSERT_EQ(0, parse(&o, err, 5, "run", "--kernel", "v", "--cpus=2"));
 	EXPECT_EQ(2, o.nr_cpus);
 	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--kernel", "v", "--mem=4G"));
-	EXPECT_STREQ("--mem with --kernel is at most 4G less a page: the page above the guest's RAM holds its shared_info", err);
-	ASSERT_EQ(0, parse(&o, err, 5, "run", "--kernel", "v", "--mem=4194300K"));
+	EXPECT_STREQ("--mem with --kernel is at most 4G less 33 pages: above the guest's RAM lie its shared_info and grant table", err);
+	ASSERT_EQ(0, parse(&o, err, 5, "run", "--kernel", "v", "--mem=4194172K"));
+	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--kernel", "v", "--mem=4194176K"));
+	/* Disks: several, read-only with ",ro", only for a kernel. */
+	ASSERT_EQ(0, parse(&o, err, 7, "run", "--kernel", "v", "--disk", "a.img", "--disk=b.img,ro"));
+	EXPECT_EQ(2, o.nr_disks);
+	EXPECT_STREQ("a.img", o.disks[0].path);
+	EXPECT_EQ(0, o.disks[0].ro);
+	EXPECT_STREQ("b.img", o.disks[1].path);
+	EXPECT_EQ(1, o.disks[1].ro);
+	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--disk", "a.img", "g.elf"));
+	EXPECT_STREQ("--disk goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line or disk", err);
+	EXPECT_EQ(-1, parse(&o, err, 6, "run", "--kernel", "v", "--disk", ",ro"));
+	EXPECT_STREQ("--disk needs the path of a raw disk image (IMAGE or IMAGE,ro)", err);
 	EXPECT_EQ(-1, parse(&o, err, 3, "run", "--kernel"));
 	EXPECT_STREQ("--kernel needs the path of a Xen PV kernel (a vmlinuz)", err);
 	EXPECT_EQ(-1, parse(&o, err, 3, "run", "--kernel="));
