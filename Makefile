@@ -60,7 +60,7 @@ LGSTRESS := guest/linux/lgstress
 GUEST_TESTS := selftests/world_switch_test selftests/isolation_test \
 	       selftests/paging_test selftests/user_test selftests/smp_test \
 	       selftests/hostile_test selftests/spec_test selftests/gdt_test \
-	       selftests/xen_abi_test
+	       selftests/xen_abi_test selftests/xen_blk_test
 SELFTESTS := selftests/lguest_dev_test $(GUEST_TESTS)
 BENCHES := bench/switch_bench bench/smp_bench
 SELFTEST_LIB := selftests/lib/lg_test.o selftests/lib/lg_test_entry.o \
@@ -79,7 +79,8 @@ HOSTTESTS := selftests/host/uapi_test selftests/host/launcher_test \
 XEN_LAUNCHER_OBJS := launcher/xen/kernel.o launcher/xen/layout.o launcher/xen/console.o \
 		     launcher/xen/store.o launcher/xen/xsring.o launcher/xen/toolstack.o
 # Its back ends, which drive the module and do I/O: the launcher's alone.
-XEN_BACKEND_OBJS := launcher/xen/gnttab.o launcher/xen/blkback.o
+XEN_BACKEND_OBJS := launcher/xen/gnttab.o launcher/xen/xenbus.o launcher/xen/blkback.o \
+		    launcher/xen/netback.o
 
 .PHONY: all module launcher guests selftests benches bench hosttests check run run-linux xen-oracle clean distclean \
 	checkpatch sparse
@@ -144,6 +145,9 @@ $(GUEST_TESTS) $(BENCHES): %: %.c $(SELFTEST_LIB) selftests/*.h selftests/lib/*.
 
 # hostile_test drives /dev/lguest from io_uring workers.
 LDLIBS_hostile_test := -luring
+# xen_blk_test is the launcher to its guest: the launcher's Xen back end.
+LDLIBS_xen_blk_test := $(XEN_LAUNCHER_OBJS) $(XEN_BACKEND_OBJS) -llzma -luring
+selftests/xen_blk_test: $(XEN_LAUNCHER_OBJS) $(XEN_BACKEND_OBJS)
 
 selftests/%_test: selftests/%_test.c selftests/*.h include/uapi/linux/lguest.h \
 		launcher/caps.o

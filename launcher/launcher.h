@@ -21,6 +21,7 @@ enum lg_command {
 };
 
 #define LG_MAX_DISKS	16
+#define LG_MAX_NETS	4
 
 struct lg_options {
 	enum lg_command cmd;
@@ -38,6 +39,9 @@ struct lg_options {
 		const char *path;
 		int ro;
 	} disks[LG_MAX_DISKS];
+	/* ... its network interfaces (--net tap=NAME): eth0, eth1, ... */
+	unsigned int nr_nets;
+	const char *nets[LG_MAX_NETS];
 };
 
 /* Guest memory by default: a guest ELF, and a Linux kernel (--kernel). */

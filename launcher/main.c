@@ -32,6 +32,7 @@
 #include "xen/blkback.h"
 #include "xen/gnttab.h"
 #include "xen/kernel.h"
+#include "xen/netback.h"
 #include "xen/xsring.h"
 
 #define LAUNCHER_VERSION "0.3"
@@ -137,6 +138,8 @@ struct run {
 	int gnttab_ok;
 	struct blkback *disks[LG_MAX_DISKS];
 	unsigned int nr_disks;
+	struct netback *nets[LG_MAX_NETS];
+	unsigned int nr_nets;
 };
 
 struct vcpu_thread {
@@ -457,6 +460,9 @@ static int handle_exit(struct run *r, unsigned int vcpu, const struct lguest_exi
 		for (rc = 0; rc < (int)r->nr_disks; rc++)
 			if (blkback_event(r->disks[rc], exit->args[0]))
 				return 0;
+		for (rc = 0; rc < (int)r->nr_nets; rc++)
+			if (netback_event(r->nets[rc], exit->args[0]))
+				return 0;
 		if (!r->console || exit->args[0] != r->console_port) {
 			warn_once(r, "lguest: vCPU %u: event on channel %llu, which nothing here listens on; ignored\n",
 				  vcpu, (unsigned long long)exit->args[0]);
@@ -592,13 +598,18 @@ static int load_xen(const struct lg_options *opts, struct run *r, uint64_t *entr
 	return 0;
 }
 
-/* The xenstore's watches of a back end (connection 1 + its index). */
+/*
+ * The xenstore's watches of a back end: its connection is 1 + its index
+ * for a disk, 1 + LG_MAX_DISKS + its index for a network interface.
+ */
 static void backend_fire(void *opaque, unsigned int conn)
 {
 	struct run *r = opaque;
 
 	if (conn >= 1 && conn <= r->nr_disks)
 		blkback_kick(r->disks[conn - 1]);
+	else if (conn > LG_MAX_DISKS && conn <= LG_MAX_DISKS + r->nr_nets)
+		netback_kick(r->nets[conn - 1 - LG_MAX_DISKS]);
 }
 
 /*
@@ -620,6 +631,12 @@ static int make_guest(const struct lg_options *opts, struct run *r, char *err,
 		if (!r->disks[i])
 			return -1;
 		r->nr_disks++;
+	}
+	for (i = 0; i < opts->nr_nets; i++) {
+		r->nets[i] = netback_open(opts->nets[i], i, err, errlen);
+		if (!r->nets[i])
+			return -1;
+		r->nr_nets++;
 	}
 	if (opts->kernel) {
 		if (load_xen(opts, r, &entry, &xen, err, errlen))
@@ -645,6 +662,14 @@ static int make_guest(const struct lg_options *opts, struct run *r, char *err,
 		if (rc)
 			return xen_fail(err, errlen, "cannot start the back end of disk %s: %s",
 					opts->disks[i].path, strerror(-rc));
+	}
+	for (i = 0; i < r->nr_nets; i++) {
+		int rc = netback_start(r->nets[i], &r->vm, r->xs, &r->gnttab,
+				       r->store_port, 1 + LG_MAX_DISKS + i);
+
+		if (rc)
+			return xen_fail(err, errlen, "cannot start the back end of %s: %s",
+					opts->nets[i], strerror(-rc));
 	}
 	return 0;
 }
@@ -709,6 +734,9 @@ static void run_free(struct run *r)
 	for (i = 0; i < r->nr_disks; i++)
 		blkback_close(r->disks[i]);
 	r->nr_disks = 0;
+	for (i = 0; i < r->nr_nets; i++)
+		netback_close(r->nets[i]);
+	r->nr_nets = 0;
 	if (r->gnttab_ok)
 		gnttab_free(&r->gnttab);
 	r->gnttab_ok = 0;

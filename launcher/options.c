@@ -19,12 +19,13 @@ const char lg_usage[] =
 	"                           run a guest ELF (default 64M of memory, 1 vCPU, up\n"
 	"                           to 64), a thread per vCPU\n"
 	"  run --kernel VMLINUZ [--initrd FILE] [--append CMDLINE] [--mem SIZE] [--cpus N]\n"
-	"      [--disk IMAGE[,ro]]...\n"
+	"      [--disk IMAGE[,ro]]... [--net tap=NAME]...\n"
 	"                           run a 64-bit Linux kernel built for Xen PV (a bzImage\n"
 	"                           with an XZ payload, or its ELF) as a Xen PV domU, its\n"
 	"                           console (hvc0) on stdin and stdout (default 256M of\n"
 	"                           memory, 1 vCPU); each --disk a raw image it sees as\n"
-	"                           xvda, xvdb, ... (up to 16; ro: read-only)\n"
+	"                           xvda, xvdb, ... (up to 16; ro: read-only); each\n"
+	"                           --net an interface (eth0, ...) on tap device NAME\n"
 	"  help                     show this text\n"
 	"  version                  show the launcher's version\n"
 	"\n"
@@ -176,9 +177,10 @@ static int check_run(struct lg_options *opts, int mem_given, char *err,
 			 opts->guest, opts->kernel);
 		return -1;
 	}
-	if (!opts->kernel && (opts->initrd || opts->append || opts->nr_disks)) {
-		snprintf(err, errlen, "%s goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line or disk",
-			 opts->initrd ? "--initrd" : opts->append ? "--append" : "--disk");
+	if (!opts->kernel && (opts->initrd || opts->append || opts->nr_disks || opts->nr_nets)) {
+		snprintf(err, errlen, "%s goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line, disk or network",
+			 opts->initrd ? "--initrd" : opts->append ? "--append" :
+			 opts->nr_disks ? "--disk" : "--net");
 		return -1;
 	}
 	if (!opts->kernel && !opts->guest) {
@@ -247,7 +249,7 @@ int lg_parse_options(int argc, char *const argv[], struct lg_options *opts,
 			opts->kernel = v;
 		} else if (option(a, "--disk", argc, argv, &i, &v)) {
 			size_t n = v ? strlen(v) : 0;
-			int ro = n > 3 && !strcmp(v + n - 3, ",ro");
+			int ro = n >= 3 && !strcmp(v + n - 3, ",ro");
 
 			if (!v || !*v || (ro && n == 3)) {
 				snprintf(err, errlen, "--disk needs the path of a raw disk image (IMAGE or IMAGE,ro)");
@@ -268,6 +270,16 @@ int lg_parse_options(int argc, char *const argv[], struct lg_options *opts,
 			}
 			opts->disks[opts->nr_disks].path = v;
 			opts->disks[opts->nr_disks++].ro = ro;
+		} else if (option(a, "--net", argc, argv, &i, &v)) {
+			if (!v || strncmp(v, "tap=", 4) || !v[4]) {
+				snprintf(err, errlen, "--net takes tap=NAME (got '%s')", v ? v : "");
+				return -1;
+			}
+			if (opts->nr_nets == LG_MAX_NETS) {
+				snprintf(err, errlen, "at most %d --net", LG_MAX_NETS);
+				return -1;
+			}
+			opts->nets[opts->nr_nets++] = v;
 		} else if (option(a, "--initrd", argc, argv, &i, &v)) {
 			if (!v || !*v) {
 				snprintf(err, errlen, "--initrd needs the path of an initrd");

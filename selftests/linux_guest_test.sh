@@ -19,6 +19,8 @@
 #          SMP guest boots: nothing left behind
 #   disk   --disk: ext4 on a raw image, written and synced, read back
 #          after a SIGKILL, clean after a poweroff; bad images refused
+#   net    --net: a tap in a network namespace of the test's own; ping and
+#          16 MiB over TCP to a listener there, checksummed
 # LG_LINUX_CPUS=N (default 1) gives boot, quick and panic N vCPUs: then each CPU's
 # line, and CPU 1 going offline and back, are asserted.
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,8 +35,8 @@ if [ "$parts" = " none " ]; then
 	exit 4
 fi
 for p in $parts; do
-	case $p in boot|quick|panic|crowd|kills|disk) ;;
-	*) echo "1..0 # SKIP LG_LINUX: no part '$p' (boot quick panic crowd kills disk)"; exit 4 ;;
+	case $p in boot|quick|panic|crowd|kills|disk|net) ;;
+	*) echo "1..0 # SKIP LG_LINUX: no part '$p' (boot quick panic crowd kills disk net)"; exit 4 ;;
 	esac
 done
 want() { [[ $parts == *" $1 "* ]]; }
@@ -63,6 +65,7 @@ want panic && plan=$((plan + 1))
 want crowd && plan=$((plan + 3 + CROWD_CPUS))
 want kills && plan=$((plan + 3))
 want disk && plan=$((plan + 7))
+want net && plan=$((plan + 4))
 echo "1..$plan"
 ok() {		# ok COND DESCRIPTION
 	n=$((n + 1))
@@ -88,7 +91,7 @@ boot() {
 	local pid i
 	rm -f "$tmp/in"
 	mkfifo "$tmp/in"
-	timeout 900 "$L" run --kernel "$kimage" --initrd "$initrd" $bextra \
+	$bexec timeout 900 "$L" run --kernel "$kimage" --initrd "$initrd" $bextra \
 		--mem 256M --cpus "$bcpus" --append "$1" < "$tmp/in" > "$tmp/out" 2>&1 &
 	pid=$!
 	exec 3> "$tmp/in"
@@ -372,5 +375,56 @@ if want disk; then
 	ok "$([ $rc -eq 0 ] && echo 1 || echo 0)" "fsck.ext4 -n finds the image clean"
 	ok "$([ "$(debugfs -R 'cat /data' "$img" 2>/dev/null | md5sum | cut -c1-32)" = "$bbmd5" ] &&
 	      echo 1 || echo 0)" "the file the guest wrote is in the image"
+fi
+# 6. A network (--net tap=NAME): a tap device in a network namespace the
+#    test makes (and removes), so that no other network is touched; the
+#    launcher runs in it.  The guest (xen-netfront) pings the host's end
+#    and sends it 16 MiB of random bytes over TCP, which must arrive whole
+#    (md5).  A tap device that cannot be opened is refused.
+if want net; then
+	ns=lgtest$$
+	[ -e /dev/net/tun ] || insmod "$(sed -n 's/^KMODULES=//p' "$top/.cache/deps.env")/kernel/drivers/net/tun.ko" 2>/dev/null
+	ip netns add $ns &&
+	ip netns exec $ns ip link set lo up &&
+	ip netns exec $ns ip tuntap add dev lgtap0 mode tap &&
+	ip netns exec $ns ip addr add 10.99.0.1/24 dev lgtap0 &&
+	ip netns exec $ns ip link set lgtap0 up
+	ip netns exec $ns "$L" run --kernel "$kimage" --net tap=lo < /dev/null > "$tmp/o" 2>&1
+	rc=$?
+	ok "$([ $rc -eq 1 ] && grep -q "lguest: cannot open the tap device lo: " "$tmp/o" && echo 1 || echo 0)" \
+		"a tap device that cannot be opened: a clear error, status 1 ($(head -c 100 "$tmp/o"))"
+	# The listener: everything until the guest half-closes, then what it
+	# got, back to the guest and to us.
+	ip netns exec $ns python3 -c '
+import hashlib, socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.99.0.1", 5000))
+s.listen(1)
+s.settimeout(600)
+c, _ = s.accept()
+h, n = hashlib.md5(), 0
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+c.sendall(("received %d %s" % (n, h.hexdigest())).encode())
+c.close()
+print("%d %s" % (n, h.hexdigest()))' > "$tmp/recv" &
+	lpid=$!
+	bcpus=2 bextra="--net tap=lgtap0" bexec="ip netns exec $ns" \
+		boot "console=hvc0 loglevel=4 lguest.net=10.99.0.2,10.99.0.1" 0
+	kill $lpid 2> /dev/null
+	wait $lpid 2> /dev/null
+	sent=$(sed -n 's/^lguest-linux: net data \([0-9a-f]*\).*/\1/p' <<< "$out")
+	ok "$(grep -q '^lguest-linux: net ping ok' <<< "$out" && echo 1 || echo 0)" \
+		"the guest (xen-netfront) pings the host's end of the tap"
+	ok "$([ -n "$sent" ] && [ "$(cat "$tmp/recv")" = "16777216 $sent" ] &&
+	      grep -q "^lguest-linux: net host received 16777216 $sent" <<< "$out" && echo 1 || echo 0)" \
+		"16 MiB over TCP to a listener in the namespace, whole (md5 ${sent:-none}; it got $(cat "$tmp/recv"))"
+	ok "$(clean "$out")" "its kernel log is clean"
+	ip netns del $ns
 fi
 exit $failed

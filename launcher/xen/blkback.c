@@ -26,7 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +50,7 @@
 #include "../launcher.h"
 #include "blkback.h"
 #include "gnttab.h"
+#include "xenbus.h"
 #include "xsring.h"
 
 #define SECTOR		512ULL
@@ -72,24 +73,22 @@ struct blkback {
 	int fd, ro, discard;
 	uint64_t sectors;
 	unsigned int vdev;
-	char dev[8];
-	char fe[64], be[80];
-	struct lg_vm *vm;
-	struct xs_server *xs;
+	char dev[8], name[96];
+	struct xenbus_be xb;		/* first: container_of() is a cast */
 	struct gnttab *gt;
-	uint32_t store_port;
-	int efd;
 	pthread_t th;
 	int started, stop;
-	/* Connected: the ring and the channel (0 when not bound). */
-	uint32_t port, ring_ref;
+	/* Connected: the ring (its channel is xb.port). */
+	uint32_t ring_ref;
 	blkif_back_ring_t ring;
-	int connected;
 	const char *broken;
 	struct io_uring uring;
 	int uring_ok;
 	struct slot slots[BATCH];
 };
+
+static int connect_ring(struct xenbus_be *x);
+static void disconnect_ring(struct xenbus_be *x);
 
 struct blkback *blkback_open(const char *path, int ro, unsigned int index,
 			     char *err, size_t errlen)
@@ -106,7 +105,7 @@ struct blkback *blkback_open(const char *path, int ro, unsigned int index,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	b->efd = -1;
+	b->xb.efd = -1;
 	b->ro = ro;
 	b->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0) {
@@ -134,10 +133,16 @@ struct blkback *blkback_open(const char *path, int ro, unsigned int index,
 	/* Xen's xvd numbering: major 202, 16 minors a disk. */
 	b->vdev = (202 << 8) | (index << 4);
 	snprintf(b->dev, sizeof(b->dev), "xvd%c", 'a' + index);
-	snprintf(b->fe, sizeof(b->fe), "/local/domain/%u/device/vbd/%u", STORE_GUEST_DOMID, b->vdev);
-	snprintf(b->be, sizeof(b->be), "/local/domain/0/backend/vbd/%u/%u", STORE_GUEST_DOMID, b->vdev);
-	b->efd = eventfd(0, EFD_CLOEXEC);
-	if (!b->path || b->efd < 0 || io_uring_queue_init(4 * BATCH, &b->uring, 0)) {
+	snprintf(b->xb.fe, sizeof(b->xb.fe), "/local/domain/%u/device/vbd/%u",
+		 STORE_GUEST_DOMID, b->vdev);
+	snprintf(b->xb.be, sizeof(b->xb.be), "/local/domain/0/backend/vbd/%u/%u",
+		 STORE_GUEST_DOMID, b->vdev);
+	snprintf(b->name, sizeof(b->name), "disk %s (%s)", b->dev, path);
+	b->xb.name = b->name;
+	b->xb.connect = connect_ring;
+	b->xb.disconnect = disconnect_ring;
+	b->xb.efd = eventfd(0, EFD_CLOEXEC);
+	if (!b->path || b->xb.efd < 0 || io_uring_queue_init(4 * BATCH, &b->uring, 0)) {
 		snprintf(err, errlen, "cannot set up the disk %s: out of resources", path);
 		goto fail;
 	}
@@ -148,129 +153,52 @@ fail:
 	return NULL;
 }
 
-/* Write @key under @dir (the launcher's write); signal the guest if it watches. */
-static int put(struct blkback *b, const char *dir, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int put(struct blkback *b, const char *dir, const char *key, const char *fmt, ...)
-{
-	char path[160], value[256];
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	vsnprintf(value, sizeof(value), fmt, ap);
-	va_end(ap);
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	r = xs_server_write(b->xs, path, value);
-	if (r > 0)
-		lg_vm_irq(b->vm, 0, b->store_port);
-	return r < 0 ? r : 0;
-}
-
-/* A number the front end wrote under its directory, or -1. */
-static long long fe_number(struct blkback *b, const char *key, int missing_ok)
-{
-	char path[160], buf[32], *end;
-	long long v;
-
-	snprintf(path, sizeof(path), "%s/%s", b->fe, key);
-	if (xs_server_read(b->xs, path, buf, sizeof(buf)))
-		return missing_ok ? 0 : -1;
-	errno = 0;
-	v = strtoll(buf, &end, 10);
-	if (errno || end == buf || *end || v < 0 || v > UINT32_MAX)
-		return -1;
-	return v;
-}
-
 static void warn(struct blkback *b, const char *why)
 {
-	fprintf(stderr, "\r\nlguest: disk %s (%s): %s\r\n", b->dev, b->path, why);
+	xenbus_warn(&b->xb, why);
 }
 
-/* Initialised: map the ring, bind the channel, say Connected. */
-static void connect_ring(struct blkback *b)
+/* The front end is Initialised: map its ring, bind its channel. */
+static int connect_ring(struct xenbus_be *x)
 {
-	long long ref = fe_number(b, "ring-ref", 0);
-	long long port = fe_number(b, "event-channel", 0);
-	long long order = fe_number(b, "ring-page-order", 1);
+	struct blkback *b = (struct blkback *)((char *)x - offsetof(struct blkback, xb));
+	long long ref = xenbus_fe_number(x, "ring-ref", 0);
+	long long port = xenbus_fe_number(x, "event-channel", 0);
+	long long order = xenbus_fe_number(x, "ring-page-order", 1);
 	char proto[32] = "";
-	char path[160];
 	void *page;
 
-	snprintf(path, sizeof(path), "%s/protocol", b->fe);
-	xs_server_read(b->xs, path, proto, sizeof(proto));
+	xenbus_fe_read(x, "protocol", proto, sizeof(proto));
 	if (ref < 0 || port <= 0 || order != 0 ||
 	    (proto[0] && strcmp(proto, XEN_IO_PROTO_ABI_X86_64))) {
 		warn(b, "the front end's ring-ref, event-channel, ring-page-order or protocol is not one this back end takes");
-		put(b, b->be, "state", "%d", XenbusStateClosing);
-		return;
+		return -1;
 	}
 	page = gnttab_get(b->gt, ref, 1);
 	if (!page) {
 		warn(b, "the front end's ring page is not granted to domain 0");
-		put(b, b->be, "state", "%d", XenbusStateClosing);
-		return;
+		return -1;
 	}
-	if (lg_vm_evtchn(b->vm, LGUEST_EVTCHN_BIND, port)) {
+	if (lg_vm_evtchn(x->vm, LGUEST_EVTCHN_BIND, port)) {
 		gnttab_put(b->gt, ref, 1);
 		warn(b, "the front end's event channel is not one allocated for domain 0");
-		put(b, b->be, "state", "%d", XenbusStateClosing);
-		return;
+		return -1;
 	}
 	b->ring_ref = ref;
 	BACK_RING_INIT(&b->ring, (blkif_sring_t *)page, 4096);
 	b->broken = NULL;
-	b->connected = 1;
-	__atomic_store_n(&b->port, (uint32_t)port, __ATOMIC_RELEASE);
-	put(b, b->be, "state", "%d", XenbusStateConnected);
+	__atomic_store_n(&b->xb.port, (uint32_t)port, __ATOMIC_RELEASE);
+	return 0;
 }
 
-static void disconnect_ring(struct blkback *b)
+static void disconnect_ring(struct xenbus_be *x)
 {
-	uint32_t port = b->port;
+	struct blkback *b = (struct blkback *)((char *)x - offsetof(struct blkback, xb));
+	uint32_t port = b->xb.port;
 
-	if (!b->connected)
-		return;
-	__atomic_store_n(&b->port, 0, __ATOMIC_RELEASE);
-	lg_vm_evtchn(b->vm, LGUEST_EVTCHN_CLOSE, port);
+	__atomic_store_n(&b->xb.port, 0, __ATOMIC_RELEASE);
+	lg_vm_evtchn(x->vm, LGUEST_EVTCHN_CLOSE, port);
 	gnttab_put(b->gt, b->ring_ref, 1);
-	b->connected = 0;
-}
-
-/* Where the front end is now, and where that takes us (xenbus's dance). */
-static void follow_frontend(struct blkback *b)
-{
-	long long st = fe_number(b, "state", 0);
-	char path[160], buf[8] = "";
-	int mine;
-
-	snprintf(path, sizeof(path), "%s/state", b->be);
-	xs_server_read(b->xs, path, buf, sizeof(buf));
-	mine = atoi(buf);
-	switch (st) {
-	case XenbusStateInitialised:
-	case XenbusStateConnected:
-		if (!b->connected && mine == XenbusStateInitWait)
-			connect_ring(b);
-		break;
-	case XenbusStateClosing:
-		disconnect_ring(b);
-		if (mine != XenbusStateClosing && mine != XenbusStateClosed)
-			put(b, b->be, "state", "%d", XenbusStateClosing);
-		break;
-	case XenbusStateClosed:
-	case 0:
-		disconnect_ring(b);
-		if (mine != XenbusStateClosed)
-			put(b, b->be, "state", "%d", XenbusStateClosed);
-		break;
-	case XenbusStateInitialising:
-		/* A front end starting over (its driver reloaded). */
-		if (!b->connected && mine == XenbusStateClosed)
-			put(b, b->be, "state", "%d", XenbusStateInitWait);
-		break;
-	}
 }
 
 /* Let go of what @s holds. */
@@ -439,7 +367,7 @@ static int serve_batch(struct blkback *b)
 	}
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&b->ring, notify);
 	if (notify)
-		lg_vm_irq(b->vm, 0, b->port);
+		lg_vm_irq(b->xb.vm, 0, b->xb.port);
 	return 1;
 }
 
@@ -464,12 +392,12 @@ static void *blkback_main(void *arg)
 	uint64_t v;
 
 	for (;;) {
-		if (read(b->efd, &v, sizeof(v)) < 0 && errno == EINTR)
+		if (read(b->xb.efd, &v, sizeof(v)) < 0 && errno == EINTR)
 			continue;
 		if (__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE))
 			break;
-		follow_frontend(b);
-		if (b->connected && !b->broken)
+		xenbus_follow(&b->xb);
+		if (b->xb.connected && !b->broken)
 			serve(b);
 	}
 	return NULL;
@@ -477,19 +405,12 @@ static void *blkback_main(void *arg)
 
 void blkback_kick(struct blkback *b)
 {
-	uint64_t one = 1;
-
-	if (write(b->efd, &one, sizeof(one)) < 0) {
-		/* The counter is at its limit: a kick is pending anyway. */
-	}
+	xenbus_kick(&b->xb);
 }
 
 int blkback_event(struct blkback *b, uint32_t port)
 {
-	if (!port || __atomic_load_n(&b->port, __ATOMIC_ACQUIRE) != port)
-		return 0;
-	blkback_kick(b);
-	return 1;
+	return xenbus_event(&b->xb, port);
 }
 
 int blkback_start(struct blkback *b, struct lg_vm *vm, struct xs_server *xs,
@@ -499,17 +420,17 @@ int blkback_start(struct blkback *b, struct lg_vm *vm, struct xs_server *xs,
 	char path[160];
 	int r;
 
-	b->vm = vm;
-	b->xs = xs;
+	b->xb.vm = vm;
+	b->xb.xs = xs;
+	b->xb.store_port = store_port;
 	b->gt = gt;
-	b->store_port = store_port;
 	/* The toolstack's part, before the guest runs: no one to signal. */
-	r = store_write(s, b->be, "") ?: store_set_perms(s, b->be, "n0r1");
+	r = store_write(s, b->xb.be, "") ?: store_set_perms(s, b->xb.be, "n0r1");
 	if (r)
 		return r;
-#define BE(k, ...)	(snprintf(path, sizeof(path), "%s/" k, b->be), store_writef(s, path, __VA_ARGS__))
-#define FE(k, ...)	(snprintf(path, sizeof(path), "%s/" k, b->fe), store_writef(s, path, __VA_ARGS__))
-	r = BE("frontend", "%s", b->fe) ?: BE("frontend-id", "%u", STORE_GUEST_DOMID) ?:
+#define BE(k, ...)	(snprintf(path, sizeof(path), "%s/" k, b->xb.be), store_writef(s, path, __VA_ARGS__))
+#define FE(k, ...)	(snprintf(path, sizeof(path), "%s/" k, b->xb.fe), store_writef(s, path, __VA_ARGS__))
+	r = BE("frontend", "%s", b->xb.fe) ?: BE("frontend-id", "%u", STORE_GUEST_DOMID) ?:
 	    BE("online", "1") ?: BE("params", "%s", b->path) ?:
 	    BE("mode", "%s", b->ro ? "r" : "w") ?: BE("type", "file") ?:
 	    BE("dev", "%s", b->dev) ?: BE("device-type", "disk") ?:
@@ -523,14 +444,14 @@ int blkback_start(struct blkback *b, struct lg_vm *vm, struct xs_server *xs,
 	    BE("discard-granularity", "%llu", SECTOR) ?:
 	    BE("discard-alignment", "0") ?: BE("discard-secure", "0") ?:
 	    BE("state", "%d", XenbusStateInitWait) ?:
-	    FE("backend", "%s", b->be) ?: FE("backend-id", "0") ?:
+	    FE("backend", "%s", b->xb.be) ?: FE("backend-id", "0") ?:
 	    FE("virtual-device", "%u", b->vdev) ?: FE("device-type", "disk") ?:
 	    FE("state", "%d", XenbusStateInitialising);
 #undef BE
 #undef FE
 	if (r)
 		return r;
-	snprintf(path, sizeof(path), "%s/state", b->fe);
+	snprintf(path, sizeof(path), "%s/state", b->xb.fe);
 	r = store_watch(s, conn, path, "state");
 	if (r)
 		return r;
@@ -541,6 +462,11 @@ int blkback_start(struct blkback *b, struct lg_vm *vm, struct xs_server *xs,
 	return 0;
 }
 
+const char *blkback_broken(struct blkback *b)
+{
+	return __atomic_load_n(&b->broken, __ATOMIC_ACQUIRE);
+}
+
 void blkback_close(struct blkback *b)
 {
 	if (!b)
@@ -549,12 +475,13 @@ void blkback_close(struct blkback *b)
 		__atomic_store_n(&b->stop, 1, __ATOMIC_RELEASE);
 		blkback_kick(b);
 		pthread_join(b->th, NULL);
-		disconnect_ring(b);
+		if (b->xb.connected)
+			disconnect_ring(&b->xb);
 	}
 	if (b->uring_ok)
 		io_uring_queue_exit(&b->uring);
-	if (b->efd >= 0)
-		close(b->efd);
+	if (b->xb.efd >= 0)
+		close(b->xb.efd);
 	if (b->fd >= 0)
 		close(b->fd);
 	free(b->path);

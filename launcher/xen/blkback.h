@@ -37,6 +37,9 @@ int blkback_event(struct blkback *b, uint32_t port);
 /* Something of this back end's changed in the xenstore: look again. */
 void blkback_kick(struct blkback *b);
 
+/* Why the guest's ring is no longer served (NULL: it is), for the tests. */
+const char *blkback_broken(struct blkback *b);
+
 /* Stop its thread, let go of the guest's grants and close the image. */
 void blkback_close(struct blkback *b);
 

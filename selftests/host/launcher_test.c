@@ -196,11 +196,11 @@ TEST(run_a_xen_kernel_refuses_what_makes_no_guest)
 	char err[ERRLEN];
 
 	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--initrd", "i.img", "g.elf"));
-	EXPECT_STREQ("--initrd goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line or disk", err);
+	EXPECT_STREQ("--initrd goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line, disk or network", err);
 	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--append", "quiet", "g.elf"));
-	EXPECT_STREQ("--append goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line or disk", err);
+	EXPECT_STREQ("--append goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line, disk or network", err);
 	EXPECT_EQ(-1, parse(&o, err, 3, "run", "--initrd=i.img"));
-	EXPECT_STREQ("--initrd goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line or disk", err);
+	EXPECT_STREQ("--initrd goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line, disk or network", err);
 	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--kernel", "v", "g.elf"));
 	EXPECT_STREQ("run takes a GUEST.elf or --kernel VMLINUZ, not both (got 'g.elf' and --kernel 'v')", err);
 	ASSERT_EQ(0, parse(&o, err, 5, "run", "--kernel", "v", "--cpus=2"));
@@ -217,9 +217,14 @@ TEST(run_a_xen_kernel_refuses_what_makes_no_guest)
 	EXPECT_STREQ("b.img", o.disks[1].path);
 	EXPECT_EQ(1, o.disks[1].ro);
 	EXPECT_EQ(-1, parse(&o, err, 5, "run", "--disk", "a.img", "g.elf"));
-	EXPECT_STREQ("--disk goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line or disk", err);
+	EXPECT_STREQ("--disk goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line, disk or network", err);
 	EXPECT_EQ(-1, parse(&o, err, 6, "run", "--kernel", "v", "--disk", ",ro"));
 	EXPECT_STREQ("--disk needs the path of a raw disk image (IMAGE or IMAGE,ro)", err);
+	ASSERT_EQ(0, parse(&o, err, 5, "run", "--kernel", "v", "--net=tap=lg0"));
+	EXPECT_EQ(1, o.nr_nets);
+	EXPECT_STREQ("tap=lg0", o.nets[0]);
+	EXPECT_EQ(-1, parse(&o, err, 6, "run", "--kernel", "v", "--net", "bridge=br0"));
+	EXPECT_STREQ("--net takes tap=NAME (got 'bridge=br0')", err);
 	EXPECT_EQ(-1, parse(&o, err, 3, "run", "--kernel"));
 	EXPECT_STREQ("--kernel needs the path of a Xen PV kernel (a vmlinuz)", err);
 	EXPECT_EQ(-1, parse(&o, err, 3, "run", "--kernel="));
