@@ -54,13 +54,15 @@ GUESTS := guest/demo.elf guest/tests/exit3.elf guest/tests/crash.elf
 LGBENCH := guest/linux/lgbench
 # And the SMP guest's check that its CPUs agree (linux_guest_test.sh).
 LGSTRESS := guest/linux/lgstress
+# And its block I/O rows (make bench's linux_io).
+LGIO := guest/linux/lgio
 # Selftests with guest code beside host code (selftests/lib/lg_test.h): static,
 # not position independent, so the guest runs the same bytes at the same
 # addresses; no red zone and no stack protector in guest code.
 GUEST_TESTS := selftests/world_switch_test selftests/isolation_test \
 	       selftests/paging_test selftests/user_test selftests/smp_test \
 	       selftests/hostile_test selftests/spec_test selftests/gdt_test \
-	       selftests/xen_abi_test selftests/xen_blk_test
+	       selftests/xen_abi_test selftests/xen_blk_test selftests/xen_net_test
 SELFTESTS := selftests/lguest_dev_test $(GUEST_TESTS)
 BENCHES := bench/switch_bench bench/smp_bench
 SELFTEST_LIB := selftests/lib/lg_test.o selftests/lib/lg_test_entry.o \
@@ -92,11 +94,11 @@ module:
 
 launcher: $(LAUNCHER)
 benches: $(BENCHES)
-guests: $(GUESTS) $(LGBENCH) $(LGSTRESS) $(CACHE)/linux-initramfs.cpio.gz
+guests: $(GUESTS) $(LGBENCH) $(LGSTRESS) $(LGIO) $(CACHE)/linux-initramfs.cpio.gz
 
 # The busybox initramfs Linux guests boot (selftests/linux_guest_test.sh),
 # and the md5 its /init must print; it carries the in-guest benchmark too.
-$(CACHE)/linux-initramfs.cpio.gz: tools/linux-initramfs guest/linux/init $(LGBENCH) $(LGSTRESS)
+$(CACHE)/linux-initramfs.cpio.gz: tools/linux-initramfs guest/linux/init $(LGBENCH) $(LGSTRESS) $(LGIO)
 	tools/linux-initramfs $@ > $@.md5.tmp && mv $@.md5.tmp $@.md5
 
 guest/lib/%.o: guest/lib/%.c guest/include/*.h include/uapi/linux/lguest.h
@@ -118,6 +120,9 @@ guest/%.elf: guest/%.o $(GUEST_LIB) guest/guest.lds
 		-T guest/guest.lds -o $@ $(GUEST_LIB) $<
 
 $(LGBENCH): guest/linux/lgbench.c
+	$(CC) $(CFLAGS) -static -s -o $@ $<
+
+$(LGIO): guest/linux/lgio.c
 	$(CC) $(CFLAGS) -static -s -o $@ $<
 
 $(LGSTRESS): guest/linux/lgstress.c
@@ -148,6 +153,8 @@ LDLIBS_hostile_test := -luring
 # xen_blk_test is the launcher to its guest: the launcher's Xen back end.
 LDLIBS_xen_blk_test := $(XEN_LAUNCHER_OBJS) $(XEN_BACKEND_OBJS) -llzma -luring
 selftests/xen_blk_test: $(XEN_LAUNCHER_OBJS) $(XEN_BACKEND_OBJS)
+LDLIBS_xen_net_test := $(LDLIBS_xen_blk_test)
+selftests/xen_net_test: $(XEN_LAUNCHER_OBJS) $(XEN_BACKEND_OBJS)
 
 selftests/%_test: selftests/%_test.c selftests/*.h include/uapi/linux/lguest.h \
 		launcher/caps.o
@@ -219,7 +226,7 @@ clean:
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP) clean
 	rm -f $(LAUNCHER) $(LAUNCHER_OBJS) $(XEN_LAUNCHER_OBJS) $(XEN_BACKEND_OBJS) $(SELFTESTS) $(HOSTTESTS) $(BENCHES) \
 		selftests/host/fake_lguest.so \
-		$(GUESTS) $(LGBENCH) $(LGSTRESS) guest/*.o guest/tests/*.o guest/lib/*.o selftests/lib/*.o
+		$(GUESTS) $(LGBENCH) $(LGSTRESS) $(LGIO) guest/*.o guest/tests/*.o guest/lib/*.o selftests/lib/*.o
 	rm -rf $(CACHE)/vm.* $(CACHE)/initramfs*
 
 distclean: clean

@@ -78,10 +78,10 @@ check "--kernel: a native guest is not a Xen PV kernel" 1 \
 	"demo.elf: not a Xen PV kernel (no Xen ELF notes)" -- \
 	"$L" run --kernel "$top/guest/demo.elf"
 check "--initrd without --kernel" 2 \
-	"lguest: --initrd goes with --kernel VMLINUZ: a GUEST.elf takes no initrd or command line" -- \
+	"lguest: --initrd goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line, disk or network" -- \
 	"$L" run --initrd /etc/hostname "$top/guest/demo.elf"
 check "--append without --kernel" 2 \
-	"lguest: --append goes with --kernel VMLINUZ: a GUEST.elf takes no initrd or command line" -- \
+	"lguest: --append goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line, disk or network" -- \
 	"$L" run --append quiet "$top/guest/demo.elf"
 check "--kernel and a GUEST.elf together" 2 \
 	"lguest: run takes a GUEST.elf or --kernel VMLINUZ, not both" -- \

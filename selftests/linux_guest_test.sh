@@ -91,7 +91,10 @@ boot() {
 	local pid i
 	rm -f "$tmp/in"
 	mkfifo "$tmp/in"
-	$bexec timeout 900 "$L" run --kernel "$kimage" --initrd "$initrd" $bextra \
+	# --foreground: a SIGTERM to timeout reaches the launcher once, not
+	# once directly and again through timeout's process group (which a
+	# launcher would take as the second SIGTERM, "end it now").
+	$bexec timeout --foreground 900 "$L" run --kernel "$kimage" --initrd "$initrd" $bextra \
 		--mem 256M --cpus "$bcpus" --append "$1" < "$tmp/in" > "$tmp/out" 2>&1 &
 	pid=$!
 	exec 3> "$tmp/in"

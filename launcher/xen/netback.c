@@ -56,6 +56,7 @@
 /* Xen netback's limit of slots for one packet. */
 #define MAX_SLOTS	18
 #define ETH_HDR		14
+#define NET_TX_RING_SIZE	__CONST_RING_SIZE(netif_tx, 4096)
 
 struct netback {
 	struct xenbus_be xb;		/* first: container_of() is a cast */
@@ -242,15 +243,18 @@ static void tx_respond(struct netback *n, uint16_t id, int16_t status)
 
 /*
  * One packet from the transmit ring, if all of its slots are there: to
- * the tap, each slot answered.  1 if one was taken, 0 if the ring holds
- * no whole packet, -1 if its indices cannot be.
+ * the tap, each slot answered.  1 if one was taken, 0 if the ring is
+ * empty, 2 if it holds only part of a packet (the rest is to come), -1
+ * if its indices cannot be.
  */
 static int tx_one(struct netback *n)
 {
 	netif_tx_request_t slot[MAX_SLOTS];
 	RING_IDX prod = __atomic_load_n(&n->tx.sring->req_prod, __ATOMIC_ACQUIRE);
 	RING_IDX cons = n->tx.req_cons;
-	unsigned int nr = 0, extras = 0, i, len = 0, first_len;
+	/* Slots past MAX_SLOTS: dropped with the packet, each still answered. */
+	static uint16_t over[NET_TX_RING_SIZE];
+	unsigned int nr = 0, extras = 0, nr_over = 0, i, len = 0, first_len;
 	int16_t status = NETIF_RSP_OKAY;
 	int more;
 
@@ -266,7 +270,7 @@ static int tx_one(struct netback *n)
 		netif_extra_info_t e;
 
 		if (cons == prod)
-			return 0;
+			return 2;
 		memcpy(&e, RING_GET_REQUEST(&n->tx, cons), sizeof(e));
 		cons++;
 		extras++;
@@ -279,12 +283,13 @@ static int tx_one(struct netback *n)
 		netif_tx_request_t t;
 
 		if (cons == prod)
-			return 0;
+			return 2;
 		memcpy(&t, RING_GET_REQUEST(&n->tx, cons), sizeof(t));
 		cons++;
 		more = t.flags & NETTXF_more_data;
 		if (nr == MAX_SLOTS) {
 			status = NETIF_RSP_ERROR;
+			over[nr_over++ % NET_TX_RING_SIZE] = t.id;
 			continue;
 		}
 		slot[nr++] = t;
@@ -324,6 +329,8 @@ static int tx_one(struct netback *n)
 		tx_respond(n, 0, NETIF_RSP_NULL);
 	for (i = 1; i < nr; i++)
 		tx_respond(n, slot[i].id, status);
+	for (i = 0; i < nr_over; i++)
+		tx_respond(n, over[i % NET_TX_RING_SIZE], status);
 	return 1;
 }
 
@@ -332,7 +339,7 @@ static void do_tx(struct netback *n)
 	int r, notify, more;
 
 	do {
-		while ((r = tx_one(n)) > 0)
+		while ((r = tx_one(n)) == 1)
 			;
 		if (r < 0) {
 			broken(n, "its transmit ring's index is impossible; the interface is no longer served");
@@ -341,6 +348,19 @@ static void do_tx(struct netback *n)
 		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&n->tx, notify);
 		if (notify)
 			lg_vm_irq(n->xb.vm, 0, n->xb.port);
+		if (r == 2) {
+			/*
+			 * Part of a packet: told again when the guest adds to
+			 * it, not looked at in a loop meanwhile (unless it
+			 * added some as we said so).
+			 */
+			RING_IDX seen = __atomic_load_n(&n->tx.sring->req_prod, __ATOMIC_ACQUIRE);
+
+			n->tx.sring->req_event = seen + 1;
+			mb();
+			more = n->tx.sring->req_prod != seen;
+			continue;
+		}
 		RING_FINAL_CHECK_FOR_REQUESTS(&n->tx, more);
 	} while (more);
 }
@@ -482,6 +502,11 @@ int netback_start(struct netback *n, struct lg_vm *vm, struct xs_server *xs,
 		return -r;
 	n->started = 1;
 	return 0;
+}
+
+const char *netback_broken(struct netback *n)
+{
+	return __atomic_load_n(&n->broken, __ATOMIC_ACQUIRE);
 }
 
 void netback_close(struct netback *n)

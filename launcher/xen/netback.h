@@ -31,6 +31,9 @@ int netback_event(struct netback *n, uint32_t port);
 /* Something of this back end's changed in the xenstore: look again. */
 void netback_kick(struct netback *n);
 
+/* Why the guest's rings are no longer served (NULL: they are), for the tests. */
+const char *netback_broken(struct netback *n);
+
 void netback_close(struct netback *n);
 
 #endif
