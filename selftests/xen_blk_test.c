@@ -35,9 +35,7 @@
 #define xen_wmb()	wmb()
 #endif
 #include "xen/blkback.h"
-#include "xen/gnttab.h"
-#include "xen/kernel.h"
-#include "xen/xsring.h"
+#include "xen_launcher.h"
 
 #define IMAGE_SECTORS	2048		/* 1 MiB */
 #define RING_VA		XEN_TEST_SCRATCH
@@ -202,9 +200,7 @@ static void guest_blk(void)
 /* The host's side: the launcher's part. */
 
 struct host {
-	struct xen_test_vm *t;
-	struct xs_server xs;
-	struct gnttab gt;
+	struct xen_test_launcher l;
 	struct blkback *b;
 	char image[64];
 };
@@ -220,28 +216,24 @@ static void backend_fire(void *opaque, unsigned int conn)
 static struct host *host_new(int ro)
 {
 	struct host *h = calloc(1, sizeof(*h));
+	struct xen_test_vm *t;
 	char err[256];
 	int fd;
 
 	if (!h)
 		return NULL;
-	h->t = xen_test_vm_create_devices(guest_blk);
-	if (!h->t)
+	t = xen_test_vm_create_devices(guest_blk);
+	if (!t)
 		return NULL;
-	*(int *)xen_test_hva(h->t, &blk_res.ro) = ro;
+	*(int *)xen_test_hva(t, &blk_res.ro) = ro;
 	snprintf(h->image, sizeof(h->image), "/tmp/xen_blk_test.XXXXXX");
 	fd = mkstemp(h->image);
 	if (fd < 0 || ftruncate(fd, IMAGE_SECTORS * 512) || close(fd))
 		return NULL;
-	if (xs_server_init(&h->xs, xen_test_hva(h->t, (void *)XEN_TEST_STORE_RING)) ||
-	    xen_store_seed(&h->xs.store, "test", XEN_TEST_RAM >> 10, 1) ||
-	    gnttab_init(&h->gt, h->t->vm.mem, XEN_TEST_GNTTAB / 4096,
-			XEN_TEST_GNTTAB_FRAMES, XEN_TEST_RAM / 4096))
+	if (xtl_init(&h->l, t, backend_fire, h))
 		return NULL;
-	h->xs.backend_fire = backend_fire;
-	h->xs.backend_opaque = h;
 	h->b = blkback_open(h->image, ro, 0, err, sizeof(err));
-	if (!h->b || blkback_start(h->b, &h->t->vm, &h->xs, &h->gt, XEN_TEST_STORE_PORT, 1)) {
+	if (!h->b || blkback_start(h->b, &t->vm, &h->l.xs, &h->l.gt, XEN_TEST_STORE_PORT, 1)) {
 		fprintf(stderr, "# %s\n", err);
 		return NULL;
 	}
@@ -251,43 +243,30 @@ static struct host *host_new(int ro)
 static void host_free(struct host *h)
 {
 	blkback_close(h->b);
-	gnttab_free(&h->gt);
-	xs_server_free(&h->xs);
-	xen_test_vm_free(h->t);
+	xtl_free(&h->l);
 	unlink(h->image);
 	free(h);
+}
+
+static int disk_event(void *b, uint32_t port)
+{
+	return blkback_event(b, port);
 }
 
 /* Run to the guest's next ucall, waking the back end on its events. */
 static int run(struct host *h, uint64_t *v)
 {
-	for (;;) {
-		int r = xen_test_run(h->t, v);
-
-		if (r != XEN_UCALL_NONE || h->t->exit.reason != LGUEST_EXIT_EVTCHN ||
-		    !blkback_event(h->b, h->t->exit.args[0]))
-			return r;
-	}
+	return xtl_run(&h->l, v, disk_event, h->b);
 }
 
 /* Play the front end's xenbus part, and wait for the back end's. */
-static int connect(struct host *h, uint32_t port)
+static int connect_front(struct host *h, uint32_t port)
 {
-	char buf[16], p[16];
-	int i;
+	static const char *const keys[] = {
+		"ring-ref", "1", "protocol", "x86_64-abi", NULL,
+	};
 
-	snprintf(p, sizeof(p), "%u", port);
-	if (xs_server_write(&h->xs, FE "/ring-ref", "1") < 0 ||
-	    xs_server_write(&h->xs, FE "/event-channel", p) < 0 ||
-	    xs_server_write(&h->xs, FE "/protocol", "x86_64-abi") < 0 ||
-	    xs_server_write(&h->xs, FE "/state", "3") < 0)
-		return -1;
-	for (i = 0; i < 500; i++) {
-		if (!xs_server_read(&h->xs, BE "/state", buf, sizeof(buf)) && !strcmp(buf, "4"))
-			return 0;
-		usleep(10 * 1000);
-	}
-	return -1;
+	return xtl_front_ready(&h->l, FE, keys, port, BE);
 }
 
 TEST(hostile_requests_get_xens_answers)
@@ -300,10 +279,10 @@ TEST(hostile_requests_get_xens_answers)
 
 	ASSERT_NE(NULL, h);
 	ASSERT_EQ(XEN_UCALL_SYNC, run(h, &v));
-	ASSERT_EQ(0, connect(h, v));
+	ASSERT_EQ(0, connect_front(h, v));
 	ASSERT_EQ(XEN_UCALL_SYNC, run(h, &v));
 	ASSERT_EQ(100, v);
-	typeof(blk_res) *r = xen_test_hva(h->t, &blk_res);
+	typeof(blk_res) *r = xen_test_hva(h->l.t, &blk_res);
 	static const struct {
 		const char *what;
 		int16_t want;
@@ -360,10 +339,10 @@ TEST(hostile_requests_get_xens_answers)
 		;
 	EXPECT_EQ(4096, i);
 	ASSERT_EQ(4096, pread(fd, buf, 4096, 8 * 512));
-	EXPECT_EQ(0, memcmp(buf, xen_test_hva(h->t, (void *)DATA_VA(0)), 4096));
+	EXPECT_EQ(0, memcmp(buf, xen_test_hva(h->l.t, (void *)DATA_VA(0)), 4096));
 	ASSERT_EQ(8192, pread(fd, buf, 8192, 16 * 512));
-	EXPECT_EQ(0, memcmp(buf, xen_test_hva(h->t, (void *)DATA_VA(0)), 4096));
-	EXPECT_EQ(0, memcmp(buf + 4096, xen_test_hva(h->t, (void *)DATA_VA(0)), 4096));
+	EXPECT_EQ(0, memcmp(buf, xen_test_hva(h->l.t, (void *)DATA_VA(0)), 4096));
+	EXPECT_EQ(0, memcmp(buf + 4096, xen_test_hva(h->l.t, (void *)DATA_VA(0)), 4096));
 	close(fd);
 
 	/* The broken ring: no longer served, and the guest runs on. */
@@ -382,9 +361,9 @@ TEST(a_read_only_disk_refuses_writes)
 
 	ASSERT_NE(NULL, h);
 	ASSERT_EQ(XEN_UCALL_SYNC, run(h, &v));
-	ASSERT_EQ(0, connect(h, v));
+	ASSERT_EQ(0, connect_front(h, v));
 	ASSERT_EQ(XEN_UCALL_SYNC, run(h, &v));
-	typeof(blk_res) *r = xen_test_hva(h->t, &blk_res);
+	typeof(blk_res) *r = xen_test_hva(h->l.t, &blk_res);
 
 	EXPECT_EQ(BLKIF_RSP_ERROR, r->status[C_WRITE]);
 	EXPECT_EQ(BLKIF_RSP_OKAY, r->status[C_READ]);

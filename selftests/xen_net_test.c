@@ -41,10 +41,8 @@
 #define xen_rmb()	rmb()
 #define xen_wmb()	wmb()
 #endif
-#include "xen/gnttab.h"
-#include "xen/kernel.h"
 #include "xen/netback.h"
-#include "xen/xsring.h"
+#include "xen_launcher.h"
 
 #define TX_VA		XEN_TEST_SCRATCH
 #define RX_VA		(XEN_TEST_SCRATCH + 0x1000)
@@ -265,9 +263,7 @@ static void guest_net(void)
 /* The host's side: the launcher's part. */
 
 struct host {
-	struct xen_test_vm *t;
-	struct xs_server xs;
-	struct gnttab gt;
+	struct xen_test_launcher l;
 	struct netback *n;
 	int sock, ifindex;
 };
@@ -283,23 +279,17 @@ static struct host *host_new(void)
 	struct host *h = calloc(1, sizeof(*h));
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
 	struct ifreq ifr = { 0 };
+	struct xen_test_vm *t;
 	char err[256];
 	int fd;
 
 	if (!h)
 		return NULL;
-	h->t = xen_test_vm_create_devices(guest_net);
-	if (!h->t)
+	t = xen_test_vm_create_devices(guest_net);
+	if (!t || xtl_init(&h->l, t, backend_fire, h))
 		return NULL;
-	if (xs_server_init(&h->xs, xen_test_hva(h->t, (void *)XEN_TEST_STORE_RING)) ||
-	    xen_store_seed(&h->xs.store, "test", XEN_TEST_RAM >> 10, 1) ||
-	    gnttab_init(&h->gt, h->t->vm.mem, XEN_TEST_GNTTAB / 4096,
-			XEN_TEST_GNTTAB_FRAMES, XEN_TEST_RAM / 4096))
-		return NULL;
-	h->xs.backend_fire = backend_fire;
-	h->xs.backend_opaque = h;
 	h->n = netback_open("tap=" TAP, 0, err, sizeof(err));
-	if (!h->n || netback_start(h->n, &h->t->vm, &h->xs, &h->gt, XEN_TEST_STORE_PORT, 17)) {
+	if (!h->n || netback_start(h->n, &t->vm, &h->l.xs, &h->l.gt, XEN_TEST_STORE_PORT, 17)) {
 		fprintf(stderr, "# %s\n", err);
 		return NULL;
 	}
@@ -329,43 +319,29 @@ static struct host *host_new(void)
 static void host_free(struct host *h)
 {
 	netback_close(h->n);
-	gnttab_free(&h->gt);
-	xs_server_free(&h->xs);
-	xen_test_vm_free(h->t);
+	xtl_free(&h->l);
 	close(h->sock);
 	free(h);
 }
 
+static int net_event(void *n, uint32_t port)
+{
+	return netback_event(n, port);
+}
+
 static int run(struct host *h, uint64_t *v)
 {
-	for (;;) {
-		int r = xen_test_run(h->t, v);
-
-		if (r != XEN_UCALL_NONE || h->t->exit.reason != LGUEST_EXIT_EVTCHN ||
-		    !netback_event(h->n, h->t->exit.args[0]))
-			return r;
-	}
+	return xtl_run(&h->l, v, net_event, h->n);
 }
 
 static int connect_front(struct host *h, uint32_t port)
 {
-	char buf[16], p[16];
-	int i;
+	static const char *const keys[] = {
+		"tx-ring-ref", "1", "rx-ring-ref", "2", "request-rx-copy", "1",
+		"feature-rx-notify", "1", NULL,
+	};
 
-	snprintf(p, sizeof(p), "%u", port);
-	if (xs_server_write(&h->xs, FE "/tx-ring-ref", "1") < 0 ||
-	    xs_server_write(&h->xs, FE "/rx-ring-ref", "2") < 0 ||
-	    xs_server_write(&h->xs, FE "/event-channel", p) < 0 ||
-	    xs_server_write(&h->xs, FE "/request-rx-copy", "1") < 0 ||
-	    xs_server_write(&h->xs, FE "/feature-rx-notify", "1") < 0 ||
-	    xs_server_write(&h->xs, FE "/state", "3") < 0)
-		return -1;
-	for (i = 0; i < 500; i++) {
-		if (!xs_server_read(&h->xs, BE "/state", buf, sizeof(buf)) && !strcmp(buf, "4"))
-			return 0;
-		usleep(10 * 1000);
-	}
-	return -1;
+	return xtl_front_ready(&h->l, FE, keys, port, BE);
 }
 
 /* The frames of our type the tap has seen the guest send, in order. */
@@ -424,7 +400,7 @@ TEST(hostile_packets_get_xens_answers)
 	}
 	ASSERT_EQ(XEN_UCALL_SYNC, run(h, &v));
 	ASSERT_EQ(2, v);
-	typeof(net_res) *r = xen_test_hva(h->t, &net_res);
+	typeof(net_res) *r = xen_test_hva(h->l.t, &net_res);
 	static const struct {
 		const char *what;
 		int16_t want;
@@ -452,7 +428,7 @@ TEST(hostile_packets_get_xens_answers)
 	/* On the wire: exactly the four good frames, byte for byte. */
 	n = frames(h, f, len, 8);
 	ASSERT_EQ(4, n);
-	data = xen_test_hva(h->t, (void *)DATA_VA);
+	data = xen_test_hva(h->l.t, (void *)DATA_VA);
 	EXPECT_EQ(100, len[0]);
 	EXPECT_EQ(0, memcmp(f[0], data, 100));
 	EXPECT_EQ(96, len[1]);
