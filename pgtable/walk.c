@@ -136,6 +136,12 @@ restart:
 	 * it did, walk again.
 	 */
 	for (i = 0; i < n; i++) {
+		/*
+		 * The pointer is read out of the array here: inside the
+		 * cmpxchg's user-access window (STAC) no call may happen, and
+		 * a sanitizer's bounds check on ptr[i] would be one.
+		 */
+		u64 __user *p = ptr[i];
 		u64 old = ent[i], new = old | _PAGE_ACCESSED;
 		int r;
 
@@ -143,7 +149,7 @@ restart:
 			new |= _PAGE_DIRTY;
 		if (new == old)
 			continue;
-		r = __try_cmpxchg_user(ptr[i], &old, new, cmpxchg_fault);
+		r = __try_cmpxchg_user(p, &old, new, cmpxchg_fault);
 		if (r < 0)
 			goto efault;
 		if (r) {
