@@ -16,7 +16,8 @@
 #   crowd  8 vCPUs beside 2 host processes hogging the CPUs: clean log, exact
 #          work on every vCPU, the guest's date the host's
 #   kills  the launcher SIGKILLed LG_LINUX_KILLS times (default 50) while an
-#          SMP guest boots: nothing left behind
+#          SMP guest boots: nothing left behind (LG_SLAB=0: no slab
+#          count, for make check-debug, whose kmemleak counts instead)
 #   disk   --disk: ext4 on a raw image, written and synced, read back
 #          after a SIGKILL, clean after a poweroff; bad images refused
 #   net    --net: a tap in a network namespace of the test's own; ping and
@@ -286,8 +287,16 @@ fi
 #    $kills times: each time it dies of the signal, and afterwards no
 #    guest, pinned page or shadow table is left (lguest info), and the
 #    kernel's unreclaimable slab, caches dropped and shrunk before and
-#    after, has not grown by a page per guest.  (tools/vm-run then unloads
-#    lg.ko, whose caches must be empty, and fails on any kernel warning.)
+#    after, has not grown by two pages per guest.  Two things in it are
+#    not ours to count: the first launchers' runs fill caches that stay
+#    (mm_struct, proc and shmem inodes: about 100 kB), so the baseline is
+#    taken after two warm-up kills; and vmap_area objects are freed
+#    lazily, in a batch once tens of MB of vmalloc space (the vCPU
+#    threads' stacks) wait, so that cache is left out.  What remains
+#    still moves by about 110 kB either way over 30 kills (measured:
+#    -112 to +64 kB), hence two pages a guest and not one.  (tools/vm-run then
+#    unloads lg.ko, whose caches must be empty, and fails on any kernel
+#    warning; make check-debug's kmemleak finds leaks smaller than this.)
 #    The moments count from the guest's first words, log-uniform between
 #    1 ms and 20 s, seeded: as many kills in its first 30 ms as between
 #    0.7 and 20 s, where its other vCPUs come up (about 5 s in) and user
@@ -299,25 +308,35 @@ if want kills; then
 		sync
 		echo 3 > /proc/sys/vm/drop_caches
 		for f in /sys/kernel/slab/*/shrink; do echo 1 > "$f"; done 2> /dev/null
-		sed -n 's/^SUnreclaim: *\([0-9]*\) kB/\1/p' /proc/meminfo
+		# SUnreclaim less vmap_area's slabs (pages of 4 kB).
+		echo $(( $(sed -n 's/^SUnreclaim: *\([0-9]*\) kB/\1/p' /proc/meminfo) -
+			 $(awk '$1 == "vmap_area" { n = $15 * $6 * 4 } END { print n + 0 }' \
+			   /proc/slabinfo) ))
 	}
-	off=$(LC_ALL=C grep -abo $'\xfd7zXZ' "$kimage" | head -n 1 | cut -d: -f1)
-	tail -c +$((off + 1)) "$kimage" | xz -dc > "$tmp/vmlinux" 2> /dev/null
-	slab0=$(slab)
-	signalled=0 smp=0 user=0
-	delays=$(awk -v n="$kills" 'BEGIN { srand(12); for (i = 0; i < n; i++)
-		printf "%.3f\n", exp(log(0.001) + rand() * (log(20) - log(0.001))) }')
-	for d in $delays; do
+	# kill DELAY: a launcher SIGKILLed DELAY seconds after the guest's
+	# first words; its status in $st.
+	kill_after() {
 		"$L" run --kernel "$tmp/vmlinux" --initrd "$initrd" --mem 256M --cpus 4 \
 			--append "console=hvc0 loglevel=6" < /dev/null > "$tmp/out" 2>&1 &
 		pid=$!
 		while kill -0 $pid 2>/dev/null && [ ! -s "$tmp/out" ]; do
 			sleep 0.01
 		done
-		sleep "$d"
+		sleep "$1"
 		kill -KILL $pid
 		wait $pid 2> /dev/null
 		st=$?
+	}
+	off=$(LC_ALL=C grep -abo $'\xfd7zXZ' "$kimage" | head -n 1 | cut -d: -f1)
+	tail -c +$((off + 1)) "$kimage" | xz -dc > "$tmp/vmlinux" 2> /dev/null
+	kill_after 0.5
+	kill_after 5
+	slab0=$(slab)
+	signalled=0 smp=0 user=0
+	delays=$(awk -v n="$kills" 'BEGIN { srand(12); for (i = 0; i < n; i++)
+		printf "%.3f\n", exp(log(0.001) + rand() * (log(20) - log(0.001))) }')
+	for d in $delays; do
+		kill_after "$d"
 		if [ $st -eq 137 ]; then
 			signalled=$((signalled + 1))
 		else
@@ -334,8 +353,15 @@ if want kills; then
 	      [ "$(info 'guest memory')" = "0 pages pinned, 0 page-table pages" ] && echo 1 || echo 0)" \
 		"no guest, pinned page or page-table page is left ($(info 'guest memory'))"
 	slab1=$(slab)
-	ok "$([ $((slab1 - slab0)) -lt $((kills * 4)) ] && echo 1 || echo 0)" \
-		"unreclaimable slab grew by $((slab1 - slab0)) kB: less than a page per guest"
+	if [ "${LG_SLAB:-1}" = 0 ]; then
+		# make check-debug: KASAN's quarantine holds freed objects
+		# back, and kmemleak counts leaks object by object.
+		n=$((n + 1))
+		echo "ok $n # SKIP unreclaimable slab: LG_SLAB=0 (kmemleak checks instead)"
+	else
+		ok "$([ $((slab1 - slab0)) -lt $((kills * 8)) ] && echo 1 || echo 0)" \
+			"unreclaimable slab grew by $((slab1 - slab0)) kB: less than two pages per guest"
+	fi
 fi
 # 5. A disk (--disk): ext4 on a raw image the test makes, which the guest
 #    (xen-blkfront from the initramfs) mounts.  It writes a copy of

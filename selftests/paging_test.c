@@ -52,8 +52,11 @@ static void guest_demand_paging(void)
 	uint64_t i, sum = 0, want = 0, first;
 
 	paging_on();
-	GUEST_SYNC(0);
-	/* 8 MiB of fresh pages at an address that is nothing like theirs. */
+	/*
+	 * 8 MiB of fresh pages (each zeroed through the identity map, so
+	 * shadowed and pinned there), to map again at an address that is
+	 * nothing like theirs.
+	 */
 	for (i = 0; i < BIG_PAGES; i++) {
 		uint64_t pa = guest_page_alloc();
 
@@ -62,6 +65,7 @@ static void guest_demand_paging(void)
 			first = pa;
 		GUEST_ASSERT_EQ(pa, first + i * 4096);
 	}
+	GUEST_SYNC(0);
 	for (i = 0; i < BIG_PAGES; i++)
 		GUEST_ASSERT_EQ(pt_map(guest_kernel_root, HIGH_VA + i * 4096,
 				       first + i * 4096, PTE_RW | PTE_NX), 0);
@@ -98,8 +102,9 @@ TEST(demand_paging_of_a_large_region)
 	EXPECT_GE(3 * BIG_PAGES, st1.shadow_fills - st0.shadow_fills);
 	/*
 	 * A page is pinned once however often it is mapped: the region's
-	 * pages came from the pool, which the guest's identity map already
-	 * holds, so the count grows only by the new tables' pages.
+	 * pages are already pinned through the guest's identity map (the
+	 * allocator zeroed them there), so the count grows only by the new
+	 * tables' pages.
 	 */
 	EXPECT_LE(before, pinned_by_this_guest(t));
 	EXPECT_GE(before + 16, pinned_by_this_guest(t));

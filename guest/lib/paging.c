@@ -11,30 +11,28 @@
  */
 #include "lguest_guest.h"
 
-static uint64_t pool_start, pool_pages, free_head, nr_free;
+static uint64_t pool_start, pool_pages, free_head, nr_free, pool_fresh;
 static guest_spinlock_t pool_lock;
 static uint16_t refs[65536];		/* up to 256 MiB of pool */
 uint64_t guest_kernel_root;
 
-/* Free pages are linked through their first word. */
+/*
+ * Freed pages are linked through their first word; pages never handed out
+ * yet are the ones from pool_fresh up, taken in order.  Linking all of
+ * them here instead would touch every page of the pool at boot, and under
+ * a host that fills shadow entries one fault at a time that is thousands
+ * of exits before the guest does anything.
+ */
 void guest_pages_init(uint64_t start, uint64_t end)
 {
-	uint64_t pa;
-
 	pool_start = start;
 	pool_pages = (end - start) / GUEST_PAGE_SIZE;
 	if (pool_pages > sizeof(refs) / sizeof(refs[0]))
 		pool_pages = sizeof(refs) / sizeof(refs[0]);
 	free_head = 0;
-	nr_free = 0;
-	for (pa = start + (pool_pages - 1) * GUEST_PAGE_SIZE; pa >= start; pa -= GUEST_PAGE_SIZE) {
-		*(uint64_t *)pa = free_head;
-		free_head = pa;
-		refs[(pa - start) / GUEST_PAGE_SIZE] = 0;
-		nr_free++;
-		if (pa == start)
-			break;
-	}
+	pool_fresh = start;
+	nr_free = pool_pages;
+	guest_memset(refs, 0, pool_pages * sizeof(refs[0]));
 }
 
 uint64_t guest_page_alloc(void)
@@ -43,8 +41,11 @@ uint64_t guest_page_alloc(void)
 
 	guest_spin_lock(&pool_lock);
 	pa = free_head;
-	if (pa) {
+	if (pa)
 		free_head = *(uint64_t *)pa;
+	else if (pool_fresh < pool_start + pool_pages * GUEST_PAGE_SIZE)
+		pa = pool_fresh, pool_fresh += GUEST_PAGE_SIZE;
+	if (pa) {
 		nr_free--;
 		refs[(pa - pool_start) / GUEST_PAGE_SIZE] = 1;
 	}
