@@ -7,6 +7,8 @@
 #   make          build everything (fetches the pinned kernel on first use)
 #   make run      boot the test VM, load lg.ko, run the SMP demo guest
 #   make check    host tests, then the selftests in the VM, two CPU models
+#   make check-debug  the selftests on a debug kernel (KASAN, lockdep, ...)
+#   make fuzz     fuzz_test on the debug kernel, FUZZ_SECONDS=600 by default
 #   make xen-oracle  Debian's Xen 4.17 against lguest on the same Linux boot
 #   make clean
 #
@@ -62,7 +64,8 @@ LGIO := guest/linux/lgio
 GUEST_TESTS := selftests/world_switch_test selftests/isolation_test \
 	       selftests/paging_test selftests/user_test selftests/smp_test \
 	       selftests/hostile_test selftests/spec_test selftests/gdt_test \
-	       selftests/xen_abi_test selftests/xen_blk_test selftests/xen_net_test
+	       selftests/xen_abi_test selftests/xen_blk_test selftests/xen_net_test \
+	       selftests/fuzz_test
 SELFTESTS := selftests/lguest_dev_test $(GUEST_TESTS)
 BENCHES := bench/switch_bench bench/smp_bench
 SELFTEST_LIB := selftests/lib/lg_test.o selftests/lib/lg_test_entry.o \
@@ -85,7 +88,7 @@ XEN_BACKEND_OBJS := launcher/xen/gnttab.o launcher/xen/xenbus.o launcher/xen/blk
 		    launcher/xen/netback.o
 
 .PHONY: all module launcher guests selftests benches bench hosttests check run run-linux xen-oracle clean distclean \
-	checkpatch sparse
+	checkpatch sparse check-debug fuzz
 
 all: module launcher guests selftests hosttests benches
 
@@ -148,6 +151,13 @@ $(GUEST_TESTS) $(BENCHES): %: %.c $(SELFTEST_LIB) selftests/*.h selftests/lib/*.
 	$(CC) $(GUEST_TEST_CFLAGS) -static -no-pie -o $@ $< $(SELFTEST_LIB) \
 		launcher/caps.o $(LDLIBS_$(notdir $@)) -lpthread
 
+# fuzz_test: its Xen PV half is a file of its own (the two guest
+# libraries define the same GUEST_* macros).
+FUZZ_OBJS := selftests/fuzz_xen.o selftests/lib/fuzz.o selftests/lib/fuzz_try.o
+LDLIBS_fuzz_test := $(FUZZ_OBJS) -lrt
+selftests/fuzz_test: $(FUZZ_OBJS)
+selftests/fuzz_xen.o: selftests/fuzz_xen.c selftests/lib/*.h include/uapi/linux/lguest.h
+	$(CC) $(GUEST_TEST_CFLAGS) -c -o $@ $<
 # hostile_test drives /dev/lguest from io_uring workers.
 LDLIBS_hostile_test := -luring
 # xen_blk_test is the launcher to its guest: the launcher's Xen back end.
@@ -198,6 +208,18 @@ sparse:
 check: all
 	tools/check
 
+# The selftests on a debug kernel (KASAN, lockdep, kmemleak, UBSAN, KFENCE),
+# which the first run builds (tools/debug-kernel; see README for how long).
+check-debug: all
+	tools/check-debug
+
+# The fuzzer alone, longer, on the debug kernel: FUZZ_SECONDS (default 600)
+# in all, FUZZ_SEED (default: a random one, printed) to replay a run.
+FUZZ_SECONDS ?= 600
+FUZZ_SEED ?=
+fuzz: all
+	tools/check-debug --fuzz $(FUZZ_SECONDS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
+
 bench: all
 	tools/bench
 
@@ -227,7 +249,7 @@ clean:
 	rm -f $(LAUNCHER) $(LAUNCHER_OBJS) $(XEN_LAUNCHER_OBJS) $(XEN_BACKEND_OBJS) $(SELFTESTS) $(HOSTTESTS) $(BENCHES) \
 		selftests/host/fake_lguest.so \
 		$(GUESTS) $(LGBENCH) $(LGSTRESS) $(LGIO) guest/*.o guest/tests/*.o guest/lib/*.o selftests/lib/*.o
-	rm -rf $(CACHE)/vm.* $(CACHE)/initramfs*
+	rm -rf $(CACHE)/vm.* $(CACHE)/initramfs* $(CACHE)/debug-lg
 
 distclean: clean
 	rm -rf $(CACHE)

@@ -801,7 +801,31 @@ static long settled_slab(void)
 	return meminfo("SUnreclaim:");
 }
 
-TEST(ten_thousand_guests_leak_nothing)
+/*
+ * A debug kernel's KASAN holds freed objects back in its quarantine, so
+ * slab counts say nothing there: LG_SLAB=0 (make check-debug) leaves them
+ * out, and its kmemleak counts leaks object by object instead.
+ */
+static bool slab_counts(void)
+{
+	const char *e = getenv("LG_SLAB");
+
+	return !e || strcmp(e, "0");
+}
+
+/* Ten thousand guests take minutes on a debug kernel under TCG. */
+FIXTURE(slow) {
+};
+
+FIXTURE_SETUP(slow)
+{
+}
+
+FIXTURE_TEARDOWN(slow)
+{
+}
+
+TEST_F_TIMEOUT(slow, ten_thousand_guests_leak_nothing, 900)
 {
 	struct lguest_info before, after;
 	long slab0, slab1;
@@ -833,7 +857,7 @@ TEST(ten_thousand_guests_leak_nothing)
 		if (before.nr_guests == after.nr_guests &&
 		    before.pinned_pages == after.pinned_pages &&
 		    before.table_pages == after.table_pages &&
-		    slab1 - slab0 < 8 * 1024)
+		    (slab1 - slab0 < 8 * 1024 || !slab_counts()))
 			break;
 		usleep(500 * 1000);
 	}
@@ -843,9 +867,10 @@ TEST(ten_thousand_guests_leak_nothing)
 	EXPECT_EQ(before.pinned_pages, after.pinned_pages);
 	EXPECT_EQ(before.table_pages, after.table_pages);
 	/* Leaking even one page per guest would show as 40 MB here. */
-	EXPECT_GT(8 * 1024, slab1 - slab0) {
-		TH_LOG("SUnreclaim grew by %ld kB", slab1 - slab0);
-	}
+	if (slab_counts())
+		EXPECT_GT(8 * 1024, slab1 - slab0) {
+			TH_LOG("SUnreclaim grew by %ld kB", slab1 - slab0);
+		}
 }
 
 int main(int argc, char **argv)
