@@ -50,6 +50,7 @@
 int fuzz_xen_one(uint64_t seed, struct fuzz_tally *tally, char *why, size_t len);
 
 #define NR_VCPUS	4
+#define CODE_RANDOM_MAX	16
 
 /* Set by the host in the guest's copy before it runs. */
 #define SET_GUEST(t, var, val)	(*(__typeof__(var) *)lg_test_hva(t, &(var)) = (val))
@@ -57,20 +58,22 @@ int fuzz_xen_one(uint64_t seed, struct fuzz_tally *tally, char *why, size_t len)
 static uint64_t g_seed;		/* the iteration's guest stream */
 static uint64_t g_ops;		/* how many operations it makes */
 static uint64_t g_done[LGUEST_MAX_VCPUS];	/* ... and has made, by vCPU */
+static uint64_t g_trace;	/* LG_FUZZ_TRACE: say each op before it runs */
+/* LG_FUZZ_CODE=hex: kernel_insns runs these bytes first, registers zero. */
+static uint8_t g_code[CODE_RANDOM_MAX];
+static uint64_t g_code_len;
+static uint64_t g_from;		/* LG_FUZZ_FROM: ops before it are drawn, not run */
+#define FUZZ_TRACE_UCALL	0x77
 
 /* ------------------------------------------------------------------ */
 /* Guest side: calls that may trap.                                    */
 
 static uint64_t try_slot[LGUEST_MAX_VCPUS];
 
-/* fuzz_try() on this vCPU; the slot is empty again once it is over. */
+/* fuzz_try() on this vCPU (which empties the slot once it is over). */
 static uint64_t try_call(void (*fn)(void *), void *arg)
 {
-	unsigned int cpu = guest_cpu();
-	uint64_t r = fuzz_try(fn, arg, &try_slot[cpu]);
-
-	try_slot[cpu] = 0;
-	return r;
+	return fuzz_try(fn, arg, &try_slot[guest_cpu()]);
 }
 
 static void back_to_try(struct guest_regs *r, unsigned int cpu)
@@ -132,6 +135,10 @@ static void install_recovery(void)
 
 	for (v = 0; v < 32; v++)
 		guest_set_handler_on_stack(v, recover);
+	/*
+	 * Not on the IST: a tick that lands while a trap's handler runs
+	 * there would overwrite that handler's frame.
+	 */
 	guest_set_handler(LGUEST_TIMER_VECTOR, tick);
 	arm_this_vcpu();
 	guest_irq_enable();
@@ -198,6 +205,7 @@ static void guest_hcalls(void)
 	struct hcall_args h;
 
 	install_recovery();
+	GUEST_SYNC(FUZZ_READY);
 	for (i = 0; i < g_ops; i++) {
 		uint64_t r = fuzz_rand(&s);
 
@@ -269,8 +277,21 @@ static void guest_kernel_insns(void)
 	uint64_t s = g_seed, i;
 
 	install_recovery();
+	GUEST_SYNC(FUZZ_READY);
 	for (i = 0; i < g_ops; i++) {
 		write_code(kcode[0], &s, FUZZ_MEM);
+		if (!i && g_code_len) {
+			uint64_t k;
+
+			for (k = 0; k < CODE_REGS * 10; k++)	/* movabs $0 each */
+				kcode[0][k] = k % 10 < 2 ? kcode[0][k] : 0;
+			for (k = 0; k < CODE_RANDOM; k++)
+				kcode[0][CODE_REGS * 10 + k] = k < g_code_len ? g_code[k] : 0xcc;
+		}
+		if (i < g_from)
+			continue;
+		if (g_trace)
+			guest_notify(LGUEST_NOTIFY_UCALL, FUZZ_TRACE_UCALL, i);
 		try_call(run_code, kcode[0]);
 		g_done[0]++;
 	}
@@ -299,6 +320,7 @@ static void guest_user_insns(void)
 	guest_set_handler(LGUEST_TIMER_VECTOR, tick);
 	guest_set_timer(TICK_NS);
 	guest_irq_enable();
+	GUEST_SYNC(FUZZ_READY);
 	for (i = 0; i < g_ops; i++) {
 		struct guest_task *task;
 		uint64_t page = guest_page_alloc();
@@ -330,7 +352,7 @@ static void guest_user_insns(void)
 #define PT_FRAMES	64
 static uint64_t pt_roots[PT_ROOTS];
 static uint64_t pt_frames[PT_FRAMES];	/* the fuzz's own pages */
-static volatile int pt_finished;
+static volatile int pt_started, pt_go, pt_finished;
 
 /*
  * A frame worth pointing an entry at: mostly one of the fuzz's own pages
@@ -381,6 +403,10 @@ static void pt_worker(unsigned int cpu)
 	if (cpu) {
 		arm_this_vcpu();
 		guest_irq_enable();
+		/* Every vCPU up before vCPU 0 says the setup is done. */
+		__atomic_fetch_add(&pt_started, 1, __ATOMIC_SEQ_CST);
+		while (!pt_go)
+			asm volatile("pause");
 	}
 
 	for (i = 0; i < g_ops; i++) {
@@ -448,6 +474,10 @@ static void guest_pagetables(void)
 	}
 	for (cpu = 1; cpu < guest_nr_cpus(); cpu++)
 		GUEST_ASSERT_EQ(LGUEST_HCALL_OK, guest_start_vcpu(cpu, pt_worker));
+	while (pt_started < (int)guest_nr_cpus() - 1)
+		asm volatile("pause");
+	GUEST_SYNC(FUZZ_READY);
+	pt_go = 1;
 	pt_worker(0);
 	while (pt_finished < (int)guest_nr_cpus())
 		asm volatile("pause");
@@ -464,18 +494,45 @@ struct fuzz_ctx {
 };
 
 /*
+ * A ucall of the guest's setup: its GUEST_SYNC(FUZZ_READY) (1), a failed
+ * assertion (-1, with why) or anything else (0).
+ */
+static int setup_ucall(struct lg_test_vm *t, const struct lguest_exit *e, struct fuzz_ctx *c)
+{
+	const struct ucall_assert *ua;
+
+	if (e->reason != LGUEST_EXIT_NOTIFY || e->args[0] != LGUEST_NOTIFY_UCALL)
+		return 0;
+	if (e->args[1] == UCALL_SYNC && e->args[2] == FUZZ_READY)
+		return 1;
+	if (e->args[1] != UCALL_ASSERT)
+		return 0;
+	if (e->args[2] > t->vm.mem_size - sizeof(*ua)) {
+		snprintf(c->why, sizeof(c->why), "a guest assertion failed in its setup");
+		return -1;
+	}
+	ua = lg_test_hva(t, (void *)e->args[2]);
+	snprintf(c->why, sizeof(c->why), "a guest assertion failed in its setup: %s at line %llu",
+		 ua->expr, (unsigned long long)ua->line);
+	return -1;
+}
+
+/*
  * Run vCPU 0 until the guest ends or @ms pass, tallying how it ended.
- * Console output and ucalls other than DONE are read and dropped (a
+ * Until the guest's setup is done, a failed assertion fails; after it,
+ * console output and ucalls other than DONE are read and dropped (a
  * random NOTIFY may claim to be either).  0, or -1 with why.
  */
 static int run_guest(struct lg_test_vm *t, unsigned int ms, struct fuzz_ctx *c)
 {
 	struct lguest_exit e;
+	bool ready = false;
 	int r;
 
 	fuzz_alarm(ms);
 	for (;;) {
-		r = lg_vm_run(&t->vm, 0, &e);
+		/* Checked before each run too: it may fire between them. */
+		r = fuzz_alarm_fired ? -EINTR : lg_vm_run(&t->vm, 0, &e);
 		if (r == -EINTR) {
 			uint64_t *done = lg_test_hva(t, g_done);
 			struct lguest_regs regs;
@@ -495,8 +552,34 @@ static int run_guest(struct lg_test_vm *t, unsigned int ms, struct fuzz_ctx *c)
 			snprintf(c->why, sizeof(c->why), "a vCPU run failed: %s", strerror(-r));
 			return -1;
 		}
+		if (!ready) {
+			int u = setup_ucall(t, &e, c);
+
+			if (u < 0) {
+				fuzz_alarm(0);
+				return -1;
+			}
+			if (u > 0) {
+				ready = true;
+				c->tally.ready++;
+				continue;
+			}
+		}
 		switch (e.reason) {
 		case LGUEST_EXIT_NOTIFY:
+			if (e.args[0] == LGUEST_NOTIFY_UCALL && e.args[1] == FUZZ_TRACE_UCALL &&
+			    getenv("LG_FUZZ_TRACE")) {
+				const uint8_t *code = lg_test_hva(t, kcode[0]);
+				unsigned int k;
+
+				/* The code about to run, for a host that dies of it. */
+				printf("# op %llu:", (unsigned long long)e.args[2]);
+				for (k = CODE_REGS * 10; k < CODE_SIZE - 24; k++)
+					printf(" %02x", code[k]);
+				printf("\n");
+				fflush(stdout);
+				continue;
+			}
 			if (e.args[0] == LGUEST_NOTIFY_UCALL && e.args[1] == UCALL_DONE) {
 				c->tally.done++;
 				goto out;
@@ -538,6 +621,19 @@ static struct lg_test_vm *fuzz_vm(void (*fn)(void), unsigned int nr, uint64_t se
 	}
 	SET_GUEST(t, g_seed, seed);
 	SET_GUEST(t, g_ops, ops);
+	SET_GUEST(t, g_trace, getenv("LG_FUZZ_TRACE") ? 1 : 0);
+	SET_GUEST(t, g_from, getenv("LG_FUZZ_FROM") ? strtoull(getenv("LG_FUZZ_FROM"), NULL, 0) : 0);
+	if (getenv("LG_FUZZ_CODE")) {
+		const char *h = getenv("LG_FUZZ_CODE");
+		uint8_t *code = lg_test_hva(t, g_code);
+		unsigned int n = 0, b;
+
+		while (n < CODE_RANDOM_MAX && sscanf(h, "%2x", &b) == 1) {
+			code[n++] = b;
+			h += 2;
+		}
+		SET_GUEST(t, g_code_len, n);
+	}
 	if (nr > 1) {
 		/* The deadline's SIGALRM is vCPU 0's: not its threads'. */
 		sigemptyset(&alrm);
@@ -578,11 +674,12 @@ typedef int (*fuzz_iter_fn)(uint64_t seed, struct fuzz_ctx *c);
 
 /*
  * Iterations of @one until @weight percent of the budget is spent (or
- * only LG_FUZZ_ITER), each followed by the host's checks.  0 if all
- * passed; else the failing iteration and how to replay it are printed.
+ * only LG_FUZZ_ITER), each followed by the host's checks; with @guests,
+ * at least one guest must have got past its setup.  0 if all passed;
+ * else the failing iteration and how to replay it are printed.
  */
 static int fuzz_loop(const char *test, unsigned int weight, fuzz_iter_fn one,
-		     struct fuzz_ctx *c)
+		     bool guests, struct fuzz_ctx *c)
 {
 	double end = fuzz_now() + c->cfg.seconds * weight / FUZZ_WEIGHTS;
 	long i = c->cfg.iter >= 0 ? c->cfg.iter : 0;
@@ -599,6 +696,8 @@ static int fuzz_loop(const char *test, unsigned int weight, fuzz_iter_fn one,
 
 		c->why[0] = 0;
 		c->tally.iters++;
+		if (getenv("LG_FUZZ_TRACE"))
+			printf("# iteration %ld\n", i);
 		if (one(seed, c) || !fuzz_host_ok(c->why, sizeof(c->why))) {
 			printf("# %s: iteration %ld failed: %s\n", test, i, c->why);
 			printf("# replay: LG_FUZZ_SEED=%llu LG_FUZZ_ITER=%ld "
@@ -614,6 +713,15 @@ static int fuzz_loop(const char *test, unsigned int weight, fuzz_iter_fn one,
 		bad = -1;
 	}
 	fuzz_tally_print(test, &c->tally);
+	/*
+	 * Guests that never get past their setup fuzz nothing: a host that
+	 * broke starting vCPUs, say, would otherwise pass as "all still
+	 * running at their deadline".
+	 */
+	if (!bad && guests && !c->tally.ready) {
+		printf("# %s: no guest got past its setup\n", test);
+		bad = -1;
+	}
 	return bad;
 }
 
@@ -624,7 +732,11 @@ static int iter_hcalls(uint64_t seed, struct fuzz_ctx *c)
 
 static int iter_kernel_insns(uint64_t seed, struct fuzz_ctx *c)
 {
-	return fuzz_guest(guest_kernel_insns, 1, seed, 300, 2000, c);
+	/* LG_FUZZ_OPS: fewer, to find the one that matters in a replay. */
+	const char *ops = getenv("LG_FUZZ_OPS");
+
+	return fuzz_guest(guest_kernel_insns, 1, seed, ops ? strtoull(ops, NULL, 0) : 300,
+			  2000, c);
 }
 
 static int iter_user_insns(uint64_t seed, struct fuzz_ctx *c)
@@ -689,6 +801,23 @@ static int random_request(int fd, uint64_t *s, char *buf, char *noaccess,
 		}
 	}
 	msg[0] = nr;
+	/*
+	 * The pointers of known requests are pointers of ours (good, NULL,
+	 * unreadable, the kernel's, anything): never a random small number,
+	 * which in this static binary is our own data, for the module to
+	 * write over.
+	 */
+	switch (nr) {
+	case LHREQ_INFO:
+	case LHREQ_INITIALIZE:
+		msg[1] = host_ptr(s, buf, noaccess);
+		break;
+	case LHREQ_GETREGS:
+	case LHREQ_SETREGS:
+	case LHREQ_VCPU_STATS:
+		msg[2] = host_ptr(s, buf, noaccess);
+		break;
+	}
 	if (nr == LHREQ_INITIALIZE && vm && fuzz_below(s, 2)) {
 		/* Near-valid: our memory, odd sizes, entries, vCPUs, flags. */
 		struct lguest_req_init *in = (void *)&msg[1];
@@ -974,12 +1103,16 @@ static int iter_kills(uint64_t seed, struct fuzz_ctx *c)
 		return -1;
 	}
 	if (!pid) {
+		int r;
+
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (games)
-			iter_memory(seed, c);
+			r = iter_memory(seed, c);
 		else
-			fuzz_guest(guest_pagetables, NR_VCPUS, seed, 100000, 5000, c);
-		_exit(0);
+			r = fuzz_guest(guest_pagetables, NR_VCPUS, seed, 100000, 5000, c);
+		if (r)
+			printf("# the launcher about to be killed failed first: %s\n", c->why);
+		_exit(r ? 1 : 0);
 	}
 	usleep(delay * 1000);
 	kill(pid, SIGKILL);
@@ -987,10 +1120,14 @@ static int iter_kills(uint64_t seed, struct fuzz_ctx *c)
 		snprintf(c->why, sizeof(c->why), "waitpid: %s", strerror(errno));
 		return -1;
 	}
-	if (WIFSIGNALED(status))
+	if (WIFSIGNALED(status)) {
 		c->tally.killed++;
-	else
+	} else if (WEXITSTATUS(status)) {
+		snprintf(c->why, sizeof(c->why), "its guest failed before the SIGKILL");
+		return -1;
+	} else {
 		c->tally.done++;
+	}
 	return 0;
 }
 
@@ -1019,24 +1156,43 @@ FIXTURE_TEARDOWN(fuzz)
 {
 }
 
-/* LG_FUZZ_TEST=name runs that one only (6.1's harness has no -t). */
-#define FUZZ_TEST(name, weight)						\
+/* @name is a word of the space-separated @list. */
+static bool fuzz_listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p;
+
+	for (p = strstr(list, name); p; p = strstr(p + 1, name))
+		if ((p == list || p[-1] == ' ') && (!p[n] || p[n] == ' '))
+			return true;
+	return false;
+}
+
+/*
+ * LG_FUZZ_TEST=name runs that one only (6.1's harness has no -t);
+ * LG_FUZZ_SKIP="name ..." skips those.
+ */
+#define FUZZ_TEST(name, weight, guests)					\
 	TEST_F_TIMEOUT(fuzz, name, 100000)				\
 	{								\
 		const char *only = getenv("LG_FUZZ_TEST");		\
+		const char *skip = getenv("LG_FUZZ_SKIP");		\
 									\
 		if (only && *only && strcmp(only, #name))		\
 			SKIP(return, "LG_FUZZ_TEST=%s", only);		\
-		ASSERT_EQ(0, fuzz_loop(#name, weight, iter_##name, &self->c)); \
+		if (skip && fuzz_listed(skip, #name))			\
+			SKIP(return, "LG_FUZZ_SKIP=%s", skip);		\
+		ASSERT_EQ(0, fuzz_loop(#name, weight, iter_##name, guests, \
+				       &self->c));			\
 	}
 
-FUZZ_TEST(hcalls, 20)
-FUZZ_TEST(kernel_insns, 15)
-FUZZ_TEST(user_insns, 10)
-FUZZ_TEST(pagetables, 15)
-FUZZ_TEST(requests, 10)
-FUZZ_TEST(memory, 10)
-FUZZ_TEST(kills, 10)
-FUZZ_TEST(xen, 10)
+FUZZ_TEST(hcalls, 20, true)
+FUZZ_TEST(kernel_insns, 15, true)
+FUZZ_TEST(user_insns, 10, true)
+FUZZ_TEST(pagetables, 15, true)
+FUZZ_TEST(requests, 10, false)
+FUZZ_TEST(memory, 10, true)
+FUZZ_TEST(kills, 10, false)
+FUZZ_TEST(xen, 10, true)
 
 TEST_HARNESS_MAIN

@@ -193,6 +193,7 @@ static void xen_guest_fuzz(void)
 	uint64_t i;
 
 	GUEST_ASSERT_EQ(0, xen_guest_install_traps());
+	GUEST_SYNC(FUZZ_READY);
 	for (i = 0; i < xg_ops; i++) {
 		uint64_t r = fuzz_rand(&x.s);
 
@@ -207,9 +208,10 @@ static void xen_guest_fuzz(void)
 
 /*
  * One iteration: a guest with devices (a grant table, a xenstore
- * channel) half the time, run until it ends or 2 s pass.  Console output
- * and ucalls are read and dropped: random EVTCHNOP_sends may fake them,
- * but only GUEST_DONE's ucall record says done.
+ * channel) half the time, run until it ends or 2 s pass.  Until the
+ * guest's GUEST_SYNC(FUZZ_READY), a failed assertion fails; after it,
+ * console output and ucalls are read and dropped: random EVTCHNOP_sends
+ * may fake them, but only GUEST_DONE's ucall record says done.
  */
 int fuzz_xen_one(uint64_t seed, struct fuzz_tally *tally, char *why, size_t len)
 {
@@ -218,7 +220,7 @@ int fuzz_xen_one(uint64_t seed, struct fuzz_tally *tally, char *why, size_t len)
 				xen_test_vm_create(xen_guest_fuzz);
 	const volatile struct xen_ucall *uc;
 	struct lguest_exit e;
-	int r, ret = 0;
+	int r, ret = 0, ready = 0;
 
 	if (!t) {
 		snprintf(why, len, "cannot create a Xen guest");
@@ -229,7 +231,8 @@ int fuzz_xen_one(uint64_t seed, struct fuzz_tally *tally, char *why, size_t len)
 	uc = xen_test_hva(t, &xen_test_ucall);
 	fuzz_alarm(2000);
 	for (;;) {
-		r = lg_vm_run(&t->vm, 0, &e);
+		/* Checked before each run too: it may fire between them. */
+		r = fuzz_alarm_fired ? -EINTR : lg_vm_run(&t->vm, 0, &e);
 		if (r == -EINTR) {
 			if (!fuzz_alarm_fired)
 				continue;
@@ -243,6 +246,18 @@ int fuzz_xen_one(uint64_t seed, struct fuzz_tally *tally, char *why, size_t len)
 		}
 		if (e.reason == LGUEST_EXIT_CONSOLE || e.reason == LGUEST_EXIT_NOTIFY)
 			continue;
+		if (e.reason == LGUEST_EXIT_EVTCHN && e.args[0] == XEN_TEST_PORT && !ready) {
+			if (uc->type == XEN_UCALL_SYNC && uc->value == FUZZ_READY) {
+				ready = 1;
+				tally->ready++;
+				continue;
+			}
+			if (uc->type == XEN_UCALL_ASSERT) {
+				snprintf(why, len, "a guest assertion failed in its setup");
+				ret = -1;
+				break;
+			}
+		}
 		if (e.reason == LGUEST_EXIT_EVTCHN) {
 			if (e.args[0] == XEN_TEST_PORT && uc->type == XEN_UCALL_DONE) {
 				tally->done++;

@@ -62,34 +62,58 @@ void fuzz_host_begin(void)
  * What tools/vm-run fails a run for (its bad_log), checked here after
  * every iteration so that a finding names the seed that made it.
  */
-static const char *const bad_words[] = {
-	"BUG", "WARNING", "Oops", "KASAN", "UBSAN", "KFENCE", "kmemleak",
-	"general protection", "RCU stall", "detected stall", "lockdep",
-	"possible circular locking", "list_add corruption",
-	"list_del corruption", "refcount_t", "Kernel panic", "Call Trace",
-	"sleeping function called from invalid context",
+static const char *const bad_words[] = {	/* as whole words */
+	"BUG", "WARNING", "Oops", "KASAN", "UBSAN", "KFENCE",
 };
+static const char *const bad_phrases[] = {
+	"general protection", "RCU stall", "detected stall",
+	"lockdep is turned off", "DEBUG_LOCKS_WARN_ON", "list_add corruption",
+	"list_del corruption", "refcount_t", "Kernel panic", "Call Trace",
+	"kmemleak: Kernel memory leak detector disabled",
+};
+
+static bool word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_';
+}
+
+/* @word in @line, not inside a longer word ("DEBUG" is not "BUG"). */
+static bool has_word(const char *line, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+
+	for (p = strstr(line, word); p; p = strstr(p + 1, word))
+		if ((p == line || !word_char(p[-1])) && !word_char(p[n]))
+			return true;
+	return false;
+}
 
 static bool bad_line(const char *line)
 {
 	unsigned int i;
 
 	for (i = 0; i < sizeof(bad_words) / sizeof(bad_words[0]); i++)
-		if (strstr(line, bad_words[i]))
+		if (has_word(line, bad_words[i]))
+			return true;
+	for (i = 0; i < sizeof(bad_phrases) / sizeof(bad_phrases[0]); i++)
+		if (strstr(line, bad_phrases[i]))
 			return true;
 	return false;
 }
 
 static bool kmsg_clean(char *why, size_t len)
 {
-	char rec[2048];
+	static char rec[8192];
 	ssize_t n;
 
 	if (kmsg < 0)
 		return true;
 	for (;;) {
 		n = read(kmsg, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)	/* overwritten: go on */
+		/* Overwritten (EPIPE), or a record too long (EINVAL): go on. */
+		if (n < 0 && (errno == EPIPE || errno == EINVAL))
 			continue;
 		if (n <= 0)
 			return true;
@@ -159,7 +183,7 @@ bool fuzz_host_ok(char *why, size_t len)
  * around it.  Exits 0 when stopped with everything intact, 1 at the first
  * register found changed, 2 if it could not set itself up.
  */
-static void checker(int cpu, volatile int *stop)
+static void checker(int cpu, volatile int *stop, pid_t parent)
 {
 	/* A GS base must be canonical: a user address that is never mapped. */
 	uint64_t p = CHECK_PATTERN + cpu, gsv = 0x00007f6c67750000ULL + cpu * 4096ULL;
@@ -168,6 +192,8 @@ static void checker(int cpu, volatile int *stop)
 	cpu_set_t set;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)	/* it died before the prctl */
+		_exit(2);
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set) ||
@@ -214,18 +240,24 @@ int fuzz_checkers_start(struct fuzz_checkers *c)
 	c->n = 0;
 	c->stop = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (c->stop == MAP_FAILED || sched_getaffinity(0, sizeof(all), &all))
+	if (c->stop == MAP_FAILED)
 		return -1;
+	if (sched_getaffinity(0, sizeof(all), &all)) {
+		fuzz_checkers_stop(c);
+		return -1;
+	}
 	for (cpu = 0; cpu < CPU_SETSIZE && c->n < 256; cpu++) {
-		pid_t pid;
+		pid_t pid, parent = getpid();
 
 		if (!CPU_ISSET(cpu, &all))
 			continue;
 		pid = fork();
-		if (pid < 0)
+		if (pid < 0) {
+			fuzz_checkers_stop(c);
 			return -1;
+		}
 		if (!pid)
-			checker(cpu, c->stop);
+			checker(cpu, c->stop, parent);
 		c->pids[c->n++] = pid;
 	}
 	return 0;
@@ -235,7 +267,7 @@ int fuzz_checkers_stop(struct fuzz_checkers *c)
 {
 	int i, bad = 0, status;
 
-	if (c->stop == MAP_FAILED)
+	if (c->stop == MAP_FAILED || !c->stop)
 		return 1;
 	*c->stop = 1;
 	for (i = 0; i < c->n; i++)
@@ -243,6 +275,7 @@ int fuzz_checkers_stop(struct fuzz_checkers *c)
 		    !WIFEXITED(status) || WEXITSTATUS(status))
 			bad++;
 	munmap((void *)c->stop, 4096);
+	c->stop = NULL;
 	return bad;
 }
 
@@ -297,10 +330,9 @@ void fuzz_tally_print(const char *test, const struct fuzz_tally *t)
 {
 	int i;
 
-	printf("# %s: %lu iterations: %lu ran to their end, %lu shut down, "
-	       "%lu killed, %lu still running at their deadline, %lu other\n",
-	       test, t->iters, t->done, t->shutdown, t->killed, t->timeout,
-	       t->other);
+	printf("# %s: %lu iterations (%lu past their setup): %lu ran to their end, "
+	       "%lu shut down, %lu killed, %lu still running at their deadline\n",
+	       test, t->iters, t->ready, t->done, t->shutdown, t->killed, t->timeout);
 	for (i = 0; i < FUZZ_KINDS && t->kinds[i][0]; i++)
 		printf("# %s:   %lu killed: %s (the first: %s)\n", test, t->kind_count[i],
 		       t->kinds[i], t->example[i]);
@@ -320,8 +352,14 @@ int fuzz_alarm(unsigned int ms)
 {
 	static timer_t timer;
 	static int have_timer;
+	/*
+	 * Then every 5 ms again: a signal that lands while the thread is
+	 * between runs (in user space) would end no run, and the next one
+	 * could wait for ever.
+	 */
 	struct itimerspec its = {
 		.it_value = { ms / 1000, (ms % 1000) * 1000000L },
+		.it_interval = { 0, ms ? 5000000L : 0 },
 	};
 
 	if (!have_timer) {

@@ -92,6 +92,13 @@ static inline uint64_t fuzz_arg(uint64_t *s, uint64_t mem)
 }
 
 /*
+ * What a fuzzed guest's GUEST_SYNC says once its setup is done: until
+ * then a failed GUEST_ASSERT is a failure of the test; after it the
+ * guest is random, and its ucalls are not believed.
+ */
+#define FUZZ_READY	0xf0220ULL
+
+/*
  * Guest side (lib/fuzz_try.S): fn(arg) that a trap handler can abandon,
  * sending the vCPU to fuzz_try_recover (RSP set to *slot by the handler)
  * or fuzz_try_recover_reload (RSP reloaded from the last slot used);
@@ -154,7 +161,7 @@ int fuzz_checkers_stop(struct fuzz_checkers *c);
  */
 #define FUZZ_KINDS	12
 struct fuzz_tally {
-	unsigned long iters, done, shutdown, killed, timeout, other;
+	unsigned long iters, ready, done, shutdown, killed, timeout;
 	char kinds[FUZZ_KINDS][LGUEST_MSG_LEN];
 	char example[FUZZ_KINDS][LGUEST_MSG_LEN];	/* the first of each */
 	unsigned long kind_count[FUZZ_KINDS];
