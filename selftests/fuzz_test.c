@@ -491,6 +491,9 @@ struct fuzz_ctx {
 	struct fuzz_checkers checkers;
 	struct fuzz_tally tally;
 	char why[512];
+	/* Called once the guest's setup is done (its GUEST_SYNC), if set. */
+	void (*on_ready)(void *arg);
+	void *on_ready_arg;
 };
 
 /*
@@ -562,6 +565,8 @@ static int run_guest(struct lg_test_vm *t, unsigned int ms, struct fuzz_ctx *c)
 			if (u > 0) {
 				ready = true;
 				c->tally.ready++;
+				if (c->on_ready)
+					c->on_ready(c->on_ready_arg);
 				continue;
 			}
 		}
@@ -1055,30 +1060,50 @@ static void *mem_games(void *arg)
 	return NULL;
 }
 
+/*
+ * The games start once the guest's setup is done: before it, the guest's
+ * own assertions are checked, and memory changing under them would fail
+ * them for nothing.
+ */
+struct games_thread {
+	struct mem_games g;
+	pthread_t th;
+	bool tried, started;
+};
+
+static void start_games(void *arg)
+{
+	struct games_thread *gt = arg;
+	sigset_t alrm, old;
+
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alrm, &old);
+	gt->tried = true;
+	gt->started = !pthread_create(&gt->th, NULL, mem_games, &gt->g);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 static int iter_memory(uint64_t seed, struct fuzz_ctx *c)
 {
 	struct lg_test_vm *t = fuzz_vm(guest_pagetables, NR_VCPUS, seed, 400, c);
-	struct mem_games g = { .seed = fuzz_mix(seed) };
-	pthread_t th;
-	sigset_t alrm, old;
+	struct games_thread gt = { .g = { .seed = fuzz_mix(seed) } };
 	int r;
 
 	if (!t)
 		return -1;
-	g.t = t;
-	sigemptyset(&alrm);
-	sigaddset(&alrm, SIGALRM);
-	pthread_sigmask(SIG_BLOCK, &alrm, &old);
-	r = pthread_create(&th, NULL, mem_games, &g);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r) {
-		lg_test_vm_free(t);
-		snprintf(c->why, sizeof(c->why), "pthread_create failed");
-		return -1;
-	}
+	gt.g.t = t;
+	c->on_ready = start_games;
+	c->on_ready_arg = &gt;
 	r = run_guest(t, 2000, c);
-	g.stop = 1;
-	pthread_join(th, NULL);
+	c->on_ready = NULL;
+	gt.g.stop = 1;
+	if (gt.started)
+		pthread_join(gt.th, NULL);
+	else if (!r && gt.tried) {
+		snprintf(c->why, sizeof(c->why), "pthread_create failed");
+		r = -1;
+	}
 	lg_test_vm_free(t);
 	return r;
 }
