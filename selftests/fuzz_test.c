@@ -52,9 +52,6 @@ int fuzz_xen_one(uint64_t seed, struct fuzz_tally *tally, char *why, size_t len)
 #define NR_VCPUS	4
 #define CODE_RANDOM_MAX	16
 
-/* Set by the host in the guest's copy before it runs. */
-#define SET_GUEST(t, var, val)	(*(__typeof__(var) *)lg_test_hva(t, &(var)) = (val))
-
 static uint64_t g_seed;		/* the iteration's guest stream */
 static uint64_t g_ops;		/* how many operations it makes */
 static uint64_t g_done[LGUEST_MAX_VCPUS];	/* ... and has made, by vCPU */
@@ -146,20 +143,6 @@ static void install_recovery(void)
 
 /* ------------------------------------------------------------------ */
 /* Guest: random hypercalls.                                           */
-
-/* The same call through the interrupt gate, with every argument. */
-static inline long hcall_gate(uint64_t nr, uint64_t a0, uint64_t a1,
-			      uint64_t a2, uint64_t a3)
-{
-	register uint64_t r10 asm("r10") = a3;
-	long ret;
-
-	asm volatile("int $0x1f"
-		     : "=a"(ret)
-		     : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10)
-		     : "rcx", "r11", "memory");
-	return ret;
-}
 
 struct hcall_args {
 	uint64_t nr, a[4];
@@ -1181,18 +1164,6 @@ FIXTURE_TEARDOWN(fuzz)
 {
 }
 
-/* @name is a word of the space-separated @list. */
-static bool fuzz_listed(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-	const char *p;
-
-	for (p = strstr(list, name); p; p = strstr(p + 1, name))
-		if ((p == list || p[-1] == ' ') && (!p[n] || p[n] == ' '))
-			return true;
-	return false;
-}
-
 /*
  * LG_FUZZ_TEST=name runs that one only (6.1's harness has no -t);
  * LG_FUZZ_SKIP="name ..." skips those.
@@ -1205,7 +1176,7 @@ static bool fuzz_listed(const char *list, const char *name)
 									\
 		if (only && *only && strcmp(only, #name))		\
 			SKIP(return, "LG_FUZZ_TEST=%s", only);		\
-		if (skip && fuzz_listed(skip, #name))			\
+		if (skip && fuzz_has_word(skip, #name))			\
 			SKIP(return, "LG_FUZZ_SKIP=%s", skip);		\
 		ASSERT_EQ(0, fuzz_loop(#name, weight, iter_##name, guests, \
 				       &self->c));			\

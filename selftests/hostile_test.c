@@ -50,9 +50,6 @@ static uint64_t host_caps(void)
 	return lg_test_info(&info) ? 0 : info.host_caps;
 }
 
-/* Set by the host in the guest's copy of a variable before it runs. */
-#define SET_GUEST(t, var, val)	(*(__typeof__(var) *)lg_test_hva(t, &(var)) = (val))
-
 /* ------------------------------------------------------------------ */
 
 #define GUEST_PATTERN	0x6775657374212121ULL	/* "guest!!!" */

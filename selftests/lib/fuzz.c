@@ -78,8 +78,7 @@ static bool word_char(char c)
 	       (c >= '0' && c <= '9') || c == '_';
 }
 
-/* @word in @line, not inside a longer word ("DEBUG" is not "BUG"). */
-static bool has_word(const char *line, const char *word)
+bool fuzz_has_word(const char *line, const char *word)
 {
 	size_t n = strlen(word);
 	const char *p;
@@ -95,7 +94,7 @@ static bool bad_line(const char *line)
 	unsigned int i;
 
 	for (i = 0; i < sizeof(bad_words) / sizeof(bad_words[0]); i++)
-		if (has_word(line, bad_words[i]))
+		if (fuzz_has_word(line, bad_words[i]))
 			return true;
 	for (i = 0; i < sizeof(bad_phrases) / sizeof(bad_phrases[0]); i++)
 		if (strstr(line, bad_phrases[i]))

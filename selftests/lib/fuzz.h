@@ -123,6 +123,13 @@ struct fuzz_config {
 
 void fuzz_config(struct fuzz_config *c);
 
+/*
+ * @word in @text, not inside a longer word ("DEBUG" is not "BUG";
+ * "insns" is not in "kernel_insns"): for the kernel log's bad words and
+ * LG_FUZZ_SKIP's list.
+ */
+bool fuzz_has_word(const char *text, const char *word);
+
 /* An iteration's seed: the run's, the test's name, the iteration. */
 uint64_t fuzz_iter_seed(const struct fuzz_config *c, const char *test, long iter);
 

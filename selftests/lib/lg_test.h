@@ -136,6 +136,9 @@ static inline void *lg_test_hva(struct lg_test_vm *t, const void *gva)
 	return (char *)t->vm.mem + (uintptr_t)gva;
 }
 
+/* Set by the host in the guest's copy of @var before it runs. */
+#define SET_GUEST(t, var, val)	(*(__typeof__(var) *)lg_test_hva(t, &(var)) = (val))
+
 /* guest_insns.S: each faulting instruction, callable, with its labels. */
 #define LG_INSN(name)							\
 	extern char lg_insn_##name[], lg_insn_##name##_end[];		\
