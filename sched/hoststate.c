@@ -5,8 +5,8 @@
  *   SYSCALL/SYSENTER MSRs  A guest `syscall` must land in the switcher, not
  *                          in the host's entry code under the guest's CR3,
  *                          and on a code segment of our GDT (STAR: Xen's
- *                          0xe008, switcher.h); SYSENTER_CS = 0 makes
- *                          `sysenter` fault.
+ *                          0xe008, switcher.h), with VM in SFMASK too;
+ *                          SYSENTER_CS = 0 makes `sysenter` fault.
  *   PKRU                   the guest may WRPKRU at CPL3; PKRU also governs
  *                          the host's own accesses to user memory.
  *   DR7 / DR6              host breakpoints must not fire in the guest; a
@@ -51,6 +51,7 @@ struct lg_host_msrs {
 	u64 star;
 	u64 lstar;
 	u64 cstar;
+	u64 sfmask;
 	u64 sysenter_cs;
 	u32 pkru;
 	bool dr7_cleared;
@@ -66,10 +67,18 @@ static void load_switcher_msrs(struct lg_host_msrs *h)
 	rdmsrl(MSR_STAR, h->star);
 	rdmsrl(MSR_LSTAR, h->lstar);
 	rdmsrl(MSR_CSTAR, h->cstar);
+	rdmsrl(MSR_SYSCALL_MASK, h->sfmask);
 	rdmsrl(MSR_IA32_SYSENTER_CS, h->sysenter_cs);
 	wrmsr(MSR_STAR, 0, LG_STAR >> 32);
 	wrmsrl(MSR_LSTAR, entry);
 	wrmsrl(MSR_CSTAR, entry);
+	/*
+	 * VM as well as the host's flags: a no-op on a CPU, where V86 mode
+	 * does not exist in long mode.  Under QEMU's TCG a guest can reach
+	 * it (switcher_64.S, FROM_GUEST_OR), and its `syscall` would then
+	 * run the switcher with VM set, loading segments as V86 code does.
+	 */
+	wrmsrl(MSR_SYSCALL_MASK, h->sfmask | X86_EFLAGS_VM);
 	wrmsrl(MSR_IA32_SYSENTER_CS, 0);
 	h->loaded = true;
 }
@@ -81,6 +90,7 @@ static void restore_host_msrs(struct lg_host_msrs *h)
 	wrmsrl(MSR_STAR, h->star);
 	wrmsrl(MSR_LSTAR, h->lstar);
 	wrmsrl(MSR_CSTAR, h->cstar);
+	wrmsrl(MSR_SYSCALL_MASK, h->sfmask);
 	wrmsrl(MSR_IA32_SYSENTER_CS, h->sysenter_cs);
 	h->loaded = false;
 }

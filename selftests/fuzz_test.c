@@ -226,6 +226,37 @@ static void guest_hcalls(void)
 #define CODE_RANDOM	16
 #define CODE_SIZE	(CODE_REGS * 10 + CODE_RANDOM + 32)
 
+/*
+ * Two instructions QEMU's TCG (10.0 and before) gets so wrong at CPL3 that
+ * any process can stop the machine with them, and which no hypervisor can
+ * intercept; random code meets both often (docs/limits.md M:054).  So:
+ *   - `mov r/m, %sreg` (0x8e) with ModRM.reg 6 or 7 is #UD on a CPU; TCG
+ *     loads LDTR or TR from the selector, and a null TR makes the next
+ *     trap abort QEMU ("invalid tss").  The register becomes DS or SS.
+ *   - a 32-bit IRET (0xcf without REX.W) whose EFLAGS image has VM set
+ *     enters virtual-8086 mode in long mode.  lguest survives that now
+ *     (gdt_test), killing the guest, but near fuzz_try's frame the image
+ *     mostly has bit 17 set and the iteration would end: an IRET in the
+ *     random bytes gets a REX.W (iretq), one in a register's bytes (to be
+ *     jumped into) becomes 0xce.
+ * Each byte is rewritten only where it could be the instruction.
+ */
+static void avoid_tcg_bugs(uint8_t *code, unsigned int n, unsigned int random)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (code[i] == 0x8e && i + 1 < n && ((code[i + 1] >> 3) & 7) >= 6)
+			code[i + 1] &= ~0x20;
+		if (code[i] != 0xcf || (i && (code[i - 1] & 0xf8) == 0x48))
+			continue;
+		if (i > random)
+			code[i - 1] = 0x48;
+		else
+			code[i] = 0xce;
+	}
+}
+
 static void write_code(uint8_t *code, uint64_t *s, uint64_t mem)
 {
 	static const uint8_t regs[CODE_REGS] = {	/* all but RSP (4) */
@@ -243,6 +274,7 @@ static void write_code(uint8_t *code, uint64_t *s, uint64_t mem)
 	}
 	for (i = 0; i < CODE_RANDOM; i++)
 		code[n++] = (uint8_t)fuzz_rand(s);
+	avoid_tcg_bugs(code, n, CODE_REGS * 10);
 	while (n < CODE_SIZE)
 		code[n++] = 0xcc;
 }

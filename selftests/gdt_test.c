@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "kselftest_harness.h"
@@ -227,6 +228,99 @@ TEST(a_guest_that_pulls_its_code_segment_is_killed)
 	EXPECT_EQ(0, strncmp(last_exit.msg, "guest left 64-bit mode (cs 0x3b, ss 0x2b)", 41))
 		TH_LOG("%s", last_exit.msg);
 	lg_test_vm_free(t);
+}
+
+/*
+ * A 32-bit IRET whose EFLAGS image has VM set (docs/limits.md M:054).  In
+ * long mode a CPU ignores VM there: the guest goes on at the frame's
+ * CS:EIP, on Xen's flat CS64 here (always in the GDT), or takes a #GP if
+ * the selector's RPL is 0.  QEMU's TCG enters virtual-8086 mode instead, at
+ * linear CS * 16 + IP, and the next trap's frame holds that CS, which
+ * reads as CPL0 if its RPL is 0: that is where the fuzzer left a host CPU
+ * stopped in the switcher.  So the V86 code goes there, and leaves V86
+ * mode each of the three ways there are: a trap (hlt is privileged), a
+ * `syscall`, an interrupt of the host's (a spin with IF on).  The host
+ * must go on either way, and the guest with it (a CPU) or be killed,
+ * saying so, at the exit we meant (an emulator).
+ */
+#define XEN_CS64	0xe033
+static const uint8_t v86_code[][2] = {
+	{ 0xf4, 0xf4 },		/* hlt: #GP(0) in V86 mode */
+	{ 0x0f, 0x05 },		/* syscall */
+	{ 0xeb, 0xfe },		/* jmp . until a host interrupt */
+};
+#define V86_WAYS	3
+static const unsigned int v86_exit[V86_WAYS] = { 13, 0x100 /* LG_TRAP_SYSCALL */, 32 };
+static uint64_t v86_variant;	/* way, + V86_WAYS for CS with RPL 3 */
+
+static void guest_iretl_with_vm(void)
+{
+	unsigned int way = v86_variant % V86_WAYS;
+	uint32_t frame[9] = { 0 };
+	uint8_t *v86;
+
+	frame[1] = v86_variant < V86_WAYS ? XEN_CS64 & ~3 : XEN_CS64;
+	frame[2] = 0x20202;		/* VM | IF | the fixed bit */
+	frame[4] = LGUEST_USER_SS;
+	asm volatile("leaq 1f(%%rip), %%rax\n\t"
+		     "movl %%eax, %0\n\t"
+		     : "=m"(frame[0]) :: "rax");
+	v86 = (uint8_t *)(uintptr_t)(frame[1] * 16 + (frame[0] & 0xffff));
+	v86[0] = v86_code[way][0];
+	v86[1] = v86_code[way][1];
+	/* ESP: this one, zero-extended by a CPU (the stack is below 4 GiB). */
+	asm volatile("movq %%rsp, %%rax\n\t"
+		     "movl %%eax, 12(%0)\n\t"
+		     "movq %0, %%rsp\n\t"
+		     "iretl\n"
+		     "1:"
+		     :: "r"(frame) : "rax", "memory");
+	GUEST_ASSERT_EQ(read_cs(), XEN_CS64);
+	switch_cs(LGUEST_USER_CS);
+	GUEST_SYNC(1);
+}
+
+TEST(an_iret_into_virtual_8086_mode_leaves_the_host_running)
+{
+	unsigned int i, v86 = 0;
+
+	for (i = 0; i < 2 * V86_WAYS; i++) {
+		struct lg_test_vm *t = lg_test_vm_create(guest_iretl_with_vm);
+		unsigned int vector;
+		uint64_t v;
+		int r;
+
+		ASSERT_NE(NULL, t);
+		SET_GUEST(t, v86_variant, i);
+		r = run(t, &v);
+		if (sscanf(last_exit.msg, "it entered virtual-8086 mode (vector %u at",
+			   &vector) == 1) {
+			/* An emulator: killed at the exit of the way it left. */
+			ASSERT_EQ(UCALL_NONE, r);
+			EXPECT_EQ(LGUEST_EXIT_KILLED, last_exit.reason);
+			if (v86_exit[i % V86_WAYS] == 32) {
+				EXPECT_LE(32, vector);
+			} else {
+				EXPECT_EQ(v86_exit[i % V86_WAYS], vector);
+			}
+			v86++;
+		} else if (i < V86_WAYS) {
+			/* The SDM's CPU: a #GP for the RPL 0 selector... */
+			ASSERT_EQ(UCALL_NONE, r);
+			EXPECT_EQ(0, strncmp(last_exit.msg, "unhandled trap 13 (#GP)", 23))
+				TH_LOG("%s", last_exit.msg);
+		} else {
+			/* ... and with RPL 3, VM ignored, on in 64-bit mode. */
+			ASSERT_EQ(UCALL_SYNC, r)
+				TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);
+			EXPECT_EQ(1, v);
+		}
+		lg_test_vm_free(t);
+	}
+	/* All or nothing: a CPU never enters V86 mode, an emulator always. */
+	EXPECT_TRUE(v86 == 0 || v86 == i);
+	if (v86)
+		TH_LOG("this CPU entered V86 mode in long mode (QEMU's TCG does)");
 }
 
 int main(int argc, char **argv)

@@ -530,6 +530,26 @@ lg_return_to_user:
 SYM_CODE_END(lg_syscall_entry)
 
 /*
+ * Who was interrupted, from the frame (vector, error code, RIP, CS,
+ * RFLAGS...): the guest if CS says CPL3, else the switcher itself, unless
+ * RFLAGS says virtual-8086 mode.  V86 mode runs at CPL3 by definition and
+ * does not exist in long mode: no x86-64 CPU gets there (the SDM's IRET in
+ * IA-32e mode has no path to it).  QEMU's TCG does, on a CPL3 `iretl`
+ * whose EFLAGS image has VM set, and then pushes a real-mode CS that reads
+ * as CPL0: without this test such a guest would stop the CPU in
+ * lg_trap_in_switcher.  C kills the guest (docs/limits.md M:054).  The
+ * guest's exits take the first branch; only the switcher's own traps pay
+ * for the second test.
+ */
+.macro FROM_GUEST_OR in_switcher
+	testb	$3, 24(%rsp)
+	jnz	.Lfrom_guest_\@
+	testl	$X86_EFLAGS_VM, 32(%rsp)
+	jz	\in_switcher
+.Lfrom_guest_\@:
+.endm
+
+/*
  * The 256 IDT stubs, 16 bytes apart (an ENDBR for kernels with IBT, which
  * wants one where every interrupt lands).  Vectors for which the CPU
  * pushes no error code push a zero, so every frame has the same shape.  #DF, NMI,
@@ -561,8 +581,7 @@ SYM_CODE_END(lg_trap_stubs)
  * for any trap; at CPL0 it hit the switcher itself.
  */
 SYM_CODE_START_NOALIGN(lg_exit_ist)
-	testb	$3, 24(%rsp)
-	jz	lg_trap_in_switcher
+	FROM_GUEST_OR lg_trap_in_switcher
 	/* The seven words, in the order LGP_TRAPNUM .. LGP_SS lay them out. */
 	pushq	%rax
 	word = 0
@@ -582,8 +601,7 @@ SYM_CODE_END(lg_exit_ist)
  * LG_CUR_VA; from CPL0 it is something that hit the switcher itself.
  */
 SYM_CODE_START_NOALIGN(lg_exit_common)
-	testb	$3, 24(%rsp)
-	jz	lg_trap_in_switcher
+	FROM_GUEST_OR lg_trap_in_switcher
 lg_exit_guest:
 	/*
 	 * An interrupt gate clears neither AC nor DF, which the guest may

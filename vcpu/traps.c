@@ -388,6 +388,19 @@ void lguest_arch_handle_trap(struct lg_cpu *cpu)
 	const struct lg_personality *ops = cpu->lg->ops;
 	unsigned int vector = cpu->regs.trapnum;
 
+	/*
+	 * Virtual-8086 mode, which no x86-64 CPU enters in long mode, but
+	 * QEMU's TCG does on the guest's `iretl` (switcher_64.S says how the
+	 * exit got here, M:054 the rest).  Its segments are real-mode ones:
+	 * nothing can be made of its state, so it goes no further.
+	 */
+	if (unlikely(cpu->regs.rflags & X86_EFLAGS_VM)) {
+		kill_guest(cpu,
+			   "it entered virtual-8086 mode (vector %u at %#llx), an emulator bug",
+			   vector, cpu->regs.rip);
+		return;
+	}
+
 	switch (vector) {
 	case LG_TRAP_SYSCALL:
 		if (cpu->mode == LG_MODE_USER)
