@@ -230,9 +230,10 @@ static void guest_hcalls(void)
  * Two instructions QEMU's TCG (10.0 and before) gets so wrong at CPL3 that
  * any process can stop the machine with them, and which no hypervisor can
  * intercept; random code meets both often (docs/limits.md M:054).  So:
- *   - `mov r/m, %sreg` (0x8e) with ModRM.reg 6 or 7 is #UD on a CPU; TCG
- *     loads LDTR or TR from the selector, and a null TR makes the next
- *     trap abort QEMU ("invalid tss").  The register becomes DS or SS.
+ *   - `mov r/m, %sreg` (0x8e) with ModRM.reg 1, 6 or 7 is #UD on a CPU;
+ *     TCG loads CS, LDTR or TR from the selector.  A null TR makes the
+ *     next trap abort QEMU ("invalid tss"); a null CS lguest survives
+ *     (gdt_test), killing the guest.  The register becomes DS.
  *   - a 32-bit IRET (0xcf without REX.W) whose EFLAGS image has VM set
  *     enters virtual-8086 mode in long mode.  lguest survives that now
  *     (gdt_test), killing the guest, but near fuzz_try's frame the image
@@ -246,8 +247,10 @@ static void avoid_tcg_bugs(uint8_t *code, unsigned int n, unsigned int random)
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		if (code[i] == 0x8e && i + 1 < n && ((code[i + 1] >> 3) & 7) >= 6)
-			code[i + 1] &= ~0x20;
+		unsigned int reg = i + 1 < n ? (code[i + 1] >> 3) & 7 : 0;
+
+		if (code[i] == 0x8e && (reg == 1 || reg >= 6))
+			code[i + 1] = (code[i + 1] & ~0x38) | 3 << 3;
 		if (code[i] != 0xcf || (i && (code[i - 1] & 0xf8) == 0x48))
 			continue;
 		if (i > random)
@@ -718,7 +721,8 @@ static int fuzz_loop(const char *test, unsigned int weight, fuzz_iter_fn one,
 		c->tally.iters++;
 		if (getenv("LG_FUZZ_TRACE"))
 			printf("# iteration %ld\n", i);
-		if (one(seed, c) || !fuzz_host_ok(c->why, sizeof(c->why))) {
+		if (one(seed, c) || !fuzz_host_ok(c->why, sizeof(c->why)) ||
+		    !fuzz_checkers_ok(&c->checkers, c->why, sizeof(c->why))) {
 			printf("# %s: iteration %ld failed: %s\n", test, i, c->why);
 			printf("# replay: LG_FUZZ_SEED=%llu LG_FUZZ_ITER=%ld "
 			       "LG_FUZZ_TEST=%s selftests/fuzz_test\n",
@@ -728,8 +732,8 @@ static int fuzz_loop(const char *test, unsigned int weight, fuzz_iter_fn one,
 		}
 		i++;
 	} while (c->cfg.iter < 0 && fuzz_now() < end);
-	if (fuzz_checkers_stop(&c->checkers)) {
-		printf("# %s: a host process found its registers changed\n", test);
+	if (!fuzz_checkers_stop(&c->checkers, c->why, sizeof(c->why)) && !bad) {
+		printf("# %s: %s\n", test, c->why);
 		bad = -1;
 	}
 	fuzz_tally_print(test, &c->tally);

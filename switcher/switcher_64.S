@@ -531,18 +531,23 @@ SYM_CODE_END(lg_syscall_entry)
 
 /*
  * Who was interrupted, from the frame (vector, error code, RIP, CS,
- * RFLAGS...): the guest if CS says CPL3, else the switcher itself, unless
- * RFLAGS says virtual-8086 mode.  V86 mode runs at CPL3 by definition and
- * does not exist in long mode: no x86-64 CPU gets there (the SDM's IRET in
- * IA-32e mode has no path to it).  QEMU's TCG does, on a CPL3 `iretl`
- * whose EFLAGS image has VM set, and then pushes a real-mode CS that reads
- * as CPL0: without this test such a guest would stop the CPU in
- * lg_trap_in_switcher.  C kills the guest (docs/limits.md M:054).  The
- * guest's exits take the first branch; only the switcher's own traps pay
- * for the second test.
+ * RFLAGS, RSP, SS): the guest if CS says CPL3, else the switcher itself,
+ * unless SS says CPL3 or RFLAGS says virtual-8086 mode.  On a CPU, CS.RPL
+ * and SS.RPL are both the CPL, and V86 mode does not exist in long mode
+ * (the SDM's IRET in IA-32e mode has no path to it).  QEMU's TCG breaks
+ * all three for a CPL3 program: `mov %eax, %cs` (#UD on a CPU) loads a
+ * null CS and stays at CPL3, and an `iretl` whose EFLAGS image has VM set
+ * enters V86 mode with a real-mode CS; either way the next trap's CS reads
+ * as CPL0, and without the other tests the CPU would stop in
+ * lg_trap_in_switcher.  The switcher's own SS is always RPL 0 (null, the
+ * host's, or STAR's 0xe010).  C kills such a guest (docs/limits.md
+ * M:054).  The guest's exits take the first branch; only the switcher's
+ * own traps pay for the others.
  */
 .macro FROM_GUEST_OR in_switcher
 	testb	$3, 24(%rsp)
+	jnz	.Lfrom_guest_\@
+	testb	$3, 48(%rsp)
 	jnz	.Lfrom_guest_\@
 	testl	$X86_EFLAGS_VM, 32(%rsp)
 	jz	\in_switcher

@@ -389,15 +389,20 @@ void lguest_arch_handle_trap(struct lg_cpu *cpu)
 	unsigned int vector = cpu->regs.trapnum;
 
 	/*
-	 * Virtual-8086 mode, which no x86-64 CPU enters in long mode, but
-	 * QEMU's TCG does on the guest's `iretl` (switcher_64.S says how the
-	 * exit got here, M:054 the rest).  Its segments are real-mode ones:
-	 * nothing can be made of its state, so it goes no further.
+	 * Virtual-8086 mode, or a CS that says CPL0 while the guest ran at
+	 * CPL3: no x86-64 CPU gets there, QEMU's TCG does (switcher_64.S says
+	 * how the exit got here, M:054 the rest).  Nothing can be made of
+	 * such a state, so the guest goes no further.
 	 */
 	if (unlikely(cpu->regs.rflags & X86_EFLAGS_VM)) {
 		kill_guest(cpu,
 			   "it entered virtual-8086 mode (vector %u at %#llx), an emulator bug",
 			   vector, cpu->regs.rip);
+		return;
+	}
+	if (unlikely(!(cpu->regs.cs & 3))) {
+		kill_guest(cpu, "it ran on CS %#llx at CPL3 (vector %u at %#llx), an emulator bug",
+			   cpu->regs.cs, vector, cpu->regs.rip);
 		return;
 	}
 

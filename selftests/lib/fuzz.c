@@ -180,14 +180,15 @@ bool fuzz_host_ok(char *why, size_t len)
  * R12-R15 and XMM8-XMM15 and in its GS base, it makes a getppid() and a
  * sched_yield() between checks, so world switches on that CPU happen
  * around it.  Exits 0 when stopped with everything intact, 1 at the first
- * register found changed, 2 if it could not set itself up.
+ * register found changed (written into the page), 2 if it could not set
+ * itself up.
  */
-static void checker(int cpu, volatile int *stop, pid_t parent)
+static void checker(int cpu, struct fuzz_checker_page *page, pid_t parent)
 {
 	/* A GS base must be canonical: a user address that is never mapped. */
 	uint64_t p = CHECK_PATTERN + cpu, gsv = 0x00007f6c67750000ULL + cpu * 4096ULL;
-	uint64_t gs = 0;
-	long bad;
+	uint64_t gs = 0, val;
+	long what;
 	cpu_set_t set;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -198,8 +199,12 @@ static void checker(int cpu, volatile int *stop, pid_t parent)
 	if (sched_setaffinity(0, sizeof(set), &set) ||
 	    syscall(SYS_arch_prctl, ARCH_SET_GS, gsv))
 		_exit(2);
-	while (!*stop) {
-		/* Past the red zone, then RBP saved by hand: it is ours to test. */
+	while (!page->stop) {
+		/*
+		 * Past the red zone, then RBP saved by hand: it is ours to
+		 * test.  EAX counts the registers checked, so that a mismatch
+		 * leaves which one in it and what it held in RCX.
+		 */
 		asm volatile("subq $128, %%rsp\n push %%rbp\n"
 			     "movq %[p], %%rbx\n movq %[p], %%rbp\n movq %[p], %%r12\n"
 			     "movq %[p], %%r13\n movq %[p], %%r14\n movq %[p], %%r15\n"
@@ -210,23 +215,32 @@ static void checker(int cpu, volatile int *stop, pid_t parent)
 			     "movl %[yield], %%eax\n syscall\n"
 			     "xorl %%eax, %%eax\n"
 			     ".irp r, rbx, rbp, r12, r13, r14, r15\n"
-			     "cmpq %[p], %%\\r\n jne 1f\n"
+			     "incl %%eax\n movq %%\\r, %%rcx\n cmpq %[p], %%rcx\n jne 1f\n"
 			     ".endr\n"
 			     ".irp r, 8, 9, 10, 11, 12, 13, 14, 15\n"
-			     "movq %%xmm\\r, %%rcx\n cmpq %[p], %%rcx\n jne 1f\n"
+			     "incl %%eax\n movq %%xmm\\r, %%rcx\n cmpq %[p], %%rcx\n jne 1f\n"
 			     ".endr\n"
-			     "jmp 2f\n"
-			     "1: movl $1, %%eax\n"
-			     "2: pop %%rbp\n addq $128, %%rsp\n"
-			     : "=&a"(bad)
+			     "xorl %%eax, %%eax\n"
+			     "1: pop %%rbp\n addq $128, %%rsp\n"
+			     : "=&a"(what), "=&c"(val)
 			     : [p] "r"(p), [getppid] "i"(SYS_getppid),
 			       [yield] "i"(SYS_sched_yield)
-			     : "rbx", "rcx", "r11", "r12", "r13", "r14", "r15",
+			     : "rbx", "r11", "r12", "r13", "r14", "r15",
 			       "memory", "cc",
 			       "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
 			       "xmm14", "xmm15");
-		if (bad || syscall(SYS_arch_prctl, ARCH_GET_GS, &gs) || gs != gsv)
+		if (!what && (syscall(SYS_arch_prctl, ARCH_GET_GS, &gs) || gs != gsv)) {
+			what = 15;
+			val = gs;
+		}
+		if (what) {
+			if (__sync_bool_compare_and_swap(&page->failed, 0, 1)) {
+				page->cpu = cpu;
+				page->what = what;
+				page->value = val;
+			}
 			_exit(1);
+		}
 	}
 	_exit(0);
 }
@@ -237,12 +251,14 @@ int fuzz_checkers_start(struct fuzz_checkers *c)
 	int cpu;
 
 	c->n = 0;
-	c->stop = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	c->page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (c->stop == MAP_FAILED)
+	if (c->page == MAP_FAILED) {
+		c->page = NULL;
 		return -1;
+	}
 	if (sched_getaffinity(0, sizeof(all), &all)) {
-		fuzz_checkers_stop(c);
+		fuzz_checkers_stop(c, NULL, 0);
 		return -1;
 	}
 	for (cpu = 0; cpu < CPU_SETSIZE && c->n < 256; cpu++) {
@@ -252,30 +268,94 @@ int fuzz_checkers_start(struct fuzz_checkers *c)
 			continue;
 		pid = fork();
 		if (pid < 0) {
-			fuzz_checkers_stop(c);
+			fuzz_checkers_stop(c, NULL, 0);
 			return -1;
 		}
 		if (!pid)
-			checker(cpu, c->stop, parent);
+			checker(cpu, c->page, parent);
+		c->cpus[c->n] = cpu;
 		c->pids[c->n++] = pid;
 	}
 	return 0;
 }
 
-int fuzz_checkers_stop(struct fuzz_checkers *c)
-{
-	int i, bad = 0, status;
+static const char *const checked_names[] = {
+	"?", "RBX", "RBP", "R12", "R13", "R14", "R15", "XMM8", "XMM9",
+	"XMM10", "XMM11", "XMM12", "XMM13", "XMM14", "XMM15", "the GS base",
+};
 
-	if (c->stop == MAP_FAILED || !c->stop)
-		return 1;
-	*c->stop = 1;
-	for (i = 0; i < c->n; i++)
-		if (waitpid(c->pids[i], &status, 0) != c->pids[i] ||
-		    !WIFEXITED(status) || WEXITSTATUS(status))
-			bad++;
-	munmap((void *)c->stop, 4096);
-	c->stop = NULL;
-	return bad;
+/* What the first failure was, or why checker @i (status @status) ended. */
+static void checker_why(struct fuzz_checkers *c, int i, int status, char *why, size_t len)
+{
+	const struct fuzz_checker_page *pg = c->page;
+
+	if (!why)
+		return;
+	if (pg->failed)
+		snprintf(why, len, "a host process on CPU %d found %s changed (%#llx, not %#llx)",
+			 pg->cpu, checked_names[pg->what < 16 ? pg->what : 0],
+			 (unsigned long long)pg->value,
+			 pg->what == 15 ? 0x00007f6c67750000ULL + pg->cpu * 4096ULL :
+			 CHECK_PATTERN + pg->cpu);
+	else if (WIFSIGNALED(status))
+		snprintf(why, len, "the host process checking CPU %d died of signal %d",
+			 c->cpus[i], WTERMSIG(status));
+	else
+		snprintf(why, len, "the host process checking CPU %d exited with %d",
+			 c->cpus[i], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/* Between iterations: have they all found what they left? */
+bool fuzz_checkers_ok(struct fuzz_checkers *c, char *why, size_t len)
+{
+	int i, status = 0;
+
+	for (i = 0; i < c->n; i++) {
+		pid_t r;
+
+		if (c->pids[i] < 0)
+			continue;
+		do
+			r = waitpid(c->pids[i], &status, WNOHANG);
+		while (r < 0 && errno == EINTR);
+		if (r == 0)
+			continue;
+		c->pids[i] = -1;	/* reaped (or lost): stop() skips it */
+		checker_why(c, i, r > 0 ? status : 0, why, len);
+		return false;
+	}
+	return true;
+}
+
+bool fuzz_checkers_stop(struct fuzz_checkers *c, char *why, size_t len)
+{
+	int i, status;
+	bool ok = true;
+	pid_t r;
+
+	if (!c->page)
+		return false;
+	c->page->stop = 1;
+	for (i = 0; i < c->n; i++) {
+		if (c->pids[i] < 0)
+			continue;
+		do
+			r = waitpid(c->pids[i], &status, 0);
+		while (r < 0 && errno == EINTR);
+		if (r != c->pids[i]) {
+			if (ok && why)
+				snprintf(why, len, "cannot wait for the host process checking CPU %d",
+					 c->cpus[i]);
+			ok = false;
+		} else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			if (ok)
+				checker_why(c, i, status, why, len);
+			ok = false;
+		}
+	}
+	munmap((void *)c->page, 4096);
+	c->page = NULL;
+	return ok;
 }
 
 /* ------------------------------------------------------------------ */

@@ -150,17 +150,29 @@ bool fuzz_host_ok(char *why, size_t len);
  * Checker processes, one per CPU we may run on, each holding known values
  * in its callee-saved registers, vector registers and GS base and
  * checking them between system calls and yields, as the guests' world
- * switches happen around them.  fuzz_checkers_stop() returns how many
- * found a register changed (or could not run), 0 if none.
+ * switches happen around them.  The first to find one changed writes
+ * which, on which CPU and what it held into a page they share and exits:
+ * fuzz_checkers_ok() (after each iteration, so that the failure has an
+ * iteration to replay) and fuzz_checkers_stop() say so in @why, as they
+ * do a checker that died or could not set itself up.
  */
+struct fuzz_checker_page {
+	volatile int stop;
+	volatile int failed;	/* the first failure below is written */
+	int cpu, what;		/* what: 1-6 RBX RBP R12-R15, 7-14 XMM8-15, 15 GS */
+	uint64_t value;
+};
+
 struct fuzz_checkers {
 	int n;
 	int pids[256];
-	volatile int *stop;
+	int cpus[256];
+	struct fuzz_checker_page *page;
 };
 
 int fuzz_checkers_start(struct fuzz_checkers *c);
-int fuzz_checkers_stop(struct fuzz_checkers *c);
+bool fuzz_checkers_ok(struct fuzz_checkers *c, char *why, size_t len);
+bool fuzz_checkers_stop(struct fuzz_checkers *c, char *why, size_t len);
 
 /*
  * What ended each iteration's guests, for the TAP comments: counts, and

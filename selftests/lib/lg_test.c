@@ -185,6 +185,24 @@ int lg_test_run(struct lg_test_vm *t, uint64_t *value, struct lguest_exit *exit)
 	}
 }
 
+const char *lg_test_kill_reason(void (*guest_fn)(void), struct lguest_exit *exit)
+{
+	struct lg_test_vm *t = lg_test_vm_create(guest_fn);
+	uint64_t v;
+	int r;
+
+	if (!t)
+		return NULL;
+	r = lg_test_run(t, &v, exit);
+	lg_test_vm_free(t);
+	if (r != UCALL_NONE || exit->reason != LGUEST_EXIT_KILLED) {
+		printf("# the guest was not killed: run %d, exit %u: %s\n",
+		       r, exit->reason, exit->msg);
+		return NULL;
+	}
+	return exit->msg;
+}
+
 int lg_test_info(struct lguest_info *info)
 {
 	struct {

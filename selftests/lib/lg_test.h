@@ -130,6 +130,12 @@ int lg_test_run(struct lg_test_vm *t, uint64_t *value, struct lguest_exit *exit)
 		lg_test_vm_free(__t);					\
 	} while (0)
 
+/*
+ * Run a guest that must be killed: the host's reason (in @exit), or NULL
+ * (and what happened instead is printed).
+ */
+const char *lg_test_kill_reason(void (*guest_fn)(void), struct lguest_exit *exit);
+
 /* Host view of a guest object: same address, other copy. */
 static inline void *lg_test_hva(struct lg_test_vm *t, const void *gva)
 {
