@@ -227,9 +227,9 @@ static void guest_hcalls(void)
 #define CODE_SIZE	(CODE_REGS * 10 + CODE_RANDOM + 32)
 
 /*
- * Two instructions QEMU's TCG (10.0 and before) gets so wrong at CPL3 that
- * any process can stop the machine with them, and which no hypervisor can
- * intercept; random code meets both often (docs/limits.md M:054).  So:
+ * Instructions QEMU's TCG (10.0 and before) gets so wrong at CPL3 that any
+ * process can stop the machine with them, and which no hypervisor can
+ * intercept; random code meets them often (docs/limits.md M:054).  So:
  *   - `mov r/m, %sreg` (0x8e) with ModRM.reg 1, 6 or 7 is #UD on a CPU;
  *     TCG loads CS, LDTR or TR from the selector.  A null TR makes the
  *     next trap abort QEMU ("invalid tss"); a null CS lguest survives

@@ -174,6 +174,8 @@ bool fuzz_host_ok(char *why, size_t len)
 /* ------------------------------------------------------------------ */
 
 #define CHECK_PATTERN	0x6c67756573743f21ULL	/* "lguest?!" */
+/* A GS base must be canonical: a user address that is never mapped. */
+#define CHECK_GS(cpu)	(0x00007f6c67750000ULL + (cpu) * 4096ULL)
 
 /*
  * One checker: on @cpu, with the pattern (plus its number) in RBX, RBP,
@@ -185,8 +187,7 @@ bool fuzz_host_ok(char *why, size_t len)
  */
 static void checker(int cpu, struct fuzz_checker_page *page, pid_t parent)
 {
-	/* A GS base must be canonical: a user address that is never mapped. */
-	uint64_t p = CHECK_PATTERN + cpu, gsv = 0x00007f6c67750000ULL + cpu * 4096ULL;
+	uint64_t p = CHECK_PATTERN + cpu, gsv = CHECK_GS(cpu);
 	uint64_t gs = 0, val;
 	long what;
 	cpu_set_t set;
@@ -295,7 +296,7 @@ static void checker_why(struct fuzz_checkers *c, int i, int status, char *why, s
 		snprintf(why, len, "a host process on CPU %d found %s changed (%#llx, not %#llx)",
 			 pg->cpu, checked_names[pg->what < 16 ? pg->what : 0],
 			 (unsigned long long)pg->value,
-			 pg->what == 15 ? 0x00007f6c67750000ULL + pg->cpu * 4096ULL :
+			 pg->what == 15 ? CHECK_GS(pg->cpu) :
 			 CHECK_PATTERN + pg->cpu);
 	else if (WIFSIGNALED(status))
 		snprintf(why, len, "the host process checking CPU %d died of signal %d",
@@ -303,6 +304,17 @@ static void checker_why(struct fuzz_checkers *c, int i, int status, char *why, s
 	else
 		snprintf(why, len, "the host process checking CPU %d exited with %d",
 			 c->cpus[i], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/* waitpid(), again when our own SIGALRM (no SA_RESTART) interrupts it. */
+static pid_t reap(pid_t pid, int *status, int flags)
+{
+	pid_t r;
+
+	do
+		r = waitpid(pid, status, flags);
+	while (r < 0 && errno == EINTR);
+	return r;
 }
 
 /* Between iterations: have they all found what they left? */
@@ -315,9 +327,7 @@ bool fuzz_checkers_ok(struct fuzz_checkers *c, char *why, size_t len)
 
 		if (c->pids[i] < 0)
 			continue;
-		do
-			r = waitpid(c->pids[i], &status, WNOHANG);
-		while (r < 0 && errno == EINTR);
+		r = reap(c->pids[i], &status, WNOHANG);
 		if (r == 0)
 			continue;
 		c->pids[i] = -1;	/* reaped (or lost): stop() skips it */
@@ -339,9 +349,7 @@ bool fuzz_checkers_stop(struct fuzz_checkers *c, char *why, size_t len)
 	for (i = 0; i < c->n; i++) {
 		if (c->pids[i] < 0)
 			continue;
-		do
-			r = waitpid(c->pids[i], &status, 0);
-		while (r < 0 && errno == EINTR);
+		r = reap(c->pids[i], &status, 0);
 		if (r != c->pids[i]) {
 			if (ok && why)
 				snprintf(why, len, "cannot wait for the host process checking CPU %d",
