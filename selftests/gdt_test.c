@@ -281,16 +281,27 @@ TEST(an_iret_into_virtual_8086_mode_leaves_the_host_running)
 	unsigned int i, v86 = 0;
 
 	for (i = 0; i < 2 * V86_WAYS; i++) {
-		struct lg_test_vm *t = lg_test_vm_create(guest_iretl_with_vm);
-		unsigned int vector;
+		unsigned int vector, tries = 0;
+		struct lg_test_vm *t;
 		uint64_t v;
 		int r;
 
+again:
+		t = lg_test_vm_create(guest_iretl_with_vm);
 		ASSERT_NE(NULL, t);
 		SET_GUEST(t, v86_variant, i);
 		r = run(t, &v);
 		if (sscanf(last_exit.msg, "it entered virtual-8086 mode (vector %u at",
 			   &vector) == 1) {
+			/*
+			 * IF is set in V86 mode, so a host interrupt may come
+			 * before the way's first instruction: that exit is
+			 * right too, but the way's own is the one to test.
+			 */
+			if (vector >= 32 && v86_exit[i % V86_WAYS] != 32 && ++tries < 10) {
+				lg_test_vm_free(t);
+				goto again;
+			}
 			/* An emulator: killed at the exit of the way it left. */
 			ASSERT_EQ(UCALL_NONE, r);
 			EXPECT_EQ(LGUEST_EXIT_KILLED, last_exit.reason);
@@ -336,9 +347,15 @@ static void guest_mov_to_cs(void)
 
 TEST(a_null_cs_at_cpl3_leaves_the_host_running)
 {
-	const char *why = lg_test_kill_reason(guest_mov_to_cs, &last_exit);
+	unsigned int vector, tries = 0;
+	const char *why;
 
-	ASSERT_NE(NULL, why);
+	/* A host interrupt may come before the ud2: then try again. */
+	do {
+		why = lg_test_kill_reason(guest_mov_to_cs, &last_exit);
+		ASSERT_NE(NULL, why);
+	} while (sscanf(why, "it ran on CS 0x0 at CPL3 (vector %u", &vector) == 1 &&
+		 vector >= 32 && ++tries < 10);
 	if (strncmp(why, "unhandled trap 6 (#UD)", 22)) {
 		/* An emulator's: killed at the ud2's #UD, saying why. */
 		EXPECT_EQ(0, strncmp(why, "it ran on CS 0x0 at CPL3 (vector 6 at", 37))
