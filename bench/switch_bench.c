@@ -43,6 +43,7 @@
  * runs it in VMs whose hosts chose different ones (docs/performance.md).
  */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include "guest_user.h"
@@ -60,7 +61,13 @@ static uint64_t iterations;
 #define EAGER		"/sys/module/lg/parameters/eager_host_state"
 #define BENCH_VA	0x0000004000000000ULL	/* slot 0, far above memory */
 
-static uint64_t now_ns(void)
+/*
+ * Every measurement is the instructions between two calls of now_ns(), so
+ * tools/insn-profile splits QEMU's instruction trace at this function's
+ * entry (noinline: it must have one) and so profiles exactly what a row
+ * times.
+ */
+static __attribute__((noinline)) uint64_t now_ns(void)
 {
 	struct timespec ts;
 
@@ -477,11 +484,6 @@ static double bench_native_switch(uint64_t n)
 	return (double)(t1 - t0) / n / 2;
 }
 
-struct row {
-	const char *name, *key;
-	double insns;
-};
-
 /* The module's parameters as we found them, put back however we leave. */
 static char fast_was[4] = "Y\n", eager_was[4] = "N\n";
 
@@ -537,13 +539,148 @@ static int bench_mitigations(uint64_t n)
 	return 0;
 }
 
+/* The rows: bench_guest_loop()'s world-switch counts go to the summary. */
+static uint64_t entries_syscall, entries_int;
+static double ipi_one_way;
+
+static double row_getppid(uint64_t n) { return bench_getppid(n); }
+static double row_null_syscall(uint64_t n)
+{
+	return bench_guest_loop(guest_null_syscall, n, &entries_syscall);
+}
+
+static double row_null_int(uint64_t n)
+{
+	return bench_guest_loop(guest_null_int, n, &entries_int);
+}
+
+static double row_exits(uint64_t n) { return bench_exits(n); }
+static double row_getpid(uint64_t n) { return bench_diff(guest_user_getpid, n); }
+static double row_fills(uint64_t n) { return bench_diff(guest_fills, n); }
+static double row_native_faults(uint64_t n) { return bench_native_faults(n); }
+static double row_reflected_pf(uint64_t n) { return bench_diff(guest_reflected_pf, n); }
+static double row_invlpg_sync(uint64_t n) { return bench_diff(guest_invlpg_sync, n); }
+static double row_invlpg_ring(uint64_t n) { return bench_diff(guest_invlpg_ring, n); }
+static double row_as_switch(uint64_t n) { return bench_diff(guest_as_switch, n); }
+static double row_as_evicted(uint64_t n) { return bench_diff(guest_as_evicted, n); }
+static double row_native_switch(uint64_t n) { return bench_native_switch(n); }
+static double row_task_switch(uint64_t n) { return bench_diff(guest_task_switch, n); }
+static double row_ipi(uint64_t n) { return bench_ipi(n, &ipi_one_way); }
+static double row_ipi_one_way(uint64_t n) { return ipi_one_way; }
+
+/*
+ * One row: what it measures, with the module's fast_switch and
+ * eager_host_state set as given, and how tools/insn-profile turns the
+ * windows between now_ns() calls into one operation's: the first window,
+ * less the second for a row that measures an empty run too, over
+ * @ops_per_n operations an iteration (a pipe round trip is two switches).
+ * @windows 0: not a host window (the IPI's one way is the guests' clock).
+ */
+static const struct row {
+	const char *name, *key;
+	double (*run)(uint64_t n);
+	bool fast, eager;
+	unsigned int windows, ops_per_n;
+} rows[] = {
+	{ "native getppid()", "native_getppid", row_getppid, 1, 0, 1, 1 },
+	{ "null hypercall (syscall)", "hypercall_syscall", row_null_syscall, 1, 0, 1, 1 },
+	{ "null hypercall (int 0x1f)", "hypercall_int", row_null_int, 1, 0, 1, 1 },
+	{ "exit to launcher round trip", "exit_to_launcher", row_exits, 1, 0, 1, 1 },
+	{ "guest getpid, direct switch", "guest_getpid_direct", row_getpid, 1, 0, 2, 1 },
+	{ "guest getpid, through C", "guest_getpid_slow", row_getpid, 0, 0, 2, 1 },
+	{ "shadow fill (demand fault)", "shadow_fill", row_fills, 1, 0, 2, 1 },
+	{ "native page fault (anon read)", "native_page_fault", row_native_faults, 1, 0, 1, 1 },
+	{ "reflected #PF to the guest", "reflected_pf", row_reflected_pf, 1, 0, 2, 1 },
+	{ "PTE change + INVLPG hypercall", "invlpg_sync", row_invlpg_sync, 1, 0, 2, 1 },
+	{ "PTE change + INVLPG in the ring", "invlpg_ring", row_invlpg_ring, 1, 0, 2, 1 },
+	{ "address-space switch (cached)", "as_switch", row_as_switch, 1, 0, 2, 1 },
+	{ "address-space switch (evicted)", "as_switch_evicted", row_as_evicted, 1, 0, 2, 1 },
+	{ "native context switch (pipe)", "native_context_switch", row_native_switch,
+	  1, 0, 1, 2 },
+	{ "guest task switch (yield), lazy", "guest_task_switch", row_task_switch, 1, 0, 2, 1 },
+	{ "null hypercall, eager host state", "hypercall_eager", row_null_syscall, 1, 1, 1, 1 },
+	{ "guest task switch, eager host state", "guest_task_switch_eager", row_task_switch,
+	  1, 1, 2, 1 },
+	{ "IPI round trip (2 vCPUs, 1 CPU)", "ipi_round_trip", row_ipi, 1, 0, 2, 1 },
+	{ "IPI send to handler (halt-to-wake)", "ipi_one_way", row_ipi_one_way, 1, 0, 0, 1 },
+};
+#define NR_ROWS	(sizeof(rows) / sizeof(rows[0]))
+
+static double run_row(const struct row *r, uint64_t n)
+{
+	must(!set_param(FAST_SWITCH, r->fast), "setting fast_switch");
+	must(!set_param(EAGER, r->eager), "setting eager_host_state");
+	return r->run(n);
+}
+
+/*
+ * `switch_bench profile KEY N`, for tools/insn-profile: the one row, with
+ * QEMU's instruction trace on around it.  The profiler watches the
+ * directory LG_PROFILE names: we create "on", saying how many windows
+ * the row times, and wait for "on.ack" (the trace is on), run, then "off"
+ * and wait for "off.ack".
+ */
+static void profile_handshake(const char *dir, const char *what, const struct row *r)
+{
+	char path[512], tmp[520], ack[520];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, what);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(ack, sizeof(ack), "%s.ack", path);
+	f = fopen(tmp, "w");
+	must(f && fprintf(f, "windows=%u\n", r->windows) > 0 && !fclose(f) &&
+	     !rename(tmp, path), "writing the profiler's request");
+	/* The profiler answers in milliseconds, or the VM times out. */
+	while (access(ack, F_OK))
+		usleep(10000);
+}
+
+static int bench_profile(const char *key, uint64_t n)
+{
+	const char *dir = getenv("LG_PROFILE");
+	const struct row *r = NULL;
+	unsigned int i;
+	double v, v2;
+
+	for (i = 0; i < NR_ROWS; i++)
+		if (!strcmp(rows[i].key, key) && rows[i].windows)
+			r = &rows[i];
+	if (!r || !dir) {
+		fprintf(stderr, "switch_bench: profile needs LG_PROFILE and a row with host windows\n");
+		return 2;
+	}
+	/*
+	 * Three times: @n iterations to warm the process up (its heap, the
+	 * host's caches), then @n and 2 * @n.  What a run does once (a
+	 * fresh guest's first faults, say) is in the last two and drops out
+	 * of their difference, which is @n iterations of the steady state
+	 * only.  The clock's figure for the same: 2 * v2 - v per operation.
+	 */
+	profile_handshake(dir, "on", r);
+	run_row(r, n);
+	v = run_row(r, n);
+	v2 = run_row(r, 2 * n);
+	profile_handshake(dir, "off", r);
+	printf("PROFILE_ROW %s windows=%u ops=%llu now_ns=%p insns_per_op=%.1f\n",
+	       r->key, r->windows, (unsigned long long)n * r->ops_per_n,
+	       (void *)now_ns, 2 * v2 - v);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 0) : 20000, e1, e2;
-	struct row rows[24];
-	unsigned int nr = 0, i;
-	double native, one_way;
+	uint64_t n;
+	double res[NR_ROWS], native;
+	unsigned int i;
 
+	/* `switch_bench rows`: the keys tools/insn-profile can profile. */
+	if (argc > 1 && !strcmp(argv[1], "rows")) {
+		for (i = 0; i < NR_ROWS; i++)
+			if (rows[i].windows)
+				printf("%s\n", rows[i].key);
+		return 0;
+	}
 	if (access("/dev/lguest", F_OK)) {
 		fprintf(stderr, "switch_bench: /dev/lguest absent (lg.ko not loaded)\n");
 		return 4;
@@ -553,56 +690,22 @@ int main(int argc, char **argv)
 	save_param(FAST_SWITCH, fast_was);
 	save_param(EAGER, eager_was);
 	atexit(restore_params);
-#define ROW(n_, k_, v_)	(rows[nr++] = (struct row){ n_, k_, v_ })
-	native = bench_getppid(n);
-	ROW("native getppid()", "native_getppid", native);
-	ROW("null hypercall (syscall)", "hypercall_syscall",
-	    bench_guest_loop(guest_null_syscall, n, &e1));
-	ROW("null hypercall (int 0x1f)", "hypercall_int",
-	    bench_guest_loop(guest_null_int, n, &e2));
-	ROW("exit to launcher round trip", "exit_to_launcher", bench_exits(n));
-	must(!set_param(FAST_SWITCH, 1), "fast_switch=1");
-	ROW("guest getpid, direct switch", "guest_getpid_direct",
-	    bench_diff(guest_user_getpid, n));
-	must(!set_param(FAST_SWITCH, 0), "fast_switch=0");
-	ROW("guest getpid, through C", "guest_getpid_slow",
-	    bench_diff(guest_user_getpid, n));
-	must(!set_param(FAST_SWITCH, 1), "fast_switch=1");
-	ROW("shadow fill (demand fault)", "shadow_fill", bench_diff(guest_fills, n));
-	ROW("native page fault (anon read)", "native_page_fault",
-	    bench_native_faults(n));
-	ROW("reflected #PF to the guest", "reflected_pf",
-	    bench_diff(guest_reflected_pf, n));
-	ROW("PTE change + INVLPG hypercall", "invlpg_sync", bench_diff(guest_invlpg_sync, n));
-	ROW("PTE change + INVLPG in the ring", "invlpg_ring",
-	    bench_diff(guest_invlpg_ring, n));
-	ROW("address-space switch (cached)", "as_switch", bench_diff(guest_as_switch, n));
-	ROW("address-space switch (evicted)", "as_switch_evicted",
-	    bench_diff(guest_as_evicted, n));
-	ROW("native context switch (pipe)", "native_context_switch",
-	    bench_native_switch(n));
-	ROW("guest task switch (yield), lazy", "guest_task_switch",
-	    bench_diff(guest_task_switch, n));
-	must(!set_param(EAGER, 1), "eager_host_state=1");
-	ROW("null hypercall, eager host state", "hypercall_eager",
-	    bench_guest_loop(guest_null_syscall, n, &e1));
-	ROW("guest task switch, eager host state", "guest_task_switch_eager",
-	    bench_diff(guest_task_switch, n));
-	must(!set_param(EAGER, 0), "eager_host_state=0");
-	ROW("IPI round trip (2 vCPUs, 1 CPU)", "ipi_round_trip", bench_ipi(n, &one_way));
-	ROW("IPI send to handler (halt-to-wake)", "ipi_one_way", one_way);
-#undef ROW
+	if (argc > 3 && !strcmp(argv[1], "profile"))
+		return bench_profile(argv[2], strtoull(argv[3], NULL, 0));
+	n = argc > 1 ? strtoull(argv[1], NULL, 0) : 20000;
+	for (i = 0; i < NR_ROWS; i++)
+		res[i] = run_row(&rows[i], n);
+	native = res[0];
 
 	printf("%-34s %12s %10s\n", "operation", "insns/op", "x getppid");
-	for (i = 0; i < nr; i++)
-		printf("%-34s %12.0f %10.2f\n", rows[i].name, rows[i].insns,
-		       rows[i].insns / native);
+	for (i = 0; i < NR_ROWS; i++)
+		printf("%-34s %12.0f %10.2f\n", rows[i].name, res[i], res[i] / native);
 	printf("# world switches per hypercall: syscall %.3f, int %.3f\n",
-	       (double)e1 / n, (double)e2 / n);
+	       (double)entries_syscall / n, (double)entries_int / n);
 	printf("BENCH_JSON {\"iterations\": %llu, \"unit\": \"instructions (icount shift=0)\"",
 	       (unsigned long long)n);
-	for (i = 0; i < nr; i++)
-		printf(", \"%s\": %.0f", rows[i].key, rows[i].insns);
+	for (i = 0; i < NR_ROWS; i++)
+		printf(", \"%s\": %.0f", rows[i].key, res[i]);
 	printf("}\n");
 	return 0;
 }
