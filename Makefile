@@ -10,6 +10,7 @@
 #   make check-debug  the selftests on a debug kernel (KASAN, lockdep, ...)
 #   make fuzz     fuzz_test on the debug kernel, FUZZ_SECONDS=600 by default
 #   make xen-oracle  Debian's Xen 4.17 against lguest on the same Linux boot
+#   make xen-bench   the same Linux guest's costs under Xen 4.17 and lguest
 #   make clean
 #
 # KDIR=/path builds lg.ko against another kernel (a native host with module
@@ -87,7 +88,7 @@ XEN_LAUNCHER_OBJS := launcher/xen/kernel.o launcher/xen/layout.o launcher/xen/co
 XEN_BACKEND_OBJS := launcher/xen/gnttab.o launcher/xen/xenbus.o launcher/xen/blkback.o \
 		    launcher/xen/netback.o
 
-.PHONY: all module launcher guests selftests benches bench hosttests check run run-linux xen-oracle clean distclean \
+.PHONY: all module launcher guests selftests benches bench hosttests check run run-linux xen-oracle xen-bench clean distclean \
 	checkpatch sparse check-debug fuzz
 
 all: module launcher guests selftests hosttests benches
@@ -243,6 +244,11 @@ run-linux: all
 # part of make check.
 xen-oracle: all
 	tools/xen-oracle
+
+# Debian's kernel as a PV guest timed alike under Xen 4.17 and under
+# lguest, each in the same QEMU VM (tools/xen-bench); not part of make check.
+xen-bench: all
+	tools/xen-bench
 
 clean:
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP) clean
