@@ -308,6 +308,9 @@ struct lg_cpu {
 	void *pstate;
 };
 
+struct lg_ptinfo;
+struct lg_unsync;
+
 struct lguest {
 	/* Unique among live guests; reported by LHREQ_INFO. */
 	u32 id;
@@ -346,6 +349,16 @@ struct lguest {
 	atomic_long_t nr_tables;	/* every table page: shadow, roots, private */
 	atomic_long_t nr_shadow_tables;	/* ... of which below the templates */
 	long max_tables;		/* for nr_shadow_tables */
+	/*
+	 * A shadow kept coherent with the guest's tables, for a personality
+	 * whose guests show us every change (pgtable/coherent.c): where each
+	 * guest page was met as a table, and the tables written in place
+	 * since the last resync (under mmu_lock; resyncs one at a time).
+	 */
+	struct lg_ptinfo *ptinfo;
+	struct lg_unsync *unsync, *resyncing;
+	unsigned int nr_unsync;
+	struct mutex resync_lock;	/* one resync at a time */
 
 	unsigned int nr_cpus;
 	struct lg_cpu *cpus[LGUEST_MAX_VCPUS];
@@ -412,6 +425,16 @@ extern const char *const lguest_trap_names[32];
 void lguest_do_hypercall(struct lg_cpu *cpu);
 void lguest_shutdown(struct lguest *lg, u64 how, u64 status, const char *msg);
 void lguest_release_data_page(struct lg_cpu *cpu);
+
+/*
+ * pgtable/coherent.c: a shadow that survives CR3 writes, for a guest that
+ * shows us every change to its tables (Xen's).
+ */
+int lguest_track_tables(struct lguest *lg);
+void lguest_untrack_tables(struct lguest *lg);
+void lguest_table_written(struct lg_cpu *cpu, u64 gpa);
+void lguest_table_gone(struct lg_cpu *cpu, u64 gpa);
+void lguest_resync(struct lg_cpu *cpu);
 
 /* switcher/hole.c: slot 257 in the host, and each CPU's area there. */
 int lguest_hole_init(void);

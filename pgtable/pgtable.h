@@ -109,6 +109,12 @@ void lg_leaf_clear(struct lg_zap *z, u64 *leaf, unsigned int i);
 /* shadow.c, for pgdir.c: an address space's whole shadow goes. */
 void lg_shadow_zap_all(struct lg_pgdir *pd, struct lguest *lg,
 		       struct lg_zap *z);
+/* shadow.c: ranges of one address space, or everything the guest has. */
+void lg_zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start, u64 end);
+void lg_zap_everything(struct lguest *lg, struct lg_zap *z);
+/* coherent.c, for walk.c and shadow.c. */
+void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va);
+void lg_unsync_add(struct lguest *lg, u64 gpa, u64 va);
 /* pgdir.c, for shadow.c: a template entry changed; tell every vroot. */
 void lg_set_template(struct lguest *lg, struct lg_pgdir *pd,
 		     unsigned int mode, unsigned int slot, u64 val);

@@ -80,7 +80,7 @@ void lg_shadow_zap_all(struct lg_pgdir *pd, struct lguest *lg,
 }
 
 /* Every address space the guest has: after the launcher changed memory. */
-static void zap_everything(struct lguest *lg, struct lg_zap *z)
+void lg_zap_everything(struct lguest *lg, struct lg_zap *z)
 {
 	unsigned int i;
 
@@ -115,8 +115,8 @@ static void zap_range(struct lg_zap *z, u64 *table, unsigned int level,
 	}
 }
 
-static void zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start,
-			    u64 end)
+/* The leaves for the 48-bit offsets [start, end) of @pd, both modes. */
+void lg_zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start, u64 end)
 {
 	unsigned int m, slot;
 	u64 size = 1ULL << 39;
@@ -158,9 +158,9 @@ long lguest_invlpg(struct lg_cpu *cpu, u64 va, u64 len, u64 flags)
 	if (flags & LG_INVLPG_ALL_SPACES) {
 		for (i = 0; i < lg->nr_pgdirs; i++)
 			if (lg->pgdirs[i].valid)
-				zap_range_pgdir(&z, &lg->pgdirs[i], start, end);
+				lg_zap_range_pgdir(&z, &lg->pgdirs[i], start, end);
 	} else {
-		zap_range_pgdir(&z, cpu->pgdir, start, end);
+		lg_zap_range_pgdir(&z, cpu->pgdir, start, end);
 	}
 	spin_unlock(&lg->mmu_lock);
 	lg_zap_finish(&z);
@@ -321,7 +321,7 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 	struct lg_walk w;
 	struct lg_zap z;
 	int keep;
-	bool stuck = false;
+	bool stuck = false, in_place = false;
 
 	if (cpu->mode == LG_MODE_USER)
 		access |= LG_PF_USER;
@@ -333,8 +333,10 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 	smp_rmb();
 	switch (lg_walk(cpu, cpu->pgdir, va, access | LG_PF_PK, &w)) {
 	case LG_WALK_FAULT:
-		if (table_write(cpu, va, access, &w))
+		if (table_write(cpu, va, access, &w)) {
+			in_place = true;
 			break;
+		}
 		*guest_error = w.error;
 		cpu->stats.pf_reflected++;
 		return LG_PF_REFLECT;
@@ -373,7 +375,7 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 		goto retry;
 	/* A guest that maps without end starts afresh, not the host short. */
 	if (atomic_long_read(&lg->nr_shadow_tables) > lg->max_tables)
-		zap_everything(lg, &z);
+		lg_zap_everything(lg, &z);
 	pte = shadow_pte(cpu, cpu->pgdir, cpu->mode, va);
 	if (!pte) {
 		spin_unlock(&lg->mmu_lock);
@@ -419,6 +421,9 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 		lg_leaf_gfns(leaf_of(pte))[leaf_index(pte)] = gfn;
 	}
 	WRITE_ONCE(*pte, new);
+	/* A write the guest's tables do not show us: resync it (coherent.c). */
+	if (in_place)
+		lg_unsync_add(lg, w.gpa, va);
 	spin_unlock(&lg->mmu_lock);
 	if (!keep)
 		unpin_user_page(page);
@@ -462,7 +467,7 @@ static bool lg_mn_invalidate(struct mmu_interval_notifier *mni,
 	spin_lock(&lg->mmu_lock);
 	mmu_interval_set_seq(mni, cur_seq);
 	if (lg->pgdirs)
-		zap_everything(lg, &z);
+		lg_zap_everything(lg, &z);
 	spin_unlock(&lg->mmu_lock);
 	lg_zap_finish(&z);
 	return true;

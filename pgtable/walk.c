@@ -90,6 +90,9 @@ restart:
 	for (level = 4, n = 0;; level--) {
 		u64 egpa = table + 8 * lg_index(va, level), e;
 
+		/* A shadow kept coherent must know where this table is met. */
+		if (lg->ptinfo)
+			lg_bind_table(lg, table, level, va);
 		ptr[n] = lguest_gpa_to_user(lg, egpa);
 		if (get_user(e, ptr[n])) {
 			kill_guest(cpu, "cannot read its page table at gpa %#llx", egpa);

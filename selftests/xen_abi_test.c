@@ -1531,6 +1531,104 @@ TEST(page_table_hypercalls)
 	xen_test_vm_free(t);
 }
 
+/*
+ * A pinned L4's shadow survives a CR3 write (pgtable/coherent.c), and stays
+ * coherent with the tables: a change by mmu_update shows at once, a write
+ * in place to a pinned L1 at the next CR3 write or flush.
+ */
+#define CO_PAGES	128
+#define CO_DATA		(XEN_TEST_SCRATCH + 0x100000)
+#define CO_L4B		(XEN_TEST_SCRATCH + 0x10000)
+#define CO_X		(XEN_TEST_SCRATCH + 0x20000)
+
+static struct {
+	long pin_a, pin_b, ro, to_b, to_a, mu, direct_b, direct_a, flush;
+	uint64_t sum_first, sum_again, mu_seen, direct_seen, flush_seen;
+} co_res;
+
+static uint64_t co_touch(void)
+{
+	uint64_t sum = 0, i;
+
+	for (i = 0; i < CO_PAGES; i++)
+		sum += *(volatile uint64_t *)(CO_DATA + i * 4096);
+	return sum;
+}
+
+static void guest_coherent_shadow(void)
+{
+	uint64_t *l4a = (uint64_t *)XEN_TEST_PT_BASE, *l4b = (uint64_t *)CO_L4B;
+	uint64_t l1 = (uint64_t)l1e(CO_DATA) & PTE_ADDR, x = CO_X | PTE_P | PTE_RW | PTE_A | PTE_D;
+	uint64_t i;
+
+	for (i = 0; i < 512; i++)
+		l4b[i] = l4a[i];
+	*(volatile uint64_t *)CO_X = 0xabcd;
+	for (i = 0; i < CO_PAGES; i++)
+		*(volatile uint64_t *)(CO_DATA + i * 4096) = i + 1;
+	co_res.pin_a = mmuext1(MMUEXT_PIN_L4_TABLE, XEN_TEST_PT_BASE >> 12);
+	co_res.pin_b = mmuext1(MMUEXT_PIN_L4_TABLE, CO_L4B >> 12);
+	/* The L1 that maps the data read-only to the guest, as Xen has it. */
+	co_res.ro = xen_hypercall(__HYPERVISOR_update_va_mapping, l1, l1 | PTE_P | PTE_A,
+				  UVMF_INVLPG, 0, 0);
+	co_res.sum_first = co_touch();
+	GUEST_SYNC(1);
+	/* Away and back: nothing of the data is filled again. */
+	co_res.to_b = mmuext1(MMUEXT_NEW_BASEPTR, CO_L4B >> 12);
+	co_res.to_a = mmuext1(MMUEXT_NEW_BASEPTR, XEN_TEST_PT_BASE >> 12);
+	co_res.sum_again = co_touch();
+	GUEST_SYNC(2);
+	/* mmu_update from the other space, and no flush: seen on return. */
+	mmuext1(MMUEXT_NEW_BASEPTR, CO_L4B >> 12);
+	co_res.mu = mmu_update1((uint64_t)l1e(CO_DATA), x, 1, DOMID_SELF);
+	mmuext1(MMUEXT_NEW_BASEPTR, XEN_TEST_PT_BASE >> 12);
+	co_res.mu_seen = *(volatile uint64_t *)CO_DATA;
+	/* A write in place (the L1 is read-only to us): seen after a CR3 write. */
+	*(volatile uint64_t *)l1e(CO_DATA + 4096) = x;
+	co_res.direct_b = mmuext1(MMUEXT_NEW_BASEPTR, CO_L4B >> 12);
+	co_res.direct_a = mmuext1(MMUEXT_NEW_BASEPTR, XEN_TEST_PT_BASE >> 12);
+	co_res.direct_seen = *(volatile uint64_t *)(CO_DATA + 4096);
+	/* ... or after a flush. */
+	*(volatile uint64_t *)l1e(CO_DATA + 2 * 4096) = x;
+	co_res.flush = mmuext1(MMUEXT_TLB_FLUSH_LOCAL, 0);
+	co_res.flush_seen = *(volatile uint64_t *)(CO_DATA + 2 * 4096);
+}
+
+TEST(a_pinned_l4_keeps_its_shadow_coherent_across_cr3_writes)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_coherent_shadow);
+	struct lguest_vcpu_stats st1, st2;
+	uint64_t v;
+
+	ASSERT_NE(NULL, t);
+	XEN_RUN_SYNC(t, &v);
+	ASSERT_EQ(1, v);
+	ASSERT_EQ(0, xen_test_stats(t, &st1));
+	XEN_RUN_SYNC(t, &v);
+	ASSERT_EQ(2, v);
+	ASSERT_EQ(0, xen_test_stats(t, &st2));
+	/* The data's 128 pages stayed; the other space filled what it ran. */
+	EXPECT_GT(CO_PAGES / 2, st2.shadow_fills - st1.shadow_fills);
+	XEN_RUN_DONE(t);
+	typeof(co_res) *r = xen_test_hva(t, &co_res);
+
+	EXPECT_EQ(0, r->pin_a);
+	EXPECT_EQ(0, r->pin_b);
+	EXPECT_EQ(0, r->ro);
+	EXPECT_EQ(CO_PAGES * (CO_PAGES + 1) / 2, r->sum_first);
+	EXPECT_EQ(CO_PAGES * (CO_PAGES + 1) / 2, r->sum_again);
+	EXPECT_EQ(0, r->to_b);
+	EXPECT_EQ(0, r->to_a);
+	EXPECT_EQ(0, r->mu);
+	EXPECT_EQ(0xabcd, r->mu_seen);
+	EXPECT_EQ(0, r->direct_b);
+	EXPECT_EQ(0, r->direct_a);
+	EXPECT_EQ(0xabcd, r->direct_seen);
+	EXPECT_EQ(0, r->flush);
+	EXPECT_EQ(0xabcd, r->flush_seen);
+	xen_test_vm_free(t);
+}
+
 /* The guest maps something of its own in the hole, and touches it. */
 static void guest_maps_the_hole(void)
 {

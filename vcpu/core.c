@@ -222,6 +222,7 @@ void lguest_free(struct lguest *lg)
 		if (lg->cpus[i])
 			lguest_vcpu_pgdir_free(lg->cpus[i]);
 	lguest_pgdirs_free(lg);
+	lguest_untrack_tables(lg);
 	lguest_pins_free(lg);
 	for (i = 0; i < lg->nr_cpus; i++) {
 		if (lg->cpus[i])

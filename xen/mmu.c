@@ -6,10 +6,10 @@
  * change to them (mmu_update, update_va_mapping) and validate it.  Under
  * lguest the CPU never walks them: it walks our shadow, filled on demand
  * from a walk of the guest's tables and validated then (pgtable/).  So
- * for us a page-table update is an ordinary write to guest memory, and the
- * shadow is a TLB that the guest flushes, as Linux does after every change
- * a native kernel would flush after (docs/xen-pv.md, 4.2).  What is left
- * of Xen's machinery is its interface:
+ * for us a page-table update is an ordinary write to guest memory, which
+ * we pass to the shadow (lguest_table_written()): a pinned tree's shadow
+ * is kept coherent with it, and survives CR3 writes (pgtable/coherent.c).
+ * What is left of Xen's machinery is its interface:
  *
  *  - mmu_update writes entries at "machine" (guest-physical) addresses,
  *    preserving Accessed and Dirty if asked;
@@ -17,20 +17,24 @@
  *    and always drops that address from the shadow;
  *  - mmuext_op switches address spaces and flushes; pinning is
  *    bookkeeping Xen needs for its type counts, of which we keep one bit
- *    per frame: "this is an L1 table now".
+ *    per frame for L1s ("this is an L1 table now") and one for L4s ("a
+ *    CR3 write to this one keeps its shadow").
  *
- * That bit is for Xen's writable page tables, which Linux relies on: it
+ * The L1 bit is for Xen's writable page tables, which Linux relies on: it
  * writes its pinned (read-only) L1 tables directly (ptep_get_and_clear()
  * is an xchg) and expects the hypervisor to trap and emulate the write.
- * We do better than emulate: the guest-kernel shadow maps an L1 frame
- * writable whatever the guest's PTE says (pgtable/shadow.c asks
- * lg_xen_table_writable()), so the write runs at full speed, and it is
- * safe because every entry the guest writes is checked when the shadow is
- * filled from it.  The bit is set by PIN_L1_TABLE and, once, for every L1
- * under the first L4 pinned (the builder's tables are pinned only through
- * it), and cleared by UNPIN; a frame stays writable through shadow
- * entries already made until the guest flushes them, which Linux does
- * right after an unpin when it maps the page read-write again (M:042).
+ * We do better than emulate: the first such write faults, and the
+ * guest-kernel shadow then maps the L1 frame writable whatever the
+ * guest's PTE says (pgtable/shadow.c asks lg_xen_table_writable()), so
+ * later writes run at full speed.  It is safe because every entry the
+ * guest writes is checked when the shadow is filled from it; and the
+ * table is "unsync" until the next flush or CR3 write, which drops the
+ * writable leaf and whatever the table produced (coherent.c).  The bit is
+ * set by PIN_L1_TABLE and, once, for every L1 under the first L4 pinned
+ * (the builder's tables are pinned only through it), and cleared by
+ * UNPIN; a frame stays writable through shadow entries already made until
+ * the next flush, which Linux does right after an unpin when it maps the
+ * page read-write again (M:042).
  */
 #include <linux/nospec.h>
 #include <linux/slab.h>
@@ -59,8 +63,12 @@ static long write_entry(struct lg_cpu *cpu, u64 gpa, u64 val, bool keep_ad)
 	    !frame_ok(lg, val))
 		return -EINVAL;
 	p = lguest_gpa_to_user(lg, gpa);
-	if (!keep_ad)
-		return put_user(val, p) ? -EFAULT : 0;
+	if (!keep_ad) {
+		if (put_user(val, p))
+			return -EFAULT;
+		lguest_table_written(cpu, gpa);
+		return 0;
+	}
 	for (tries = 0; tries < 100; tries++) {
 		u64 cur, new;
 		int r;
@@ -72,8 +80,10 @@ static long write_entry(struct lg_cpu *cpu, u64 gpa, u64 val, bool keep_ad)
 		r = __try_cmpxchg_user(p, &cur, new, ad_fault);
 		if (r < 0)
 			return -EFAULT;
-		if (!r)
+		if (!r) {
+			lguest_table_written(cpu, gpa);
 			return 0;
+		}
 		/* It changed under us (A or D, from another vCPU): again. */
 	}
 	/* The guest's other vCPUs keep changing it: as Xen, try later. */
@@ -174,11 +184,30 @@ static long flush_space(struct lg_cpu *cpu)
 	return lguest_flush_tlb(cpu, cpu->pgdir->gcr3) ? -EINVAL : 0;
 }
 
-/* A whole flush: the vCPU's kernel and user L4s, or every space. */
+/* Whether the L4 at @gpa is pinned: a tree whose every change we see. */
+static bool l4_pinned(struct lguest *lg, u64 gpa)
+{
+	u64 gfn = gpa >> PAGE_SHIFT;
+
+	return gpa != LG_NO_PAGING && gfn < (lg->mem_size >> PAGE_SHIFT) &&
+	       test_bit(gfn, lg_xen(lg)->l4_frames);
+}
+
+/*
+ * A whole flush: the vCPU's kernel and user L4s, or every space.  In a
+ * pinned tree the shadow is coherent (pgtable/coherent.c), and a flush
+ * only makes what the guest wrote in place visible.
+ */
 static long flush_local(struct lg_cpu *cpu, bool all_spaces)
 {
 	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
-	long r = flush(cpu, 0, all_spaces, true);
+	long r;
+
+	if (l4_pinned(cpu->lg, cpu->pgdir->gcr3)) {
+		lguest_resync(cpu);
+		return 0;
+	}
+	r = flush(cpu, 0, all_spaces, true);
 
 	if (!r && !all_spaces && xc->user_cr3)
 		r = lguest_flush_tlb(cpu, xc->user_cr3) ? -EINVAL : 0;
@@ -316,22 +345,35 @@ long lg_xen_mmuext_op(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom)
 			if (op.cmd == MMUEXT_PIN_L1_TABLE) {
 				set_bit(mfn, x->l1_frames);
 			} else if (op.cmd == MMUEXT_UNPIN_TABLE) {
+				/*
+				 * No longer a table: what it mapped goes, and
+				 * an L4's spaces with it (its page may be the
+				 * next process's L4).
+				 */
 				clear_bit(mfn, x->l1_frames);
-			} else if (op.cmd == MMUEXT_PIN_L4_TABLE && !x->l1_walked) {
-				x->l1_walked = true;
-				mark_l1s(cpu->lg, gpa);
+				clear_bit(mfn, x->l4_frames);
+				lguest_table_gone(cpu, gpa);
+			} else if (op.cmd == MMUEXT_PIN_L4_TABLE) {
+				set_bit(mfn, x->l4_frames);
+				if (!x->l1_walked) {
+					x->l1_walked = true;
+					mark_l1s(cpu->lg, gpa);
+				}
 			}
 			break;
 		case MMUEXT_NEW_BASEPTR:
 			/*
 			 * A CR3 write: without PCID or global pages (a PV
 			 * guest has neither) it flushes every translation,
-			 * and Linux relies on it, for kernel mappings too:
-			 * keeping the kernel half's shadow across the switch
-			 * leaves it stale (docs/NOTES.md; M:043 is the cost).
+			 * and Linux relies on it, for kernel mappings too
+			 * (docs/NOTES.md).  A pinned L4's shadow is coherent
+			 * with its tables (pgtable/coherent.c): it stays,
+			 * once what was written in place is resynced.  Any
+			 * other L4's is dropped, as the TLB would be.
 			 */
+			lguest_resync(cpu);
 			r = lguest_new_pgtable(cpu, gpa) ? -EINVAL : 0;
-			if (!r)
+			if (!r && !l4_pinned(cpu->lg, gpa))
 				r = flush_space(cpu);
 			break;
 		case MMUEXT_NEW_USER_BASEPTR:
@@ -348,7 +390,8 @@ long lg_xen_mmuext_op(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom)
 			r = lguest_guest_range_ok(cpu->lg, gpa, PAGE_SIZE) ? 0 : -EINVAL;
 			if (!r) {
 				xc->user_cr3 = gpa;
-				r = lguest_flush_tlb(cpu, gpa) ? -EINVAL : 0;
+				if (!l4_pinned(cpu->lg, gpa))
+					r = lguest_flush_tlb(cpu, gpa) ? -EINVAL : 0;
 			}
 			break;
 		case MMUEXT_TLB_FLUSH_LOCAL:
@@ -362,7 +405,14 @@ long lg_xen_mmuext_op(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom)
 			 * (and so through a CR3 load) before it returns: a
 			 * mask of vCPUs is all of them, once it reads.
 			 */
-			r = vcpumask_ok(cpu, &op) ? flush(cpu, 0, true, true) : -EFAULT;
+			if (!vcpumask_ok(cpu, &op)) {
+				r = -EFAULT;
+			} else if (l4_pinned(cpu->lg, cpu->pgdir->gcr3)) {
+				lguest_resync(cpu);
+				r = 0;
+			} else {
+				r = flush(cpu, 0, true, true);
+			}
 			break;
 		case MMUEXT_INVLPG_LOCAL:
 		case MMUEXT_INVLPG_MULTI:

@@ -224,6 +224,7 @@ static void xen_free(struct lguest *lg)
 		return;
 	lg_xen_events_free(lg);
 	kvfree(x->l1_frames);
+	kvfree(x->l4_frames);
 	if (x->shared_page) {
 		unpin_user_page(x->shared_page);
 		lguest_account_pins(lg, -1);
@@ -258,7 +259,9 @@ static int xen_init(struct lguest *lg, const struct lguest_req_init *req)
 		return -ENOMEM;
 	x->l1_frames = kvcalloc(BITS_TO_LONGS(req->size >> PAGE_SHIFT),
 				sizeof(long), GFP_KERNEL_ACCOUNT);
-	if (!x->l1_frames)
+	x->l4_frames = kvcalloc(BITS_TO_LONGS(req->size >> PAGE_SHIFT),
+				sizeof(long), GFP_KERNEL_ACCOUNT);
+	if (!x->l1_frames || !x->l4_frames || lguest_track_tables(lg))
 		return -ENOMEM;
 	if (lguest_pin_kept(lg, st->shared_info, &x->shared_page)) {
 		x->shared_page = NULL;

@@ -71,6 +71,11 @@ struct lg_xen {
 	 */
 	unsigned long *l1_frames;
 	bool l1_walked;
+	/*
+	 * The frames pinned as L4 tables: a CR3 write to one keeps its
+	 * shadow (pgtable/coherent.c).
+	 */
+	unsigned long *l4_frames;
 	/* VMASST_TYPE_* the guest enabled. */
 	unsigned long vm_assist;
 	/* How many vCPUs sit in SCHEDOP_poll (raise_port() looks if any). */

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A shadow that survives the guest's CR3 writes.
+ *
+ * shadow.c's shadow is a TLB: the guest invalidates what it changed, and a
+ * switch of address space that a CPU without PCID or global pages would
+ * flush must drop the whole shadow of the space switched to.  A Xen PV
+ * kernel is such a guest, and Linux relies on that flush, for kernel
+ * mappings too (docs/NOTES.md): so every context switch refilled the
+ * shadow, kernel half included, and a pipe between two processes on one
+ * vCPU cost 53 times what it costs under Xen (M:043).
+ *
+ * But a Xen PV guest shows its hypervisor every change to the tables it
+ * runs on: once pinned, a table is read-only to it, and it changes one by
+ * hypercall (mmu_update, update_va_mapping) or by a plain write that
+ * faults (Xen's "writable page tables").  A shadow told of every change
+ * can stay coherent with the guest's tables, as Xen's real tables are,
+ * and then a CR3 write needs to flush nothing.  KVM's shadow MMU does the
+ * same for any guest, by write-protecting every table it shadows; we lean
+ * on the protection the Xen ABI makes the guest keep.  Three pieces:
+ *
+ *  - Binding.  Every guest table a walk goes through is bound to where it
+ *    was met: its level, and the offset of the first address it maps
+ *    (lg->ptinfo, two such bindings per guest page).  Linux has one place
+ *    for most tables (the kernel half's are shared by every PML4, at the
+ *    same address) and two for the L1s that map its own image (the
+ *    direct map and the kernel's mapping share them), so the bindings
+ *    name exactly which shadow leaves an entry of the table can have
+ *    produced.  A table met in a third place takes the second binding's
+ *    place, and what that one produced is dropped first; a PML4 is bound
+ *    to offset 0, and what it produced is in the spaces it keys.
+ *
+ *  - Written entries.  A hypercall that writes an entry of a bound table
+ *    drops, at once and in every space, the leaves that entry produced
+ *    (lguest_table_written()).  That is more than a TLB promises, never
+ *    less.
+ *
+ *  - Unsync tables.  Linux writes its L1 tables in place too: the
+ *    personality lets a kernel write through to one although the guest
+ *    maps it read-only (shadow.c's table_write()), and that write is the
+ *    one change we do not see happen.  Such a leaf is recorded here, with
+ *    the table it lets the guest write (KVM calls the table "unsync").  A
+ *    flush, or a CR3 write, resyncs: the writable leaves go first, and
+ *    every vCPU leaves the guest once, so that no later write can go
+ *    unseen; then whatever the written tables produced goes.  Until then
+ *    a leaf may be stale, as a TLB entry may be until the flush.
+ *
+ * What the guest does outside that protocol (writing a table it pinned
+ * through a mapping of its own that it left writable) only leaves its own
+ * shadow stale: every leaf still maps the guest's own memory, pinned by
+ * us, and the host is safe whatever the guest does.
+ *
+ * Ordering.  A walk binds a table before it reads the entry; a writer
+ * writes the entry before it reads the binding; a full barrier on each
+ * side (lg_bind_table(), lguest_table_written()) means that either the
+ * walk reads the new entry or the writer sees the binding, and drops what
+ * the walk made (a fill that had not finished sees invalidate_seq move
+ * and walks again).
+ */
+#include <linux/vmalloc.h>
+#include "pgtable.h"
+
+/* A binding: the level (1-4; 0, not bound) and the offset of entry 0. */
+#define LG_PT_LEVEL	0x7ULL
+#define LG_PT_VA	0x0000fffffffff000ULL
+
+/* Writable leaves of unsync tables, at most; past it a resync drops all. */
+#define LG_MAX_UNSYNC	128
+
+struct lg_ptinfo {
+	u64 b[2];
+};
+
+struct lg_unsync {
+	u64 gfn;
+	u64 va;		/* the leaf that lets the guest write it */
+};
+
+/* How much one entry of a table at @level maps. */
+static u64 entry_span(unsigned int level)
+{
+	return 1ULL << (PAGE_SHIFT + 9 * (level - 1));
+}
+
+/*
+ * Drop the leaves produced through the table at @gpa, bound as @b: those
+ * of entry @i, or of every entry if @i is negative.  Under mmu_lock.
+ */
+static void drop_bound(struct lg_zap *z, struct lguest *lg, u64 gpa, u64 b, int i)
+{
+	unsigned int level = b & LG_PT_LEVEL, n;
+	u64 start = b & LG_PT_VA, len = entry_span(level) * 512;
+
+	if (!level)
+		return;
+	if (i >= 0) {
+		start += i * entry_span(level);
+		len = entry_span(level);
+	}
+	lg->invalidate_seq++;
+	for (n = 0; n < lg->nr_pgdirs; n++) {
+		struct lg_pgdir *pd = &lg->pgdirs[n];
+
+		/* A PML4's entries are only in the spaces it is the root of. */
+		if (pd->valid && (level != 4 || pd->gcr3 == gpa))
+			lg_zap_range_pgdir(z, pd, start, start + len);
+	}
+}
+
+/* Both bindings of the table at @gpa: entry @i's leaves, or all. */
+static void drop_table(struct lg_zap *z, struct lguest *lg, u64 gpa, int i)
+{
+	struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
+
+	drop_bound(z, lg, gpa, p->b[0], i);
+	if (p->b[1] != p->b[0])
+		drop_bound(z, lg, gpa, p->b[1], i);
+}
+
+/*
+ * walk.c, before it reads the entry of the table at @gpa that maps @va,
+ * at @level.  Outside mmu_lock: it may drop what an old binding made.
+ */
+void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va)
+{
+	struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
+	struct lg_zap z;
+	u64 want;
+
+	want = (va & LG_PT_VA & ~(entry_span(level) * 512 - 1)) | level;
+	if (READ_ONCE(p->b[0]) == want || READ_ONCE(p->b[1]) == want)
+		return;
+	lg_zap_init(&z, lg, NULL);
+	spin_lock(&lg->mmu_lock);
+	if (!p->b[0]) {
+		WRITE_ONCE(p->b[0], want);
+	} else if (p->b[0] != want && p->b[1] != want) {
+		/* A third place (or the first's second): the second goes. */
+		drop_bound(&z, lg, gpa, p->b[1], -1);
+		WRITE_ONCE(p->b[1], want);
+	}
+	spin_unlock(&lg->mmu_lock);
+	lg_zap_finish(&z);
+	/* The binding before the walk reads the entry (the writer's order). */
+	smp_mb();
+}
+
+/* shadow.c, under mmu_lock: a kernel write goes through to the table @gpa. */
+void lg_unsync_add(struct lguest *lg, u64 gpa, u64 va)
+{
+	if (!lg->unsync)
+		return;
+	if (lg->nr_unsync < LG_MAX_UNSYNC) {
+		lg->unsync[lg->nr_unsync].gfn = gpa >> PAGE_SHIFT;
+		lg->unsync[lg->nr_unsync].va = va;
+	}
+	/* Past the end it only counts: the resync drops everything. */
+	if (lg->nr_unsync <= LG_MAX_UNSYNC)
+		lg->nr_unsync++;
+}
+
+/*
+ * The personality wrote the entry at @gpa of a table (mmu_update,
+ * update_va_mapping): what that entry produced goes, in every space.
+ */
+void lguest_table_written(struct lg_cpu *cpu, u64 gpa)
+{
+	struct lguest *lg = cpu->lg;
+	struct lg_zap z;
+
+	if (!lg->ptinfo || gpa >= lg->mem_size)
+		return;
+	/* The entry before its table's binding (lg_bind_table()'s order). */
+	smp_mb();
+	if (!READ_ONCE(lg->ptinfo[gpa >> PAGE_SHIFT].b[0]))
+		return;
+	lg_zap_init(&z, lg, cpu);
+	spin_lock(&lg->mmu_lock);
+	drop_table(&z, lg, gpa & PAGE_MASK, (gpa & ~PAGE_MASK) / 8);
+	spin_unlock(&lg->mmu_lock);
+	lg_zap_finish(&z);
+}
+
+/*
+ * The page at @gpa is no longer a table (Xen's unpin): what it produced
+ * goes, and it is bound afresh wherever it is met next.  For a PML4,
+ * that is everything of the spaces it keys: its page may be any other
+ * PML4 next.
+ */
+void lguest_table_gone(struct lg_cpu *cpu, u64 gpa)
+{
+	struct lguest *lg = cpu->lg;
+	struct lg_zap z;
+	unsigned int i;
+
+	if (!lg->ptinfo || gpa >= lg->mem_size)
+		return;
+	gpa &= PAGE_MASK;
+	lg_zap_init(&z, lg, cpu);
+	spin_lock(&lg->mmu_lock);
+	drop_table(&z, lg, gpa, -1);
+	WRITE_ONCE(lg->ptinfo[gpa >> PAGE_SHIFT].b[0], 0);
+	WRITE_ONCE(lg->ptinfo[gpa >> PAGE_SHIFT].b[1], 0);
+	for (i = 0; i < lg->nr_pgdirs; i++)
+		if (lg->pgdirs[i].valid && lg->pgdirs[i].gcr3 == gpa)
+			lg_shadow_zap_all(&lg->pgdirs[i], lg, &z);
+	spin_unlock(&lg->mmu_lock);
+	lg_zap_finish(&z);
+}
+
+/*
+ * A flush or a CR3 write of a guest whose shadow is kept coherent: what
+ * the guest wrote in place since the last one becomes visible.
+ */
+void lguest_resync(struct lg_cpu *cpu)
+{
+	struct lguest *lg = cpu->lg;
+	struct lg_unsync *u;
+	unsigned int n, i;
+	struct lg_zap z;
+
+	if (!lg->ptinfo || !READ_ONCE(lg->nr_unsync))
+		return;
+	mutex_lock(&lg->resync_lock);
+	u = lg->resyncing;
+	/*
+	 * First the writable leaves, and every vCPU out of the guest once:
+	 * a write to these tables after that faults, and is recorded again.
+	 */
+	lg_zap_init(&z, lg, cpu);
+	spin_lock(&lg->mmu_lock);
+	n = lg->nr_unsync;
+	lg->nr_unsync = 0;
+	if (n > LG_MAX_UNSYNC) {
+		lg_zap_everything(lg, &z);
+	} else {
+		memcpy(u, lg->unsync, n * sizeof(*u));
+		lg->invalidate_seq++;
+		for (i = 0; i < lg->nr_pgdirs; i++) {
+			struct lg_pgdir *pd = &lg->pgdirs[i];
+			unsigned int k;
+
+			if (!pd->valid)
+				continue;
+			for (k = 0; k < n; k++)
+				lg_zap_range_pgdir(&z, pd, u[k].va & LG_PT_VA,
+						   (u[k].va & LG_PT_VA) + PAGE_SIZE);
+		}
+	}
+	spin_unlock(&lg->mmu_lock);
+	lg_zap_finish(&z);
+	/* Then what the tables produced, written as they may have been. */
+	if (n <= LG_MAX_UNSYNC) {
+		lg_zap_init(&z, lg, cpu);
+		spin_lock(&lg->mmu_lock);
+		for (i = 0; i < n; i++)
+			drop_table(&z, lg, u[i].gfn << PAGE_SHIFT, -1);
+		spin_unlock(&lg->mmu_lock);
+		lg_zap_finish(&z);
+	}
+	mutex_unlock(&lg->resync_lock);
+	cpu->stats.invalidations++;
+}
+
+/* The personality's guests show us every change (at its init). */
+int lguest_track_tables(struct lguest *lg)
+{
+	lg->ptinfo = kvcalloc(lg->mem_size >> PAGE_SHIFT, sizeof(*lg->ptinfo),
+			      GFP_KERNEL_ACCOUNT);
+	lg->unsync = kcalloc(LG_MAX_UNSYNC, sizeof(*lg->unsync), GFP_KERNEL_ACCOUNT);
+	lg->resyncing = kcalloc(LG_MAX_UNSYNC, sizeof(*lg->unsync), GFP_KERNEL_ACCOUNT);
+	mutex_init(&lg->resync_lock);
+	if (!lg->ptinfo || !lg->unsync || !lg->resyncing) {
+		lguest_untrack_tables(lg);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void lguest_untrack_tables(struct lguest *lg)
+{
+	kvfree(lg->ptinfo);
+	kfree(lg->unsync);
+	kfree(lg->resyncing);
+	lg->ptinfo = NULL;
+	lg->unsync = NULL;
+	lg->resyncing = NULL;
+}
