@@ -432,7 +432,7 @@ void lguest_release_data_page(struct lg_cpu *cpu);
  */
 int lguest_track_tables(struct lguest *lg);
 void lguest_untrack_tables(struct lguest *lg);
-void lguest_table_written(struct lg_cpu *cpu, u64 gpa);
+void lguest_tables_written(struct lg_cpu *cpu, const u64 *gpas, unsigned int n);
 void lguest_table_gone(struct lg_cpu *cpu, u64 gpa);
 void lguest_resync(struct lg_cpu *cpu);
 

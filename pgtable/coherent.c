@@ -32,7 +32,7 @@
  *
  *  - Written entries.  A hypercall that writes an entry of a bound table
  *    drops, at once and in every space, the leaves that entry produced
- *    (lguest_table_written()).  That is more than a TLB promises, never
+ *    (lguest_tables_written()).  That is more than a TLB promises, never
  *    less.
  *
  *  - Unsync tables.  Linux writes its L1 tables in place too: the
@@ -52,7 +52,7 @@
  *
  * Ordering.  A walk binds a table before it reads the entry; a writer
  * writes the entry before it reads the binding; a full barrier on each
- * side (lg_bind_table(), lguest_table_written()) means that either the
+ * side (lg_bind_table(), lguest_tables_written()) means that either the
  * walk reads the new entry or the writer sees the binding, and drops what
  * the walk made (a fill that had not finished sees invalidate_seq move
  * and walks again).
@@ -160,23 +160,28 @@ void lg_unsync_add(struct lguest *lg, u64 gpa, u64 va)
 }
 
 /*
- * The personality wrote the entry at @gpa of a table (mmu_update,
- * update_va_mapping): what that entry produced goes, in every space.
+ * The personality wrote the entries at @gpas[0..n) of tables (a batch of
+ * mmu_update, an update_va_mapping): what those entries produced goes, in
+ * every space, with one shootdown for the batch.
  */
-void lguest_table_written(struct lg_cpu *cpu, u64 gpa)
+void lguest_tables_written(struct lg_cpu *cpu, const u64 *gpas, unsigned int n)
 {
 	struct lguest *lg = cpu->lg;
 	struct lg_zap z;
+	unsigned int i;
 
-	if (!lg->ptinfo || gpa >= lg->mem_size)
+	if (!lg->ptinfo || !n)
 		return;
-	/* The entry before its table's binding (lg_bind_table()'s order). */
+	/* The entries before their tables' bindings (lg_bind_table()'s order). */
 	smp_mb();
-	if (!READ_ONCE(lg->ptinfo[gpa >> PAGE_SHIFT].b[0]))
-		return;
 	lg_zap_init(&z, lg, cpu);
 	spin_lock(&lg->mmu_lock);
-	drop_table(&z, lg, gpa & PAGE_MASK, (gpa & ~PAGE_MASK) / 8);
+	for (i = 0; i < n; i++) {
+		u64 gpa = gpas[i];
+
+		if (gpa < lg->mem_size && lg->ptinfo[gpa >> PAGE_SHIFT].b[0])
+			drop_table(&z, lg, gpa & PAGE_MASK, (gpa & ~PAGE_MASK) / 8);
+	}
 	spin_unlock(&lg->mmu_lock);
 	lg_zap_finish(&z);
 }

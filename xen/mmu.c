@@ -7,7 +7,7 @@
  * lguest the CPU never walks them: it walks our shadow, filled on demand
  * from a walk of the guest's tables and validated then (pgtable/).  So
  * for us a page-table update is an ordinary write to guest memory, which
- * we pass to the shadow (lguest_table_written()): a pinned tree's shadow
+ * we pass to the shadow (lguest_tables_written()): a pinned tree's shadow
  * is kept coherent with it, and survives CR3 writes (pgtable/coherent.c).
  * What is left of Xen's machinery is its interface:
  *
@@ -51,7 +51,10 @@ static bool frame_ok(struct lguest *lg, u64 pte)
 	       lguest_guest_range_ok(lg, pte & PTE_PFN_MASK, PAGE_SIZE);
 }
 
-/* Write the entry at guest-physical @gpa, as Xen's MMU_*_PT_UPDATE. */
+/*
+ * Write the entry at guest-physical @gpa, as Xen's MMU_*_PT_UPDATE.  The
+ * caller tells the shadow (lguest_tables_written()), once per batch.
+ */
 static long write_entry(struct lg_cpu *cpu, u64 gpa, u64 val, bool keep_ad)
 {
 	struct lguest *lg = cpu->lg;
@@ -63,12 +66,8 @@ static long write_entry(struct lg_cpu *cpu, u64 gpa, u64 val, bool keep_ad)
 	    !frame_ok(lg, val))
 		return -EINVAL;
 	p = lguest_gpa_to_user(lg, gpa);
-	if (!keep_ad) {
-		if (put_user(val, p))
-			return -EFAULT;
-		lguest_table_written(cpu, gpa);
-		return 0;
-	}
+	if (!keep_ad)
+		return put_user(val, p) ? -EFAULT : 0;
 	for (tries = 0; tries < 100; tries++) {
 		u64 cur, new;
 		int r;
@@ -80,10 +79,8 @@ static long write_entry(struct lg_cpu *cpu, u64 gpa, u64 val, bool keep_ad)
 		r = __try_cmpxchg_user(p, &cur, new, ad_fault);
 		if (r < 0)
 			return -EFAULT;
-		if (!r) {
-			lguest_table_written(cpu, gpa);
+		if (!r)
 			return 0;
-		}
 		/* It changed under us (A or D, from another vCPU): again. */
 	}
 	/* The guest's other vCPUs keep changing it: as Xen, try later. */
@@ -226,6 +223,7 @@ long lg_xen_update_va_mapping(struct lg_cpu *cpu, u64 va, u64 pte, u64 flags)
 	r = write_entry(cpu, gpa, pte, false);
 	if (r)
 		return r;
+	lguest_tables_written(cpu, &gpa, 1);
 	/* UVMF_MULTI's mask must be readable, as on Xen (after the write). */
 	if ((flags & UVMF_FLUSHTYPE_MASK) && target != UVMF_LOCAL && target != UVMF_ALL &&
 	    lg_xen_read(cpu, target, &mask, sizeof(mask)))
@@ -279,7 +277,9 @@ static long batch_done(struct lg_cpu *cpu, u64 pdone, unsigned int done, long r)
 long lg_xen_mmu_update(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom)
 {
 	struct mmu_update req;
-	unsigned int done;
+	/* Entries written, for the shadow: one shootdown for many. */
+	u64 written[32];
+	unsigned int done, nw = 0;
 	long r = batch_ok(count, dom);
 
 	if (r)
@@ -295,6 +295,13 @@ long lg_xen_mmu_update(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom
 		case MMU_PT_UPDATE_PRESERVE_AD:
 			r = write_entry(cpu, req.ptr & ~3ULL, req.val,
 					(req.ptr & 3) == MMU_PT_UPDATE_PRESERVE_AD);
+			if (r)
+				break;
+			written[nw++] = req.ptr & ~3ULL;
+			if (nw == ARRAY_SIZE(written)) {
+				lguest_tables_written(cpu, written, nw);
+				nw = 0;
+			}
 			break;
 		case MMU_MACHPHYS_UPDATE:
 			/* The M2P is the identity, and stays so. */
@@ -306,6 +313,7 @@ long lg_xen_mmu_update(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom
 		if (r)
 			break;
 	}
+	lguest_tables_written(cpu, written, nw);
 	return batch_done(cpu, pdone, done, r);
 }
 
