@@ -135,6 +135,13 @@ struct lg_walk {
 	u32 error;		/* for LG_WALK_FAULT */
 };
 
+/*
+ * In lg_walk()'s @access: the walk is for a fill, and binds the tables it
+ * goes through (coherent.c).  Walks that only read or write guest memory
+ * for the host make no leaf, and need not.
+ */
+#define LG_WALK_BIND	BIT(31)
+
 enum lg_walk_result lg_walk(struct lg_cpu *cpu, struct lg_pgdir *pd,
 			    u64 va, u32 access, struct lg_walk *w);
 

@@ -298,7 +298,7 @@ static bool table_write(struct lg_cpu *cpu, u64 va, u32 access, struct lg_walk *
 
 	if (!writable || access != LG_PF_WRITE ||
 	    (w->error & (LG_PF_PROT | LG_PF_RSVD | LG_PF_PK)) != LG_PF_PROT ||
-	    lg_walk(cpu, cpu->pgdir, va, 0, w) != LG_WALK_OK ||
+	    lg_walk(cpu, cpu->pgdir, va, LG_WALK_BIND, w) != LG_WALK_OK ||
 	    !writable(cpu, w->gpa))
 		return false;
 	w->writable = true;
@@ -331,7 +331,7 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 	seq = READ_ONCE(lg->invalidate_seq);
 	/* The count before the guest's tables: a later change bumps it. */
 	smp_rmb();
-	switch (lg_walk(cpu, cpu->pgdir, va, access | LG_PF_PK, &w)) {
+	switch (lg_walk(cpu, cpu->pgdir, va, access | LG_PF_PK | LG_WALK_BIND, &w)) {
 	case LG_WALK_FAULT:
 		if (table_write(cpu, va, access, &w)) {
 			in_place = true;

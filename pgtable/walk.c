@@ -53,9 +53,9 @@ static bool pkey_denies(struct lg_cpu *cpu, u64 leaf, bool write)
 
 /*
  * @access: the #PF error bits of the access (Write, User, Instruction
- * fetch), and LG_PF_PK if the guest's protection keys apply to it, as to
+ * fetch), LG_PF_PK if the guest's protection keys apply to it, as to
  * every data access the guest itself makes (not to a frame the host
- * pushes for it).
+ * pushes for it), and LG_WALK_BIND for a fill.
  */
 enum lg_walk_result lg_walk(struct lg_cpu *cpu, struct lg_pgdir *pd,
 			    u64 va, u32 access, struct lg_walk *w)
@@ -65,8 +65,9 @@ enum lg_walk_result lg_walk(struct lg_cpu *cpu, struct lg_pgdir *pd,
 	u64 ent[4], table, gpa, size;
 	unsigned int level, n, i, tries = 0;
 	bool rw, us, nx, keys = access & LG_PF_PK;
+	bool bind = (access & LG_WALK_BIND) && lg->ptinfo;
 
-	access &= ~LG_PF_PK;
+	access &= ~(LG_PF_PK | LG_WALK_BIND);
 	/* A 4-level CPU takes #GP, not #PF, in the hole between the halves. */
 	if (!lguest_canonical(va))
 		return LG_WALK_GP;
@@ -91,7 +92,7 @@ restart:
 		u64 egpa = table + 8 * lg_index(va, level), e;
 
 		/* A shadow kept coherent must know where this table is met. */
-		if (lg->ptinfo)
+		if (bind)
 			lg_bind_table(lg, table, level, va);
 		ptr[n] = lguest_gpa_to_user(lg, egpa);
 		if (get_user(e, ptr[n])) {
