@@ -193,7 +193,7 @@ static void copy_in_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 	if (READ_ONCE(lguest_fast_switch) && cpu->data) {
 		if (cpu->syscall_entry)
 			fast |= LG_FAST_SYSCALL;
-		if (pages->user_cr3 && bitmap_empty(cpu->irqs_pending, 256))
+		if (pages->user_cr3 && !lguest_irqs_pending(cpu))
 			fast |= LG_FAST_RETURN;
 	}
 	pages->fast = fast;

@@ -133,6 +133,24 @@
 		"call clear_bhb_loop", X86_FEATURE_CLEAR_BHB_LOOP_ON_VMEXIT
 .endm
 
+/*
+ * The FS and GS bases, in %rax.  Where the host enabled FSGSBASE
+ * (CR4.FSGSBASE: X86_FEATURE_FSGSBASE, Linux 5.9 and later on every CPU
+ * since Ivy Bridge and Zen), RDFSBASE and its kin: a few cycles each,
+ * where RDMSR and WRMSR of these MSRs cost tens to hundreds, and WRMSR
+ * serialises.  The host's context switch made the same change.  The MSR
+ * way clobbers %rcx and %rdx.  A round trip does eight of these.
+ */
+.macro LG_RDBASE seg:req, msr:req
+	ALTERNATIVE __stringify(movl $\msr, %ecx; rdmsr; shlq $32, %rdx; orq %rdx, %rax), \
+		__stringify(rd\seg\()base %rax), X86_FEATURE_FSGSBASE
+.endm
+
+.macro LG_WRBASE seg:req, msr:req
+	ALTERNATIVE __stringify(movl $\msr, %ecx; movq %rax, %rdx; shrq $32, %rdx; wrmsr), \
+		__stringify(wr\seg\()base %rax), X86_FEATURE_FSGSBASE
+.endm
+
 	.text
 /* u64 lguest_switch_to_guest(struct lguest_pages *pages): pages in %rdi. */
 SYM_FUNC_START(lguest_switch_to_guest)
@@ -150,13 +168,9 @@ SYM_FUNC_START(lguest_switch_to_guest)
 	 * one the launcher left stale can fault when reloaded, which only
 	 * the kernel's own helpers, with their fixups, may do.
 	 */
-	movl	$MSR_FS_BASE, %ecx
-	rdmsr
-	push	%rdx
+	LG_RDBASE fs, MSR_FS_BASE
 	push	%rax
-	movl	$MSR_GS_BASE, %ecx
-	rdmsr
-	push	%rdx
+	LG_RDBASE gs, MSR_GS_BASE
 	push	%rax
 	/* The launcher's LDT, if it has one (modify_ldt()), SS and GDTR. */
 	xorl	%eax, %eax
@@ -224,14 +238,10 @@ SYM_FUNC_START(lguest_switch_to_guest)
 	movl	%eax, %fs
 	movl	LGP_GUEST_GS(%rdi), %eax
 	movl	%eax, %gs
-	movl	$MSR_FS_BASE, %ecx
-	movl	LGP_GUEST_FSBASE(%rdi), %eax
-	movl	LGP_GUEST_FSBASE+4(%rdi), %edx
-	wrmsr
-	movl	$MSR_GS_BASE, %ecx
-	movl	LGP_GUEST_GSBASE(%rdi), %eax
-	movl	LGP_GUEST_GSBASE+4(%rdi), %edx
-	wrmsr
+	movq	LGP_GUEST_FSBASE(%rdi), %rax
+	LG_WRBASE fs, MSR_FS_BASE
+	movq	LGP_GUEST_GSBASE(%rdi), %rax
+	LG_WRBASE gs, MSR_GS_BASE
 
 	/* The guest's virtual CR0.TS becomes real for its first FPU use. */
 	movq	LGP_GUEST_TS(%rdi), %rdx
@@ -290,14 +300,10 @@ SYM_CODE_START(lg_exit_host)
 	movl	%eax, %fs
 	movl	%eax, %es
 	movl	%eax, %ds
-	movl	$MSR_GS_BASE, %ecx
 	popq	%rax
-	popq	%rdx
-	wrmsr
-	movl	$MSR_FS_BASE, %ecx
+	LG_WRBASE gs, MSR_GS_BASE
 	popq	%rax
-	popq	%rdx
-	wrmsr
+	LG_WRBASE fs, MSR_FS_BASE
 	/*
 	 * No RET or indirect branch has run since the guest: mitigate now.
 	 * Our IDT is still loaded, so an NMI in the calls below is only
@@ -640,14 +646,10 @@ lg_exit_saved:
 .Lunalias_done:
 	movq	%cr2, %rax
 	movq	%rax, LGP_CR2(%rsp)
-	movl	$MSR_FS_BASE, %ecx
-	rdmsr
-	movl	%eax, LGP_GUEST_FSBASE(%rsp)
-	movl	%edx, LGP_GUEST_FSBASE+4(%rsp)
-	movl	$MSR_GS_BASE, %ecx
-	rdmsr
-	movl	%eax, LGP_GUEST_GSBASE(%rsp)
-	movl	%edx, LGP_GUEST_GSBASE+4(%rsp)
+	LG_RDBASE fs, MSR_FS_BASE
+	movq	%rax, LGP_GUEST_FSBASE(%rsp)
+	LG_RDBASE gs, MSR_GS_BASE
+	movq	%rax, LGP_GUEST_GSBASE(%rsp)
 	movl	%ds, %eax
 	movq	%rax, LGP_GUEST_DS(%rsp)
 	movl	%es, %eax

@@ -141,7 +141,7 @@ static void mirror_pending(struct lg_cpu *cpu)
 /* An interrupt is pending that the guest would take right now. */
 static bool native_deliverable(struct lg_cpu *cpu)
 {
-	return !bitmap_empty(cpu->irqs_pending, 256) && cpu->data &&
+	return lguest_irqs_pending(cpu) && cpu->data &&
 	       guest_irq_flag(cpu);
 }
 
@@ -154,7 +154,7 @@ static bool native_deliver(struct lg_cpu *cpu)
 {
 	unsigned int vector;
 
-	if (bitmap_empty(cpu->irqs_pending, 256) || !cpu->data)
+	if (!lguest_irqs_pending(cpu) || !cpu->data)
 		return true;
 	if (!guest_irq_flag(cpu)) {
 		mirror_pending(cpu);
@@ -330,7 +330,7 @@ static void native_trap(struct lg_cpu *cpu, unsigned int vector)
 /* A halted native vCPU wakes for any pending vector, as HLT does. */
 static bool native_wake(struct lg_cpu *cpu)
 {
-	return !bitmap_empty(cpu->irqs_pending, 256);
+	return lguest_irqs_pending(cpu);
 }
 
 /* LHREQ_IRQ: a device's vector; the exception vectors are not the launcher's. */
