@@ -234,6 +234,12 @@ static void guest_hcalls(void)
  *     TCG loads CS, LDTR or TR from the selector.  A null TR makes the
  *     next trap abort QEMU ("invalid tss"); a null CS lguest survives
  *     (gdt_test), killing the guest.  The register becomes DS.
+ *   - the same with REX.R (a REX byte with bit 2 just before 0x8e): a
+ *     CPU ignores it, as the sreg field has 3 bits; TCG adds it, indexing
+ *     segs[8..15], which lie past the six segment registers, LDTR and TR
+ *     over GDTR, IDTR, the control registers and beyond.  `4c 8e 16`
+ *     (mov (%rsi), %ss) writes CR0 (0 with paging on: the CPU wedges, or
+ *     triple-faults the VM).  The REX loses its R.
  *   - a 32-bit IRET (0xcf without REX.W) whose EFLAGS image has VM set
  *     enters virtual-8086 mode in long mode.  lguest survives that now
  *     (gdt_test), killing the guest, but near fuzz_try's frame the image
@@ -249,6 +255,8 @@ static void avoid_tcg_bugs(uint8_t *code, unsigned int n, unsigned int random)
 	for (i = 0; i < n; i++) {
 		unsigned int reg = i + 1 < n ? (code[i + 1] >> 3) & 7 : 0;
 
+		if (code[i] == 0x8e && i && (code[i - 1] & 0xf4) == 0x44)
+			code[i - 1] &= ~0x04;
 		if (code[i] == 0x8e && (reg == 1 || reg >= 6))
 			code[i + 1] = (code[i + 1] & ~0x38) | 3 << 3;
 		if (code[i] != 0xcf || (i && (code[i - 1] & 0xf8) == 0x48))
