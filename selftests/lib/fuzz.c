@@ -19,13 +19,14 @@
 void fuzz_config(struct fuzz_config *c)
 {
 	const char *s = getenv("LG_FUZZ_SEED"), *t = getenv("LG_FUZZ_SECONDS");
-	const char *i = getenv("LG_FUZZ_ITER");
+	const char *i = getenv("LG_FUZZ_ITER"), *n = getenv("LG_FUZZ_ITERS");
 
 	c->seed = s && *s ? strtoull(s, NULL, 0) : 1;
 	c->seconds = t && *t ? strtod(t, NULL) : 40;
 	if (c->seconds <= 0)
 		c->seconds = 1;
 	c->iter = i && *i ? strtol(i, NULL, 0) : -1;
+	c->iters = n && *n ? strtol(n, NULL, 0) : 0;
 }
 
 uint64_t fuzz_iter_seed(const struct fuzz_config *c, const char *test, long iter)

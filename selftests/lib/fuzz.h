@@ -119,6 +119,7 @@ struct fuzz_config {
 	uint64_t seed;		/* LG_FUZZ_SEED, else 1 (a fixed pass) */
 	double seconds;		/* LG_FUZZ_SECONDS, else 40: all tests */
 	long iter;		/* LG_FUZZ_ITER: replay only that one, else -1 */
+	long iters;		/* LG_FUZZ_ITERS: a count instead of the time, else 0 */
 };
 
 void fuzz_config(struct fuzz_config *c);
