@@ -38,7 +38,7 @@ SELFTEST_CFLAGS := $(CFLAGS) -I$(KSELFTEST) -Wno-unused-parameter -Wno-sign-comp
 		   -Wno-missing-field-initializers
 
 LAUNCHER := launcher/lguest
-LAUNCHER_OBJS := launcher/main.o launcher/options.o launcher/caps.o \
+LAUNCHER_OBJS := launcher/main.o launcher/dump.o launcher/options.o launcher/caps.o \
 		 launcher/elf.o launcher/vm.o launcher/devices.o launcher/term.o
 
 # Guests: freestanding, static, at CPL3 with interrupts delivered on their
@@ -50,7 +50,7 @@ GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -std=gnu11 -ffreestanding \
 		-I$(TOP)/include/uapi -I$(TOP)/guest/include
 GUEST_LIB := guest/lib/start.o guest/lib/entry.o guest/lib/runtime.o \
 	     guest/lib/printf.o guest/lib/paging.o guest/lib/task.o guest/lib/smp.o
-GUESTS := guest/demo.elf guest/tests/exit3.elf guest/tests/crash.elf
+GUESTS := guest/demo.elf guest/tests/exit3.elf guest/tests/crash.elf guest/tests/spin.elf
 # The Linux guest's user-mode benchmark (make bench): an ordinary program,
 # static because the guest's initramfs has busybox and no libc; tools/bench
 # runs it natively in the test VM too.

@@ -7,6 +7,8 @@
 #ifndef LAUNCHER_H
 #define LAUNCHER_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -120,6 +122,18 @@ int lg_vm_stats(struct lg_vm *vm, unsigned int vcpu,
 		struct lguest_vcpu_stats *stats);
 void lg_vm_destroy(struct lg_vm *vm);
 int lg_vm_console(struct lg_vm *vm, const struct lguest_exit *exit, FILE *out);
+
+/*
+ * launcher/dump.c: SIGUSR1 prints every vCPU's registers and counters.
+ * lg_dump_prepare() before the run starts any thread, lg_dump_init()
+ * before the vCPU threads start (@pending and @mask: a Xen guest's event
+ * bitmaps, or NULL); each vCPU thread calls lg_dump_thread() as it begins
+ * and ends, and lg_dump_vcpu() before each run, with *@seen 0 at first.
+ */
+int lg_dump_prepare(void);
+int lg_dump_init(unsigned int nr, const uint64_t *pending, const uint64_t *mask);
+void lg_dump_thread(unsigned int vcpu, bool live);
+void lg_dump_vcpu(struct lg_vm *vm, unsigned int vcpu, unsigned int *seen);
 
 /*
  * Parse the command line into @opts.  Returns 0, or -1 with a one-line,

@@ -117,6 +117,8 @@ struct run {
 	 */
 	struct xencons_interface *console;
 	uint32_t console_port;
+	/* Its shared_info page (NULL for a native guest). */
+	char *shared_info;
 	pthread_mutex_t console_lock;
 	/*
 	 * Its input: a thread feeds our stdin into the ring (input_main()),
@@ -498,10 +500,13 @@ static void *vcpu_main(void *arg)
 	struct vcpu_thread *v = arg;
 	struct run *r = v->run;
 	struct lguest_exit exit;
+	unsigned int dumped = 0;
 	int rc;
 
 	urcu_memb_register_thread();
+	lg_dump_thread(v->id, true);
 	for (;;) {
+		lg_dump_vcpu(&r->vm, v->id, &dumped);
 		rc = lg_vm_run(&r->vm, v->id, &exit);
 		if (rc == -EINTR)
 			continue;
@@ -513,6 +518,7 @@ static void *vcpu_main(void *arg)
 		if (handle_exit(r, v->id, &exit))
 			break;
 	}
+	lg_dump_thread(v->id, false);
 	urcu_memb_unregister_thread();
 	return NULL;
 }
@@ -581,6 +587,7 @@ static int load_xen(const struct lg_options *opts, struct run *r, uint64_t *entr
 	xen->rsp = l.rsp;
 	xen->rsi = l.rsi;
 	xen->shared_info = l.shared_info_pfn * 4096;
+	r->shared_info = (char *)r->vm.mem + l.shared_info_pfn * 4096;
 	xen->console_port = XEN_CONSOLE_EVTCHN;
 	r->console = (struct xencons_interface *)((char *)r->vm.mem + l.console_pfn * 4096);
 	r->console_port = XEN_CONSOLE_EVTCHN;
@@ -761,7 +768,10 @@ static int cmd_run(const struct lg_options *opts)
 	};
 	char err[256];
 	unsigned int i;
+	int rc;
 
+	/* SIGUSR1's report (launcher/dump.c): before any thread exists. */
+	rc = lg_dump_prepare();
 	if (make_guest(opts, &r, err, sizeof(err))) {
 		fprintf(stderr, "lguest: %s\n", err);
 		run_free(&r);
@@ -775,9 +785,13 @@ static int cmd_run(const struct lg_options *opts)
 		return LG_EXIT_ERROR;
 	}
 	start_signals(&r);
+	if (!rc)
+		rc = lg_dump_init(opts->nr_cpus,
+				  r.shared_info ? (uint64_t *)(r.shared_info + XEN_SI_EVTCHN_PENDING) : NULL,
+				  r.shared_info ? (uint64_t *)(r.shared_info + XEN_SI_EVTCHN_MASK) : NULL);
+	if (rc)
+		fprintf(stderr, "lguest: no vCPU reports on SIGUSR1: %s\n", strerror(-rc));
 	for (i = 0; i < opts->nr_cpus; i++) {
-		int rc;
-
 		threads[i].run = &r;
 		threads[i].id = i;
 		rc = pthread_create(&threads[i].th, NULL, vcpu_main, &threads[i]);

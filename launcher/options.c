@@ -43,7 +43,8 @@ const char lg_usage[] =
 	"\n"
 	"A Xen PV guest's console reads the launcher's stdin; on a terminal, every\n"
 	"key goes to the guest (raw mode) until Ctrl-A x; Ctrl-A Ctrl-A types Ctrl-A.\n"
-	"SIGTERM asks a Xen PV guest to power off; a second SIGTERM ends it at once.\n";
+	"SIGTERM asks a Xen PV guest to power off; a second SIGTERM ends it at once.\n"
+	"SIGUSR1 prints every vCPU's registers and counters on stderr; the guest runs on.\n";
 
 /*
  * Xen's shutdown reasons are a superset of lguest's own.  A reason not

@@ -18,8 +18,9 @@ tmp=$(mktemp -d "${LG_SCRATCH:-${TMPDIR:-/tmp}}/lg-cli.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
 n=0 failed=0
+. "$top/selftests/lib/tap.sh"
 echo "TAP version 13"
-echo "1..22"
+echo "1..25"
 check() {	# check DESCRIPTION WANT_STATUS WANT_TEXT -- CMD...
 	local desc=$1 want_rc=$2 want=$3 out rc
 	shift 4
@@ -66,6 +67,51 @@ skip() {	# skip DESCRIPTION REASON
 	n=$((n + 1))
 	echo "ok $n $1 # SKIP $2"
 }
+
+# SIGUSR1: every vCPU's registers and counters on stderr, the guest running
+# on.  spin.elf spins on vCPU 0, counting in RBX, and halts on vCPU 1.
+# Two reports, 1 s apart: vCPU 0 at spin_here() both times with RBX grown;
+# vCPU 1 in HALT (more halts would be wakeups: none come).
+spin=$top/guest/tests/spin.elf
+"$L" run --cpus 2 "$spin" > "$tmp/spin" 2>&1 &
+pid=$!
+reports() { grep -c 'SIGUSR1: the state of 2 vCPUs' "$tmp/spin"; }
+for i in $(seq 300); do
+	grep -q 'spinning on vCPU 0' "$tmp/spin" && break
+	sleep 0.1
+done
+sleep 1		# for vCPU 1, started just before, to reach its HALT
+for want in 1 2; do
+	kill -USR1 $pid
+	for i in $(seq 300); do
+		[ "$(reports)" -eq $want ] &&
+			[ "$(grep -c '^lguest: vCPU 1:   entries' "$tmp/spin")" -eq $want ] &&
+			[ "$(grep -c '^lguest: vCPU 0:   entries' "$tmp/spin")" -eq $want ] && break
+		sleep 0.1
+	done
+	sleep 1
+done
+kill -KILL $pid
+wait $pid 2> /dev/null
+at=$(nm "$spin" | awk '$3 == "spin_here" { print $1 }')
+rips=$(sed -n 's/^lguest: vCPU 0: rip \([0-9a-f]*\) .*, kernel mode.*/\1/p' "$tmp/spin")
+rbxs=$(sed -n 's/^lguest: vCPU 0:   rax [0-9a-f]* rbx \([0-9a-f]*\) .*/\1/p' "$tmp/spin")
+inside=0
+if [ -n "$at" ] && [ "$(wc -w <<< "$rips")" -eq 2 ] && [ "$(wc -w <<< "$rbxs")" -eq 2 ]; then
+	inside=1
+	for r in $rips; do
+		(( 0x$r >= 0x$at && 0x$r < 0x$at + 16 )) || inside=0
+	done
+	set -- $rbxs
+	(( 0x$2 > 0x$1 )) || inside=0
+fi
+ok $inside "SIGUSR1: vCPU 0 reported spinning in spin_here() (rip $(echo $rips)), its RBX counting ($(echo $rbxs))"
+halts=$(sed -n 's/^lguest: vCPU 1:   entries [0-9]* hypercalls [0-9]* halts \([0-9]*\) .*/\1/p' "$tmp/spin")
+ok "$([ "$(echo $halts)" = "1 1" ] && echo 1 || echo 0)" \
+	"SIGUSR1: vCPU 1 reported asleep in its one HALT (halts: $(echo $halts))"
+ok "$([ "$(grep -c 'no registers' "$tmp/spin")" -eq 0 ] && [ "$(reports)" -eq 2 ] && echo 1 || echo 0)" \
+	"SIGUSR1: two reports, each with every vCPU's registers"
+[ "$inside" = 1 ] || sed 's/^/#   /' "$tmp/spin"
 
 # lguest run --kernel: each mistake refused before a guest exists.
 check "--kernel: a missing file" 1 \

@@ -76,6 +76,13 @@ struct xen_layout {
  * 16384 references, which Linux's front ends never come near.
  */
 #define XEN_GNTTAB_FRAMES	32
+/*
+ * Where shared_info keeps its event channel bitmaps (Xen's public/xen.h,
+ * x86_64): after the 32 legacy vcpu_info of 64 bytes, evtchn_pending[64]
+ * and then evtchn_mask[64], each a 64-bit word of 64 ports.
+ */
+#define XEN_SI_EVTCHN_PENDING	2048
+#define XEN_SI_EVTCHN_MASK	2560
 /* What guest memory holds beyond RAM: shared_info and the grant frames. */
 #define XEN_EXTRA_PAGES		(1 + XEN_GNTTAB_FRAMES)
 
