@@ -68,20 +68,41 @@ want kills && plan=$((plan + 3))
 want disk && plan=$((plan + 7))
 want net && plan=$((plan + 4))
 echo "1..$plan"
-ok() {		# ok COND DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" = 1 ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		failed=1
-	fi
-}
+. "$top/selftests/lib/tap.sh"
 has() {		# has OUTPUT TEXT: 1 if OUTPUT holds the line TEXT
 	grep -qxF -- "$2" <<< "$1" && echo 1 || echo 0
 }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# A launcher that has not ended after LG_LINUX_LIMIT seconds (default 400;
+# a boot takes one to three minutes under TCG) is stuck: watch_run PID asks it
+# for two reports of every vCPU (SIGUSR1: registers, counters, pending
+# events; launcher/dump.c), 2 s apart, into its output, then SIGKILLs it.
+# unwatch: it ended in time.
+limit=${LG_LINUX_LIMIT:-400}
+watch_run() {
+	( trap 'kill $nap 2> /dev/null; exit' TERM
+	  sleep "$limit" &
+	  nap=$!
+	  wait $nap
+	  echo "# the launcher has not ended after $limit s: two reports of its vCPUs, then SIGKILL"
+	  kill -USR1 "$1"
+	  sleep 2
+	  kill -USR1 "$1"
+	  sleep 2
+	  kill -KILL "$1" ) &
+	dog=$!
+}
+unwatch() {
+	kill $dog 2> /dev/null
+	wait $dog 2> /dev/null
+}
+# The end of a run's output $1 as TAP diagnostics: the console's last
+# lines, then any reports of the vCPUs.
+show_end() {
+	grep -v '^lguest: vCPU' <<< "$1" | tail -n 30 | sed 's/^/#   /'
+	grep '^lguest: vCPU' <<< "$1" | sed 's/^/#   /'
+}
 # boot APPEND STATUS [TYPED [TERM]]: the guest's console and the
 # launcher's lines in $out, its status in $rc.  TYPED goes to the
 # launcher's stdin once /init's shell is up (the console's input path),
@@ -92,12 +113,10 @@ boot() {
 	local pid i
 	rm -f "$tmp/in"
 	mkfifo "$tmp/in"
-	# --foreground: a SIGTERM to timeout reaches the launcher once, not
-	# once directly and again through timeout's process group (which a
-	# launcher would take as the second SIGTERM, "end it now").
-	$bexec timeout --foreground 900 "$L" run --kernel "$kimage" --initrd "$initrd" $bextra \
+	$bexec "$L" run --kernel "$kimage" --initrd "$initrd" $bextra \
 		--mem 256M --cpus "$bcpus" --append "$1" < "$tmp/in" > "$tmp/out" 2>&1 &
 	pid=$!
+	watch_run $pid
 	exec 3> "$tmp/in"
 	if [ -n "${3:-}" ]; then
 		while kill -0 $pid 2>/dev/null &&
@@ -121,10 +140,11 @@ boot() {
 	exec 3>&-
 	wait $pid
 	rc=$?
+	unwatch
 	out=$(cat "$tmp/out")
 	if [ $rc -ne "$2" ]; then
 		echo "# status $rc (want $2); the last of the output:"
-		tail -n 40 <<< "$out" | sed 's/^/#   /'
+		show_end "$out"
 	fi
 }
 # pinned N MD5: each of N CPUs ran /init's work pinned to it, which
@@ -382,9 +402,12 @@ if want disk; then
 	"$L" run --kernel "$kimage" --initrd "$initrd" --disk "$img" --mem 256M --cpus 2 \
 		--append "console=hvc0 loglevel=4 lguest.disk=sync" < /dev/null > "$tmp/out" 2>&1 &
 	pid=$!
+	watch_run $pid
 	while kill -0 $pid 2>/dev/null && ! grep -q 'disk synced' "$tmp/out"; do
 		sleep 0.5
 	done
+	unwatch
+	grep -q "^lguest-linux: disk wrote $bbmd5" "$tmp/out" || show_end "$(cat "$tmp/out")"
 	ok "$(grep -q "^lguest-linux: disk wrote $bbmd5" "$tmp/out" && echo 1 || echo 0)" \
 		"the guest (2 vCPUs) mounts ext4 from xvda, writes a file and syncs"
 	"$L" run --kernel "$kimage" --initrd "$initrd" --disk "$img" < /dev/null > "$tmp/o" 2>&1
