@@ -88,13 +88,23 @@ XEN_LAUNCHER_OBJS := launcher/xen/kernel.o launcher/xen/layout.o launcher/xen/co
 XEN_BACKEND_OBJS := launcher/xen/gnttab.o launcher/xen/xenbus.o launcher/xen/blkback.o \
 		    launcher/xen/netback.o
 
-.PHONY: all module launcher guests selftests benches bench hosttests check run run-linux xen-oracle xen-bench clean distclean \
+.PHONY: all module dkms-src launcher guests selftests benches bench hosttests check run run-linux xen-oracle xen-bench clean distclean \
 	checkpatch sparse check-debug fuzz
 
 all: module launcher guests selftests hosttests benches
 
 module:
 	$(MAKE) -C $(KDIR) M=$(TOP) W=1 modules
+
+# The module's sources as DKMS builds them (dkms.conf; the lguest-dkms
+# package's /usr/src/lguest-VERSION): Kbuild and the module's directories.
+MODULE_DIRS := include vcpu switcher pgtable sched xen
+dkms-src:
+	@[ -n "$(DESTDIR)" ] || { echo "make dkms-src wants DESTDIR=DIR" >&2; exit 2; }
+	mkdir -p $(DESTDIR)
+	cp Kbuild dkms.conf $(DESTDIR)/
+	find $(MODULE_DIRS) -type f \( -name '*.[chS]' -o -name README.md \) ! -name '*.mod.c' | \
+		tar -cf - -T - | tar -xf - -C $(DESTDIR)
 
 launcher: $(LAUNCHER)
 benches: $(BENCHES)
