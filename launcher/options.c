@@ -10,6 +10,7 @@
 #include "launcher.h"
 #include "xen/kernel.h"
 
+/* lguest(1), docs/lguest.1, says the same (selftests/host/manpage_test.sh). */
 const char lg_usage[] =
 	"usage: lguest [--device PATH] COMMAND\n"
 	"\n"
