@@ -20,14 +20,19 @@
 TOP := $(CURDIR)
 CACHE := $(TOP)/.cache
 
-ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
+# LG_NO_DEPS=1 (debian/rules): the launcher, the guests and the module's
+# sources need no pinned kernel, nor tools/deps' downloads.
+ifneq ($(LG_NO_DEPS),)
+else ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
 include $(CACHE)/deps.env
 else
 -include $(CACHE)/deps.env
 endif
 
+ifeq ($(LG_NO_DEPS),)
 $(CACHE)/deps.env: tools/deps
 	tools/deps
+endif
 
 KDIR ?= $(KDIR_DEFAULT)
 
@@ -88,7 +93,7 @@ XEN_LAUNCHER_OBJS := launcher/xen/kernel.o launcher/xen/layout.o launcher/xen/co
 XEN_BACKEND_OBJS := launcher/xen/gnttab.o launcher/xen/xenbus.o launcher/xen/blkback.o \
 		    launcher/xen/netback.o
 
-.PHONY: all module dkms-src launcher guests selftests benches bench hosttests check run run-linux xen-oracle xen-bench clean distclean \
+.PHONY: all module dkms-src deb launcher guests selftests benches bench hosttests check run run-linux xen-oracle xen-bench clean distclean \
 	checkpatch sparse check-debug fuzz
 
 all: module launcher guests selftests hosttests benches
@@ -105,6 +110,15 @@ dkms-src:
 	cp Kbuild dkms.conf $(DESTDIR)/
 	find $(MODULE_DIRS) -type f \( -name '*.[chS]' -o -name README.md \) ! -name '*.mod.c' | \
 		tar -cf - -T - | tar -xf - -C $(DESTDIR)
+
+# The Debian packages (debian/): lguest and lguest-dkms, built from a copy
+# of the tracked files in .cache/deb/, where the .debs land.
+deb:
+	rm -rf $(CACHE)/deb && mkdir -p $(CACHE)/deb/lguest
+	git ls-files | tar -cf - -T - | tar -xf - -C $(CACHE)/deb/lguest
+	cd $(CACHE)/deb/lguest && dpkg-buildpackage -b -us -uc > ../build.log 2>&1 || \
+		{ tail -n 30 ../build.log; exit 1; }
+	ls $(CACHE)/deb/*.deb
 
 launcher: $(LAUNCHER)
 benches: $(BENCHES)
