@@ -22,10 +22,13 @@ n=0 failed=0
 . "$top/selftests/lib/tap.sh"
 echo "TAP version 13"
 echo "1..4"
+# vm-run loaded LG_KO: it must be DKMS's build (tools/deb-check puts it
+# beside the unpacked tree), and the running module's sources its own.
 want=$(modinfo -F srcversion "${LG_KO:-}" 2>/dev/null)
 have=$(cat /sys/module/lg/srcversion 2>/dev/null)
-ok "$([ -n "$want" ] && [ "$want" = "$have" ] && echo 1 || echo 0)" \
-	"the module loaded is the one DKMS built from lguest-dkms's sources (srcversion ${have:-none}, want ${want:-none})"
+ok "$([ "${LG_KO:-}" = "$(dirname "$root")/lg.ko" ] && [ -n "$want" ] && [ "$want" = "$have" ] &&
+      echo 1 || echo 0)" \
+	"the module loaded is the one DKMS built from lguest-dkms's sources (${LG_KO:-no LG_KO}; srcversion ${have:-none}, its ${want:-none})"
 out=$("$L" info 2>&1)
 rc=$?
 [ $rc -eq 0 ] || sed 's/^/#   /' <<< "$out"
