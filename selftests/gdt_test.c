@@ -297,8 +297,10 @@ again:
 			 * IF is set in V86 mode, so a host interrupt may come
 			 * before the way's first instruction: that exit is
 			 * right too, but the way's own is the one to test.
+			 * On the debug kernel under TCG a timer interrupt was
+			 * pending at ten entries in a row: up to 100 tries.
 			 */
-			if (vector >= 32 && v86_exit[i % V86_WAYS] != 32 && ++tries < 10) {
+			if (vector >= 32 && v86_exit[i % V86_WAYS] != 32 && ++tries < 100) {
 				lg_test_vm_free(t);
 				goto again;
 			}
