@@ -6,8 +6,9 @@
  * Every test runs iterations until its share of the time budget is spent
  * (LG_FUZZ_SECONDS for all of them, 40 by default), or a count of them
  * (LG_FUZZ_ITERS per 10 of its weight: make check's, so that every machine
- * runs the same iterations), each from a seed of its own (lib/fuzz.h), and after each one checks the host: the guests gone,
- * nothing pinned, no shadow table left, the kernel log clean.  A failure
+ * runs the same iterations), each from a seed of its own (lib/fuzz.h),
+ * and after each one checks the host: the guests gone, nothing pinned, no
+ * shadow table left, the kernel log clean.  A failure
  * prints the seed and iteration that replays it:
  *     LG_FUZZ_SEED=S LG_FUZZ_ITER=I LG_FUZZ_TEST=TEST selftests/fuzz_test
  * Checker processes run on every CPU throughout, and must find their
@@ -259,8 +260,13 @@ static void avoid_tcg_bugs(uint8_t *code, unsigned int n, unsigned int random)
 	for (i = 0; i < n; i++) {
 		unsigned int reg = i + 1 < n ? (code[i + 1] >> 3) & 7 : 0;
 
-		if (code[i] == 0x8e && i && (code[i - 1] & 0xf4) == 0x44)
-			code[i - 1] &= ~0x04;
+		if (code[i] == 0x8e) {
+			/* A REX just before it loses its R. */
+			if (i && (code[i - 1] & 0xf4) == 0x44)
+				code[i - 1] &= ~0x04;
+			if (reg == 1 || reg >= 6)
+				code[i + 1] = (code[i + 1] & ~0x38) | 3 << 3;
+		}
 		/* VEX: c5 RvvvvLpp op, c4 RXBmmmmm WvvvvLpp op (L is bit 2). */
 		if (code[i] == 0xc5 && i + 2 < n && code[i + 2] == 0xc4)
 			code[i + 1] &= ~0x04;
@@ -268,8 +274,6 @@ static void avoid_tcg_bugs(uint8_t *code, unsigned int n, unsigned int random)
 		    (((code[i + 1] & 0x1f) == 1 && code[i + 3] == 0xc4) ||
 		     ((code[i + 1] & 0x1f) == 3 && (code[i + 3] | 2) == 0x22)))
 			code[i + 2] &= ~0x04;
-		if (code[i] == 0x8e && (reg == 1 || reg >= 6))
-			code[i + 1] = (code[i + 1] & ~0x38) | 3 << 3;
 		if (code[i] != 0xcf || (i && (code[i - 1] & 0xf8) == 0x48))
 			continue;
 		if (i > random)
