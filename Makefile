@@ -279,7 +279,8 @@ clean:
 	rm -f $(LAUNCHER) $(LAUNCHER_OBJS) $(XEN_LAUNCHER_OBJS) $(XEN_BACKEND_OBJS) $(SELFTESTS) $(HOSTTESTS) $(BENCHES) \
 		selftests/host/fake_lguest.so \
 		$(GUESTS) $(LGBENCH) $(LGSTRESS) $(LGIO) guest/*.o guest/tests/*.o guest/lib/*.o selftests/lib/*.o
-	rm -rf $(CACHE)/vm.* $(CACHE)/initramfs* $(CACHE)/debug-lg
+	rm -rf $(CACHE)/vm.* $(CACHE)/initramfs* $(CACHE)/debug-lg $(CACHE)/kselftest* \
+		selftests/kselftest_install
 
 distclean: clean
 	rm -rf $(CACHE)

@@ -4,8 +4,7 @@
 # launcher_cli_test.sh: `lguest run` as a user meets it: the demo's output
 # and status, and one clear line plus a non-zero status for every mistake,
 # those of `lguest run --kernel` (a Xen PV kernel, issue 11) included.
-top=$(cd "$(dirname "$0")/.." && pwd)
-L=$top/launcher/lguest
+. "$(dirname "$0")/lib.sh"
 if [ ! -e /dev/lguest ]; then
 	echo "1..0 # SKIP /dev/lguest absent (lg.ko not loaded)"
 	exit 4
@@ -13,12 +12,11 @@ fi
 
 # The Debian kernel the test VM boots, for the checks that need a Xen PV
 # kernel; scratch files where this VM may write.
-kimage=$(sed -n 's/^KIMAGE=//p' "$top/.cache/deps.env" 2>/dev/null)
+kimage=$(lg_file vmlinuz)
 tmp=$(mktemp -d "${LG_SCRATCH:-${TMPDIR:-/tmp}}/lg-cli.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
 n=0 failed=0
-. "$top/selftests/lib/tap.sh"
 echo "TAP version 13"
 echo "1..25"
 check() {	# check DESCRIPTION WANT_STATUS WANT_TEXT -- CMD...
@@ -37,32 +35,32 @@ check() {	# check DESCRIPTION WANT_STATUS WANT_TEXT -- CMD...
 	fi
 }
 
-check "demo greets" 0 "Hello from an lguest guest" -- "$L" run "$top/guest/demo.elf"
+check "demo greets" 0 "Hello from an lguest guest" -- "$L" run "$(lg_file demo.elf)"
 check "demo takes 100 timer interrupts and powers off" 0 \
-	"took 100 timer interrupts" -- "$L" run "$top/guest/demo.elf"
+	"took 100 timer interrupts" -- "$L" run "$(lg_file demo.elf)"
 check "the SMP demo runs user programs on every vCPU" 0 \
 	"vCPU 3: 550 primes, fork+wait gave 42, 10 ring interrupts" -- \
-	"$L" run --cpus 4 "$top/guest/demo.elf"
+	"$L" run --cpus 4 "$(lg_file demo.elf)"
 check "a vCPU count beyond the limit is refused" 2 \
 	"lguest: --cpus wants a number of vCPUs from 1 to 64 (got '65')" -- \
-	"$L" run --cpus 65 "$top/guest/demo.elf"
+	"$L" run --cpus 65 "$(lg_file demo.elf)"
 check "a guest killed on one vCPU stops them all" 1 \
 	"lguest: guest killed: unhandled trap 6 (#UD) at rip" -- \
-	"$L" run --cpus 8 "$top/guest/tests/crash.elf"
+	"$L" run --cpus 8 "$(lg_file crash.elf)"
 check "guest status becomes the exit status" 3 \
 	"lguest: guest powered off: guest_main returned 3" -- \
-	"$L" run "$top/guest/tests/exit3.elf"
+	"$L" run "$(lg_file exit3.elf)"
 check "a killed guest names the trap" 1 \
 	"lguest: guest killed: unhandled trap 6 (#UD) at rip" -- \
-	"$L" run "$top/guest/tests/crash.elf"
+	"$L" run "$(lg_file crash.elf)"
 check "missing guest file" 1 "lguest: cannot open /nonexistent.elf: No such file or directory" -- \
 	"$L" run /nonexistent.elf
 check "not a static ELF" 1 "not a static x86_64 ELF executable" -- \
-	"$L" run "$top/tools/vm-run"
+	"$L" run "$here/lib.sh"
 check "too little memory" 1 "does not fit in 1 MiB of guest memory" -- \
-	"$L" run --mem 1M "$top/guest/demo.elf"
+	"$L" run --mem 1M "$(lg_file demo.elf)"
 check "module absent" 1 "does not exist: is the lg module loaded?" -- \
-	"$L" --device /dev/no-lguest run "$top/guest/demo.elf"
+	"$L" --device /dev/no-lguest run "$(lg_file demo.elf)"
 skip() {	# skip DESCRIPTION REASON
 	n=$((n + 1))
 	echo "ok $n $1 # SKIP $2"
@@ -72,7 +70,7 @@ skip() {	# skip DESCRIPTION REASON
 # on.  spin.elf spins on vCPU 0, counting in RBX, and halts on vCPU 1.
 # Two reports, 1 s apart: vCPU 0 at spin_here() both times with RBX grown;
 # vCPU 1 in HALT (more halts would be wakeups: none come).
-spin=$top/guest/tests/spin.elf
+spin=$(lg_file spin.elf)
 "$L" run --cpus 2 "$spin" > "$tmp/spin" 2>&1 &
 pid=$!
 reports() { grep -c 'SIGUSR1: the state of 2 vCPUs' "$tmp/spin"; }
@@ -122,16 +120,16 @@ check "--kernel: a program is not a kernel" 1 \
 	"$L" run --kernel /bin/true
 check "--kernel: a native guest is not a Xen PV kernel" 1 \
 	"demo.elf: not a Xen PV kernel (no Xen ELF notes)" -- \
-	"$L" run --kernel "$top/guest/demo.elf"
+	"$L" run --kernel "$(lg_file demo.elf)"
 check "--initrd without --kernel" 2 \
 	"lguest: --initrd goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line, disk or network" -- \
-	"$L" run --initrd /etc/hostname "$top/guest/demo.elf"
+	"$L" run --initrd /etc/hostname "$(lg_file demo.elf)"
 check "--append without --kernel" 2 \
 	"lguest: --append goes with --kernel VMLINUZ: a GUEST.elf takes no initrd, command line, disk or network" -- \
-	"$L" run --append quiet "$top/guest/demo.elf"
+	"$L" run --append quiet "$(lg_file demo.elf)"
 check "--kernel and a GUEST.elf together" 2 \
 	"lguest: run takes a GUEST.elf or --kernel VMLINUZ, not both" -- \
-	"$L" run --kernel /bin/true "$top/guest/demo.elf"
+	"$L" run --kernel /bin/true "$(lg_file demo.elf)"
 check "--append longer than Xen's command line" 2 \
 	"lguest: --append is 1024 bytes long; a Xen PV kernel's command line holds at most 1023" -- \
 	"$L" run --kernel /bin/true --append "$(printf '%1024s' '' | tr ' ' x)"

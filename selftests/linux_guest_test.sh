@@ -24,8 +24,7 @@
 #          16 MiB over TCP to a listener there, checksummed
 # LG_LINUX_CPUS=N (default 1) gives boot, quick and panic N vCPUs: then each CPU's
 # line, and CPU 1 going offline and back, are asserted.
-top=$(cd "$(dirname "$0")/.." && pwd)
-L=$top/launcher/lguest
+. "$(dirname "$0")/lib.sh"
 if [ ! -e /dev/lguest ]; then
 	echo "1..0 # SKIP /dev/lguest absent (lg.ko not loaded)"
 	exit 4
@@ -41,21 +40,22 @@ for p in $parts; do
 	esac
 done
 want() { [[ $parts == *" $1 "* ]]; }
-kimage=$(sed -n 's/^KIMAGE=//p' "$top/.cache/deps.env" 2>/dev/null)
-kabi=$(sed -n 's/^KABI=//p' "$top/.cache/deps.env" 2>/dev/null)
-initrd=$top/.cache/linux-initramfs.cpio.gz
+kimage=$(lg_file vmlinuz)
+initrd=$(lg_file linux-initramfs.cpio.gz)
 if [ ! -f "$kimage" ] || [ ! -f "$initrd" ] || [ ! -f "$initrd.md5" ]; then
 	echo "1..0 # SKIP no kernel image or initramfs (make all builds it)"
 	exit 4
 fi
 md5=$(cat "$initrd.md5")
+kabi=$(lg_kernel_release "$kimage")
 cpus=${LG_LINUX_CPUS:-1}
 case $cpus in ''|*[!0-9]*|0) echo "1..0 # SKIP LG_LINUX_CPUS=$cpus is not a vCPU count"; exit 4 ;; esac
 kills=${LG_LINUX_KILLS:-50}
 case $kills in ''|*[!0-9]*|0) echo "1..0 # SKIP LG_LINUX_KILLS=$kills is not a count"; exit 4 ;; esac
 CROWD_CPUS=8 CROWD_HOGS=2
-# What each CPU's line shows: the busybox the initramfs holds (the host's).
-bb=$(md5sum < /bin/busybox | cut -c1-8)
+# What each CPU's line shows: the md5 of the busybox the initramfs holds.
+bbmd5=$(lg_initrd_md5 "$initrd" bin/busybox)
+bb=$(cut -c1-8 <<< "$bbmd5")
 
 n=0 failed=0
 echo "TAP version 13"
@@ -68,7 +68,6 @@ want kills && plan=$((plan + 3))
 want disk && plan=$((plan + 7))
 want net && plan=$((plan + 4))
 echo "1..$plan"
-. "$top/selftests/lib/tap.sh"
 has() {		# has OUTPUT TEXT: 1 if OUTPUT holds the line TEXT
 	grep -qxF -- "$2" <<< "$1" && echo 1 || echo 0
 }
@@ -123,7 +122,9 @@ boot() {
 		      ! grep -q 'lguest-linux: a shell' "$tmp/out"; do
 			sleep 1
 		done
-		printf '%b' "$3" >&3
+		# In a subshell that ignores SIGPIPE: a launcher already gone
+		# (killed by watch_run) must not take this script with it.
+		( trap '' PIPE; printf '%b' "$3" >&3 ) 2> /dev/null
 		if [ -n "${4:-}" ]; then
 			while kill -0 $pid 2>/dev/null && ! grep -q "^$4" "$tmp/out"; do
 				sleep 1
@@ -242,7 +243,7 @@ if want quick; then
 	      echo 1 || echo 0)" \
 		"a quick boot on $cpus vCPUs: /init's line, then poweroff"
 	ok "$(clean "$out")" "its kernel log is clean"
-	pinned "$cpus" "$(md5sum < "$top/guest/linux/init" | cut -c1-8)"
+	pinned "$cpus" "$(lg_initrd_md5 "$initrd" init | cut -c1-8)"
 fi
 
 # 2. A kernel that panics ends the launcher as a crash, not a poweroff
@@ -295,8 +296,8 @@ if want crowd; then
 	      echo 1 || echo 0)" \
 		"$CROWD_CPUS vCPUs beside $CROWD_HOGS spinning host processes: the guest sees them all, powers off"
 	ok "$(clean "$out")" "its kernel log is clean: no soft lockup, no RCU stall"
-	# (lguest.quick: the md5 of /init, which is this tree's guest/linux/init)
-	pinned "$CROWD_CPUS" "$(md5sum < "$top/guest/linux/init" | cut -c1-8)"
+	# (lguest.quick: the md5 of /init)
+	pinned "$CROWD_CPUS" "$(lg_initrd_md5 "$initrd" init | cut -c1-8)"
 	date=$(sed -n 's/^lguest-linux: date \([0-9]*\).*/\1/p' <<< "$out" | tail -n 1)
 	ok "$([ -n "$date" ] && [ -n "$seen" ] && [ "$date" -le "$seen" ] &&
 	      [ "$date" -ge $((seen - 10)) ] && echo 1 || echo 0)" \
@@ -394,7 +395,6 @@ if want disk; then
 	img=$tmp/disk.img
 	truncate -s 64M "$img"
 	mkfs.ext4 -q -F "$img"
-	bbmd5=$(md5sum < /bin/busybox | cut -c1-32)
 	"$L" run --kernel "$kimage" --disk "$tmp/none.img" < /dev/null > "$tmp/o" 2>&1
 	rc=$?
 	ok "$([ $rc -eq 1 ] && grep -q "lguest: cannot open the disk image $tmp/none.img: No such file or directory" "$tmp/o" &&
@@ -435,7 +435,7 @@ fi
 #    (md5).  A tap device that cannot be opened is refused.
 if want net; then
 	ns=lgtest$$
-	[ -e /dev/net/tun ] || insmod "$(sed -n 's/^KMODULES=//p' "$top/.cache/deps.env")/kernel/drivers/net/tun.ko" 2>/dev/null
+	[ -e /dev/net/tun ] || modprobe tun 2> /dev/null
 	ip netns add $ns &&
 	ip netns exec $ns ip link set lo up &&
 	ip netns exec $ns ip tuntap add dev lgtap0 mode tap &&

@@ -7,7 +7,7 @@
 # tree's /usr/src (make check's intel-mds VM): the module loaded is that
 # one, the installed launcher talks to it and runs the installed demo
 # guest on two vCPUs, and the installed manual page reads clean.
-top=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh"
 root=${LG_PACKAGE_ROOT:-}
 if [ -z "$root" ] || [ ! -x "$root/usr/bin/lguest" ]; then
 	echo "1..0 # SKIP LG_PACKAGE_ROOT names no unpacked packages (tools/deb-check)"
@@ -19,7 +19,6 @@ if [ ! -e /dev/lguest ]; then
 fi
 L=$root/usr/bin/lguest
 n=0 failed=0
-. "$top/selftests/lib/tap.sh"
 echo "TAP version 13"
 echo "1..4"
 # vm-run loaded LG_KO: it must be DKMS's build (tools/deb-check puts it

@@ -10,7 +10,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 L=$top/launcher/lguest
 page=$top/docs/lguest.1
 n=0 failed=0
-. "$top/selftests/lib/tap.sh"
+. "$top/selftests/lib.sh"
 echo "TAP version 13"
 echo "1..8"
 if ! command -v groff > /dev/null; then
