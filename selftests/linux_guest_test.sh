@@ -53,9 +53,11 @@ case $cpus in ''|*[!0-9]*|0) echo "1..0 # SKIP LG_LINUX_CPUS=$cpus is not a vCPU
 kills=${LG_LINUX_KILLS:-50}
 case $kills in ''|*[!0-9]*|0) echo "1..0 # SKIP LG_LINUX_KILLS=$kills is not a count"; exit 4 ;; esac
 CROWD_CPUS=8 CROWD_HOGS=2
-# What each CPU's line shows: the md5 of the busybox the initramfs holds.
+# What each CPU's line shows: the md5 of the busybox the initramfs holds,
+# or with lguest.quick of its /init.
 bbmd5=$(lg_initrd_md5 "$initrd" bin/busybox)
 bb=$(cut -c1-8 <<< "$bbmd5")
+initmd5=$(lg_initrd_md5 "$initrd" init | cut -c1-8)
 
 n=0 failed=0
 echo "TAP version 13"
@@ -243,7 +245,7 @@ if want quick; then
 	      echo 1 || echo 0)" \
 		"a quick boot on $cpus vCPUs: /init's line, then poweroff"
 	ok "$(clean "$out")" "its kernel log is clean"
-	pinned "$cpus" "$(lg_initrd_md5 "$initrd" init | cut -c1-8)"
+	pinned "$cpus" "$initmd5"
 fi
 
 # 2. A kernel that panics ends the launcher as a crash, not a poweroff
@@ -296,8 +298,7 @@ if want crowd; then
 	      echo 1 || echo 0)" \
 		"$CROWD_CPUS vCPUs beside $CROWD_HOGS spinning host processes: the guest sees them all, powers off"
 	ok "$(clean "$out")" "its kernel log is clean: no soft lockup, no RCU stall"
-	# (lguest.quick: the md5 of /init)
-	pinned "$CROWD_CPUS" "$(lg_initrd_md5 "$initrd" init | cut -c1-8)"
+	pinned "$CROWD_CPUS" "$initmd5"
 	date=$(sed -n 's/^lguest-linux: date \([0-9]*\).*/\1/p' <<< "$out" | tail -n 1)
 	ok "$([ -n "$date" ] && [ -n "$seen" ] && [ "$date" -le "$seen" ] &&
 	      [ "$date" -ge $((seen - 10)) ] && echo 1 || echo 0)" \
