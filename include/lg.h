@@ -379,6 +379,7 @@ struct lguest {
 	struct lg_unsync *unsync, *resyncing;
 	unsigned int nr_unsync;
 	struct mutex resync_lock;	/* one resync at a time */
+	unsigned int resync_seq;	/* odd while one runs */
 
 	unsigned int nr_cpus;
 	struct lg_cpu *cpus[LGUEST_MAX_VCPUS];

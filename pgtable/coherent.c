@@ -43,7 +43,13 @@
  *    flush, or a CR3 write, resyncs: the writable leaves go first, and
  *    every vCPU leaves the guest once, so that no later write can go
  *    unseen; then whatever the written tables produced goes.  Until then
- *    a leaf may be stale, as a TLB entry may be until the flush.
+ *    a leaf may be stale, as a TLB entry may be until the flush.  The
+ *    list is the guest's, not a vCPU's: a resync takes every vCPU's
+ *    writes with it, and so a flush that finds the list empty while a
+ *    resync on another vCPU is between taking it and dropping what the
+ *    tables produced must wait for that one to finish (M:056: it did
+ *    not, and fork's parent wrote on through its stale writable leaves
+ *    into the frames its children now shared).
  *
  * What the guest does outside that protocol (writing a table it pinned
  * through a mapping of its own that it left writable) only leaves its own
@@ -156,7 +162,7 @@ void lg_unsync_add(struct lguest *lg, u64 gpa, u64 va)
 	}
 	/* Past the end it only counts: the resync drops everything. */
 	if (lg->nr_unsync <= LG_MAX_UNSYNC)
-		lg->nr_unsync++;
+		WRITE_ONCE(lg->nr_unsync, lg->nr_unsync + 1);
 }
 
 /*
@@ -224,9 +230,27 @@ void lguest_resync(struct lg_cpu *cpu)
 	unsigned int n, i;
 	struct lg_zap z;
 
-	if (!lg->ptinfo || !READ_ONCE(lg->nr_unsync))
+	if (!lg->ptinfo)
 		return;
+	/*
+	 * Nothing written in place since the last resync took the list.  If
+	 * that one has finished (resync_seq even), there is nothing to do;
+	 * if it is still running it may hold this vCPU's writes, and the
+	 * flush must not return before it does: we wait on its mutex.  The
+	 * order pairs with the resync's: the list taken, then seq odd.
+	 */
+	if (!READ_ONCE(lg->nr_unsync)) {
+		/* The list, then the seq: pairs with the smp_wmb()s below. */
+		smp_rmb();
+		if (!(READ_ONCE(lg->resync_seq) & 1))
+			return;
+	}
 	mutex_lock(&lg->resync_lock);
+	if (!READ_ONCE(lg->nr_unsync)) {
+		/* The resync we waited for took our writes with it. */
+		mutex_unlock(&lg->resync_lock);
+		return;
+	}
 	u = lg->resyncing;
 	/*
 	 * First the writable leaves, and every vCPU out of the guest once:
@@ -235,7 +259,10 @@ void lguest_resync(struct lg_cpu *cpu)
 	lg_zap_init(&z, lg, cpu);
 	spin_lock(&lg->mmu_lock);
 	n = lg->nr_unsync;
-	lg->nr_unsync = 0;
+	WRITE_ONCE(lg->resync_seq, lg->resync_seq + 1);
+	/* Running (odd) before the list shows empty: see above. */
+	smp_wmb();
+	WRITE_ONCE(lg->nr_unsync, 0);
 	if (n > LG_MAX_UNSYNC) {
 		lg_zap_everything(lg, &z);
 	} else {
@@ -263,6 +290,9 @@ void lguest_resync(struct lg_cpu *cpu)
 		spin_unlock(&lg->mmu_lock);
 		lg_zap_finish(&z);
 	}
+	/* Done: what it dropped is gone before a flush may skip the wait. */
+	smp_wmb();
+	WRITE_ONCE(lg->resync_seq, lg->resync_seq + 1);
 	mutex_unlock(&lg->resync_lock);
 	cpu->stats.invalidations++;
 }

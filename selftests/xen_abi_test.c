@@ -1629,6 +1629,117 @@ TEST(a_pinned_l4_keeps_its_shadow_coherent_across_cr3_writes)
 	xen_test_vm_free(t);
 }
 
+/*
+ * M:056: a flush must not return while another vCPU's resync has taken
+ * the list of tables written in place but not yet dropped what they
+ * produced.  vCPU 0 does what fork and a copy-on-write break do: it
+ * rewrites an entry in place (its L1 read-only to it), here moving a page
+ * it has just written to another frame, flushes, and writes the page
+ * again: that write must land in the new frame, never in the old one.
+ * vCPU 1 meanwhile writes another L1 in place and flushes, round after
+ * round, so its resyncs keep taking vCPU 0's table along with its own.
+ */
+#define RS_ROUNDS	20000
+#define RS_P		(XEN_TEST_SCRATCH + 0x200000)
+#define RS_F1		(XEN_TEST_SCRATCH + 0x210000)
+#define RS_F2		(XEN_TEST_SCRATCH + 0x211000)
+#define RS_Q		(XEN_TEST_SCRATCH + 0x400000)
+
+static struct {
+	long pin, ro_a, ro_b, init, up;
+	uint64_t rounds, stale, lost, flush_errors, ap_rounds, ap_errors, waits;
+} rs_res;
+
+static volatile uint64_t rs_stop, rs_ap_done;
+static uint8_t rs_stack[16384] __attribute__((aligned(16)));
+
+static void guest_resync_ap(void)
+{
+	volatile uint64_t *q = l1e(RS_Q);
+	uint64_t v = *q;
+
+	while (!rs_stop) {
+		*q = v;
+		if (mmuext1(MMUEXT_TLB_FLUSH_LOCAL, 0))
+			rs_res.ap_errors++;
+		rs_res.ap_rounds++;
+	}
+	rs_ap_done = 1;
+	for (;;)
+		HYPERVISOR_vcpu_op(VCPUOP_down, 1, NULL);
+}
+
+static void guest_resync_race(void)
+{
+	static struct vcpu_guest_context ctx;
+	volatile uint64_t *e = l1e(RS_P), *p = (uint64_t *)RS_P;
+	volatile uint64_t *f1 = (uint64_t *)RS_F1, *f2 = (uint64_t *)RS_F2;
+	uint64_t la = (uint64_t)l1e(RS_P) & PTE_ADDR, lb = (uint64_t)l1e(RS_Q) & PTE_ADDR;
+	uint64_t i, rw = PTE_P | PTE_RW | PTE_A | PTE_D;
+
+	rs_res.pin = mmuext1(MMUEXT_PIN_L4_TABLE, XEN_TEST_PT_BASE >> 12);
+	/* Both L1s read-only to the guest, as Xen has a pinned L1. */
+	rs_res.ro_a = xen_hypercall(__HYPERVISOR_update_va_mapping, la, la | PTE_P | PTE_A,
+				    UVMF_INVLPG, 0, 0);
+	rs_res.ro_b = xen_hypercall(__HYPERVISOR_update_va_mapping, lb, lb | PTE_P | PTE_A,
+				    UVMF_INVLPG, 0, 0);
+	xen_guest_vcpu_context(&ctx, guest_resync_ap, rs_stack, sizeof(rs_stack));
+	ctx.user_regs.rflags = 0x1000;		/* IOPL 1, events masked */
+	rs_res.init = HYPERVISOR_vcpu_op(VCPUOP_initialise, 1, &ctx);
+	rs_res.up = HYPERVISOR_vcpu_op(VCPUOP_up, 1, NULL);
+	for (i = 1; i <= RS_ROUNDS; i++) {
+		*f1 = 0;
+		*f2 = 0;
+		*e = RS_F1 | rw;
+		mmuext1(MMUEXT_TLB_FLUSH_LOCAL, 0);
+		*p = 0;
+		/* The page moves, in place; then the flush that publishes it. */
+		*e = RS_F2 | rw;
+		if (mmuext1(MMUEXT_TLB_FLUSH_LOCAL, 0))
+			rs_res.flush_errors++;
+		*p = i;
+		if (*f1 == i)
+			rs_res.stale++;
+		if (*f2 != i)
+			rs_res.lost++;
+	}
+	rs_res.rounds = i - 1;
+	rs_stop = 1;
+	while (!rs_ap_done && rs_res.waits < 1000000) {
+		HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+		rs_res.waits++;
+	}
+}
+
+TEST(a_flush_waits_for_the_resync_another_vcpu_has_begun)
+{
+	struct xen_test_vm *t = xen_test_vm_create_smp(guest_resync_race, 2);
+
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(0, xen_test_start_vcpus(t));
+	XEN_RUN_DONE(t);
+	typeof(rs_res) *r = xen_test_hva(t, &rs_res);
+
+	EXPECT_EQ(0, r->pin);
+	EXPECT_EQ(0, r->ro_a);
+	EXPECT_EQ(0, r->ro_b);
+	EXPECT_EQ(0, r->init);
+	EXPECT_EQ(0, r->up);
+	EXPECT_EQ(RS_ROUNDS, r->rounds);
+	EXPECT_EQ(0, r->flush_errors);
+	/* Every write after the flush went to the page's new frame. */
+	EXPECT_EQ(0, r->stale);
+	EXPECT_EQ(0, r->lost);
+	/* vCPU 1 resynced alongside, and stopped when asked. */
+	EXPECT_LT(0, r->ap_rounds);
+	EXPECT_EQ(0, r->ap_errors);
+	EXPECT_EQ(1, *(uint64_t *)xen_test_hva(t, &rs_ap_done));
+	TH_LOG("%llu rounds, %llu of vCPU 1's meanwhile",
+	       (unsigned long long)r->rounds, (unsigned long long)r->ap_rounds);
+	EXPECT_EQ(0, t->vcpus[1].error);
+	xen_test_vm_free(t);
+}
+
 /* The guest maps something of its own in the hole, and touches it. */
 static void guest_maps_the_hole(void)
 {

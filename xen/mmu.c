@@ -200,10 +200,10 @@ static long flush_local(struct lg_cpu *cpu, bool all_spaces)
 	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
 	long r;
 
-	if (l4_pinned(cpu->lg, cpu->pgdir->gcr3)) {
-		lguest_resync(cpu);
+	/* The list of tables written in place is the guest's, not a space's. */
+	lguest_resync(cpu);
+	if (l4_pinned(cpu->lg, cpu->pgdir->gcr3))
 		return 0;
-	}
 	r = flush(cpu, 0, all_spaces, true);
 
 	if (!r && !all_spaces && xc->user_cr3)
@@ -415,12 +415,11 @@ long lg_xen_mmuext_op(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom)
 			 */
 			if (!vcpumask_ok(cpu, &op)) {
 				r = -EFAULT;
-			} else if (l4_pinned(cpu->lg, cpu->pgdir->gcr3)) {
-				lguest_resync(cpu);
-				r = 0;
-			} else {
-				r = flush(cpu, 0, true, true);
+				break;
 			}
+			lguest_resync(cpu);
+			r = l4_pinned(cpu->lg, cpu->pgdir->gcr3) ? 0 :
+			    flush(cpu, 0, true, true);
 			break;
 		case MMUEXT_INVLPG_LOCAL:
 		case MMUEXT_INVLPG_MULTI:
