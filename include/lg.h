@@ -377,6 +377,7 @@ struct lguest {
 	 */
 	struct lg_ptinfo *ptinfo;
 	struct lg_unsync *unsync, *resyncing;
+	u64 *resync_buf;		/* a table's entries, for the resync */
 	unsigned int nr_unsync;
 	struct mutex resync_lock;	/* one resync at a time */
 	unsigned int resync_seq;	/* odd while one runs */

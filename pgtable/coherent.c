@@ -42,8 +42,12 @@
  *    the table it lets the guest write (KVM calls the table "unsync").  A
  *    flush, or a CR3 write, resyncs: the writable leaves go first, and
  *    every vCPU leaves the guest once, so that no later write can go
- *    unseen; then whatever the written tables produced goes.  Until then
- *    a leaf may be stale, as a TLB entry may be until the flush.  The
+ *    unseen; then each written table is read, and of the leaves it
+ *    produced those that allow more than it now says are made read-only
+ *    or go, the rest stay (a fork write-protects its parent's every
+ *    private page: dropping them all made the parent fault each one back
+ *    in).  Until then a leaf may be stale, as a TLB entry may be until
+ *    the flush.  The
  *    list is the guest's, not a vCPU's: a resync takes every vCPU's
  *    writes with it, and so a flush that finds the list empty while a
  *    resync on another vCPU is between taking it and dropping what the
@@ -124,6 +128,74 @@ static void drop_table(struct lg_zap *z, struct lguest *lg, u64 gpa, int i)
 }
 
 /*
+ * Bring the leaves that the L1 bound at @b may have produced in line with
+ * @g, its entries as read once the guest could no longer write it in
+ * place: a leaf that still agrees with its entry stays, one that allows
+ * more than the entry now does is made read-only or goes (KVM's
+ * sync_page()).  Only ever less than the leaf allowed: the range's leaves
+ * in another space, made through another L1, are at worst dropped for
+ * nothing.  An entry that lost Accessed, or Dirty under a writable leaf,
+ * must fault again to have it set, as on the CPU.  Under mmu_lock.
+ */
+static void sync_bound(struct lg_zap *z, struct lguest *lg, u64 b, const u64 *g)
+{
+	unsigned int n, m, i;
+
+	for (n = 0; n < lg->nr_pgdirs; n++) {
+		struct lg_pgdir *pd = &lg->pgdirs[n];
+
+		for (m = 0; pd->valid && m < LG_NR_MODES; m++) {
+			u64 *leaf = lg_shadow_leaf_table(pd, m, b & LG_PT_VA);
+			u32 *gfns;
+
+			if (!leaf)
+				continue;
+			gfns = lg_leaf_gfns(leaf);
+			for (i = 0; i < 512; i++) {
+				u64 s = leaf[i], e = g[i];
+
+				if (!(s & _PAGE_PRESENT))
+					continue;
+				if ((e & (_PAGE_PRESENT | _PAGE_ACCESSED)) !=
+				    (_PAGE_PRESENT | _PAGE_ACCESSED) ||
+				    (e & LG_PTE_ADDR) >> PAGE_SHIFT != gfns[i] ||
+				    ((e & ~s) & _PAGE_NX) || ((s ^ e) & LG_PTE_PKEY) ||
+				    (m == LG_MODE_USER && !(e & _PAGE_USER))) {
+					lg_leaf_clear(z, leaf, i);
+				} else if ((s & _PAGE_RW) &&
+					   (~e & (_PAGE_RW | _PAGE_DIRTY))) {
+					WRITE_ONCE(leaf[i], s & ~(u64)_PAGE_RW);
+					z->flush = true;
+				}
+			}
+		}
+	}
+}
+
+/*
+ * A table written in place, now that it cannot be: what it produced goes,
+ * or with @g (its entries, NULL if they could not be read) only what no
+ * longer agrees with them.  Under mmu_lock.
+ */
+static void sync_table(struct lg_zap *z, struct lguest *lg, u64 gpa, const u64 *g)
+{
+	struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
+	unsigned int i;
+
+	lg->invalidate_seq++;
+	for (i = 0; i < 2; i++) {
+		u64 b = p->b[i];
+
+		if (i == 1 && b == p->b[0])
+			break;
+		if (g && (b & LG_PT_LEVEL) == 1)
+			sync_bound(z, lg, b, g);
+		else
+			drop_bound(z, lg, gpa, b, -1);
+	}
+}
+
+/*
  * walk.c, before it reads the entry of the table at @gpa that maps @va,
  * at @level.  Outside mmu_lock: it may drop what an old binding made.
  */
@@ -201,15 +273,24 @@ void lguest_tables_written(struct lg_cpu *cpu, const u64 *gpas, unsigned int n)
 void lguest_table_gone(struct lg_cpu *cpu, u64 gpa)
 {
 	struct lguest *lg = cpu->lg;
+	struct lg_ptinfo *p;
 	struct lg_zap z;
 	unsigned int i;
 
 	if (!lg->ptinfo || gpa >= lg->mem_size)
 		return;
 	gpa &= PAGE_MASK;
+	p = &lg->ptinfo[gpa >> PAGE_SHIFT];
 	lg_zap_init(&z, lg, cpu);
 	spin_lock(&lg->mmu_lock);
-	drop_table(&z, lg, gpa, -1);
+	/*
+	 * What it made as a PML4 is the whole of the spaces it keys, which
+	 * go below at once; clearing those leaves one by one first (each a
+	 * pin put, a kick every LG_ZAP_BATCH) was most of an exit's cost.
+	 */
+	for (i = 0; i < 2; i++)
+		if ((p->b[i] & LG_PT_LEVEL) != 4 && (i == 0 || p->b[1] != p->b[0]))
+			drop_bound(&z, lg, gpa, p->b[i], -1);
 	WRITE_ONCE(lg->ptinfo[gpa >> PAGE_SHIFT].b[0], 0);
 	WRITE_ONCE(lg->ptinfo[gpa >> PAGE_SHIFT].b[1], 0);
 	for (i = 0; i < lg->nr_pgdirs; i++)
@@ -217,6 +298,17 @@ void lguest_table_gone(struct lg_cpu *cpu, u64 gpa)
 			lg_shadow_zap_all(&lg->pgdirs[i], lg, &z);
 	spin_unlock(&lg->mmu_lock);
 	lg_zap_finish(&z);
+}
+
+/* Whether the table of @u[@i] was listed before it (one sync is enough). */
+static bool seen_before(const struct lg_unsync *u, unsigned int i)
+{
+	unsigned int k;
+
+	for (k = 0; k < i; k++)
+		if (u[k].gfn == u[i].gfn)
+			return true;
+	return false;
 }
 
 /*
@@ -281,13 +373,25 @@ void lguest_resync(struct lg_cpu *cpu)
 	}
 	spin_unlock(&lg->mmu_lock);
 	lg_zap_finish(&z);
-	/* Then what the tables produced, written as they may have been. */
+	/*
+	 * Then what the tables produced, written as they may have been: each
+	 * read once (no vCPU can write it in place now without faulting and
+	 * listing it again), and its leaves checked against what it says.
+	 */
 	if (n <= LG_MAX_UNSYNC) {
 		lg_zap_init(&z, lg, cpu);
-		spin_lock(&lg->mmu_lock);
-		for (i = 0; i < n; i++)
-			drop_table(&z, lg, u[i].gfn << PAGE_SHIFT, -1);
-		spin_unlock(&lg->mmu_lock);
+		for (i = 0; i < n; i++) {
+			u64 gpa = (u64)u[i].gfn << PAGE_SHIFT;
+			bool read;
+
+			if (seen_before(u, i))
+				continue;
+			read = !copy_from_user(lg->resync_buf,
+					       lguest_gpa_to_user(lg, gpa), PAGE_SIZE);
+			spin_lock(&lg->mmu_lock);
+			sync_table(&z, lg, gpa, read ? lg->resync_buf : NULL);
+			spin_unlock(&lg->mmu_lock);
+		}
 		lg_zap_finish(&z);
 	}
 	/* Done: what it dropped is gone before a flush may skip the wait. */
@@ -304,8 +408,9 @@ int lguest_track_tables(struct lguest *lg)
 			      GFP_KERNEL_ACCOUNT);
 	lg->unsync = kcalloc(LG_MAX_UNSYNC, sizeof(*lg->unsync), GFP_KERNEL_ACCOUNT);
 	lg->resyncing = kcalloc(LG_MAX_UNSYNC, sizeof(*lg->unsync), GFP_KERNEL_ACCOUNT);
+	lg->resync_buf = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
 	mutex_init(&lg->resync_lock);
-	if (!lg->ptinfo || !lg->unsync || !lg->resyncing) {
+	if (!lg->ptinfo || !lg->unsync || !lg->resyncing || !lg->resync_buf) {
 		lguest_untrack_tables(lg);
 		return -ENOMEM;
 	}
@@ -317,6 +422,8 @@ void lguest_untrack_tables(struct lguest *lg)
 	kvfree(lg->ptinfo);
 	kfree(lg->unsync);
 	kfree(lg->resyncing);
+	kfree(lg->resync_buf);
+	lg->resync_buf = NULL;
 	lg->ptinfo = NULL;
 	lg->unsync = NULL;
 	lg->resyncing = NULL;

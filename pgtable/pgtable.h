@@ -111,6 +111,7 @@ void lg_shadow_zap_all(struct lg_pgdir *pd, struct lguest *lg,
 		       struct lg_zap *z);
 /* shadow.c: ranges of one address space, or everything the guest has. */
 void lg_zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start, u64 end);
+u64 *lg_shadow_leaf_table(struct lg_pgdir *pd, unsigned int mode, u64 va);
 void lg_zap_everything(struct lguest *lg, struct lg_zap *z);
 /* coherent.c, for walk.c and shadow.c. */
 void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va);

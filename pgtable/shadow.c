@@ -134,6 +134,25 @@ void lg_zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start, u64 en
 }
 
 /*
+ * The shadow leaf table that maps @va in (@pd, @mode), or NULL if there
+ * is none: a lookup, allocating nothing.  Under mmu_lock.
+ */
+u64 *lg_shadow_leaf_table(struct lg_pgdir *pd, unsigned int mode, u64 va)
+{
+	unsigned int slot = lg_index(va, 4), level;
+	u64 e = template(pd, mode, slot)[slot];
+
+	for (level = 3; level >= 1; level--) {
+		if (!(e & _PAGE_PRESENT))
+			return NULL;
+		if (level == 1)
+			return lg_table_of(e);
+		e = lg_table_of(e)[lg_index(va, level)];
+	}
+	return NULL;
+}
+
+/*
  * LHCALL_INVLPG: the guest changed the entries mapping [va, va + len) (one
  * page when len is 0) in its current address space, or with
  * LG_INVLPG_ALL_SPACES in every one (kernel mappings shared by all).
