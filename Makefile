@@ -70,7 +70,8 @@ LGIO := guest/linux/lgio
 GUEST_TESTS := selftests/world_switch_test selftests/isolation_test \
 	       selftests/paging_test selftests/user_test selftests/smp_test \
 	       selftests/hostile_test selftests/spec_test selftests/gdt_test \
-	       selftests/xen_abi_test selftests/xen_blk_test selftests/xen_net_test \
+	       selftests/xen_abi_test selftests/xen_user_test selftests/xen_blk_test \
+	       selftests/xen_net_test \
 	       selftests/fuzz_test
 SELFTESTS := selftests/lguest_dev_test $(GUEST_TESTS)
 BENCHES := bench/switch_bench bench/smp_bench

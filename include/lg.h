@@ -72,6 +72,12 @@ struct lguest_pages {
 	u64 guest_sel[4];	/* DS, ES, FS, GS */
 	u64 nmi_slot;		/* this CPU's entry-area slot */
 	u64 flush_global;	/* the host's global entries must go */
+	/* The Xen PV fast paths' state (LG_FAST_XEN_*, xen/fast.c). */
+	u64 xen_callback;	/* the guest kernel's syscall callback */
+	u64 xen_frame;		/* where its bounce frame goes */
+	u64 xen_vi;		/* the vCPU's vcpu_info, at LG_DATA_VA */
+	u64 xen_gs_inactive;	/* the GS base of the mode not running */
+	u64 tmp[5];		/* the registers a fast path borrows */
 };
 
 /* The virtual privilege levels (LG_MODE_*, switcher.h) index shadows. */
@@ -154,6 +160,10 @@ struct lg_personality {
 
 extern const struct lg_personality lguest_native;
 extern const struct lg_personality lguest_xen_pv;
+/* xen/fast.c: what the switcher may do alone for a Xen PV vCPU (switcher.c). */
+u64 lg_xen_fast_entry(struct lg_cpu *cpu, struct lguest_pages *pages, u64 pcid);
+void lg_xen_fast_exit(struct lg_cpu *cpu, struct lguest_pages *pages,
+		      unsigned int was_mode);
 /* xen/m2p.c: what the Xen personality keeps for all guests. */
 void lg_xen_m2p_free(void);
 
@@ -245,6 +255,12 @@ struct lg_cpu {
 	/* pgtable/: the address space and the virtual privilege level. */
 	struct lg_pgdir *pgdir;
 	unsigned int mode;		/* LG_MODE_* */
+	/*
+	 * For a guest whose two modes run on two address spaces (a Xen PV
+	 * kernel's L4 and its user L4), the other mode's, kept from eviction
+	 * so the switcher may change modes by itself (lguest_keep_pgdir()).
+	 */
+	struct lg_pgdir *other_pgdir;
 	struct page *page_cache[LG_PAGE_CACHE];
 	unsigned int nr_cached;
 	u32 *rmap_cache[LG_RMAP_CACHE];
@@ -495,6 +511,7 @@ int lguest_vcpu_private_init(struct lg_cpu *cpu);
 void lguest_vcpu_private_free(struct lg_cpu *cpu);
 void map_switcher_in_guest(struct lg_cpu *cpu, int pcpu);
 void lguest_map_data_page(struct lg_cpu *cpu, struct page *page);
+void lguest_map_vcpu_info_page(struct lg_cpu *cpu, struct page *page);
 
 /* pgtable/pgdir.c: the address spaces a guest may switch between. */
 int lguest_pgdirs_init(struct lguest *lg);
@@ -505,6 +522,9 @@ long lguest_new_pgtable(struct lg_cpu *cpu, u64 gcr3);
 int lguest_share_pgdir(struct lg_cpu *from, struct lg_cpu *to);
 int lguest_need_user_root(struct lg_cpu *cpu);
 u64 lguest_root_cr3(struct lg_cpu *cpu, unsigned int mode);
+u64 lguest_pgdir_cr3(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode);
+void lguest_keep_pgdir(struct lg_cpu *cpu, struct lg_pgdir *pd);
+void lguest_swap_pgdirs(struct lg_cpu *cpu);
 void lguest_set_private_slot(struct lg_cpu *cpu, unsigned int mode,
 			     unsigned int slot, u64 val);
 

@@ -38,7 +38,7 @@
 #define LG_NR_PGDIRS	16
 static unsigned int nr_pgdirs = LG_NR_PGDIRS;
 module_param(nr_pgdirs, uint, 0444);
-MODULE_PARM_DESC(nr_pgdirs, "address spaces a guest's shadow cache holds (4..256, default 16; at least vCPUs + 4)");
+MODULE_PARM_DESC(nr_pgdirs, "address spaces a guest's shadow cache holds (4..256, default 16; at least 2 x vCPUs + 4)");
 
 static struct lg_vroot *vroot(struct lg_pgdir *pd, struct lg_cpu *cpu,
 			      unsigned int mode)
@@ -50,7 +50,8 @@ int lguest_pgdirs_init(struct lguest *lg)
 {
 	unsigned int i, n = clamp(nr_pgdirs, 4U, 256U);
 
-	n = max(n, lg->nr_cpus + 4);
+	/* Each vCPU may hold two (its space and its other mode's). */
+	n = max(n, 2 * lg->nr_cpus + 4);
 	lg->pgdirs = kcalloc(n, sizeof(*lg->pgdirs), GFP_KERNEL_ACCOUNT);
 	if (!lg->pgdirs)
 		return -ENOMEM;
@@ -269,7 +270,10 @@ void lguest_vcpu_pgdir_free(struct lg_cpu *cpu)
 {
 	if (cpu->pgdir)
 		cpu->pgdir->users--;
+	if (cpu->other_pgdir)
+		cpu->other_pgdir->users--;
 	cpu->pgdir = NULL;
+	cpu->other_pgdir = NULL;
 	lg_drain_cache(cpu);
 }
 
@@ -342,14 +346,51 @@ int lguest_need_user_root(struct lg_cpu *cpu)
 	return err;
 }
 
-/* What CR3 gets for @mode, or 0 if the vCPU has no such root yet. */
-u64 lguest_root_cr3(struct lg_cpu *cpu, unsigned int mode)
+/*
+ * Keep @pd, the space the vCPU's other mode runs on, from eviction while
+ * it is the vCPU's other_pgdir (a Xen PV guest's kernel and user L4s are
+ * two spaces, and the switcher changes between them by itself): a space
+ * some vCPU holds is never emptied for another CR3 (get_pgdir()), so its
+ * roots stay those of the same guest L4.  @pd NULL lets go.
+ */
+void lguest_keep_pgdir(struct lg_cpu *cpu, struct lg_pgdir *pd)
 {
-	struct lg_vroot *vr = vroot(cpu->pgdir, cpu, mode);
+	struct lguest *lg = cpu->lg;
+
+	if (cpu->other_pgdir == pd)
+		return;
+	spin_lock(&lg->mmu_lock);
+	if (cpu->other_pgdir)
+		cpu->other_pgdir->users--;
+	if (pd)
+		pd->users++;
+	cpu->other_pgdir = pd;
+	spin_unlock(&lg->mmu_lock);
+}
+
+/*
+ * The switcher changed modes, and so spaces: the one it ran on is now the
+ * other.  Both are held, so no count changes.
+ */
+void lguest_swap_pgdirs(struct lg_cpu *cpu)
+{
+	swap(cpu->pgdir, cpu->other_pgdir);
+}
+
+/* What CR3 gets for @mode of @pd, or 0 if the vCPU has no such root yet. */
+u64 lguest_pgdir_cr3(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode)
+{
+	struct lg_vroot *vr = vroot(pd, cpu, mode);
 	/* Pairs with build_vroot()'s release: a root is whole once seen. */
 	u64 *top = smp_load_acquire(&vr->top);
 
 	if (!top)
 		return 0;
 	return __pa(pgtable_l5_enabled() ? vr->pml5 : top);
+}
+
+/* What CR3 gets for @mode, or 0 if the vCPU has no such root yet. */
+u64 lguest_root_cr3(struct lg_cpu *cpu, unsigned int mode)
+{
+	return lguest_pgdir_cr3(cpu, cpu->pgdir, mode);
 }

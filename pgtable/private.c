@@ -164,3 +164,19 @@ void lguest_map_data_page(struct lg_cpu *cpu, struct page *page)
 		   page ? pa | LG_SW_DATA | _PAGE_USER : 0);
 	WRITE_ONCE(*cpu->data_pte[LG_MODE_USER], page ? pa | LG_SW_DATA : 0);
 }
+
+/*
+ * A Xen PV vCPU has no shared page; its vcpu_info's page goes at
+ * LG_DATA_VA instead, in both modes supervisor-only: for the switcher,
+ * which reads and writes its event mask on the fast paths (xen/fast.c),
+ * and not for the guest, which has its own mapping of its own memory.
+ * Nothing to flush: the vCPU is not running (its own run loop maps it),
+ * and its next entry loads CR3.
+ */
+void lguest_map_vcpu_info_page(struct lg_cpu *cpu, struct page *page)
+{
+	u64 e = page ? page_to_phys(page) | LG_SW_DATA : 0;
+
+	WRITE_ONCE(*cpu->data_pte[LG_MODE_KERNEL], e);
+	WRITE_ONCE(*cpu->data_pte[LG_MODE_USER], e);
+}

@@ -9,11 +9,37 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/lguest.h>
 
 #define LGUEST_DEV "/dev/lguest"
+
+/* The module parameter that lets the switcher change modes by itself. */
+#define LG_FAST_SWITCH	"/sys/module/lg/parameters/fast_switch"
+
+/* Its value (1 or 0), or -1. */
+static inline int lg_get_fast_switch(void)
+{
+	FILE *f = fopen(LG_FAST_SWITCH, "r");
+	int c = f ? fgetc(f) : EOF;
+
+	if (f)
+		fclose(f);
+	return c == 'Y' ? 1 : c == 'N' ? 0 : -1;
+}
+
+static inline int lg_set_fast_switch(int on)
+{
+	FILE *f = fopen(LG_FAST_SWITCH, "w");
+	int r;
+
+	if (!f)
+		return -1;
+	r = fprintf(f, "%c\n", on ? 'Y' : 'N') == 2 ? 0 : -1;
+	return fclose(f) ? -1 : r;
+}
 
 /* Write one request: returns 0 or -errno. */
 static inline int lg_request(int fd, uint64_t req, const void *args, size_t len)

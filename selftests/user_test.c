@@ -19,7 +19,6 @@
 #include "lg_test.h"
 #include "guest_user.h"
 
-#define FAST_SWITCH	"/sys/module/lg/parameters/fast_switch"
 
 static struct lguest_exit last_exit;
 
@@ -35,28 +34,6 @@ static void kernel_boot(void)
 {
 	GUEST_ASSERT(lg_test_paging_on());
 	guest_tasks_init();
-}
-
-/* The module parameter's value (1 or 0), or -1. */
-static int get_fast_switch(void)
-{
-	FILE *f = fopen(FAST_SWITCH, "r");
-	int c = f ? fgetc(f) : EOF;
-
-	if (f)
-		fclose(f);
-	return c == 'Y' ? 1 : c == 'N' ? 0 : -1;
-}
-
-static int set_fast_switch(int on)
-{
-	FILE *f = fopen(FAST_SWITCH, "w");
-	int r;
-
-	if (!f)
-		return -1;
-	r = fprintf(f, "%c\n", on ? 'Y' : 'N') == 2 ? 0 : -1;
-	return fclose(f) ? -1 : r;
 }
 
 /* ------------------------------------------------------------------ */
@@ -103,18 +80,18 @@ static void guest_syscalls(void)
  */
 static void check_syscalls(struct __test_metadata *_metadata, int fast)
 {
-	int was = get_fast_switch(), r = -1, stats = -1;
+	int was = lg_get_fast_switch(), r = -1, stats = -1;
 	struct lguest_vcpu_stats st;
 	struct lg_test_vm *t = NULL;
 	uint64_t v;
 
 	ASSERT_LE(0, was);
-	if (!set_fast_switch(fast)) {
+	if (!lg_set_fast_switch(fast)) {
 		t = lg_test_vm_create(guest_syscalls);
 		r = t ? run(t, &v) : -1;
 		stats = t ? lg_vm_stats(&t->vm, 0, &st) : -1;
 	}
-	ASSERT_EQ(0, set_fast_switch(was));
+	ASSERT_EQ(0, lg_set_fast_switch(was));
 	ASSERT_NE(NULL, t);
 	ASSERT_EQ(UCALL_SYNC, r) {
 		TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);

@@ -1411,17 +1411,6 @@ int main(int argc, char **argv)
 #define PTE_D		0x40ULL
 #define PTE_ADDR	0x000ffffffffff000ULL
 
-/* The L1 entry mapping @va in the (identity-mapped) boot tables. */
-static uint64_t *l1e(uint64_t va)
-{
-	uint64_t *t = (uint64_t *)XEN_TEST_PT_BASE;
-	int level;
-
-	for (level = 4; level > 1; level--)
-		t = (uint64_t *)(t[(va >> (12 + 9 * (level - 1))) & 511] & PTE_ADDR);
-	return &t[(va >> 12) & 511];
-}
-
 static long mmu_update1(uint64_t ptr, uint64_t val, uint64_t count, uint64_t dom)
 {
 	struct mmu_update u = { .ptr = ptr, .val = val };
@@ -1449,8 +1438,8 @@ static void guest_page_tables(void)
 	volatile uint64_t *a = (uint64_t *)XEN_TEST_SCRATCH;
 	volatile uint64_t *b = (uint64_t *)(XEN_TEST_SCRATCH + 0x1000);
 	volatile uint64_t *c = (uint64_t *)(XEN_TEST_SCRATCH + 0x2000);
-	uint64_t frame = XEN_TEST_SCRATCH & PTE_ADDR, old_b = *l1e((uint64_t)b);
-	uint64_t old_c = *l1e((uint64_t)c), frames = XEN_TEST_MEM / 4096;
+	uint64_t frame = XEN_TEST_SCRATCH & PTE_ADDR, old_b = *xen_test_l1e((uint64_t)b);
+	uint64_t old_c = *xen_test_l1e((uint64_t)c), frames = XEN_TEST_MEM / 4096;
 	struct xen_machphys_mapping m = { 0 };
 	const uint64_t *m2p;
 
@@ -1460,33 +1449,33 @@ static void guest_page_tables(void)
 				   frame | PTE_P | PTE_RW | PTE_A, UVMF_INVLPG, 0, 0);
 	pt_res.alias = *b;
 	/* c does through mmu_update, which flushes nothing: INVLPG does. */
-	pt_res.mu = mmu_update1((uint64_t)l1e((uint64_t)c),
+	pt_res.mu = mmu_update1((uint64_t)xen_test_l1e((uint64_t)c),
 				frame | PTE_P | PTE_RW | PTE_A, 1, DOMID_SELF);
 	pt_res.invlpg = mmuext1(MMUEXT_INVLPG_LOCAL, (uint64_t)c);
 	pt_res.mu_read = *c;
 	/* Preserve-AD keeps the entry's Accessed and Dirty. */
 	*c = 1;
-	pt_res.ad = mmu_update1((uint64_t)l1e((uint64_t)c) | MMU_PT_UPDATE_PRESERVE_AD,
+	pt_res.ad = mmu_update1((uint64_t)xen_test_l1e((uint64_t)c) | MMU_PT_UPDATE_PRESERVE_AD,
 				frame | PTE_P | PTE_RW, 1, DOMID_SELF);
-	pt_res.ad_val = *l1e((uint64_t)c) & (PTE_A | PTE_D);
+	pt_res.ad_val = *xen_test_l1e((uint64_t)c) & (PTE_A | PTE_D);
 	pt_res.flush = mmuext1(MMUEXT_TLB_FLUSH_LOCAL, 0);
 	/* Hostile ones: each refused, nothing written. */
 	pt_res.bad_ptr = mmu_update1(XEN_TEST_MEM + 8, 0, 1, DOMID_SELF);
-	pt_res.bad_frame = mmu_update1((uint64_t)l1e((uint64_t)c),
+	pt_res.bad_frame = mmu_update1((uint64_t)xen_test_l1e((uint64_t)c),
 				       (XEN_TEST_MEM + 0x100000) | PTE_P, 1, DOMID_SELF);
-	pt_res.bad_count = mmu_update1((uint64_t)l1e((uint64_t)c), old_c, 1 << 20,
+	pt_res.bad_count = mmu_update1((uint64_t)xen_test_l1e((uint64_t)c), old_c, 1 << 20,
 				       DOMID_SELF);
-	pt_res.bad_dom = mmu_update1((uint64_t)l1e((uint64_t)c), old_c, 1, 1);
-	pt_res.bad_cmd = mmu_update1((uint64_t)l1e((uint64_t)c) | 3, old_c, 1, DOMID_SELF);
+	pt_res.bad_dom = mmu_update1((uint64_t)xen_test_l1e((uint64_t)c), old_c, 1, 1);
+	pt_res.bad_cmd = mmu_update1((uint64_t)xen_test_l1e((uint64_t)c) | 3, old_c, 1, DOMID_SELF);
 	pt_res.ext_bad = mmuext1(99, 0);
 	pt_res.ext_bad_mfn = mmuext1(MMUEXT_NEW_BASEPTR, 1ULL << 52);
-	pt_res.pin = mmuext1(MMUEXT_PIN_L1_TABLE, (uint64_t)l1e((uint64_t)c) >> 12);
-	pt_res.unpin = mmuext1(MMUEXT_UNPIN_TABLE, (uint64_t)l1e((uint64_t)c) >> 12);
+	pt_res.pin = mmuext1(MMUEXT_PIN_L1_TABLE, (uint64_t)xen_test_l1e((uint64_t)c) >> 12);
+	pt_res.unpin = mmuext1(MMUEXT_UNPIN_TABLE, (uint64_t)xen_test_l1e((uint64_t)c) >> 12);
 	pt_res.uva_hole = xen_hypercall(__HYPERVISOR_update_va_mapping,
 					0xffff810000000000ULL, frame | PTE_P, 0, 0, 0);
 	/* Back as they were. */
-	mmu_update1((uint64_t)l1e((uint64_t)b), old_b, 1, DOMID_SELF);
-	mmu_update1((uint64_t)l1e((uint64_t)c), old_c, 1, DOMID_SELF);
+	mmu_update1((uint64_t)xen_test_l1e((uint64_t)b), old_b, 1, DOMID_SELF);
+	mmu_update1((uint64_t)xen_test_l1e((uint64_t)c), old_c, 1, DOMID_SELF);
 	mmuext1(MMUEXT_TLB_FLUSH_LOCAL, 0);
 	/* The M2P: the identity, read-only, where Xen puts it. */
 	pt_res.m2p = xen_hypercall(__HYPERVISOR_memory_op, XENMEM_machphys_mapping,
@@ -1558,7 +1547,7 @@ static uint64_t co_touch(void)
 static void guest_coherent_shadow(void)
 {
 	uint64_t *l4a = (uint64_t *)XEN_TEST_PT_BASE, *l4b = (uint64_t *)CO_L4B;
-	uint64_t l1 = (uint64_t)l1e(CO_DATA) & PTE_ADDR, x = CO_X | PTE_P | PTE_RW | PTE_A | PTE_D;
+	uint64_t l1 = (uint64_t)xen_test_l1e(CO_DATA) & PTE_ADDR, x = CO_X | PTE_P | PTE_RW | PTE_A | PTE_D;
 	uint64_t i;
 
 	for (i = 0; i < 512; i++)
@@ -1580,16 +1569,16 @@ static void guest_coherent_shadow(void)
 	GUEST_SYNC(2);
 	/* mmu_update from the other space, and no flush: seen on return. */
 	mmuext1(MMUEXT_NEW_BASEPTR, CO_L4B >> 12);
-	co_res.mu = mmu_update1((uint64_t)l1e(CO_DATA), x, 1, DOMID_SELF);
+	co_res.mu = mmu_update1((uint64_t)xen_test_l1e(CO_DATA), x, 1, DOMID_SELF);
 	mmuext1(MMUEXT_NEW_BASEPTR, XEN_TEST_PT_BASE >> 12);
 	co_res.mu_seen = *(volatile uint64_t *)CO_DATA;
 	/* A write in place (the L1 is read-only to us): seen after a CR3 write. */
-	*(volatile uint64_t *)l1e(CO_DATA + 4096) = x;
+	*(volatile uint64_t *)xen_test_l1e(CO_DATA + 4096) = x;
 	co_res.direct_b = mmuext1(MMUEXT_NEW_BASEPTR, CO_L4B >> 12);
 	co_res.direct_a = mmuext1(MMUEXT_NEW_BASEPTR, XEN_TEST_PT_BASE >> 12);
 	co_res.direct_seen = *(volatile uint64_t *)(CO_DATA + 4096);
 	/* ... or after a flush. */
-	*(volatile uint64_t *)l1e(CO_DATA + 2 * 4096) = x;
+	*(volatile uint64_t *)xen_test_l1e(CO_DATA + 2 * 4096) = x;
 	co_res.flush = mmuext1(MMUEXT_TLB_FLUSH_LOCAL, 0);
 	co_res.flush_seen = *(volatile uint64_t *)(CO_DATA + 2 * 4096);
 }
@@ -1648,11 +1637,11 @@ static struct {
 
 static void guest_sync(void)
 {
-	uint64_t l1 = (uint64_t)l1e(SY_PAGE(0)) & PTE_ADDR, i;
+	uint64_t l1 = (uint64_t)xen_test_l1e(SY_PAGE(0)) & PTE_ADDR, i;
 	volatile uint64_t *e[4];
 
 	for (i = 0; i < 4; i++) {
-		e[i] = l1e(SY_PAGE(i));
+		e[i] = xen_test_l1e(SY_PAGE(i));
 		*(volatile uint64_t *)SY_PAGE(i) = 100 + i;
 	}
 	*(volatile uint64_t *)SY_X = 0x5eed;
@@ -1736,7 +1725,7 @@ static uint8_t rs_stack[16384] __attribute__((aligned(16)));
 
 static void guest_resync_ap(void)
 {
-	volatile uint64_t *q = l1e(RS_Q);
+	volatile uint64_t *q = xen_test_l1e(RS_Q);
 	uint64_t v = *q;
 
 	while (!rs_stop) {
@@ -1753,9 +1742,9 @@ static void guest_resync_ap(void)
 static void guest_resync_race(void)
 {
 	static struct vcpu_guest_context ctx;
-	volatile uint64_t *e = l1e(RS_P), *p = (uint64_t *)RS_P;
+	volatile uint64_t *e = xen_test_l1e(RS_P), *p = (uint64_t *)RS_P;
 	volatile uint64_t *f1 = (uint64_t *)RS_F1, *f2 = (uint64_t *)RS_F2;
-	uint64_t la = (uint64_t)l1e(RS_P) & PTE_ADDR, lb = (uint64_t)l1e(RS_Q) & PTE_ADDR;
+	uint64_t la = (uint64_t)xen_test_l1e(RS_P) & PTE_ADDR, lb = (uint64_t)xen_test_l1e(RS_Q) & PTE_ADDR;
 	uint64_t i, rw = PTE_P | PTE_RW | PTE_A | PTE_D;
 
 	rs_res.pin = mmuext1(MMUEXT_PIN_L4_TABLE, XEN_TEST_PT_BASE >> 12);

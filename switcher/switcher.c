@@ -190,20 +190,28 @@ static void copy_in_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 	cpu->changed = 0;
 
 	/* What the switcher may do alone (switcher.h explains the promises). */
-	if (READ_ONCE(lguest_fast_switch) && cpu->data) {
-		if (cpu->syscall_entry)
-			fast |= LG_FAST_SYSCALL;
-		if (pages->user_cr3 && !lguest_irqs_pending(cpu))
-			fast |= LG_FAST_RETURN;
+	if (READ_ONCE(lguest_fast_switch)) {
+		if (cpu->data) {
+			if (cpu->syscall_entry)
+				fast |= LG_FAST_SYSCALL;
+			if (pages->user_cr3 && !lguest_irqs_pending(cpu))
+				fast |= LG_FAST_RETURN;
+		} else if (cpu->lg->ops == &lguest_xen_pv) {
+			fast = lg_xen_fast_entry(cpu, pages, lg_guest_pcid);
+		}
 	}
 	pages->fast = fast;
 
 	/*
 	 * The host's global TLB entries survive the CR3 load: if the guest
 	 * maps anything in the upper half, where they are, they must go
-	 * (switcher_64.S).  Its lower half never meets one.
+	 * (switcher_64.S).  Its lower half never meets one.  A Xen PV
+	 * guest's fast paths may load the other mode's space too.
 	 */
-	pages->flush_global = lg_host_global && READ_ONCE(cpu->pgdir->upper);
+	pages->flush_global = lg_host_global &&
+		(READ_ONCE(cpu->pgdir->upper) ||
+		 ((fast & (LG_FAST_XEN_SYSCALL | LG_FAST_XEN_IRET)) &&
+		  READ_ONCE(cpu->other_pgdir->upper)));
 	if (pages->flush_global)
 		cpu->stats.global_flushes++;
 }
@@ -219,8 +227,12 @@ static void copy_out_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 	cpu->gsbase = pages->guest_gsbase;
 	cpu->cr2 = pages->cr2;
 	/* The switcher may have changed modes by itself, and counted. */
-	cpu->mode = pages->guest_mode;
 	if (pages->fast_syscalls | pages->fast_returns) {
+		unsigned int was = cpu->mode;
+
+		cpu->mode = pages->guest_mode;
+		if (cpu->lg->ops == &lguest_xen_pv)
+			lg_xen_fast_exit(cpu, pages, was);
 		cpu->stats.fast_syscalls += pages->fast_syscalls;
 		cpu->stats.fast_returns += pages->fast_returns;
 		pages->fast_syscalls = 0;
@@ -433,6 +445,13 @@ int lguest_switcher_init(void)
 	BUILD_BUG_ON(offsetof(struct lguest_pages, guest_sel[3]) != LGP_GUEST_GS);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, nmi_slot) != LGP_NMI_SLOT);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, flush_global) != LGP_FLUSH_GLOBAL);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, xen_callback) != LGP_XEN_CALLBACK);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, xen_frame) != LGP_XEN_FRAME);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, xen_vi) != LGP_XEN_VI);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, xen_gs_inactive) != LGP_XEN_GS_INACTIVE);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, tmp) != LGP_TMP);
+	/* The syscall stack lies above all of it. */
+	BUILD_BUG_ON(sizeof(struct lguest_pages) + 256 > LGP_SYSCALL_STACK);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, mc_pending) != LGS_MC_PENDING);
 	BUILD_BUG_ON(offsetof(struct lguest_data, irq_enabled) != LGD_IRQ_ENABLED);
 	BUILD_BUG_ON(offsetof(struct lguest_data, user.rip) != LGD_USER_RIP);

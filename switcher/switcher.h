@@ -131,6 +131,11 @@
 #define LGP_GUEST_GS		0x170
 #define LGP_NMI_SLOT		0x178	/* this CPU's byte of LGS_NMI_PENDING */
 #define LGP_FLUSH_GLOBAL	0x180	/* flush global TLB entries after the CR3 load */
+#define LGP_XEN_CALLBACK	0x188	/* the Xen fast paths' (xen/fast.c) */
+#define LGP_XEN_FRAME		0x190
+#define LGP_XEN_VI		0x198
+#define LGP_XEN_GS_INACTIVE	0x1a0
+#define LGP_TMP			0x1a8	/* five words */
 
 /*
  * What the switcher may do without the host's C code (the direct switch):
@@ -141,6 +146,28 @@
  */
 #define LG_FAST_SYSCALL		0x1
 #define LG_FAST_RETURN		0x2
+/*
+ * The same for a Xen PV guest (xen/fast.c): bounce a user syscall to the
+ * kernel's callback, and take HYPERVISOR_iret back to user mode.  Each
+ * promises the other mode's root, and for the first a vetted frame
+ * address and callback, for the second no pending virtual interrupt.
+ */
+#define LG_FAST_XEN_SYSCALL	0x4
+#define LG_FAST_XEN_IRET	0x8
+
+/*
+ * What those paths need of Xen's ABI (checked against its headers in
+ * xen/fast.c): the iret hypercall's number, its context (RAX, R11, RCX,
+ * flags, RIP, CS, RFLAGS, RSP, SS) and the flag that keeps RCX and R11;
+ * vcpu_info's pending and mask bytes; a bounce frame from user mode
+ * (RCX, R11, RIP, CS, RFLAGS, RSP, SS).
+ */
+#define LG_XEN_HCALL_IRET	23
+#define LG_XEN_IRET_SIZE	72
+#define LG_XEN_IN_SYSCALL	0x100
+#define LG_XEN_VI_PENDING	0
+#define LG_XEN_VI_MASK		1
+#define LG_XEN_FRAME_SIZE	56
 
 /* struct lguest_data, as the switcher reads it at LG_DATA_VA. */
 #define LGD_IRQ_ENABLED		0x00

@@ -442,6 +442,8 @@ SYM_CODE_START_NOALIGN(lg_syscall_entry)
 	je	lg_user_syscall
 	cmpq	$LG_HCALL_RETURN_TO_USER, %rax
 	je	lg_return_to_user
+	cmpq	$LG_XEN_HCALL_IRET, %rax
+	je	lg_xen_iret
 lg_syscall_exit:
 	movq	%rsp, CUR(LGP_SCRATCH)
 	leaq	CUR(LGP_REGS_END), %rsp
@@ -455,6 +457,8 @@ lg_syscall_exit:
 	jmp	lg_exit_guest
 
 lg_user_syscall:
+	testq	$LG_FAST_XEN_SYSCALL, CUR(LGP_FAST)
+	jnz	lg_xen_syscall
 	testq	$LG_FAST_SYSCALL, CUR(LGP_FAST)
 	jz	lg_syscall_exit
 	/*
@@ -532,6 +536,208 @@ lg_return_to_user:
 	movq	%rax, %cr3
 	movq	CUR(LGP_SCRATCH), %rcx
 	movl	$LG_HCALL_RETURN_TO_USER, %eax
+	jmp	lg_syscall_exit
+
+/*
+ * The Xen PV fast paths (xen/fast.c says what C vetted for them).  Both
+ * move to our own stack at once: guest memory is touched only between
+ * labels lg_trap_in_switcher knows, where a #PF or #GP at CPL0 lands on
+ * that stack and resumes at the path's way out to C, with the registers
+ * the guest had; nothing the guest can see has changed before the last
+ * access.  Five registers are borrowed, in LGP_TMP.
+ */
+.macro LG_BORROW
+	movq	%rax, CUR(LGP_TMP)
+	movq	%rcx, CUR(LGP_TMP + 8)
+	movq	%rdx, CUR(LGP_TMP + 16)
+	movq	%rbx, CUR(LGP_TMP + 24)
+	movq	%r11, CUR(LGP_TMP + 32)
+.endm
+
+.macro LG_GIVE_BACK
+	movq	CUR(LGP_TMP), %rax
+	movq	CUR(LGP_TMP + 8), %rcx
+	movq	CUR(LGP_TMP + 16), %rdx
+	movq	CUR(LGP_TMP + 24), %rbx
+	movq	CUR(LGP_TMP + 32), %r11
+.endm
+
+/* Jump to @slow unless @src is canonical with 48 bits; RBX = @src.  Clobbers RAX. */
+.macro LG_CANONICAL_OR src:req, slow:req
+	movq	\src, %rbx
+	movq	%rbx, %rax
+	shlq	$16, %rax
+	sarq	$16, %rax
+	cmpq	%rbx, %rax
+	jne	\slow
+.endm
+
+/*
+ * The guest's GS base and the other mode's trade places, as `swapgs`
+ * would (Xen's toggle_guest_mode()).  Clobbers RAX, RBX, RCX, RDX.
+ */
+.macro LG_XEN_SWAP_GS
+	LG_RDBASE gs, MSR_GS_BASE
+	movq	%rax, %rbx
+	movq	CUR(LGP_XEN_GS_INACTIVE), %rax
+	LG_WRBASE gs, MSR_GS_BASE
+	movq	%rbx, CUR(LGP_XEN_GS_INACTIVE)
+.endm
+
+/*
+ * Xen PV: guest user mode made a system call (RCX its RIP, R11 its
+ * RFLAGS).  Bounce it as xen/traps.c's lg_xen_bounce() would: into the
+ * kernel's L4, a frame of RCX, R11, RIP, CS, RFLAGS, RSP, SS on the
+ * stack_switch stack (CS carrying the event mask as it was, RFLAGS.IF its
+ * inverse), events masked, the kernel's GS base, and on to the syscall
+ * callback with the user's flags less TF, DF and RF.
+ */
+lg_xen_syscall:
+	movq	%rsp, CUR(LGP_SCRATCH)
+	leaq	CUR(LGP_SYSCALL_STACK), %rsp
+	LG_BORROW
+	movq	CUR(LGP_KERNEL_CR3), %rax
+	movq	%rax, %cr3
+	movq	CUR(LGP_XEN_VI), %rdx
+	movzbl	LG_XEN_VI_MASK(%rdx), %eax
+	testl	%eax, %eax
+	setnz	%al
+	movq	%r11, %rbx
+	andq	$LG_RFLAGS_KEEP, %rbx
+	orq	$X86_EFLAGS_FIXED, %rbx
+	testl	%eax, %eax
+	jnz	1f
+	orq	$X86_EFLAGS_IF, %rbx
+1:	shlq	$32, %rax
+	orq	$LG_SEL_CS64, %rax
+	movq	CUR(LGP_XEN_FRAME), %rdx
+	ASM_STAC
+.Lxen_frame_start:
+	movq	%rcx, 0(%rdx)
+	movq	%r11, 8(%rdx)
+	movq	%rcx, 16(%rdx)
+	movq	%rax, 24(%rdx)
+	movq	%rbx, 32(%rdx)
+	movq	CUR(LGP_SCRATCH), %rax
+	movq	%rax, 40(%rdx)
+	movq	$LG_SEL_DS, 48(%rdx)
+.Lxen_frame_end:
+	ASM_CLAC
+	movq	CUR(LGP_XEN_VI), %rdx
+	movb	$1, LG_XEN_VI_MASK(%rdx)
+	LG_XEN_SWAP_GS
+	movq	$LG_MODE_KERNEL, CUR(LGP_GUEST_MODE)
+	incq	CUR(LGP_FAST_SYSCALLS)
+	movq	%r11, %rbx
+	andq	$(LG_RFLAGS_KEEP & ~(X86_EFLAGS_TF | X86_EFLAGS_DF | X86_EFLAGS_RF)), %rbx
+	orq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED), %rbx
+	pushq	$LG_SEL_DS
+	pushq	CUR(LGP_XEN_FRAME)
+	pushq	%rbx
+	pushq	$LG_SEL_CS64
+	pushq	CUR(LGP_XEN_CALLBACK)
+	LG_GIVE_BACK
+	LG_CLEAR_CPU_BUFFERS
+	iretq
+lg_xen_syscall_fault:
+	ASM_CLAC
+	LG_GIVE_BACK
+	movq	CUR(LGP_SCRATCH), %rsp
+	jmp	lg_syscall_exit
+
+/*
+ * Xen PV: HYPERVISOR_iret from guest kernel mode, its context (RAX, R11,
+ * RCX, flags, RIP, CS, RFLAGS, RSP, SS) at RSP.  Only the common case is
+ * ours, as xen/traps.c's lg_xen_iret() would do it: to user mode, on the
+ * flat 64-bit selectors, to plainly canonical addresses, and no event
+ * becoming deliverable.  The context is copied to our stack first, so
+ * that every check reads what the last one read.
+ */
+lg_xen_iret:
+	testq	$LG_FAST_XEN_IRET, CUR(LGP_FAST)
+	jz	lg_syscall_exit
+	movq	%rsp, CUR(LGP_SCRATCH)
+	leaq	CUR(LGP_SYSCALL_STACK), %rsp
+	LG_BORROW
+	/* Canonical, and all of it clear of the hole (our pages are writable at CPL0). */
+	LG_CANONICAL_OR CUR(LGP_SCRATCH), lg_xen_iret_slow
+	movabsq	$LG_HOLE_END, %rax
+	cmpq	%rax, %rbx
+	jae	1f
+	movabsq	$(LG_HOLE_START - LG_XEN_IRET_SIZE), %rax
+	cmpq	%rax, %rbx
+	ja	lg_xen_iret_slow
+1:	ASM_STAC
+.Lxen_ctx_start:
+	pushq	64(%rbx)
+	pushq	56(%rbx)
+	pushq	48(%rbx)
+	pushq	40(%rbx)
+	pushq	32(%rbx)
+	pushq	24(%rbx)
+	pushq	16(%rbx)
+	pushq	8(%rbx)
+	pushq	0(%rbx)
+.Lxen_ctx_end:
+	ASM_CLAC
+	/* (%rsp): RAX, R11, RCX, flags, RIP, CS, RFLAGS, RSP, SS. */
+	movzwl	40(%rsp), %eax
+	cmpl	$LG_SEL_CS64, %eax
+	jne	lg_xen_iret_slow
+	movzwl	64(%rsp), %eax
+	orl	$3, %eax
+	cmpl	$LG_SEL_DS, %eax
+	jne	lg_xen_iret_slow
+	LG_CANONICAL_OR 32(%rsp), lg_xen_iret_slow
+	LG_CANONICAL_OR 56(%rsp), lg_xen_iret_slow
+	/*
+	 * The event mask becomes RFLAGS.IF's inverse.  Unmasking with an
+	 * event pending means delivering it: C's.  The mask is written
+	 * before pending is read, as the guest's own unmask does, so that a
+	 * sender who saw the mask still set has set pending by now (and if
+	 * not, it will kick us once we are in the guest).
+	 */
+	movq	CUR(LGP_XEN_VI), %rdx
+	testl	$X86_EFLAGS_IF, 48(%rsp)
+	jz	2f
+	movb	$0, LG_XEN_VI_MASK(%rdx)
+	lock orl $0, (%rsp)
+	cmpb	$0, LG_XEN_VI_PENDING(%rdx)
+	jne	lg_xen_iret_slow
+	jmp	3f
+2:	movb	$1, LG_XEN_VI_MASK(%rdx)
+3:
+	movq	CUR(LGP_USER_CR3), %rax
+	movq	%rax, %cr3
+	LG_XEN_SWAP_GS
+	movq	$LG_MODE_USER, CUR(LGP_GUEST_MODE)
+	incq	CUR(LGP_FAST_RETURNS)
+	/* RAX from the context; RCX and R11 too unless it says "in syscall". */
+	movq	0(%rsp), %rax
+	movq	%rax, CUR(LGP_TMP)
+	testl	$LG_XEN_IN_SYSCALL, 24(%rsp)
+	jnz	4f
+	movq	16(%rsp), %rax
+	movq	%rax, CUR(LGP_TMP + 8)
+	movq	8(%rsp), %rax
+	movq	%rax, CUR(LGP_TMP + 32)
+4:	movq	48(%rsp), %rbx
+	andq	$LG_RFLAGS_KEEP, %rbx
+	orq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED), %rbx
+	movq	32(%rsp), %rcx
+	movq	56(%rsp), %rdx
+	pushq	$LG_SEL_DS
+	pushq	%rdx
+	pushq	%rbx
+	pushq	$LG_SEL_CS64
+	pushq	%rcx
+	LG_GIVE_BACK
+	LG_CLEAR_CPU_BUFFERS
+	iretq
+lg_xen_iret_slow:
+	ASM_CLAC
+	LG_GIVE_BACK
+	movq	CUR(LGP_SCRATCH), %rsp
 	jmp	lg_syscall_exit
 SYM_CODE_END(lg_syscall_entry)
 
@@ -696,6 +902,10 @@ SYM_CODE_START_NOALIGN(lg_trap_in_switcher)
 	je	1f
 	cmpq	$1, (%rsp)
 	je	2f
+	cmpq	$14, (%rsp)
+	je	.Lguest_access
+	cmpq	$13, (%rsp)
+	je	.Lguest_access
 	cmpq	$18, (%rsp)
 	jne	5f
 	/*
@@ -748,6 +958,37 @@ SYM_CODE_START_NOALIGN(lg_trap_in_switcher)
 	popq	%rdx
 	popq	%rax
 2:
+	addq	$16, %rsp
+	iretq
+
+/*
+ * A #PF or #GP at CPL0: the Xen fast paths' guest accesses may fault (a
+ * page the shadow does not have yet, or a hostile address), and resume
+ * at their way out to C.  Anywhere else it is a switcher bug.  Stack:
+ * vector, error code, RIP, CS, RFLAGS, RSP, SS.
+ */
+.macro LG_FIXUP start:req, end:req, fixup:req
+	leaq	\start(%rip), %rdx
+	cmpq	%rdx, %rax
+	jb	.Lnot_\@
+	leaq	\end(%rip), %rdx
+	cmpq	%rdx, %rax
+	jae	.Lnot_\@
+	leaq	\fixup(%rip), %rdx
+	jmp	.Lfixed
+.Lnot_\@:
+.endm
+.Lguest_access:
+	pushq	%rax
+	pushq	%rdx
+	movq	32(%rsp), %rax
+	LG_FIXUP .Lxen_frame_start, .Lxen_frame_end, lg_xen_syscall_fault
+	LG_FIXUP .Lxen_ctx_start, .Lxen_ctx_end, lg_xen_iret_slow
+	jmp	5b
+.Lfixed:
+	movq	%rdx, 32(%rsp)
+	popq	%rdx
+	popq	%rax
 	addq	$16, %rsp
 	iretq
 SYM_CODE_END(lg_trap_in_switcher)

@@ -102,6 +102,7 @@ bool lg_xen_toggle_mode(struct lg_cpu *cpu)
 {
 	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
 	bool to_user = cpu->mode == LG_MODE_KERNEL;
+	struct lg_pgdir *was = cpu->pgdir;
 	u64 gs = cpu->gsbase;
 
 	if (to_user) {
@@ -123,6 +124,8 @@ bool lg_xen_toggle_mode(struct lg_cpu *cpu)
 	cpu->gsbase = xc->gs_inactive;
 	xc->gs_inactive = gs;
 	cpu->changed |= CHANGED_SEGBASE | CHANGED_ROOT;
+	/* The space left behind is the other mode's: fast.c's way back. */
+	lguest_keep_pgdir(cpu, was);
 	return true;
 }
 

@@ -141,6 +141,9 @@ struct lg_xen_cpu {
 	u64 gdt_gpa, gdt_entries;
 	/* A multicall is running: no iret, no multicall inside it. */
 	bool in_multicall;
+	/* fast.c: the vcpu_info mapped at LG_DATA_VA, and its alias (0: none). */
+	struct vcpu_info *vi_mapped;
+	u64 vi_alias;
 };
 
 static inline struct lg_xen *lg_xen(struct lguest *lg)

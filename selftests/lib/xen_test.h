@@ -159,6 +159,18 @@ static inline long xen_hypercall(uint64_t nr, uint64_t a1, uint64_t a2,
 #define xen_hcall3(nr, a, b, c)						\
 	xen_hypercall(nr, (uint64_t)(a), (uint64_t)(b), (uint64_t)(c), 0, 0)
 
+/* The L1 entry mapping @va in the (identity-mapped) boot tables. */
+static inline uint64_t *xen_test_l1e(uint64_t va)
+{
+	uint64_t *t = (uint64_t *)XEN_TEST_PT_BASE;
+	int level;
+
+	for (level = 4; level > 1; level--)
+		t = (uint64_t *)(t[(va >> (12 + 9 * (level - 1))) & 511] &
+				 0x000ffffffffff000ULL);
+	return &t[(va >> 12) & 511];
+}
+
 static inline long HYPERVISOR_set_trap_table(const struct trap_info *table)
 {
 	return xen_hcall1(__HYPERVISOR_set_trap_table, table);

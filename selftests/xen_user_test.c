@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xen_user_test: a Xen PV guest's user mode.  A user process's system call
+ * is bounced to the guest kernel's syscall callback, which returns with
+ * HYPERVISOR_iret; the switcher does both itself when the module lets it
+ * (xen/fast.c, module parameter fast_switch), and C does them otherwise.
+ * Each test runs the same guest both ways where that means anything, and
+ * asserts what the guest saw (frames, GS bases, the event mask, registers)
+ * and which way each trip went (the vCPU's counters); the hostile ones
+ * check that a frame or context the switcher must not touch kills the
+ * guest, as it does in C.
+ *
+ * The guest kernel makes a few of its pages user-accessible (the boot
+ * tables map everything supervisor-only) and runs user mode on a second
+ * L4 (NEW_USER_BASEPTR) sharing the first one's lower half.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "lguest_util.h"
+#include "xen_test.h"
+
+
+#define XS(x)		#x
+#define XSTR(x)		XS(x)
+
+#define NR_CALLS	64
+#define DONE_CALL	0xd09e
+#define USER_GS_MAGIC	0x7573657267730001ULL
+#define KERNEL_GS_MAGIC	0x6b65726e67730002ULL
+#define CALLEE_MAGIC	0x0123456789abcdefULL
+
+/*
+ * In the hole: the switcher's per-CPU area (switcher.h's LG_CUR_VA), whose
+ * first words are the guest's registers as its last exit saved them, so
+ * that a switcher that forgot the hole would find a context the guest
+ * chose there (and write a frame over them).
+ */
+#define HOLE_ADDR	0xffff808000400000ULL
+#define PTE_USER	0x4ULL
+#define PTE_ADDR	0x000ffffffffff000ULL
+
+/* What the syscall callback saw, one record per call (xen_user_entry). */
+struct cb_rec {
+	uint64_t frame[7];	/* RCX, R11, RIP, CS, RFLAGS, RSP, SS */
+	uint64_t entry_rsp;
+	uint64_t gs;		/* %gs:0 in the callback: the kernel's GS */
+	uint64_t mask;		/* vcpu_info's event mask in the callback */
+	uint64_t rax, rdi;
+};
+
+#define CB_REC_SIZE	96
+
+struct cb_rec cb_recs[NR_CALLS + 1];
+uint64_t cb_count;
+uint64_t xt_kernel_rsp;
+volatile uint8_t *xt_mask = (volatile uint8_t *)XEN_TEST_VCPU0_MASK;
+
+/* User mode's pages: its stack, its GS data (magic, then errors). */
+static uint8_t user_stack[4096] __attribute__((aligned(4096)));
+volatile uint64_t user_data[512] __attribute__((aligned(4096)));
+static volatile uint64_t kernel_data[512] __attribute__((aligned(4096)));
+/* The stack_switch stack: never touched before the first system call. */
+static uint8_t kstack[2 * 4096] __attribute__((aligned(4096)));
+
+extern char xt_user_start[], xt_user_end[], xt_user_after_syscall[], xt_user_after_done[];
+void xt_enter_user(uint64_t rip, uint64_t rsp);
+void xt_syscall_cb(void);
+void xt_hostile_iret(uint64_t rsp, uint64_t user_rip, uint64_t user_rsp);
+
+/*
+ * User mode's loop, in pages of its own: NR_CALLS system calls, each with
+ * its index in RAX and the user GS's magic in RDI, expecting 2 * i + 1
+ * back and RBX kept; then DONE_CALL.  A wrong answer counts in
+ * user_data[1].
+ *
+ * The callback records the frame and its own view, and returns with
+ * HYPERVISOR_iret as Linux's xen_iret does (flags 0: RCX and R11 from
+ * the context), or for DONE_CALL goes back to xt_enter_user()'s caller.
+ */
+__asm__(
+	".text\n"
+	".balign 4096\n"
+	".globl xt_user_start, xt_user_end, xt_user_after_syscall, xt_user_after_done\n"
+	"xt_user_start:\n"
+	"	xorl %r12d, %r12d\n"
+	"	movabsq $0x0123456789abcdef, %rbx\n"
+	"1:	movq %gs:0, %rdi\n"
+	"	movq %r12, %rax\n"
+	"	syscall\n"
+	"xt_user_after_syscall:\n"
+	"	leaq 1(%r12,%r12), %rcx\n"
+	"	cmpq %rcx, %rax\n"
+	"	jne 2f\n"
+	"	movabsq $0x0123456789abcdef, %rcx\n"
+	"	cmpq %rcx, %rbx\n"
+	"	je 3f\n"
+	"2:	incq %gs:8\n"
+	"3:	incq %r12\n"
+	"	cmpq $" XSTR(NR_CALLS) ", %r12\n"
+	"	jb 1b\n"
+	"	movq $" XSTR(DONE_CALL) ", %rax\n"
+	"	syscall\n"
+	"xt_user_after_done:\n"
+	"	ud2\n"
+	".balign 4096\n"
+	"xt_user_end:\n"
+	"\n"
+	".globl xt_enter_user, xt_syscall_cb, xt_hostile_iret\n"
+	"xt_enter_user:\n"
+	"	pushq %rbx\n"
+	"	pushq %rbp\n"
+	"	pushq %r12\n"
+	"	pushq %r13\n"
+	"	pushq %r14\n"
+	"	pushq %r15\n"
+	"	movq %rsp, xt_kernel_rsp(%rip)\n"
+	/* iret_context: RAX, R11, RCX, flags, RIP, CS, RFLAGS, RSP, SS. */
+	"	pushq $0xe02b\n"
+	"	pushq %rsi\n"
+	"	pushq $0x202\n"
+	"	pushq $0xe033\n"
+	"	pushq %rdi\n"
+	"	pushq $0\n"
+	"	pushq $0\n"
+	"	pushq $0\n"
+	"	pushq $0\n"
+	"	movl $23, %eax\n"
+	"	syscall\n"
+	"	ud2\n"
+	"\n"
+	"xt_syscall_cb:\n"
+	"	movq cb_count(%rip), %r9\n"
+	"	cmpq $" XSTR(NR_CALLS) ", %r9\n"
+	"	jbe 1f\n"
+	"	movq $" XSTR(NR_CALLS) ", %r9\n"
+	"1:	imulq $" XSTR(CB_REC_SIZE) ", %r9\n"
+	"	leaq cb_recs(%rip), %r8\n"
+	"	addq %r8, %r9\n"
+	"	.irp w, 0, 1, 2, 3, 4, 5, 6\n"
+	"	movq 8 * \\w(%rsp), %r8\n"
+	"	movq %r8, 8 * \\w(%r9)\n"
+	"	.endr\n"
+	"	movq %rsp, 56(%r9)\n"
+	"	movq %gs:0, %r8\n"
+	"	movq %r8, 64(%r9)\n"
+	"	movq xt_mask(%rip), %r8\n"
+	"	movzbl (%r8), %r8d\n"
+	"	movq %r8, 72(%r9)\n"
+	"	movq %rax, 80(%r9)\n"
+	"	movq %rdi, 88(%r9)\n"
+	"	incq cb_count(%rip)\n"
+	"	cmpq $" XSTR(DONE_CALL) ", %rax\n"
+	"	je 2f\n"
+	"	leaq 1(%rax,%rax), %rax\n"
+	"	popq %rcx\n"
+	"	popq %r11\n"
+	"	pushq $0\n"
+	"	pushq %rcx\n"
+	"	pushq %r11\n"
+	"	pushq %rax\n"
+	"	movl $23, %eax\n"
+	"	syscall\n"
+	"	ud2\n"
+	"2:	movq xt_kernel_rsp(%rip), %rsp\n"
+	"	popq %r15\n"
+	"	popq %r14\n"
+	"	popq %r13\n"
+	"	popq %r12\n"
+	"	popq %rbp\n"
+	"	popq %rbx\n"
+	"	ret\n"
+	"\n"
+	/*
+	 * HYPERVISOR_iret with its context at @rsp, after a hypercall whose
+	 * exit saved R15 .. R9 (where the hole's area has them) as a context
+	 * back to @user_rip, @user_rsp.
+	 */
+	"xt_hostile_iret:\n"
+	"	movq %rdi, %rax\n"
+	"	xorl %r15d, %r15d\n"
+	"	xorl %r14d, %r14d\n"
+	"	xorl %r13d, %r13d\n"
+	"	xorl %r12d, %r12d\n"
+	"	movq %rsi, %rbp\n"
+	"	movl $0xe033, %ebx\n"
+	"	movq %rdx, %r10\n"
+	"	movl $0xe02b, %r9d\n"
+	"	pushq %rax\n"
+	"	movl $" XSTR(__HYPERVISOR_xen_version) ", %eax\n"
+	"	xorl %edi, %edi\n"
+	"	xorl %esi, %esi\n"
+	"	syscall\n"
+	"	popq %rsp\n"
+	"	movl $23, %eax\n"
+	"	syscall\n"
+	"	ud2\n");
+
+/* Let user mode reach [@start, @end), by mmu_update as a PV kernel must. */
+static long make_user(uint64_t start, uint64_t end)
+{
+	uint64_t va;
+	long r = 0;
+
+	for (va = start & ~4095ULL; va < end && !r; va += 4096) {
+		struct mmu_update u = {
+			.ptr = (uint64_t)xen_test_l1e(va),
+			.val = *xen_test_l1e(va) | PTE_USER,
+		};
+
+		r = xen_hypercall(__HYPERVISOR_mmu_update, (uint64_t)&u, 1, 0,
+				  DOMID_SELF, 0);
+	}
+	return r;
+}
+
+static struct {
+	long setup[6];
+	uint64_t gs_after;	/* %gs:0 back in kernel mode */
+} res;
+
+/*
+ * Everything user mode needs: its pages, its L4, both GS bases, the
+ * kernel stack for traps from it (@ksp), the syscall callback.
+ */
+static void setup_user_mode(uint64_t ksp)
+{
+	struct callback_register cb = {
+		.type = CALLBACKTYPE_syscall,
+		.flags = CALLBACKF_mask_events,
+		.address = (uint64_t)xt_syscall_cb,
+	};
+	uint64_t *user_l4 = (uint64_t *)XEN_TEST_SCRATCH;
+	struct mmuext_op op = { .cmd = MMUEXT_NEW_USER_BASEPTR };
+	unsigned int i;
+
+	user_data[0] = USER_GS_MAGIC;
+	kernel_data[0] = KERNEL_GS_MAGIC;
+	/* Its own L4, sharing the kernel's lower half. */
+	for (i = 0; i < 512; i++)
+		user_l4[i] = i ? 0 : ((uint64_t *)XEN_TEST_PT_BASE)[0];
+	op.arg1.mfn = XEN_TEST_SCRATCH >> 12;
+	res.setup[0] = make_user((uint64_t)xt_user_start, (uint64_t)xt_user_end);
+	res.setup[1] = make_user((uint64_t)user_stack, (uint64_t)user_stack + 4096);
+	res.setup[2] = make_user((uint64_t)user_data, (uint64_t)user_data + 4096);
+	res.setup[3] = xen_hypercall(__HYPERVISOR_mmuext_op, (uint64_t)&op, 1, 0,
+				     DOMID_SELF, 0);
+	res.setup[4] = HYPERVISOR_set_segment_base(SEGBASE_GS_USER, (uint64_t)user_data) |
+		       HYPERVISOR_set_segment_base(SEGBASE_GS_KERNEL, (uint64_t)kernel_data);
+	res.setup[5] = xen_hcall2(__HYPERVISOR_stack_switch, FLAT_KERNEL_SS, ksp) |
+		       xen_hcall2(__HYPERVISOR_callback_op, CALLBACKOP_register, &cb);
+}
+
+static void guest_syscalls(void)
+{
+	setup_user_mode((uint64_t)kstack + sizeof(kstack));
+	xt_enter_user((uint64_t)xt_user_start, (uint64_t)user_stack + sizeof(user_stack));
+	__asm__ volatile("movq %%gs:0, %0" : "=r"(res.gs_after));
+}
+
+/*
+ * Run @fn's guest with fast_switch @fast, to its end or its death; the
+ * parameter is the whole module's, and goes back before any assertion.
+ */
+static struct xen_test_vm *run_with(struct __test_metadata *_metadata,
+				    void (*fn)(void), int fast, int *ucall,
+				    struct lguest_vcpu_stats *st)
+{
+	int was = lg_get_fast_switch(), stats = -1;
+	struct xen_test_vm *t = NULL;
+	uint64_t v;
+
+	*ucall = -1;
+	ASSERT_LE(0, was) {
+		TH_LOG("cannot read %s", LG_FAST_SWITCH);
+	}
+	if (!lg_set_fast_switch(fast)) {
+		t = xen_test_vm_create(fn);
+		*ucall = t ? xen_test_run(t, &v) : -1;
+		stats = t ? xen_test_stats(t, st) : -1;
+	}
+	ASSERT_EQ(0, lg_set_fast_switch(was));
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(0, stats);
+	return t;
+}
+
+static void check_syscalls(struct __test_metadata *_metadata, int fast)
+{
+	struct lguest_vcpu_stats st;
+	struct xen_test_vm *t;
+	uint64_t ktop = ((uint64_t)kstack + sizeof(kstack)) & ~15ULL;
+	unsigned int i;
+	int ucall;
+
+	t = run_with(_metadata, guest_syscalls, fast, &ucall, &st);
+	ASSERT_EQ(XEN_UCALL_DONE, ucall) {
+		TH_LOG("exit %u: %s", t->exit.reason, t->exit.msg);
+	}
+	typeof(res) *r = xen_test_hva(t, &res);
+	const struct cb_rec *rec = xen_test_hva(t, cb_recs);
+	const uint64_t *count = xen_test_hva(t, &cb_count);
+	const volatile uint64_t *ud = xen_test_hva(t, user_data);
+
+	for (i = 0; i < 6; i++)
+		EXPECT_EQ(0, r->setup[i]);
+	EXPECT_EQ(NR_CALLS + 1, *count);
+	/* What user mode checked: every answer, RBX kept. */
+	EXPECT_EQ(0, ud[1]);
+	for (i = 0; i <= NR_CALLS; i++) {
+		const struct cb_rec *c = &rec[i];
+		uint64_t ret = (uint64_t)(i < NR_CALLS ? xt_user_after_syscall :
+					  xt_user_after_done);
+
+		/* Xen's frame: RCX and RIP the return address, R11 the flags. */
+		EXPECT_EQ(ret, c->frame[0]);
+		EXPECT_EQ(ret, c->frame[2]);
+		EXPECT_EQ(0x200, c->frame[1] & 0x200);
+		/* User CS, events unmasked before (mask 0 in bits 32-39). */
+		EXPECT_EQ(0xe033ULL, c->frame[3]);
+		/* The user's flags, IF the virtual one: on. */
+		EXPECT_EQ((c->frame[1] & 0x210dd5) | 0x202, c->frame[4]);
+		EXPECT_EQ((uint64_t)user_stack + sizeof(user_stack), c->frame[5]);
+		EXPECT_EQ(0xe02bULL, c->frame[6]);
+		/* On the stack_switch stack, aligned, below the frame. */
+		EXPECT_EQ(ktop - 56, c->entry_rsp);
+		/* The kernel's GS, events masked (CALLBACKF_mask_events). */
+		EXPECT_EQ(KERNEL_GS_MAGIC, c->gs);
+		EXPECT_EQ(1, c->mask);
+		EXPECT_EQ(i < NR_CALLS ? i : DONE_CALL, c->rax);
+		EXPECT_EQ(USER_GS_MAGIC, c->rdi);
+	}
+	EXPECT_EQ(KERNEL_GS_MAGIC, r->gs_after);
+
+	/* Every iret the guest made counts, fast or not: the first enters. */
+	EXPECT_EQ(NR_CALLS + 1, st.xen_hcalls[__HYPERVISOR_iret]);
+	if (fast) {
+		/*
+		 * The first call's frame faults in the switcher (the stack's
+		 * page is not in the shadow yet) and C bounces it; the rest,
+		 * and every return to user mode but the first (there was no
+		 * user space to go back to yet), stay in the switcher.
+		 */
+		EXPECT_EQ(1, st.user_syscalls);
+		EXPECT_EQ(NR_CALLS, st.fast_syscalls);
+		EXPECT_EQ(NR_CALLS, st.fast_returns);
+	} else {
+		EXPECT_EQ(NR_CALLS + 1, st.user_syscalls);
+		EXPECT_EQ(0, st.fast_syscalls);
+		EXPECT_EQ(0, st.fast_returns);
+	}
+	xen_test_vm_free(t);
+}
+
+TEST(user_syscalls_and_iret_in_the_switcher)
+{
+	check_syscalls(_metadata, 1);
+}
+
+TEST(user_syscalls_and_iret_in_c)
+{
+	check_syscalls(_metadata, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Hostile frames: what the switcher must leave to C, which kills.    */
+
+/* The frame would go over the area's first words. */
+static void guest_frame_in_the_hole(void)
+{
+	setup_user_mode(HOLE_ADDR + 56);
+	xt_enter_user((uint64_t)xt_user_start, (uint64_t)user_stack + sizeof(user_stack));
+	GUEST_ASSERT(!"a system call bounced to a stack in the hole");
+}
+
+static uint64_t hostile_rsp;
+
+/*
+ * A round of user mode first (so the switcher may take the iret), then
+ * an iret whose context is at hostile_rsp.
+ */
+static void guest_iret_context(void)
+{
+	setup_user_mode((uint64_t)kstack + sizeof(kstack));
+	xt_enter_user((uint64_t)xt_user_start, (uint64_t)user_stack + sizeof(user_stack));
+	xt_hostile_iret(hostile_rsp, (uint64_t)xt_user_start,
+			(uint64_t)user_stack + sizeof(user_stack));
+	GUEST_ASSERT(!"a hostile iret came back");
+}
+
+static void guest_iret_in_the_hole(void)
+{
+	hostile_rsp = HOLE_ADDR;
+	guest_iret_context();
+}
+
+/* Canonical, but its last words are not: a #GP in the switcher. */
+static void guest_iret_across_canonical(void)
+{
+	hostile_rsp = 0x00007fffffffffc8ULL;
+	guest_iret_context();
+}
+
+/* Not mapped: a #PF in the switcher. */
+static void guest_iret_unmapped(void)
+{
+	hostile_rsp = XEN_TEST_UNMAPPED;
+	guest_iret_context();
+}
+
+static void expect_killed(struct __test_metadata *_metadata, void (*fn)(void),
+			  const char *why, uint64_t fast_before)
+{
+	struct lguest_vcpu_stats st;
+	struct xen_test_vm *t;
+	int ucall;
+
+	t = run_with(_metadata, fn, 1, &ucall, &st);
+	EXPECT_EQ(XEN_UCALL_NONE, ucall);
+	EXPECT_EQ(LGUEST_EXIT_KILLED, t->exit.reason);
+	EXPECT_NE(NULL, strstr(t->exit.msg, why)) {
+		TH_LOG("killed: %.128s", t->exit.msg);
+	}
+	/* The iret's tests went through user mode first, fast. */
+	EXPECT_EQ(fast_before, st.fast_returns);
+	xen_test_vm_free(t);
+}
+
+/* Our own pages are writable at CPL0: the switcher must not write there. */
+TEST(a_bounce_frame_in_the_hole_kills)
+{
+	expect_killed(_metadata, guest_frame_in_the_hole,
+		      "cannot write an exception frame", 0);
+}
+
+TEST(an_iret_context_in_the_hole_kills)
+{
+	expect_killed(_metadata, guest_iret_in_the_hole, "iret: cannot read its frame",
+		      NR_CALLS);
+}
+
+TEST(an_iret_context_running_off_the_canonical_half_kills)
+{
+	expect_killed(_metadata, guest_iret_across_canonical, "iret: cannot read its frame",
+		      NR_CALLS);
+}
+
+TEST(an_unmapped_iret_context_kills)
+{
+	expect_killed(_metadata, guest_iret_unmapped, "iret: cannot read its frame",
+		      NR_CALLS);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A Xen PV system call without the host's C code.
+ *
+ * A Linux process's system call under Xen PV is two trips through the
+ * hypervisor: the `syscall` from guest user mode, which Xen bounces to the
+ * guest kernel's syscall callback (traps.c: a frame on the kernel stack,
+ * the event mask set, the other GS base and the kernel's L4 loaded), and
+ * the kernel's HYPERVISOR_iret back, which undoes all of that.  Xen does
+ * both in its entry code.  Through the C run loop each costs a full world
+ * switch, and a getpid() cost twice Xen's (docs/performance.md).
+ *
+ * So the switcher does both itself, as it does our own ABI's direct switch
+ * (switcher_64.S, lg_xen_syscall and lg_xen_iret), when C has said it may:
+ * before each entry lg_xen_fast_entry() sets LG_FAST_XEN_SYSCALL in user
+ * mode, LG_FAST_XEN_IRET in kernel mode, each only if everything that path
+ * needs is in place and vetted, and hands the switcher what it cannot work
+ * out under the guest's page tables:
+ *
+ *  - the other mode's root.  A Xen PV kernel's two modes run on two L4s,
+ *    two of our address spaces; the vCPU keeps the other one from
+ *    eviction (cpu->other_pgdir, lguest_keep_pgdir()), so that root is
+ *    always the shadow of the same guest L4 while the switcher may load it;
+ *  - the bounce frame's address: the stack_switch stack, aligned down to
+ *    16, less the frame; vetted here, canonical and clear of the hole (the
+ *    switcher writes it at CPL0, where our own pages in the hole would be
+ *    writable);
+ *  - the syscall callback, checked canonical again (an iretq to a
+ *    non-canonical RIP faults at CPL0, in the switcher);
+ *  - the vcpu_info, for the event mask: mapped at LG_DATA_VA,
+ *    supervisor-only, since the guest's own mapping of it is nowhere we
+ *    know;
+ *  - the GS base of the mode not running, which the switcher swaps with
+ *    the live one as Xen's toggle_guest_mode() does.
+ *
+ * The switcher reads and writes guest memory (the frame, iret's context)
+ * through the guest's shadow, so any access may fault: a fault there
+ * (lg_trap_in_switcher's fixups) abandons the fast path with the guest's
+ * registers as they were, and C takes the trip instead, which can fill the
+ * shadow or kill the guest.  An iret that needs anything C does (to kernel
+ * mode, other selectors, an event to deliver once unmasked, an address
+ * that is not plainly canonical) is left to C the same way.
+ *
+ * After the exit, lg_xen_fast_exit() learns what the switcher did: the
+ * GS bases, and if the mode it left the guest in is not the one it
+ * entered, the two spaces trade places.
+ */
+#include <linux/mm.h>
+#include <asm/xen/interface.h>
+#include <xen/interface/callback.h>
+#include "xen.h"
+#include "switcher.h"
+
+/* The vcpu_info's page, its offset, or NULL (the spare, not in a page of ours). */
+static struct page *vcpu_info_page(struct lg_cpu *cpu)
+{
+	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+	struct lg_xen *x = lg_xen(cpu->lg);
+
+	if (xc->vi_page)
+		return xc->vi_page;
+	if (xc->vi != &xc->spare_vi)
+		return x->shared_page;
+	return NULL;
+}
+
+/*
+ * Before an entry: what the switcher may do alone, and what it needs for
+ * it.  Both ways are offered whichever mode the guest enters in: once in
+ * the switcher, a getpid() goes back and forth without leaving it.  The
+ * kernel's space is the one running in kernel mode, else the other one
+ * if it is still the kernel's L4; the same for user mode.  Called by
+ * copy_in_guest_info() for a Xen PV vCPU, with @pcid the bits its roots
+ * carry.
+ */
+u64 lg_xen_fast_entry(struct lg_cpu *cpu, struct lguest_pages *pages, u64 pcid)
+{
+	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+	bool user = cpu->mode == LG_MODE_USER;
+	struct lg_pgdir *kpd = user ? cpu->other_pgdir : cpu->pgdir;
+	struct lg_pgdir *upd = user ? cpu->pgdir : cpu->other_pgdir;
+	u64 root, frame, fast = 0;
+
+	/* The vcpu_info moved (or first use): map its page. */
+	if (unlikely(xc->vi_mapped != xc->vi)) {
+		struct page *page = vcpu_info_page(cpu);
+
+		lguest_map_vcpu_info_page(cpu, page);
+		xc->vi_mapped = xc->vi;
+		xc->vi_alias = page ? LG_DATA_VA + offset_in_page(xc->vi) : 0;
+	}
+	if (!cpu->other_pgdir || !xc->vi_alias)
+		return 0;
+	pages->xen_vi = xc->vi_alias;
+	pages->xen_gs_inactive = xc->gs_inactive;
+
+	/* Into the kernel: its L4, its stack, its callback, masked. */
+	frame = (xc->kernel_sp & ~0xfULL) - LG_XEN_FRAME_SIZE;
+	if ((!user || kpd->gcr3 == xc->kernel_cr3) && xc->kernel_sp &&
+	    frame < xc->kernel_sp && lguest_canonical(frame) &&
+	    lguest_canonical(frame + LG_XEN_FRAME_SIZE - 1) &&
+	    !lg_xen_in_hole(frame, LG_XEN_FRAME_SIZE) &&
+	    lg_xen_guest_va_ok(xc->callback[CALLBACKTYPE_syscall]) &&
+	    xc->callback[CALLBACKTYPE_syscall] &&
+	    (xc->callback_flags[CALLBACKTYPE_syscall] & CALLBACKF_mask_events)) {
+		root = lguest_pgdir_cr3(cpu, kpd, LG_MODE_KERNEL);
+		if (root) {
+			pages->kernel_cr3 = root | pcid;
+			pages->xen_frame = frame;
+			pages->xen_callback = xc->callback[CALLBACKTYPE_syscall];
+			fast |= LG_FAST_XEN_SYSCALL;
+		}
+	}
+
+	/*
+	 * Back to user mode: its L4's user root.  A virtual interrupt
+	 * waiting (the timer) must be delivered if the iret unmasks: C's.
+	 */
+	if (xc->user_cr3 && (user || upd->gcr3 == xc->user_cr3) &&
+	    !xc->in_multicall && !lguest_irqs_pending(cpu)) {
+		root = lguest_pgdir_cr3(cpu, upd, LG_MODE_USER);
+		if (root) {
+			pages->user_cr3 = root | pcid;
+			fast |= LG_FAST_XEN_IRET;
+		}
+	}
+	return fast;
+}
+
+/*
+ * After an exit on which the switcher went through either path (it
+ * counted): take back the GS bases, and the spaces if the mode changed.
+ * The iret counts as the hypercall it is.
+ */
+void lg_xen_fast_exit(struct lg_cpu *cpu, struct lguest_pages *pages,
+		      unsigned int was_mode)
+{
+	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+
+	xc->gs_inactive = pages->xen_gs_inactive;
+	if (cpu->mode != was_mode)
+		lguest_swap_pgdirs(cpu);
+	cpu->stats.hypercalls += pages->fast_returns;
+	cpu->stats.xen_hcalls[__HYPERVISOR_iret] += pages->fast_returns;
+}
+
+/* switcher.h's copy of Xen's ABI, checked. */
+static void __maybe_unused fast_abi_checks(void)
+{
+	BUILD_BUG_ON(__HYPERVISOR_iret != LG_XEN_HCALL_IRET);
+	BUILD_BUG_ON(sizeof(struct iret_context) != LG_XEN_IRET_SIZE);
+	BUILD_BUG_ON(VGCF_in_syscall != LG_XEN_IN_SYSCALL);
+	BUILD_BUG_ON(offsetof(struct vcpu_info, evtchn_upcall_pending) != LG_XEN_VI_PENDING);
+	BUILD_BUG_ON(offsetof(struct vcpu_info, evtchn_upcall_mask) != LG_XEN_VI_MASK);
+	BUILD_BUG_ON(FLAT_USER_CS64 != LG_SEL_CS64 || FLAT_USER_SS64 != LG_SEL_DS);
+}
