@@ -48,9 +48,10 @@ struct cb_rec {
 	uint64_t gs;		/* %gs:0 in the callback: the kernel's GS */
 	uint64_t mask;		/* vcpu_info's event mask in the callback */
 	uint64_t rax, rdi;
+	uint64_t cr3;		/* the kernel's L4 (mov from CR3, emulated) */
 };
 
-#define CB_REC_SIZE	96
+#define CB_REC_SIZE	104
 
 struct cb_rec cb_recs[NR_CALLS + 1];
 uint64_t cb_count;
@@ -150,6 +151,8 @@ __asm__(
 	"	movq %r8, 72(%r9)\n"
 	"	movq %rax, 80(%r9)\n"
 	"	movq %rdi, 88(%r9)\n"
+	"	movq %cr3, %r8\n"
+	"	movq %r8, 96(%r9)\n"
 	"	incq cb_count(%rip)\n"
 	"	cmpq $" XSTR(DONE_CALL) ", %rax\n"
 	"	je 2f\n"
@@ -330,6 +333,7 @@ static void check_syscalls(struct __test_metadata *_metadata, int fast)
 		EXPECT_EQ(1, c->mask);
 		EXPECT_EQ(i < NR_CALLS ? i : DONE_CALL, c->rax);
 		EXPECT_EQ(USER_GS_MAGIC, c->rdi);
+		EXPECT_EQ(XEN_TEST_PT_BASE, c->cr3);
 	}
 	EXPECT_EQ(KERNEL_GS_MAGIC, r->gs_after);
 
@@ -361,6 +365,63 @@ TEST(user_syscalls_and_iret_in_the_switcher)
 TEST(user_syscalls_and_iret_in_c)
 {
 	check_syscalls(_metadata, 0);
+}
+
+/*
+ * A second round after the kernel moved to another L4 (a copy of the
+ * first) and another stack_switch stack, untouched: the switcher takes
+ * the iret to user mode, its bounce of the next call faults on the new
+ * stack and C bounces it, from user mode, into the kernel's L4 as it is
+ * now, not as it was when C last went to user mode.
+ */
+static uint8_t kstack2[4096] __attribute__((aligned(4096)));
+static uint64_t moved_l4;
+
+static void guest_kernel_moves(void)
+{
+	uint64_t *l4 = (uint64_t *)(XEN_TEST_SCRATCH + 4096);
+	struct mmuext_op op = { .cmd = MMUEXT_NEW_BASEPTR };
+	unsigned int i;
+
+	guest_syscalls();
+	cb_count = 0;
+	for (i = 0; i < 512; i++)
+		l4[i] = ((uint64_t *)XEN_TEST_PT_BASE)[i];
+	moved_l4 = (uint64_t)l4;
+	op.arg1.mfn = moved_l4 >> 12;
+	GUEST_ASSERT(!xen_hypercall(__HYPERVISOR_mmuext_op, (uint64_t)&op, 1, 0,
+				    DOMID_SELF, 0));
+	GUEST_ASSERT(!xen_hcall2(__HYPERVISOR_stack_switch, FLAT_KERNEL_SS,
+				 (uint64_t)kstack2 + sizeof(kstack2)));
+	xt_enter_user((uint64_t)xt_user_start, (uint64_t)user_stack + sizeof(user_stack));
+}
+
+TEST(a_kernel_l4_changed_in_kernel_mode_is_where_calls_land)
+{
+	struct lguest_vcpu_stats st;
+	struct xen_test_vm *t;
+	unsigned int i;
+	int ucall;
+
+	t = run_with(_metadata, guest_kernel_moves, 1, &ucall, &st);
+	ASSERT_EQ(XEN_UCALL_DONE, ucall) {
+		TH_LOG("exit %u: %s", t->exit.reason, t->exit.msg);
+	}
+	const struct cb_rec *rec = xen_test_hva(t, cb_recs);
+	const uint64_t *moved = xen_test_hva(t, &moved_l4);
+
+	EXPECT_EQ(NR_CALLS + 1, *(uint64_t *)xen_test_hva(t, &cb_count));
+	for (i = 0; i <= NR_CALLS; i++) {
+		EXPECT_EQ(*moved, rec[i].cr3) {
+			TH_LOG("call %u ran on L4 %#llx", i,
+			       (unsigned long long)rec[i].cr3);
+		}
+		EXPECT_EQ(((uint64_t)kstack2 + sizeof(kstack2)) - 56, rec[i].entry_rsp);
+	}
+	/* Both rounds' first calls went through C, the rest not. */
+	EXPECT_EQ(2, st.user_syscalls);
+	EXPECT_EQ(2 * NR_CALLS, st.fast_syscalls);
+	xen_test_vm_free(t);
 }
 
 /* ------------------------------------------------------------------ */

@@ -138,8 +138,16 @@ void lg_xen_fast_exit(struct lg_cpu *cpu, struct lguest_pages *pages,
 	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
 
 	xc->gs_inactive = pages->xen_gs_inactive;
-	if (cpu->mode != was_mode)
+	if (cpu->mode != was_mode) {
 		lguest_swap_pgdirs(cpu);
+		/*
+		 * Left in user mode: the kernel's L4 is the one it ran on
+		 * (the guest may have moved to another since C last went to
+		 * user mode), as lg_xen_toggle_mode() records it.
+		 */
+		if (cpu->mode == LG_MODE_USER)
+			xc->kernel_cr3 = cpu->other_pgdir->gcr3;
+	}
 	cpu->stats.hypercalls += pages->fast_returns;
 	cpu->stats.xen_hcalls[__HYPERVISOR_iret] += pages->fast_returns;
 }
