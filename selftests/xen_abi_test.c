@@ -1521,6 +1521,64 @@ TEST(page_table_hypercalls)
 }
 
 /*
+ * One mmu_update batch writing entries 16 and 23 of one L1, then one of
+ * another L1, then entry 18 of the first: every page written reads its
+ * new frame at once, with no flush (the module drops what an entry made
+ * as the hypercall writes it, runs of one table as one range), and
+ * entry 21, between them and not written, still reads its own.
+ */
+#define BATCH_PAGE(i)	(XEN_TEST_SCRATCH + (i) * 4096ULL)
+#define BATCH_OTHER	(XEN_TEST_SCRATCH + 0x205000ULL)
+#define BATCH_TARGET(k)	(XEN_TEST_SCRATCH + 0x100000ULL + (k) * 4096ULL)
+
+static struct {
+	long mu;
+	uint64_t got[5];
+} batch_res;
+
+static void guest_update_batch(void)
+{
+	static const uint64_t va[4] = {
+		BATCH_PAGE(16), BATCH_PAGE(23), BATCH_OTHER, BATCH_PAGE(18),
+	};
+	struct mmu_update u[4];
+	uint64_t old[4];
+	unsigned int k;
+
+	*(volatile uint64_t *)BATCH_PAGE(21) = 21;
+	for (k = 0; k < 4; k++) {
+		*(volatile uint64_t *)va[k] = k;
+		*(volatile uint64_t *)BATCH_TARGET(k) = 0x7000 + k;
+		old[k] = *xen_test_l1e(va[k]);
+		u[k].ptr = (uint64_t)xen_test_l1e(va[k]);
+		u[k].val = BATCH_TARGET(k) | PTE_P | PTE_RW | PTE_A | PTE_D;
+	}
+	batch_res.mu = xen_hypercall(__HYPERVISOR_mmu_update, (uint64_t)u, 4, 0,
+				     DOMID_SELF, 0);
+	for (k = 0; k < 4; k++)
+		batch_res.got[k] = *(volatile uint64_t *)va[k];
+	batch_res.got[4] = *(volatile uint64_t *)BATCH_PAGE(21);
+	for (k = 0; k < 4; k++)
+		mmu_update1((uint64_t)xen_test_l1e(va[k]), old[k], 1, DOMID_SELF);
+	mmuext1(MMUEXT_TLB_FLUSH_LOCAL, 0);
+}
+
+TEST(a_batch_of_updates_drops_what_each_entry_made)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_update_batch);
+	unsigned int k;
+
+	RUN_TO_END(t);
+	typeof(batch_res) *r = xen_test_hva(t, &batch_res);
+
+	EXPECT_EQ(0, r->mu);
+	for (k = 0; k < 4; k++)
+		EXPECT_EQ(0x7000 + k, r->got[k]);
+	EXPECT_EQ(21, r->got[4]);
+	xen_test_vm_free(t);
+}
+
+/*
  * A pinned L4's shadow survives a CR3 write (pgtable/coherent.c), and stays
  * coherent with the tables: a change by mmu_update shows at once, a write
  * in place to a pinned L1 at the next CR3 write or flush.
