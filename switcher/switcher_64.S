@@ -151,6 +151,20 @@
 		__stringify(wr\seg\()base %rax), X86_FEATURE_FSGSBASE
 .endm
 
+/*
+ * Load @src into @reg, once (the guest may be changing it from another
+ * vCPU), and jump to @slow unless it is canonical with 48 bits: an iretq
+ * to anything else would fault at CPL0.  Clobbers @tmp.
+ */
+.macro LG_CANONICAL_OR src:req, reg:req, tmp:req, slow:req
+	movq	\src, \reg
+	movq	\reg, \tmp
+	shlq	$16, \tmp
+	sarq	$16, \tmp
+	cmpq	\reg, \tmp
+	jne	\slow
+.endm
+
 	.text
 /* u64 lguest_switch_to_guest(struct lguest_pages *pages): pages in %rdi. */
 SYM_FUNC_START(lguest_switch_to_guest)
@@ -498,23 +512,9 @@ lg_return_to_user:
 	leaq	HV(LG_DATA_VA + LGD_HCALL_STATUS), %rcx
 	cmpb	$0, (%rcx,%rax)
 	je	1f
-	/*
-	 * A non-canonical RIP or RSP would make iretq fault here, at CPL0:
-	 * leave that guest to C, which kills it.  Read each word once: the
-	 * guest may be changing them from another vCPU.
-	 */
-	movq	HV(LG_DATA_VA + LGD_USER_RIP), %rax
-	movq	%rax, %rcx
-	shlq	$16, %rcx
-	sarq	$16, %rcx
-	cmpq	%rax, %rcx
-	jne	1f
-	movq	HV(LG_DATA_VA + LGD_USER_RSP), %r11
-	movq	%r11, %rcx
-	shlq	$16, %rcx
-	sarq	$16, %rcx
-	cmpq	%r11, %rcx
-	jne	1f
+	/* A non-canonical RIP or RSP: leave that guest to C, which kills it. */
+	LG_CANONICAL_OR HV(LG_DATA_VA + LGD_USER_RIP), %rax, %rcx, 1f
+	LG_CANONICAL_OR HV(LG_DATA_VA + LGD_USER_RSP), %r11, %rcx, 1f
 
 	leaq	CUR(LGP_SYSCALL_STACK), %rsp
 	pushq	$__USER_DS
@@ -560,16 +560,6 @@ lg_return_to_user:
 	movq	CUR(LGP_TMP + 16), %rdx
 	movq	CUR(LGP_TMP + 24), %rbx
 	movq	CUR(LGP_TMP + 32), %r11
-.endm
-
-/* Jump to @slow unless @src is canonical with 48 bits; RBX = @src.  Clobbers RAX. */
-.macro LG_CANONICAL_OR src:req, slow:req
-	movq	\src, %rbx
-	movq	%rbx, %rax
-	shlq	$16, %rax
-	sarq	$16, %rax
-	cmpq	%rbx, %rax
-	jne	\slow
 .endm
 
 /*
@@ -639,11 +629,6 @@ lg_xen_syscall:
 	LG_GIVE_BACK
 	LG_CLEAR_CPU_BUFFERS
 	iretq
-lg_xen_syscall_fault:
-	ASM_CLAC
-	LG_GIVE_BACK
-	movq	CUR(LGP_SCRATCH), %rsp
-	jmp	lg_syscall_exit
 
 /*
  * Xen PV: HYPERVISOR_iret from guest kernel mode, its context (RAX, R11,
@@ -660,13 +645,13 @@ lg_xen_iret:
 	leaq	CUR(LGP_SYSCALL_STACK), %rsp
 	LG_BORROW
 	/* Canonical, and all of it clear of the hole (our pages are writable at CPL0). */
-	LG_CANONICAL_OR CUR(LGP_SCRATCH), lg_xen_iret_slow
+	LG_CANONICAL_OR CUR(LGP_SCRATCH), %rbx, %rax, lg_xen_to_c
 	movabsq	$LG_HOLE_END, %rax
 	cmpq	%rax, %rbx
 	jae	1f
 	movabsq	$(LG_HOLE_START - LG_XEN_IRET_SIZE), %rax
 	cmpq	%rax, %rbx
-	ja	lg_xen_iret_slow
+	ja	lg_xen_to_c
 1:	ASM_STAC
 .Lxen_ctx_start:
 	pushq	64(%rbx)
@@ -683,13 +668,13 @@ lg_xen_iret:
 	/* (%rsp): RAX, R11, RCX, flags, RIP, CS, RFLAGS, RSP, SS. */
 	movzwl	40(%rsp), %eax
 	cmpl	$LG_SEL_CS64, %eax
-	jne	lg_xen_iret_slow
+	jne	lg_xen_to_c
 	movzwl	64(%rsp), %eax
 	orl	$3, %eax
 	cmpl	$LG_SEL_DS, %eax
-	jne	lg_xen_iret_slow
-	LG_CANONICAL_OR 32(%rsp), lg_xen_iret_slow
-	LG_CANONICAL_OR 56(%rsp), lg_xen_iret_slow
+	jne	lg_xen_to_c
+	LG_CANONICAL_OR 32(%rsp), %rbx, %rax, lg_xen_to_c
+	LG_CANONICAL_OR 56(%rsp), %rbx, %rax, lg_xen_to_c
 	/*
 	 * The event mask becomes RFLAGS.IF's inverse.  Unmasking with an
 	 * event pending means delivering it: C's.  The mask is written
@@ -703,7 +688,7 @@ lg_xen_iret:
 	movb	$0, LG_XEN_VI_MASK(%rdx)
 	lock orl $0, (%rsp)
 	cmpb	$0, LG_XEN_VI_PENDING(%rdx)
-	jne	lg_xen_iret_slow
+	jne	lg_xen_to_c
 	jmp	3f
 2:	movb	$1, LG_XEN_VI_MASK(%rdx)
 3:
@@ -734,7 +719,12 @@ lg_xen_iret:
 	LG_GIVE_BACK
 	LG_CLEAR_CPU_BUFFERS
 	iretq
-lg_xen_iret_slow:
+/*
+ * Either path's way out to C, or a fault's on guest memory: the guest's
+ * registers and RSP as they were at the syscall (the CR3 loaded does not
+ * matter: the exit loads the host's).
+ */
+lg_xen_to_c:
 	ASM_CLAC
 	LG_GIVE_BACK
 	movq	CUR(LGP_SCRATCH), %rsp
@@ -982,8 +972,8 @@ SYM_CODE_START_NOALIGN(lg_trap_in_switcher)
 	pushq	%rax
 	pushq	%rdx
 	movq	32(%rsp), %rax
-	LG_FIXUP .Lxen_frame_start, .Lxen_frame_end, lg_xen_syscall_fault
-	LG_FIXUP .Lxen_ctx_start, .Lxen_ctx_end, lg_xen_iret_slow
+	LG_FIXUP .Lxen_frame_start, .Lxen_frame_end, lg_xen_to_c
+	LG_FIXUP .Lxen_ctx_start, .Lxen_ctx_end, lg_xen_to_c
 	jmp	5b
 .Lfixed:
 	movq	%rdx, 32(%rsp)

@@ -12,10 +12,10 @@
  *
  * So the switcher does both itself, as it does our own ABI's direct switch
  * (switcher_64.S, lg_xen_syscall and lg_xen_iret), when C has said it may:
- * before each entry lg_xen_fast_entry() sets LG_FAST_XEN_SYSCALL in user
- * mode, LG_FAST_XEN_IRET in kernel mode, each only if everything that path
- * needs is in place and vetted, and hands the switcher what it cannot work
- * out under the guest's page tables:
+ * before each entry lg_xen_fast_entry() sets LG_FAST_XEN_SYSCALL and
+ * LG_FAST_XEN_IRET, whichever mode the vCPU enters in, each only if
+ * everything that path needs is in place and vetted, and hands the
+ * switcher what it cannot work out under the guest's page tables:
  *
  *  - the other mode's root.  A Xen PV kernel's two modes run on two L4s,
  *    two of our address spaces; the vCPU keeps the other one from
@@ -51,7 +51,7 @@
 #include "xen.h"
 #include "switcher.h"
 
-/* The vcpu_info's page, its offset, or NULL (the spare, not in a page of ours). */
+/* The vcpu_info's page, or NULL (the spare, not in a page of ours). */
 static struct page *vcpu_info_page(struct lg_cpu *cpu)
 {
 	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
@@ -100,8 +100,8 @@ u64 lg_xen_fast_entry(struct lg_cpu *cpu, struct lguest_pages *pages, u64 pcid)
 	    frame < xc->kernel_sp && lguest_canonical(frame) &&
 	    lguest_canonical(frame + LG_XEN_FRAME_SIZE - 1) &&
 	    !lg_xen_in_hole(frame, LG_XEN_FRAME_SIZE) &&
-	    lg_xen_guest_va_ok(xc->callback[CALLBACKTYPE_syscall]) &&
 	    xc->callback[CALLBACKTYPE_syscall] &&
+	    lg_xen_guest_va_ok(xc->callback[CALLBACKTYPE_syscall]) &&
 	    (xc->callback_flags[CALLBACKTYPE_syscall] & CALLBACKF_mask_events)) {
 		root = lguest_pgdir_cr3(cpu, kpd, LG_MODE_KERNEL);
 		if (root) {
