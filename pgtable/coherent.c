@@ -28,12 +28,16 @@
  *    name exactly which shadow leaves an entry of the table can have
  *    produced.  A table met in a third place takes the second binding's
  *    place, and what that one produced is dropped first; a PML4 is bound
- *    to offset 0, and what it produced is in the spaces it keys.
+ *    to offset 0, and what it produced is in the spaces it keys.  A table
+ *    also keeps the PML4s it was met under (its roots, two at most, else
+ *    "any"): a process's own tables are met under its two L4s (Xen PV's
+ *    kernel and user ones), so what they produced is looked for in those
+ *    spaces only, not in every space cached.
  *
  *  - Written entries.  A hypercall that writes an entry of a bound table
- *    drops, at once and in every space, the leaves that entry produced
- *    (lguest_tables_written()).  That is more than a TLB promises, never
- *    less.
+ *    drops, at once and in every space of its roots, the leaves that entry
+ *    produced (lguest_tables_written()).  That is more than a TLB
+ *    promises, never less.
  *
  *  - Unsync tables.  Linux writes its L1 tables in place too: the
  *    personality lets a kernel write through to one although the guest
@@ -77,8 +81,24 @@
 /* Writable leaves of unsync tables, at most; past it a resync drops all. */
 #define LG_MAX_UNSYNC	128
 
+/*
+ * What a guest page is as a table: its two bindings, and the PML4s it was
+ * met under (its "roots"), so that what one of its entries produced is
+ * looked for only in the spaces those PML4s key.  A root is the PML4's
+ * frame number plus one (0: none) with that PML4's @gen when it was
+ * recorded; @gen counts the times the page stopped being a table, and a
+ * root whose PML4 has moved on is dead: the spaces it keyed were dropped
+ * then, and its place may be taken.  A table met under a third live root
+ * is met under LG_ROOTS_ANY, and looked for everywhere, as Linux's kernel
+ * half is (every PML4 shares it).
+ */
+#define LG_ROOTS_ANY	U32_MAX
+
 struct lg_ptinfo {
 	u64 b[2];
+	u32 root[2];
+	u16 root_gen[2];
+	u16 gen;
 };
 
 struct lg_unsync {
@@ -93,6 +113,25 @@ static u64 entry_span(unsigned int level)
 }
 
 /*
+ * Whether the table @p (at @gpa, bound at @level) can have produced leaves
+ * in @pd: a PML4 only in the spaces it keys, any other table only in the
+ * spaces of its roots.  A fork's copy-on-write faults each write one entry
+ * of one of the process's L1s, and looking in every cached space for what
+ * it made was a fifth of a Linux guest's fork.
+ */
+static bool made_in(const struct lg_ptinfo *p, u64 gpa, unsigned int level,
+		    const struct lg_pgdir *pd)
+{
+	u32 r = (pd->gcr3 >> PAGE_SHIFT) + 1;
+
+	if (!pd->valid)
+		return false;
+	if (level == 4)
+		return pd->gcr3 == gpa;
+	return p->root[0] == LG_ROOTS_ANY || p->root[0] == r || p->root[1] == r;
+}
+
+/*
  * Drop the leaves produced through the table at @gpa, bound as @b: those
  * of entries @i to @last, or of every entry if @i is negative.  Under
  * mmu_lock.
@@ -100,6 +139,7 @@ static u64 entry_span(unsigned int level)
 static void drop_bound(struct lg_zap *z, struct lguest *lg, u64 gpa, u64 b,
 		       int i, int last)
 {
+	const struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
 	unsigned int level = b & LG_PT_LEVEL, n;
 	u64 start = b & LG_PT_VA, len = entry_span(level) * 512;
 
@@ -113,8 +153,7 @@ static void drop_bound(struct lg_zap *z, struct lguest *lg, u64 gpa, u64 b,
 	for (n = 0; n < lg->nr_pgdirs; n++) {
 		struct lg_pgdir *pd = &lg->pgdirs[n];
 
-		/* A PML4's entries are only in the spaces it is the root of. */
-		if (pd->valid && (level != 4 || pd->gcr3 == gpa))
+		if (made_in(p, gpa, level, pd))
 			lg_zap_range_pgdir(z, pd, start, start + len);
 	}
 }
@@ -139,14 +178,16 @@ static void drop_table(struct lg_zap *z, struct lguest *lg, u64 gpa, int i, int 
  * nothing.  An entry that lost Accessed, or Dirty under a writable leaf,
  * must fault again to have it set, as on the CPU.  Under mmu_lock.
  */
-static void sync_bound(struct lg_zap *z, struct lguest *lg, u64 b, const u64 *g)
+static void sync_bound(struct lg_zap *z, struct lguest *lg, u64 gpa, u64 b,
+		       const u64 *g)
 {
+	const struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
 	unsigned int n, m, i;
 
 	for (n = 0; n < lg->nr_pgdirs; n++) {
 		struct lg_pgdir *pd = &lg->pgdirs[n];
 
-		for (m = 0; pd->valid && m < LG_NR_MODES; m++) {
+		for (m = 0; made_in(p, gpa, 1, pd) && m < LG_NR_MODES; m++) {
 			u64 *leaf = lg_shadow_leaf_table(pd, m, b & LG_PT_VA);
 			u32 *gfns;
 
@@ -191,24 +232,55 @@ static void sync_table(struct lg_zap *z, struct lguest *lg, u64 gpa, const u64 *
 		if (i == 1 && b == p->b[0])
 			break;
 		if (g && (b & LG_PT_LEVEL) == 1)
-			sync_bound(z, lg, b, g);
+			sync_bound(z, lg, gpa, b, g);
 		else
 			drop_bound(z, lg, gpa, b, -1, 0);
 	}
 }
 
+/* Whether @p was met under the PML4 numbered @r (plus one) as it is now. */
+static bool has_root(const struct lguest *lg, const struct lg_ptinfo *p, u32 r)
+{
+	u16 gen = READ_ONCE(lg->ptinfo[r - 1].gen);
+
+	return READ_ONCE(p->root[0]) == LG_ROOTS_ANY ||
+	       (READ_ONCE(p->root[0]) == r && READ_ONCE(p->root_gen[0]) == gen) ||
+	       (READ_ONCE(p->root[1]) == r && READ_ONCE(p->root_gen[1]) == gen);
+}
+
+/* Record @r as a root of @p: in a free or dead place, or as "any".  Locked. */
+static void add_root(struct lguest *lg, struct lg_ptinfo *p, u32 r)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2 && p->root[0] != LG_ROOTS_ANY; i++) {
+		if (p->root[i] && p->root[i] != r &&
+		    p->root_gen[i] == lg->ptinfo[p->root[i] - 1].gen)
+			continue;
+		WRITE_ONCE(p->root_gen[i], lg->ptinfo[r - 1].gen);
+		WRITE_ONCE(p->root[i], r);
+		return;
+	}
+	WRITE_ONCE(p->root[0], LG_ROOTS_ANY);
+}
+
 /*
  * walk.c, before it reads the entry of the table at @gpa that maps @va,
- * at @level.  Outside mmu_lock: it may drop what an old binding made.
+ * at @level, in a walk from the PML4 at @root.  Outside mmu_lock: it may
+ * drop what an old binding made.
  */
-void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va)
+void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va,
+		   u64 root)
 {
 	struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
+	/* A PML4 is its own root; one outside memory cannot be walked. */
+	u32 r = level == 4 || root >= lg->mem_size ? 0 : (root >> PAGE_SHIFT) + 1;
 	struct lg_zap z;
 	u64 want;
 
 	want = (va & LG_PT_VA & ~(entry_span(level) * 512 - 1)) | level;
-	if (READ_ONCE(p->b[0]) == want || READ_ONCE(p->b[1]) == want)
+	if ((READ_ONCE(p->b[0]) == want || READ_ONCE(p->b[1]) == want) &&
+	    (!r || has_root(lg, p, r)))
 		return;
 	lg_zap_init(&z, lg, NULL);
 	spin_lock(&lg->mmu_lock);
@@ -219,6 +291,8 @@ void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va)
 		drop_bound(&z, lg, gpa, p->b[1], -1, 0);
 		WRITE_ONCE(p->b[1], want);
 	}
+	if (r && !has_root(lg, p, r))
+		add_root(lg, p, r);
 	spin_unlock(&lg->mmu_lock);
 	lg_zap_finish(&z);
 	/* The binding before the walk reads the entry (the writer's order). */
@@ -305,8 +379,12 @@ void lguest_table_gone(struct lg_cpu *cpu, u64 gpa)
 	for (i = 0; i < 2; i++)
 		if ((p->b[i] & LG_PT_LEVEL) != 4 && (i == 0 || p->b[1] != p->b[0]))
 			drop_bound(&z, lg, gpa, p->b[i], -1, 0);
-	WRITE_ONCE(lg->ptinfo[gpa >> PAGE_SHIFT].b[0], 0);
-	WRITE_ONCE(lg->ptinfo[gpa >> PAGE_SHIFT].b[1], 0);
+	WRITE_ONCE(p->b[0], 0);
+	WRITE_ONCE(p->b[1], 0);
+	WRITE_ONCE(p->root[0], 0);
+	WRITE_ONCE(p->root[1], 0);
+	/* As a PML4, its spaces go below: every table's root on it dies. */
+	WRITE_ONCE(p->gen, p->gen + 1);
 	for (i = 0; i < lg->nr_pgdirs; i++)
 		if (lg->pgdirs[i].valid && lg->pgdirs[i].gcr3 == gpa)
 			lg_shadow_zap_all(&lg->pgdirs[i], lg, &z);

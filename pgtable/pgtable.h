@@ -114,7 +114,8 @@ void lg_zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start, u64 en
 u64 *lg_shadow_leaf_table(struct lg_pgdir *pd, unsigned int mode, u64 va);
 void lg_zap_everything(struct lguest *lg, struct lg_zap *z);
 /* coherent.c, for walk.c and shadow.c. */
-void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va);
+void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va,
+		   u64 root);
 void lg_unsync_add(struct lguest *lg, u64 gpa, u64 va);
 /* pgdir.c, for shadow.c: a template entry changed; tell every vroot. */
 void lg_set_template(struct lguest *lg, struct lg_pgdir *pd,

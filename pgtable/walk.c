@@ -93,7 +93,7 @@ restart:
 
 		/* A shadow kept coherent must know where this table is met. */
 		if (bind)
-			lg_bind_table(lg, table, level, va);
+			lg_bind_table(lg, table, level, va, pd->gcr3);
 		ptr[n] = lguest_gpa_to_user(lg, egpa);
 		if (get_user(e, ptr[n])) {
 			kill_guest(cpu, "cannot read its page table at gpa %#llx", egpa);

@@ -1677,6 +1677,157 @@ TEST(a_pinned_l4_keeps_its_shadow_coherent_across_cr3_writes)
 }
 
 /*
+ * An entry written by hypercall drops its leaves in the spaces whose PML4
+ * its table was met under, and only there (coherent.c's roots).  One L1,
+ * T, maps the data; L4s A (the boot one), B and C share it, and E reaches
+ * the same data frames through copies of the tables down to a copy of T.
+ *  1. T met under A and B; rewritten from A: B sees it, E keeps its leaves
+ *     without a fill (it was never under T).
+ *  2. B unpinned, its root dead; T met under C instead, and rewritten: C
+ *     sees it (C took B's place).
+ *  3. B pinned again and T met under it: three live roots, so T is looked
+ *     for everywhere; rewritten: A, B and C all see it, E still its own.
+ */
+#define RT_DATA		(XEN_TEST_SCRATCH + 0x400000)	/* one L1's 2 MiB */
+#define RT_PAGES	64
+#define RT_X(k)		(XEN_TEST_SCRATCH + 0x100000 + (k) * 4096ULL)
+#define RT_L4B		(XEN_TEST_SCRATCH + 0x10000)
+#define RT_L4C		(XEN_TEST_SCRATCH + 0x11000)
+#define RT_L4E		(XEN_TEST_SCRATCH + 0x12000)
+#define RT_E3		(XEN_TEST_SCRATCH + 0x13000)
+#define RT_E2		(XEN_TEST_SCRATCH + 0x14000)
+#define RT_E1		(XEN_TEST_SCRATCH + 0x15000)
+#define RT_ORIG		(RT_PAGES * (RT_PAGES + 1) / 2)
+#define RT_MOVED	(RT_PAGES * 0x7000 + RT_PAGES * (RT_PAGES - 1) / 2)
+
+static struct {
+	long pins, mu[3], unpin, repin, switches;
+	uint64_t e_kept, b_moved, a_moved, c_moved, a_back, b_back, c_back, e_own;
+} rt_res;
+
+static struct mmu_update rt_u[RT_PAGES];
+static uint64_t rt_orig[RT_PAGES];
+
+static uint64_t rt_sum_in(uint64_t l4)
+{
+	uint64_t sum = 0, i;
+
+	rt_res.switches |= mmuext1(MMUEXT_NEW_BASEPTR, l4 >> 12);
+	for (i = 0; i < RT_PAGES; i++)
+		sum += *(volatile uint64_t *)(RT_DATA + i * 4096);
+	return sum;
+}
+
+/* From A: T's entries to the frames RT_X (@moved) or back to their own. */
+static long rt_rewrite(bool moved)
+{
+	unsigned int k;
+
+	rt_res.switches |= mmuext1(MMUEXT_NEW_BASEPTR, XEN_TEST_PT_BASE >> 12);
+	for (k = 0; k < RT_PAGES; k++)
+		rt_u[k].val = moved ? RT_X(k) | PTE_P | PTE_RW | PTE_A | PTE_D : rt_orig[k];
+	return xen_hypercall(__HYPERVISOR_mmu_update, (uint64_t)rt_u, RT_PAGES, 0,
+			     DOMID_SELF, 0);
+}
+
+static void rt_copy(uint64_t to, uint64_t from)
+{
+	unsigned int i;
+
+	for (i = 0; i < 512; i++)
+		((volatile uint64_t *)to)[i] = ((uint64_t *)from)[i];
+}
+
+static void guest_roots(void)
+{
+	uint64_t *l4a = (uint64_t *)XEN_TEST_PT_BASE;
+	uint64_t l3 = l4a[0] & PTE_ADDR, l2 = ((uint64_t *)l3)[0] & PTE_ADDR;
+	uint64_t t = (uint64_t)xen_test_l1e(RT_DATA) & PTE_ADDR;
+	unsigned int k, slot = (RT_DATA >> 21) & 511;
+
+	for (k = 0; k < RT_PAGES; k++) {
+		*(volatile uint64_t *)(RT_DATA + k * 4096ULL) = k + 1;
+		*(volatile uint64_t *)RT_X(k) = 0x7000 + k;
+		rt_u[k].ptr = (uint64_t)xen_test_l1e(RT_DATA + k * 4096ULL);
+		rt_orig[k] = *xen_test_l1e(RT_DATA + k * 4096ULL);
+	}
+	rt_copy(RT_L4B, XEN_TEST_PT_BASE);
+	rt_copy(RT_L4C, XEN_TEST_PT_BASE);
+	rt_copy(RT_L4E, XEN_TEST_PT_BASE);
+	rt_copy(RT_E3, l3);
+	rt_copy(RT_E2, l2);
+	rt_copy(RT_E1, t);
+	((volatile uint64_t *)RT_L4E)[0] = (l4a[0] & ~PTE_ADDR) | RT_E3;
+	((volatile uint64_t *)RT_E3)[0] = (((uint64_t *)l3)[0] & ~PTE_ADDR) | RT_E2;
+	((volatile uint64_t *)RT_E2)[slot] = (((uint64_t *)l2)[slot] & ~PTE_ADDR) | RT_E1;
+	rt_res.pins = mmuext1(MMUEXT_PIN_L4_TABLE, XEN_TEST_PT_BASE >> 12) |
+		      mmuext1(MMUEXT_PIN_L4_TABLE, RT_L4B >> 12) |
+		      mmuext1(MMUEXT_PIN_L4_TABLE, RT_L4C >> 12) |
+		      mmuext1(MMUEXT_PIN_L4_TABLE, RT_L4E >> 12);
+	/* 1. */
+	rt_sum_in(XEN_TEST_PT_BASE);
+	rt_sum_in(RT_L4B);
+	rt_sum_in(RT_L4E);
+	GUEST_SYNC(1);
+	rt_res.mu[0] = rt_rewrite(true);
+	rt_res.e_kept = rt_sum_in(RT_L4E);
+	GUEST_SYNC(2);
+	rt_res.b_moved = rt_sum_in(RT_L4B);
+	rt_res.a_moved = rt_sum_in(XEN_TEST_PT_BASE);
+	/* 2. */
+	rt_res.unpin = mmuext1(MMUEXT_UNPIN_TABLE, RT_L4B >> 12);
+	rt_res.mu[1] = rt_rewrite(false);
+	rt_sum_in(RT_L4C);
+	rt_res.mu[1] |= rt_rewrite(true);
+	rt_res.c_moved = rt_sum_in(RT_L4C);
+	/* 3. */
+	rt_res.repin = mmuext1(MMUEXT_PIN_L4_TABLE, RT_L4B >> 12);
+	rt_sum_in(RT_L4B);
+	rt_res.mu[2] = rt_rewrite(false);
+	rt_res.a_back = rt_sum_in(XEN_TEST_PT_BASE);
+	rt_res.b_back = rt_sum_in(RT_L4B);
+	rt_res.c_back = rt_sum_in(RT_L4C);
+	rt_res.e_own = rt_sum_in(RT_L4E);
+	rt_sum_in(XEN_TEST_PT_BASE);
+}
+
+TEST(a_written_entry_drops_leaves_only_where_its_table_was_met)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_roots);
+	struct lguest_vcpu_stats st1, st2;
+	uint64_t v;
+
+	ASSERT_NE(NULL, t);
+	XEN_RUN_SYNC(t, &v);
+	ASSERT_EQ(1, v);
+	ASSERT_EQ(0, xen_test_stats(t, &st1));
+	XEN_RUN_SYNC(t, &v);
+	ASSERT_EQ(2, v);
+	ASSERT_EQ(0, xen_test_stats(t, &st2));
+	/* E's 64 data leaves stayed (dropping them everywhere refilled 64). */
+	EXPECT_GT(RT_PAGES / 4, st2.shadow_fills - st1.shadow_fills);
+	XEN_RUN_DONE(t);
+	typeof(rt_res) *r = xen_test_hva(t, &rt_res);
+
+	EXPECT_EQ(0, r->pins);
+	EXPECT_EQ(0, r->switches);
+	EXPECT_EQ(0, r->mu[0]);
+	EXPECT_EQ(0, r->mu[1]);
+	EXPECT_EQ(0, r->mu[2]);
+	EXPECT_EQ(0, r->unpin);
+	EXPECT_EQ(0, r->repin);
+	EXPECT_EQ(RT_ORIG, r->e_kept);
+	EXPECT_EQ(RT_MOVED, r->b_moved);
+	EXPECT_EQ(RT_MOVED, r->a_moved);
+	EXPECT_EQ(RT_MOVED, r->c_moved);
+	EXPECT_EQ(RT_ORIG, r->a_back);
+	EXPECT_EQ(RT_ORIG, r->b_back);
+	EXPECT_EQ(RT_ORIG, r->c_back);
+	EXPECT_EQ(RT_ORIG, r->e_own);
+	xen_test_vm_free(t);
+}
+
+/*
  * A resync keeps what the written table still says (coherent.c's
  * sync_bound(), KVM's sync_page()): four pages of one L1, read-only to
  * the guest, filled writable; then in place one loses Accessed, one
