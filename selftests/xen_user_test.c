@@ -30,6 +30,9 @@
 #define USER_GS_MAGIC	0x7573657267730001ULL
 #define KERNEL_GS_MAGIC	0x6b65726e67730002ULL
 #define CALLEE_MAGIC	0x0123456789abcdefULL
+/* Linux's __USER_CS and __USER_DS on x86-64 (Xen's are 0xe033, 0xe02b). */
+#define LINUX_USER_CS	0x33
+#define LINUX_USER_DS	0x2b
 
 /*
  * In the hole: the switcher's per-CPU area (switcher.h's LG_CUR_VA), whose
@@ -76,9 +79,14 @@ void xt_hostile_iret(uint64_t rsp, uint64_t user_rip, uint64_t user_rsp);
  * back and RBX kept; then DONE_CALL.  A wrong answer counts in
  * user_data[1].
  *
+ * User mode records the CS it came back on in user_data[2 + i].
+ *
  * The callback records the frame and its own view, and returns with
  * HYPERVISOR_iret as Linux's xen_iret does (flags 0: RCX and R11 from
  * the context), or for DONE_CALL goes back to xt_enter_user()'s caller.
+ * For odd calls it returns on Linux's own user selectors, __USER_CS and
+ * __USER_DS (its GDT's, which Linux's iret passes), for even ones on the
+ * frame's, Xen's flat ones.
  */
 __asm__(
 	".text\n"
@@ -98,7 +106,9 @@ __asm__(
 	"	cmpq %rcx, %rbx\n"
 	"	je 3f\n"
 	"2:	incq %gs:8\n"
-	"3:	incq %r12\n"
+	"3:	movl %cs, %ecx\n"
+	"	movq %rcx, %gs:16(,%r12,8)\n"
+	"	incq %r12\n"
 	"	cmpq $" XSTR(NR_CALLS) ", %r12\n"
 	"	jb 1b\n"
 	"	movq $" XSTR(DONE_CALL) ", %rax\n"
@@ -156,7 +166,11 @@ __asm__(
 	"	incq cb_count(%rip)\n"
 	"	cmpq $" XSTR(DONE_CALL) ", %rax\n"
 	"	je 2f\n"
-	"	leaq 1(%rax,%rax), %rax\n"
+	"	testb $1, %al\n"
+	"	jz 3f\n"
+	"	movq $" XSTR(LINUX_USER_CS) ", 24(%rsp)\n"
+	"	movq $" XSTR(LINUX_USER_DS) ", 48(%rsp)\n"
+	"3:	leaq 1(%rax,%rax), %rax\n"
 	"	popq %rcx\n"
 	"	popq %r11\n"
 	"	pushq $0\n"
@@ -311,6 +325,9 @@ static void check_syscalls(struct __test_metadata *_metadata, int fast)
 	EXPECT_EQ(NR_CALLS + 1, *count);
 	/* What user mode checked: every answer, RBX kept. */
 	EXPECT_EQ(0, ud[1]);
+	/* ... and the selector each iret asked for, either way. */
+	for (i = 0; i < NR_CALLS; i++)
+		EXPECT_EQ(i & 1 ? LINUX_USER_CS : 0xe033, ud[2 + i]);
 	for (i = 0; i <= NR_CALLS; i++) {
 		const struct cb_rec *c = &rec[i];
 		uint64_t ret = (uint64_t)(i < NR_CALLS ? xt_user_after_syscall :

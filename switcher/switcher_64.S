@@ -634,9 +634,9 @@ lg_xen_syscall:
  * Xen PV: HYPERVISOR_iret from guest kernel mode, its context (RAX, R11,
  * RCX, flags, RIP, CS, RFLAGS, RSP, SS) at RSP.  Only the common case is
  * ours, as xen/traps.c's lg_xen_iret() would do it: to user mode, on the
- * flat 64-bit selectors, to plainly canonical addresses, and no event
- * becoming deliverable.  The context is copied to our stack first, so
- * that every check reads what the last one read.
+ * flat 64-bit selectors (Xen's or Linux's), to plainly canonical
+ * addresses, and no event becoming deliverable.  The context is copied to
+ * our stack first, so that every check reads what the last one read.
  */
 lg_xen_iret:
 	testq	$LG_FAST_XEN_IRET, CUR(LGP_FAST)
@@ -665,14 +665,24 @@ lg_xen_iret:
 	pushq	0(%rbx)
 .Lxen_ctx_end:
 	ASM_CLAC
-	/* (%rsp): RAX, R11, RCX, flags, RIP, CS, RFLAGS, RSP, SS. */
+	/*
+	 * (%rsp): RAX, R11, RCX, flags, RIP, CS, RFLAGS, RSP, SS.  The
+	 * selectors: Xen's flat ones, or Linux's own (which are the host's,
+	 * so in every GDT a vCPU runs on).  CS's RPL says which mode the
+	 * iret goes to, and must be 3; SS's is made 3, as C does.
+	 */
 	movzwl	40(%rsp), %eax
 	cmpl	$LG_SEL_CS64, %eax
+	je	5f
+	cmpl	$__USER_CS, %eax
 	jne	lg_xen_to_c
-	movzwl	64(%rsp), %eax
+5:	movzwl	64(%rsp), %eax
 	orl	$3, %eax
 	cmpl	$LG_SEL_DS, %eax
+	je	6f
+	cmpl	$__USER_DS, %eax
 	jne	lg_xen_to_c
+6:
 	LG_CANONICAL_OR 32(%rsp), %rbx, %rax, lg_xen_to_c
 	LG_CANONICAL_OR 56(%rsp), %rbx, %rax, lg_xen_to_c
 	/*
@@ -711,10 +721,13 @@ lg_xen_iret:
 	orq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED), %rbx
 	movq	32(%rsp), %rcx
 	movq	56(%rsp), %rdx
-	pushq	$LG_SEL_DS
+	movzwl	64(%rsp), %eax
+	orl	$3, %eax
+	pushq	%rax
 	pushq	%rdx
 	pushq	%rbx
-	pushq	$LG_SEL_CS64
+	movzwl	40 + 24(%rsp), %eax
+	pushq	%rax
 	pushq	%rcx
 	LG_GIVE_BACK
 	LG_CLEAR_CPU_BUFFERS

@@ -38,8 +38,11 @@
  * (lg_trap_in_switcher's fixups) abandons the fast path with the guest's
  * registers as they were, and C takes the trip instead, which can fill the
  * shadow or kill the guest.  An iret that needs anything C does (to kernel
- * mode, other selectors, an event to deliver once unmasked, an address
- * that is not plainly canonical) is left to C the same way.
+ * mode, selectors other than Xen's flat ones or Linux's own, an event to
+ * deliver once unmasked, an address that is not plainly canonical) is
+ * left to C the same way.  Linux returns to user space on its own
+ * __USER_CS and __USER_DS, not Xen's: until the switcher took those, every
+ * Linux iret went through C, and only the system call's way in was fast.
  *
  * After the exit, lg_xen_fast_exit() learns what the switcher did: the
  * GS bases, and if the mode it left the guest in is not the one it
