@@ -156,6 +156,13 @@ struct lg_personality {
 	 * the hypervisor, which Xen's guests write directly).
 	 */
 	bool (*table_writable)(struct lg_cpu *cpu, u64 gpa);
+	/*
+	 * Optional, with a coherent shadow: the PML4 at @gcr3 is one whose
+	 * every table the guest changes only in ways we see (Xen's pinned
+	 * L4s), so the shadow of its kernel half may be shared with other
+	 * such spaces (pgtable/shadow.c).  Called under mmu_lock.
+	 */
+	bool (*root_coherent)(struct lguest *lg, u64 gcr3);
 };
 
 extern const struct lg_personality lguest_native;
@@ -345,6 +352,7 @@ static inline bool lguest_irqs_pending(const struct lg_cpu *cpu)
 }
 
 struct lg_ptinfo;
+struct lg_kshare;
 struct lg_unsync;
 
 struct lguest {
@@ -392,6 +400,7 @@ struct lguest {
 	 * since the last resync (under mmu_lock; resyncs one at a time).
 	 */
 	struct lg_ptinfo *ptinfo;
+	struct lg_kshare *kshare;	/* the shared kernel half (shadow.c) */
 	struct lg_unsync *unsync, *resyncing;
 	u64 *resync_buf;		/* a table's entries, for the resync */
 	unsigned int nr_unsync;

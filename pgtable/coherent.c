@@ -241,10 +241,14 @@ static void sync_table(struct lg_zap *z, struct lguest *lg, u64 gpa, const u64 *
 /* Whether @p was met under the PML4 numbered @r (plus one) as it is now. */
 static bool has_root(const struct lguest *lg, const struct lg_ptinfo *p, u32 r)
 {
-	u16 gen = READ_ONCE(lg->ptinfo[r - 1].gen);
+	u16 gen;
 
-	return READ_ONCE(p->root[0]) == LG_ROOTS_ANY ||
-	       (READ_ONCE(p->root[0]) == r && READ_ONCE(p->root_gen[0]) == gen) ||
+	if (READ_ONCE(p->root[0]) == LG_ROOTS_ANY)
+		return true;
+	if (r == LG_ROOTS_ANY)
+		return false;
+	gen = READ_ONCE(lg->ptinfo[r - 1].gen);
+	return (READ_ONCE(p->root[0]) == r && READ_ONCE(p->root_gen[0]) == gen) ||
 	       (READ_ONCE(p->root[1]) == r && READ_ONCE(p->root_gen[1]) == gen);
 }
 
@@ -253,7 +257,7 @@ static void add_root(struct lguest *lg, struct lg_ptinfo *p, u32 r)
 {
 	unsigned int i;
 
-	for (i = 0; i < 2 && p->root[0] != LG_ROOTS_ANY; i++) {
+	for (i = 0; i < 2 && r != LG_ROOTS_ANY && p->root[0] != LG_ROOTS_ANY; i++) {
 		if (p->root[i] && p->root[i] != r &&
 		    p->root_gen[i] == lg->ptinfo[p->root[i] - 1].gen)
 			continue;
@@ -273,10 +277,22 @@ void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va,
 		   u64 root)
 {
 	struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
-	/* A PML4 is its own root; one outside memory cannot be walked. */
-	u32 r = level == 4 || root >= lg->mem_size ? 0 : (root >> PAGE_SHIFT) + 1;
 	struct lg_zap z;
 	u64 want;
+	u32 r;
+
+	/*
+	 * A PML4 is its own root; one outside memory cannot be walked.  A
+	 * table in the upper half may produce leaves in a shared PDPT
+	 * (shadow.c), which spaces that never walked it link: its root is
+	 * any.
+	 */
+	if (level == 4 || root >= lg->mem_size)
+		r = 0;
+	else if (lg->kshare && (va & BIT_ULL(47)))
+		r = LG_ROOTS_ANY;
+	else
+		r = (root >> PAGE_SHIFT) + 1;
 
 	want = (va & LG_PT_VA & ~(entry_span(level) * 512 - 1)) | level;
 	if ((READ_ONCE(p->b[0]) == want || READ_ONCE(p->b[1]) == want) &&
@@ -501,8 +517,11 @@ int lguest_track_tables(struct lguest *lg)
 	lg->unsync = kcalloc(LG_MAX_UNSYNC, sizeof(*lg->unsync), GFP_KERNEL_ACCOUNT);
 	lg->resyncing = kcalloc(LG_MAX_UNSYNC, sizeof(*lg->unsync), GFP_KERNEL_ACCOUNT);
 	lg->resync_buf = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	lg->kshare = kcalloc(LG_NR_MODES * LG_KSHARE_SLOTS, sizeof(*lg->kshare),
+			     GFP_KERNEL_ACCOUNT);
 	mutex_init(&lg->resync_lock);
-	if (!lg->ptinfo || !lg->unsync || !lg->resyncing || !lg->resync_buf) {
+	if (!lg->ptinfo || !lg->unsync || !lg->resyncing || !lg->resync_buf ||
+	    !lg->kshare) {
 		lguest_untrack_tables(lg);
 		return -ENOMEM;
 	}
@@ -515,6 +534,8 @@ void lguest_untrack_tables(struct lguest *lg)
 	kfree(lg->unsync);
 	kfree(lg->resyncing);
 	kfree(lg->resync_buf);
+	kfree(lg->kshare);
+	lg->kshare = NULL;
 	lg->resync_buf = NULL;
 	lg->ptinfo = NULL;
 	lg->unsync = NULL;

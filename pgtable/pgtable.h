@@ -135,7 +135,21 @@ struct lg_walk {
 	bool nx;
 	u8 pkey;		/* the leaf's protection key */
 	u32 error;		/* for LG_WALK_FAULT */
+	u64 top;		/* the PML4 entry it went through */
 };
+
+/*
+ * A shadow PDPT that every coherent address space whose guest PML4 has
+ * the same entry (@key: its address and permissions) in one upper slot
+ * links, in one mode (shadow.c), and how many templates link it.
+ */
+struct lg_kshare {
+	u64 key;
+	u64 *table;
+	unsigned int users;
+};
+
+#define LG_KSHARE_SLOTS	256	/* the upper half's */
 
 /*
  * In lg_walk()'s @access: the walk is for a fill, and binds the tables it

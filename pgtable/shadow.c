@@ -56,6 +56,69 @@ static u64 *template(struct lg_pgdir *pd, unsigned int mode, unsigned int slot)
 }
 
 /*
+ * The kernel half, shared.  Every process of a Linux guest has the same
+ * upper half: its PML4s' entries 256-511 are copies, pointing at the same
+ * tables.  A shadow made per address space refilled, for each new
+ * process, every kernel page it touched (a few hundred fills a fork, the
+ * larger part of it: M:019).  But what a shadow PDPT holds depends only
+ * on the guest tables below the PML4 entry it was made under, and on the
+ * mode: so for a coherent shadow (coherent.c), whose tables follow every
+ * change the guest makes, address spaces whose PML4 entry for a slot is
+ * the same can link the same shadow PDPT, as Xen's processes link the
+ * same guest tables.  One per upper slot and mode (lg->kshare): the first
+ * space to fill a slot makes it, the rest with the same entry link it,
+ * and the last to unlink it frees it.  A space with another entry there
+ * keeps a PDPT of its own.
+ *
+ * What keeps it right:
+ *  - only spaces whose PML4 the personality vouches for link it (Xen's
+ *    pinned L4s: ops->root_coherent), since an unpinned L4's tables may
+ *    change unseen;
+ *  - a table met in the upper half is met under every root (coherent.c),
+ *    so a change to it is looked for in every space, and found in the
+ *    shared PDPT through any space that links it;
+ *  - a zap of a whole slot (the PML4 entry itself changed, or the space
+ *    goes) unlinks the shared PDPT from that space instead of emptying
+ *    it under the others; the kick the zap makes covers the space's vCPUs.
+ */
+static u64 kshare_key(u64 top)
+{
+	return top & (LG_PTE_ADDR | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_NX);
+}
+
+/* The shared PDPT's record for (@mode, @slot), or NULL: none can be. */
+static struct lg_kshare *kshare_of(struct lguest *lg, unsigned int mode,
+				   unsigned int slot)
+{
+	if (!lg->kshare || slot < 256)
+		return NULL;
+	return &lg->kshare[mode * LG_KSHARE_SLOTS + slot - 256];
+}
+
+/*
+ * Empty (@pd, @mode)'s @slot: its PDPT goes with everything below, unless
+ * it is the shared one, which only loses a user (the last frees it).
+ * Under mmu_lock.
+ */
+static void unlink_slot(struct lg_zap *z, struct lg_pgdir *pd,
+			unsigned int mode, unsigned int slot)
+{
+	struct lg_kshare *ks = kshare_of(z->lg, mode, slot);
+	u64 *table = lg_table_of(template(pd, mode, slot)[slot]);
+
+	lg_set_template(z->lg, pd, mode, slot, 0);
+	if (ks && ks->users && ks->table == table) {
+		/* The space's vCPUs may hold what it maps: they must leave. */
+		z->flush = true;
+		if (--ks->users)
+			return;
+		ks->table = NULL;
+		ks->key = 0;
+	}
+	lg_zap_subtree(z, table, 3);
+}
+
+/*
  * Drop every shadow entry of @pd, both modes.  Under mmu_lock.  An
  * invalidation like any other, for fills walking meanwhile.
  */
@@ -66,16 +129,10 @@ void lg_shadow_zap_all(struct lg_pgdir *pd, struct lguest *lg,
 
 	lg->invalidate_seq++;
 
-	for (m = 0; m < LG_NR_MODES; m++) {
-		for (slot = 0; slot < 512; slot++) {
-			u64 e = template(pd, m, slot)[slot];
-
-			if (!(e & _PAGE_PRESENT))
-				continue;
-			lg_set_template(lg, pd, m, slot, 0);
-			lg_zap_subtree(z, lg_table_of(e), 3);
-		}
-	}
+	for (m = 0; m < LG_NR_MODES; m++)
+		for (slot = 0; slot < 512; slot++)
+			if (template(pd, m, slot)[slot] & _PAGE_PRESENT)
+				unlink_slot(z, pd, m, slot);
 	WRITE_ONCE(pd->upper, false);
 }
 
@@ -115,7 +172,12 @@ static void zap_range(struct lg_zap *z, u64 *table, unsigned int level,
 	}
 }
 
-/* The leaves for the 48-bit offsets [start, end) of @pd, both modes. */
+/*
+ * The leaves for the 48-bit offsets [start, end) of @pd, both modes.  A
+ * shared PDPT whose whole slot is in the range is unlinked instead: the
+ * range may be there because this space's PML4 entry changed, and the
+ * other spaces' entry has not.
+ */
 void lg_zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start, u64 end)
 {
 	unsigned int m, slot;
@@ -124,8 +186,14 @@ void lg_zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start, u64 en
 	for (m = 0; m < LG_NR_MODES; m++) {
 		for (slot = start / size; slot < 512 && slot * size < end; slot++) {
 			u64 e = template(pd, m, slot)[slot];
+			struct lg_kshare *ks = kshare_of(z->lg, m, slot);
 
-			if (e & _PAGE_PRESENT)
+			if (!(e & _PAGE_PRESENT))
+				continue;
+			if (ks && ks->table == lg_table_of(e) &&
+			    start <= slot * size && end >= (slot + 1) * size)
+				unlink_slot(z, pd, m, slot);
+			else
 				zap_range(z, lg_table_of(e), 3, slot * size,
 					  max(start, slot * size),
 					  min(end, (slot + 1) * size));
@@ -221,19 +289,52 @@ static unsigned int leaf_index(u64 *pte)
 }
 
 /*
+ * A space with no PDPT in @slot, about to fill under the PML4 entry @top:
+ * the shared PDPT if it may link it (see above), and if there is none
+ * yet, whether the one it makes becomes it.  Under mmu_lock.
+ */
+static struct lg_kshare *kshare_for(struct lguest *lg, struct lg_pgdir *pd,
+				    unsigned int mode, unsigned int slot, u64 top,
+				    bool *link)
+{
+	struct lg_kshare *ks = kshare_of(lg, mode, slot);
+
+	*link = false;
+	if (!ks || !lg->ops->root_coherent || !lg->ops->root_coherent(lg, pd->gcr3))
+		return NULL;
+	if (!ks->users)
+		return ks;
+	if (ks->key != kshare_key(top))
+		return NULL;
+	*link = true;
+	return ks;
+}
+
+/*
  * The shadow PTE for @va in (@pd, @mode), with the tables above it
- * allocated from the vCPU's cache.  NULL if the cache ran dry.  Under
- * mmu_lock.
+ * allocated from the vCPU's cache (or, for an upper slot, the shared
+ * PDPT linked), @top the guest's PML4 entry the walk went through.  NULL
+ * if the cache ran dry.  Under mmu_lock.
  */
 static u64 *shadow_pte(struct lg_cpu *cpu, struct lg_pgdir *pd,
-		       unsigned int mode, u64 va)
+		       unsigned int mode, u64 va, u64 top)
 {
 	unsigned int level, slot = lg_index(va, 4);
 	u64 *table = template(pd, mode, slot);
+	struct lg_kshare *ks = NULL;
+	bool link;
 
 	for (level = 4; level > 1; level--) {
 		u64 *e = &table[lg_index(va, level)];
 
+		if (level == 4 && !(*e & _PAGE_PRESENT)) {
+			ks = kshare_for(cpu->lg, pd, mode, slot, top, &link);
+			if (link) {
+				ks->users++;
+				lg_set_template(cpu->lg, pd, mode, slot,
+						__pa(ks->table) | LG_USER_TABLE);
+			}
+		}
 		if (!(*e & _PAGE_PRESENT)) {
 			u64 *next;
 
@@ -247,11 +348,18 @@ static u64 *shadow_pte(struct lg_cpu *cpu, struct lg_pgdir *pd,
 				set_page_private(virt_to_page(next),
 						 (unsigned long)lg_cache_rmap(cpu));
 			atomic_long_inc(&cpu->lg->nr_shadow_tables);
-			if (level == 4)
+			if (level == 4) {
 				lg_set_template(cpu->lg, pd, mode, slot,
 						__pa(next) | LG_USER_TABLE);
-			else
+				/* The first of its kind: the one to share. */
+				if (ks) {
+					ks->key = kshare_key(top);
+					ks->table = next;
+					ks->users = 1;
+				}
+			} else {
 				WRITE_ONCE(*e, __pa(next) | LG_USER_TABLE);
+			}
 		}
 		table = lg_table_of(*e);
 	}
@@ -395,7 +503,7 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 	/* A guest that maps without end starts afresh, not the host short. */
 	if (atomic_long_read(&lg->nr_shadow_tables) > lg->max_tables)
 		lg_zap_everything(lg, &z);
-	pte = shadow_pte(cpu, cpu->pgdir, cpu->mode, va);
+	pte = shadow_pte(cpu, cpu->pgdir, cpu->mode, va, w.top);
 	if (!pte) {
 		spin_unlock(&lg->mmu_lock);
 		unpin_user_page(page);

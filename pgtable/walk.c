@@ -80,6 +80,7 @@ enum lg_walk_result lg_walk(struct lg_cpu *cpu, struct lg_pgdir *pd,
 		w->writable = true;
 		w->nx = false;
 		w->pkey = 0;
+		w->top = 0;
 		return LG_WALK_OK;
 	}
 
@@ -175,6 +176,7 @@ restart:
 		return LG_WALK_KILLED;
 	}
 	w->gpa = gpa;
+	w->top = ent[0];
 	w->writable = rw && (ent[n - 1] & _PAGE_DIRTY);
 	w->nx = nx;
 	/* The leaf's protection key goes into the shadow leaf as it is. */

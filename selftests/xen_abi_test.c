@@ -1579,6 +1579,26 @@ TEST(a_batch_of_updates_drops_what_each_entry_made)
 }
 
 /*
+ * Run @t to its GUEST_SYNC(1), then to its GUEST_SYNC(2): the shadow fills
+ * the guest made between the two.
+ */
+static uint64_t fills_between_syncs(struct __test_metadata *_metadata,
+				    struct xen_test_vm *t)
+{
+	struct lguest_vcpu_stats st1, st2;
+	uint64_t v;
+
+	ASSERT_NE(NULL, t);
+	XEN_RUN_SYNC(t, &v);
+	ASSERT_EQ(1, v);
+	ASSERT_EQ(0, xen_test_stats(t, &st1));
+	XEN_RUN_SYNC(t, &v);
+	ASSERT_EQ(2, v);
+	ASSERT_EQ(0, xen_test_stats(t, &st2));
+	return st2.shadow_fills - st1.shadow_fills;
+}
+
+/*
  * A pinned L4's shadow survives a CR3 write (pgtable/coherent.c), and stays
  * coherent with the tables: a change by mmu_update shows at once, a write
  * in place to a pinned L1 at the next CR3 write or flush.
@@ -1644,18 +1664,10 @@ static void guest_coherent_shadow(void)
 TEST(a_pinned_l4_keeps_its_shadow_coherent_across_cr3_writes)
 {
 	struct xen_test_vm *t = xen_test_vm_create(guest_coherent_shadow);
-	struct lguest_vcpu_stats st1, st2;
-	uint64_t v;
+	uint64_t fills = fills_between_syncs(_metadata, t);
 
-	ASSERT_NE(NULL, t);
-	XEN_RUN_SYNC(t, &v);
-	ASSERT_EQ(1, v);
-	ASSERT_EQ(0, xen_test_stats(t, &st1));
-	XEN_RUN_SYNC(t, &v);
-	ASSERT_EQ(2, v);
-	ASSERT_EQ(0, xen_test_stats(t, &st2));
 	/* The data's 128 pages stayed; the other space filled what it ran. */
-	EXPECT_GT(CO_PAGES / 2, st2.shadow_fills - st1.shadow_fills);
+	EXPECT_GT(CO_PAGES / 2, fills);
 	XEN_RUN_DONE(t);
 	typeof(co_res) *r = xen_test_hva(t, &co_res);
 
@@ -1794,18 +1806,10 @@ static void guest_roots(void)
 TEST(a_written_entry_drops_leaves_only_where_its_table_was_met)
 {
 	struct xen_test_vm *t = xen_test_vm_create(guest_roots);
-	struct lguest_vcpu_stats st1, st2;
-	uint64_t v;
+	uint64_t fills = fills_between_syncs(_metadata, t);
 
-	ASSERT_NE(NULL, t);
-	XEN_RUN_SYNC(t, &v);
-	ASSERT_EQ(1, v);
-	ASSERT_EQ(0, xen_test_stats(t, &st1));
-	XEN_RUN_SYNC(t, &v);
-	ASSERT_EQ(2, v);
-	ASSERT_EQ(0, xen_test_stats(t, &st2));
 	/* E's 64 data leaves stayed (dropping them everywhere refilled 64). */
-	EXPECT_GT(RT_PAGES / 4, st2.shadow_fills - st1.shadow_fills);
+	EXPECT_GT(RT_PAGES / 4, fills);
 	XEN_RUN_DONE(t);
 	typeof(rt_res) *r = xen_test_hva(t, &rt_res);
 
@@ -1824,6 +1828,97 @@ TEST(a_written_entry_drops_leaves_only_where_its_table_was_met)
 	EXPECT_EQ(RT_ORIG, r->b_back);
 	EXPECT_EQ(RT_ORIG, r->c_back);
 	EXPECT_EQ(RT_ORIG, r->e_own);
+	xen_test_vm_free(t);
+}
+
+/*
+ * The kernel half's shadow is shared (shadow.c's lg->kshare): pinned L4s
+ * A and B with the same entry in an upper slot, KS_SLOT, use one shadow
+ * PDPT for it.  A reads KS_PAGES pages there, then B reads them without a
+ * fill.  Then B's entry moves to other tables (mmu_update of a pinned
+ * L4): B sees the new pages, A still the old ones; and an unpinned L4, C,
+ * with A's entry, sees A's pages through a shadow of its own.
+ */
+#define KS_SLOT		300ULL
+#define KS_VA(k)	(0xffff000000000000ULL | (KS_SLOT << 39) | ((k) * 4096ULL))
+#define KS_PAGES	32
+#define KS_L4B		(XEN_TEST_SCRATCH + 0x10000)
+#define KS_L4C		(XEN_TEST_SCRATCH + 0x11000)
+#define KS_T(set, lvl)	(XEN_TEST_SCRATCH + 0x20000 + (set) * 0x3000 + ((lvl) - 1) * 0x1000)
+#define KS_DATA(set, k)	(XEN_TEST_SCRATCH + 0x100000 + (set) * 0x40000 + (k) * 4096ULL)
+#define KS_SUM(set)	((set) * 0x500 * KS_PAGES + KS_PAGES * (KS_PAGES + 1) / 2)
+
+static struct {
+	long pins, mu, moved, switches;
+	uint64_t a_first, b_shared, b_moved, a_kept, c_own, a_last;
+} ks_res;
+
+static uint64_t ks_sum_in(uint64_t l4)
+{
+	uint64_t sum = 0, k;
+
+	ks_res.switches |= mmuext1(MMUEXT_NEW_BASEPTR, l4 >> 12);
+	for (k = 0; k < KS_PAGES; k++)
+		sum += *(volatile uint64_t *)KS_VA(k);
+	return sum;
+}
+
+static void guest_kernel_half(void)
+{
+	uint64_t *l4a = (uint64_t *)XEN_TEST_PT_BASE, flags = PTE_P | PTE_RW | PTE_A;
+	unsigned int set, k, i;
+
+	/* Two sets of tables for the slot, each mapping its own pages. */
+	for (set = 0; set < 2; set++) {
+		for (i = 0; i < 3 * 512; i++)
+			((volatile uint64_t *)KS_T(set, 1))[i] = 0;
+		((volatile uint64_t *)KS_T(set, 3))[0] = KS_T(set, 2) | flags;
+		((volatile uint64_t *)KS_T(set, 2))[0] = KS_T(set, 1) | flags;
+		for (k = 0; k < KS_PAGES; k++) {
+			((volatile uint64_t *)KS_T(set, 1))[k] = KS_DATA(set, k) | flags | PTE_D;
+			*(volatile uint64_t *)KS_DATA(set, k) = set * 0x500 + k + 1;
+		}
+	}
+	for (i = 0; i < 512; i++) {
+		((volatile uint64_t *)KS_L4B)[i] = l4a[i];
+		((volatile uint64_t *)KS_L4C)[i] = l4a[i];
+	}
+	((volatile uint64_t *)KS_L4C)[KS_SLOT] = KS_T(0, 3) | flags;
+	ks_res.pins = mmuext1(MMUEXT_PIN_L4_TABLE, XEN_TEST_PT_BASE >> 12) |
+		      mmuext1(MMUEXT_PIN_L4_TABLE, KS_L4B >> 12);
+	ks_res.mu = mmu_update1(XEN_TEST_PT_BASE + KS_SLOT * 8, KS_T(0, 3) | flags, 1, DOMID_SELF) |
+		    mmu_update1(KS_L4B + KS_SLOT * 8, KS_T(0, 3) | flags, 1, DOMID_SELF);
+	ks_res.a_first = ks_sum_in(XEN_TEST_PT_BASE);
+	GUEST_SYNC(1);
+	ks_res.b_shared = ks_sum_in(KS_L4B);
+	GUEST_SYNC(2);
+	ks_res.moved = mmu_update1(KS_L4B + KS_SLOT * 8, KS_T(1, 3) | flags, 1, DOMID_SELF);
+	ks_res.b_moved = ks_sum_in(KS_L4B);
+	ks_res.a_kept = ks_sum_in(XEN_TEST_PT_BASE);
+	ks_res.c_own = ks_sum_in(KS_L4C);
+	ks_res.a_last = ks_sum_in(XEN_TEST_PT_BASE);
+}
+
+TEST(pinned_spaces_share_the_kernel_half)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_kernel_half);
+	uint64_t fills = fills_between_syncs(_metadata, t);
+
+	/* B read A's pages through the shared PDPT (its own code and stack fill). */
+	EXPECT_GT(KS_PAGES / 2, fills);
+	XEN_RUN_DONE(t);
+	typeof(ks_res) *r = xen_test_hva(t, &ks_res);
+
+	EXPECT_EQ(0, r->pins);
+	EXPECT_EQ(0, r->mu);
+	EXPECT_EQ(0, r->moved);
+	EXPECT_EQ(0, r->switches);
+	EXPECT_EQ(KS_SUM(0), r->a_first);
+	EXPECT_EQ(KS_SUM(0), r->b_shared);
+	EXPECT_EQ(KS_SUM(1), r->b_moved);
+	EXPECT_EQ(KS_SUM(0), r->a_kept);
+	EXPECT_EQ(KS_SUM(0), r->c_own);
+	EXPECT_EQ(KS_SUM(0), r->a_last);
 	xen_test_vm_free(t);
 }
 
@@ -1882,16 +1977,8 @@ static void __attribute__((aligned(4096))) guest_sync(void)
 TEST(a_resync_keeps_the_leaves_a_written_table_still_allows)
 {
 	struct xen_test_vm *t = xen_test_vm_create(guest_sync);
-	struct lguest_vcpu_stats st1, st2;
-	uint64_t v;
+	uint64_t fills = fills_between_syncs(_metadata, t);
 
-	ASSERT_NE(NULL, t);
-	XEN_RUN_SYNC(t, &v);
-	ASSERT_EQ(1, v);
-	ASSERT_EQ(0, xen_test_stats(t, &st1));
-	XEN_RUN_SYNC(t, &v);
-	ASSERT_EQ(2, v);
-	ASSERT_EQ(0, xen_test_stats(t, &st2));
 	XEN_RUN_DONE(t);
 	typeof(sy_res) *r = xen_test_hva(t, &sy_res);
 
@@ -1909,7 +1996,7 @@ TEST(a_resync_keeps_the_leaves_a_written_table_still_allows)
 	 * itself, read through its read-only mapping (the resync took its
 	 * writable one); not the page that stayed.
 	 */
-	EXPECT_EQ(4, st2.shadow_fills - st1.shadow_fills);
+	EXPECT_EQ(4, fills);
 	xen_test_vm_free(t);
 }
 

@@ -190,6 +190,12 @@ static bool l4_pinned(struct lguest *lg, u64 gpa)
 	       test_bit(gfn, lg_xen(lg)->l4_frames);
 }
 
+/* A pinned L4's tables change only in ways we see: its kernel half may be shared. */
+bool lg_xen_root_coherent(struct lguest *lg, u64 gcr3)
+{
+	return l4_pinned(lg, gcr3);
+}
+
 /*
  * A whole flush: the vCPU's kernel and user L4s, or every space.  In a
  * pinned tree the shadow is coherent (pgtable/coherent.c), and a flush

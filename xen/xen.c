@@ -325,5 +325,6 @@ const struct lg_personality lguest_xen_pv = {
 	.deliverable = lg_xen_deliverable,
 	.wake = lg_xen_wake,
 	.table_writable = lg_xen_table_writable,
+	.root_coherent = lg_xen_root_coherent,
 	.moved = lg_xen_update_time,
 };

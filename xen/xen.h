@@ -225,6 +225,7 @@ long lg_xen_set_gdt(struct lg_cpu *cpu, u64 frames_va, u64 entries);
 long lg_xen_load_gdt(struct lg_cpu *cpu, u64 gpa, u64 entries);
 long lg_xen_update_descriptor(struct lg_cpu *cpu, u64 ma, u64 desc);
 bool lg_xen_table_writable(struct lg_cpu *cpu, u64 gpa);
+bool lg_xen_root_coherent(struct lguest *lg, u64 gcr3);
 
 /* hypercalls.c */
 void lg_xen_hypercall(struct lg_cpu *cpu);
