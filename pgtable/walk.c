@@ -189,22 +189,74 @@ efault:
 }
 
 /*
+ * The host's own accesses to guest-virtual memory (a hypercall's
+ * arguments, a frame it pushes) go where the guest kernel's would.  With
+ * a coherent shadow (coherent.c) the vCPU's kernel-mode leaf says that at
+ * once: present, it was made by a walk that allowed a kernel read (and
+ * set Accessed), writable only if the walk allowed a write (and set
+ * Dirty), and since then every change the guest made to its tables has
+ * dropped it, except a write in place not yet resynced, which leaves it as
+ * stale as the CPU's TLB entry for it.  That is what the CPU itself would
+ * use, and three loads instead of a walk of four guest tables with a
+ * user access each: Linux's mmu_update reads every entry of its batch
+ * that way.  Not for a table the kernel may write in place (its leaf is
+ * writable for that alone), nor for the hole, nor for user-mode
+ * accesses: the walk decides those.  Fills @gpa and returns true if the
+ * leaf allows @access.
+ */
+static bool shadow_gpa(struct lg_cpu *cpu, u64 va, u32 access, u64 *gpa)
+{
+	struct lguest *lg = cpu->lg;
+	unsigned int i = lg_index(va, 1);
+	u64 *leaf, e = 0;
+
+	if (!lg->ptinfo || cpu->mode != LG_MODE_KERNEL || (access & LG_PF_USER) ||
+	    !lguest_canonical(va) || lguest_slot_reserved(lg_index(va, 4)))
+		return false;
+	spin_lock(&lg->mmu_lock);
+	leaf = lg_shadow_leaf_table(cpu->pgdir, LG_MODE_KERNEL, va);
+	if (leaf) {
+		e = leaf[i];
+		*gpa = (u64)lg_leaf_gfns(leaf)[i] << PAGE_SHIFT;
+	}
+	spin_unlock(&lg->mmu_lock);
+	if (!(e & _PAGE_PRESENT) || ((access & LG_PF_INSTR) && (e & _PAGE_NX)))
+		return false;
+	if (!(access & LG_PF_WRITE))
+		return true;
+	return (e & _PAGE_RW) &&
+	       !(lg->ops->table_writable && lg->ops->table_writable(cpu, *gpa));
+}
+
+/* The guest page @va is on for @access: the shadow's, or a walk's. */
+static bool host_access_gpa(struct lg_cpu *cpu, u64 va, u32 access, u64 *gpa)
+{
+	struct lg_walk w;
+
+	if (shadow_gpa(cpu, va, access, gpa))
+		return true;
+	if (!lguest_canonical(va) ||
+	    lg_walk(cpu, cpu->pgdir, va, access, &w) != LG_WALK_OK)
+		return false;
+	*gpa = w.gpa;
+	return true;
+}
+
+/*
  * Read up to @len bytes at guest-virtual @va with @access (LG_PF_INSTR,
  * LG_PF_USER) as the guest's tables allow it, a page at a time: returns
  * how many bytes it read before the first page that does not.
  */
 u64 lguest_read_guest(struct lg_cpu *cpu, u64 va, void *dst, u64 len, u32 access)
 {
-	struct lg_walk w;
-	u64 done = 0;
+	u64 done = 0, gpa;
 
 	while (done < len) {
 		u64 off = va & ~PAGE_MASK, chunk = min_t(u64, len - done, PAGE_SIZE - off);
 
-		if (!lguest_canonical(va) ||
-		    lg_walk(cpu, cpu->pgdir, va, access, &w) != LG_WALK_OK)
+		if (!host_access_gpa(cpu, va, access, &gpa))
 			break;
-		if (copy_from_user(dst + done, lguest_gpa_to_user(cpu->lg, w.gpa + off), chunk))
+		if (copy_from_user(dst + done, lguest_gpa_to_user(cpu->lg, gpa + off), chunk))
 			break;
 		va += chunk;
 		done += chunk;
@@ -219,14 +271,14 @@ u64 lguest_read_guest(struct lg_cpu *cpu, u64 va, void *dst, u64 len, u32 access
  */
 int lguest_copy_to_guest(struct lg_cpu *cpu, u64 va, const void *src, u64 len)
 {
-	struct lg_walk w;
+	u64 gpa;
 
 	while (len) {
 		u64 off = va & ~PAGE_MASK, chunk = min_t(u64, len, PAGE_SIZE - off);
 
-		if (lg_walk(cpu, cpu->pgdir, va, LG_PF_WRITE, &w) != LG_WALK_OK)
+		if (!host_access_gpa(cpu, va, LG_PF_WRITE, &gpa))
 			return -EFAULT;
-		if (copy_to_user(lguest_gpa_to_user(cpu->lg, w.gpa + off), src, chunk))
+		if (copy_to_user(lguest_gpa_to_user(cpu->lg, gpa + off), src, chunk))
 			return -EFAULT;
 		va += chunk;
 		src += chunk;

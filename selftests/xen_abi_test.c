@@ -1579,6 +1579,81 @@ TEST(a_batch_of_updates_drops_what_each_entry_made)
 }
 
 /*
+ * What a hypercall writes back for the guest goes where the guest kernel
+ * could write, and nowhere else, however it got there (walk.c's
+ * shadow_gpa(): the shadow's leaf, or a walk): not to a page the guest
+ * made read-only after it had been writable, and not to a pinned L1 the
+ * kernel has just written in place (its leaf is writable for that alone).
+ * mmu_update's `done` count is the write; a machphys update is the no-op.
+ */
+#define OUT_RO		(XEN_TEST_SCRATCH + 0x40000)
+#define OUT_RW		(XEN_TEST_SCRATCH + 0x41000)
+#define OUT_TABLE_VA	(XEN_TEST_SCRATCH + 0x600000)
+
+static struct {
+	long ro_map, to_ro, to_rw, pin, table_ro, to_table, to_rw_again;
+	uint64_t ro_after, rw_after, entry_before, entry_after;
+} out_res;
+
+static long noop_update(uint64_t pdone)
+{
+	struct mmu_update u = {
+		.ptr = OUT_RW | MMU_MACHPHYS_UPDATE, .val = OUT_RW >> 12,
+	};
+
+	return xen_hypercall(__HYPERVISOR_mmu_update, (uint64_t)&u, 1, pdone,
+			     DOMID_SELF, 0);
+}
+
+static void guest_hypercall_output(void)
+{
+	volatile uint64_t *ro = (volatile uint64_t *)OUT_RO;
+	volatile uint64_t *l1 = xen_test_l1e(OUT_TABLE_VA);
+	uint64_t t = (uint64_t)l1 & PTE_ADDR;
+
+	*ro = 0x1111;
+	*(volatile uint64_t *)OUT_RW = 0x2222;
+	out_res.ro_map = xen_hypercall(__HYPERVISOR_update_va_mapping, OUT_RO,
+				       OUT_RO | PTE_P | PTE_A, UVMF_INVLPG, 0, 0);
+	(void)*ro;
+	out_res.to_ro = noop_update(OUT_RO);
+	out_res.to_rw = noop_update(OUT_RW);
+	out_res.ro_after = *ro;
+	out_res.rw_after = *(volatile uint64_t *)OUT_RW;
+
+	/* A pinned L1, read-only to the kernel, written in place once. */
+	out_res.pin = mmuext1(MMUEXT_PIN_L4_TABLE, XEN_TEST_PT_BASE >> 12);
+	out_res.table_ro = xen_hypercall(__HYPERVISOR_update_va_mapping, t,
+					 t | PTE_P | PTE_A, UVMF_INVLPG, 0, 0);
+	*l1 = *l1;
+	out_res.entry_before = l1[1];
+	out_res.to_table = noop_update((uint64_t)&l1[1]);
+	out_res.entry_after = l1[1];
+	out_res.to_rw_again = noop_update(OUT_RW);
+}
+
+TEST(hypercall_output_lands_only_where_the_kernel_may_write)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_hypercall_output);
+
+	RUN_TO_END(t);
+	typeof(out_res) *r = xen_test_hva(t, &out_res);
+
+	EXPECT_EQ(0, r->ro_map);
+	EXPECT_EQ(EFAULT_, r->to_ro);
+	EXPECT_EQ(0, r->to_rw);
+	EXPECT_EQ(0x1111, r->ro_after);
+	/* The count, a u32, over the low half of 0x2222. */
+	EXPECT_EQ(1, r->rw_after);
+	EXPECT_EQ(0, r->pin);
+	EXPECT_EQ(0, r->table_ro);
+	EXPECT_EQ(EFAULT_, r->to_table);
+	EXPECT_EQ(r->entry_before, r->entry_after);
+	EXPECT_EQ(0, r->to_rw_again);
+	xen_test_vm_free(t);
+}
+
+/*
  * Run @t to its GUEST_SYNC(1), then to its GUEST_SYNC(2): the shadow fills
  * the guest made between the two.
  */
