@@ -182,6 +182,7 @@ static void sync_bound(struct lg_zap *z, struct lguest *lg, u64 gpa, u64 b,
 		       const u64 *g)
 {
 	const struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
+	u64 *seen[LG_NR_MODES] = { };
 	unsigned int n, m, i;
 
 	for (n = 0; n < lg->nr_pgdirs; n++) {
@@ -191,8 +192,11 @@ static void sync_bound(struct lg_zap *z, struct lguest *lg, u64 gpa, u64 b,
 			u64 *leaf = lg_shadow_leaf_table(pd, m, b & LG_PT_VA);
 			u32 *gfns;
 
-			if (!leaf)
+			/* A kernel-half table: the shared one, once (shadow.c). */
+			if (!leaf || leaf == seen[m])
 				continue;
+			if (b & BIT_ULL(47))
+				seen[m] = leaf;
 			gfns = lg_leaf_gfns(leaf);
 			for (i = 0; i < 512; i++) {
 				u64 s = leaf[i], e = g[i];
@@ -468,15 +472,15 @@ void lguest_resync(struct lg_cpu *cpu)
 	} else {
 		memcpy(u, lg->unsync, n * sizeof(*u));
 		lg->invalidate_seq++;
-		for (i = 0; i < lg->nr_pgdirs; i++) {
-			struct lg_pgdir *pd = &lg->pgdirs[i];
+		/* A page at a time in every space: a shared PDPT's once. */
+		for (i = 0; i < n; i++) {
+			u64 va = u[i].va & LG_PT_VA;
 			unsigned int k;
 
-			if (!pd->valid)
-				continue;
-			for (k = 0; k < n; k++)
-				lg_zap_range_pgdir(&z, pd, u[k].va & LG_PT_VA,
-						   (u[k].va & LG_PT_VA) + PAGE_SIZE);
+			for (k = 0; k < lg->nr_pgdirs; k++)
+				if (lg->pgdirs[k].valid)
+					lg_zap_range_pgdir(&z, &lg->pgdirs[k], va,
+							   va + PAGE_SIZE);
 		}
 	}
 	spin_unlock(&lg->mmu_lock);

@@ -147,6 +147,8 @@ struct lg_kshare {
 	u64 key;
 	u64 *table;
 	unsigned int users;
+	/* The last range zapped in it, and under which invalidate_seq. */
+	u64 zapped_seq, zapped_start, zapped_end;
 };
 
 #define LG_KSHARE_SLOTS	256	/* the upper half's */

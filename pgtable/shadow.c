@@ -173,10 +173,30 @@ static void zap_range(struct lg_zap *z, u64 *table, unsigned int level,
 }
 
 /*
+ * Whether [@start, @end) of the shared PDPT @ks was already emptied by
+ * this invalidation (for another space that links it): each invalidation
+ * bumps lg->invalidate_seq under mmu_lock before it zaps, and holds the
+ * lock through its loop over the spaces, so no fill came in between.
+ * Without it a change to the kernel half walked the same PDPT once per
+ * cached space.  Records the range otherwise.
+ */
+static bool kshare_zapped(struct lguest *lg, struct lg_kshare *ks, u64 start, u64 end)
+{
+	if (ks->zapped_seq == lg->invalidate_seq && ks->zapped_start <= start &&
+	    end <= ks->zapped_end)
+		return true;
+	ks->zapped_seq = lg->invalidate_seq;
+	ks->zapped_start = start;
+	ks->zapped_end = end;
+	return false;
+}
+
+/*
  * The leaves for the 48-bit offsets [start, end) of @pd, both modes.  A
  * shared PDPT whose whole slot is in the range is unlinked instead: the
  * range may be there because this space's PML4 entry changed, and the
- * other spaces' entry has not.
+ * other spaces' entry has not.  Under mmu_lock, after the invalidation
+ * bumped invalidate_seq.
  */
 void lg_zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start, u64 end)
 {
@@ -187,16 +207,18 @@ void lg_zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start, u64 en
 		for (slot = start / size; slot < 512 && slot * size < end; slot++) {
 			u64 e = template(pd, m, slot)[slot];
 			struct lg_kshare *ks = kshare_of(z->lg, m, slot);
+			u64 from = max(start, slot * size), to = min(end, (slot + 1) * size);
 
 			if (!(e & _PAGE_PRESENT))
 				continue;
-			if (ks && ks->table == lg_table_of(e) &&
-			    start <= slot * size && end >= (slot + 1) * size)
-				unlink_slot(z, pd, m, slot);
-			else
-				zap_range(z, lg_table_of(e), 3, slot * size,
-					  max(start, slot * size),
-					  min(end, (slot + 1) * size));
+			if (ks && ks->table == lg_table_of(e)) {
+				if (from == slot * size && to == (slot + 1) * size)
+					unlink_slot(z, pd, m, slot);
+				else if (!kshare_zapped(z->lg, ks, from, to))
+					zap_range(z, ks->table, 3, slot * size, from, to);
+				continue;
+			}
+			zap_range(z, lg_table_of(e), 3, slot * size, from, to);
 		}
 	}
 }

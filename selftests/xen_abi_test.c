@@ -1910,9 +1910,10 @@ TEST(a_written_entry_drops_leaves_only_where_its_table_was_met)
  * The kernel half's shadow is shared (shadow.c's lg->kshare): pinned L4s
  * A and B with the same entry in an upper slot, KS_SLOT, use one shadow
  * PDPT for it.  A reads KS_PAGES pages there, then B reads them without a
- * fill.  Then B's entry moves to other tables (mmu_update of a pinned
- * L4): B sees the new pages, A still the old ones; and an unpinned L4, C,
- * with A's entry, sees A's pages through a shadow of its own.
+ * fill.  An entry of the L1 below changes (mmu_update): both see it.  Then
+ * B's PML4 entry moves to other tables: B sees the new pages, A still the
+ * old ones; and an unpinned L4, C, with A's entry, sees A's pages through
+ * a shadow of its own.
  */
 #define KS_SLOT		300ULL
 #define KS_VA(k)	(0xffff000000000000ULL | (KS_SLOT << 39) | ((k) * 4096ULL))
@@ -1924,8 +1925,8 @@ TEST(a_written_entry_drops_leaves_only_where_its_table_was_met)
 #define KS_SUM(set)	((set) * 0x500 * KS_PAGES + KS_PAGES * (KS_PAGES + 1) / 2)
 
 static struct {
-	long pins, mu, moved, switches;
-	uint64_t a_first, b_shared, b_moved, a_kept, c_own, a_last;
+	long pins, mu, l1_mu, moved, switches;
+	uint64_t a_first, b_shared, a_l1, b_l1, b_moved, a_kept, c_own, a_last;
 } ks_res;
 
 static uint64_t ks_sum_in(uint64_t l4)
@@ -1967,6 +1968,10 @@ static void guest_kernel_half(void)
 	GUEST_SYNC(1);
 	ks_res.b_shared = ks_sum_in(KS_L4B);
 	GUEST_SYNC(2);
+	ks_res.l1_mu = mmu_update1(KS_T(0, 1), KS_DATA(1, 0) | flags | PTE_D, 1, DOMID_SELF);
+	ks_res.a_l1 = ks_sum_in(XEN_TEST_PT_BASE);
+	ks_res.b_l1 = ks_sum_in(KS_L4B);
+	ks_res.l1_mu |= mmu_update1(KS_T(0, 1), KS_DATA(0, 0) | flags | PTE_D, 1, DOMID_SELF);
 	ks_res.moved = mmu_update1(KS_L4B + KS_SLOT * 8, KS_T(1, 3) | flags, 1, DOMID_SELF);
 	ks_res.b_moved = ks_sum_in(KS_L4B);
 	ks_res.a_kept = ks_sum_in(XEN_TEST_PT_BASE);
@@ -1987,9 +1992,13 @@ TEST(pinned_spaces_share_the_kernel_half)
 	EXPECT_EQ(0, r->pins);
 	EXPECT_EQ(0, r->mu);
 	EXPECT_EQ(0, r->moved);
+	EXPECT_EQ(0, r->l1_mu);
 	EXPECT_EQ(0, r->switches);
 	EXPECT_EQ(KS_SUM(0), r->a_first);
 	EXPECT_EQ(KS_SUM(0), r->b_shared);
+	/* Page 0 (1) now set 1's page 0 (0x501), in both. */
+	EXPECT_EQ(KS_SUM(0) + 0x500, r->a_l1);
+	EXPECT_EQ(KS_SUM(0) + 0x500, r->b_l1);
 	EXPECT_EQ(KS_SUM(1), r->b_moved);
 	EXPECT_EQ(KS_SUM(0), r->a_kept);
 	EXPECT_EQ(KS_SUM(0), r->c_own);

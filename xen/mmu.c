@@ -219,6 +219,7 @@ static long flush_local(struct lg_cpu *cpu, bool all_spaces)
 
 long lg_xen_update_va_mapping(struct lg_cpu *cpu, u64 va, u64 pte, u64 flags)
 {
+	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
 	u64 target = flags & ~(u64)UVMF_FLUSHTYPE_MASK, gpa, mask;
 	long r;
 
@@ -235,11 +236,20 @@ long lg_xen_update_va_mapping(struct lg_cpu *cpu, u64 va, u64 pte, u64 flags)
 	    lg_xen_read(cpu, target, &mask, sizeof(mask)))
 		return -EFAULT;
 	/*
-	 * Whatever the flags say, our shadow of @va goes, in every space:
-	 * the user L4's maps user addresses too.  A full flush is of this
-	 * vCPU's two spaces, or of all with UVMF_ALL.
+	 * Whatever the flags say, our shadow of @va goes: what the entry
+	 * produced went above, in every space it was met under.  In an
+	 * unpinned tree the path to @va may have changed unseen too, and
+	 * then every space's @va goes, as before there was a coherent
+	 * shadow: the user L4's maps user addresses too.  Linux's trees are
+	 * pinned, and its update_va_mapping (page tables made read-only for
+	 * a fork, writable again at an exit) walked every cached space twice
+	 * for nothing.  A full flush is of this vCPU's two spaces, or of all
+	 * with UVMF_ALL.
 	 */
-	r = flush(cpu, va, true, false);
+	r = 0;
+	if (!l4_pinned(cpu->lg, cpu->pgdir->gcr3) ||
+	    (xc->user_cr3 && !l4_pinned(cpu->lg, xc->user_cr3)))
+		r = flush(cpu, va, true, false);
 	/*
 	 * Above the flush type: UVMF_LOCAL (0), UVMF_ALL, or a pointer to a
 	 * mask of vCPUs (UVMF_MULTI), which the shared shadow makes all.
