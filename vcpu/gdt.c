@@ -224,8 +224,13 @@ bool lguest_check_segments(struct lg_cpu *cpu)
 {
 	unsigned int i;
 
-	/* Nearly always: the flat segments the host keeps, no data ones. */
-	if (likely(cpu->regs.cs == __USER_CS && cpu->regs.ss == __USER_DS &&
+	/*
+	 * Nearly always: the flat segments the host keeps, or Xen's fixed
+	 * ones (a Xen PV kernel's), no data ones.  Both pairs are in every
+	 * GDT a vCPU runs on, and the guest cannot change them.
+	 */
+	if (likely(((cpu->regs.cs == __USER_CS && cpu->regs.ss == __USER_DS) ||
+		    (cpu->regs.cs == LG_SEL_CS64 && cpu->regs.ss == LG_SEL_DS)) &&
 		   !(cpu->sel[0] | cpu->sel[1] | cpu->sel[2] | cpu->sel[3])))
 		return true;
 
