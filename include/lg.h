@@ -542,6 +542,8 @@ int lguest_shadow_init(struct lguest *lg);
 void lguest_shadow_free(struct lguest *lg);
 enum { LG_PF_FIXED, LG_PF_REFLECT, LG_PF_GP, LG_PF_DEAD };
 int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error);
+void lguest_prefetch(struct lg_cpu *cpu, struct lg_pgdir *pd, u64 va);
+bool lguest_entry_va(struct lguest *lg, u64 egpa, u64 *va);
 long lguest_invlpg(struct lg_cpu *cpu, u64 va, u64 len, u64 flags);
 long lguest_flush_tlb(struct lg_cpu *cpu, u64 gcr3);
 

@@ -373,6 +373,28 @@ void lguest_tables_written(struct lg_cpu *cpu, const u64 *gpas, unsigned int n)
 }
 
 /*
+ * The address the entry at @egpa maps, if its table is an L1 met in one
+ * place only, in the lower half (a process's own).  Read without the lock:
+ * the answer only says where a prefetch (a fill like any other, which
+ * walks from the root) is worth trying.
+ */
+bool lguest_entry_va(struct lguest *lg, u64 egpa, u64 *va)
+{
+	struct lg_ptinfo *p;
+	u64 b, b1;
+
+	if (!lg->ptinfo || egpa >= lg->mem_size)
+		return false;
+	p = &lg->ptinfo[egpa >> PAGE_SHIFT];
+	b = READ_ONCE(p->b[0]);
+	b1 = READ_ONCE(p->b[1]);
+	if ((b & LG_PT_LEVEL) != 1 || (b & BIT_ULL(47)) || (b1 && b1 != b))
+		return false;
+	*va = (b & LG_PT_VA) + ((egpa & ~PAGE_MASK) / 8) * PAGE_SIZE;
+	return true;
+}
+
+/*
  * The page at @gpa is no longer a table (Xen's unpin): what it produced
  * goes, and it is bound afresh wherever it is met next.  For a PML4,
  * that is everything of the spaces it keys: its page may be any other

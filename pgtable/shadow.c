@@ -455,39 +455,39 @@ static bool table_write(struct lg_cpu *cpu, u64 va, u32 access, struct lg_walk *
 }
 
 /*
- * A #PF exit: CR2 and the hardware error code are in the vCPU.  Returns
- * LG_PF_FIXED when the guest should simply retry, LG_PF_REFLECT with the
- * error code the guest must see, LG_PF_GP for a non-canonical address, or
- * LG_PF_DEAD if the guest was killed.
+ * Fill the leaf for @va in (@pd, @mode) as a walk for @access allows: for
+ * a #PF exit (@fault, the vCPU's own space and mode), or ahead of one
+ * (lguest_prefetch()), which kills nobody and counts nothing: a fault
+ * that comes after all does both.  Returns LG_PF_FIXED when there is a
+ * leaf, LG_PF_REFLECT with the error code the guest must see, LG_PF_GP
+ * for a non-canonical address, or LG_PF_DEAD if the guest was killed.
  */
-int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
+static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
+		u64 va, u32 access, u64 *guest_error, bool fault)
 {
 	struct lguest *lg = cpu->lg;
-	u64 va = cpu->cr2, seq, old, new, *pte;
-	u32 access = cpu->regs.errcode & (LG_PF_WRITE | LG_PF_INSTR), gfn;
+	u64 seq, old, new, *pte;
 	unsigned long mni_seq;
 	struct page *page;
 	struct lg_walk w;
 	struct lg_zap z;
 	int keep;
+	u32 gfn;
 	bool stuck = false, in_place = false;
 
-	if (cpu->mode == LG_MODE_USER)
-		access |= LG_PF_USER;
-	if (cpu->regs.errcode & LG_PF_PK)
-		return pkey_fault(cpu, access, guest_error);
 	mni_seq = mmu_interval_read_begin(&lg->mni);
 	seq = READ_ONCE(lg->invalidate_seq);
 	/* The count before the guest's tables: a later change bumps it. */
 	smp_rmb();
-	switch (lg_walk(cpu, cpu->pgdir, va, access | LG_PF_PK | LG_WALK_BIND, &w)) {
+	switch (lg_walk(cpu, pd, va, access | LG_PF_PK | LG_WALK_BIND, &w)) {
 	case LG_WALK_FAULT:
-		if (table_write(cpu, va, access, &w)) {
+		if (fault && table_write(cpu, va, access, &w)) {
 			in_place = true;
 			break;
 		}
 		*guest_error = w.error;
-		cpu->stats.pf_reflected++;
+		if (fault)
+			cpu->stats.pf_reflected++;
 		return LG_PF_REFLECT;
 	case LG_WALK_GP:
 		return LG_PF_GP;
@@ -497,15 +497,21 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 		break;
 	}
 	if (lguest_slot_reserved(lg_index(va, 4))) {
+		if (!fault)
+			return LG_PF_REFLECT;
 		kill_guest(cpu, "it mapped %#llx, in PML4 slot %u which the host reserves",
 			   va, lg_index(va, 4));
 		return LG_PF_DEAD;
 	}
 	if (lg_topup(cpu)) {
+		if (!fault)
+			return LG_PF_REFLECT;
 		kill_guest(cpu, "out of memory for shadow page tables");
 		return LG_PF_DEAD;
 	}
 	if (lguest_pin_gpa(lg, w.gpa, &page)) {
+		if (!fault)
+			return LG_PF_REFLECT;
 		kill_guest(cpu, "the launcher no longer has writable memory at gpa %#llx",
 			   w.gpa);
 		return LG_PF_DEAD;
@@ -525,11 +531,13 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 	/* A guest that maps without end starts afresh, not the host short. */
 	if (atomic_long_read(&lg->nr_shadow_tables) > lg->max_tables)
 		lg_zap_everything(lg, &z);
-	pte = shadow_pte(cpu, cpu->pgdir, cpu->mode, va, w.top);
+	pte = shadow_pte(cpu, pd, mode, va, w.top);
 	if (!pte) {
 		spin_unlock(&lg->mmu_lock);
 		unpin_user_page(page);
 		lg_zap_finish(&z);
+		if (!fault)
+			return LG_PF_REFLECT;
 		kill_guest(cpu, "out of memory for shadow page tables");
 		return LG_PF_DEAD;
 	}
@@ -542,9 +550,9 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 		 */
 		keep = 0;
 		new |= old & (_PAGE_RW | _PAGE_DIRTY);
-		if (old == new)
+		if (fault && old == new)
 			stuck = pf_stuck(cpu, va, seq);
-		else
+		else if (fault)
 			cpu->pf_stuck = 0;
 	} else {
 		keep = lg_pin_get(lg, gfn, page);
@@ -552,16 +560,19 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 			spin_unlock(&lg->mmu_lock);
 			unpin_user_page(page);
 			lg_zap_finish(&z);
+			if (!fault)
+				return LG_PF_REFLECT;
 			kill_guest(cpu, "the page at gpa %#llx is referenced too often to pin",
 				   w.gpa);
 			return LG_PF_DEAD;
 		}
 		if (keep < 0) {
 			/* Cannot happen while the notifier keeps pins[] right. */
-			stuck = pf_stuck(cpu, va, seq);
+			stuck = fault && pf_stuck(cpu, va, seq);
 			goto retry;
 		}
-		cpu->pf_stuck = 0;
+		if (fault)
+			cpu->pf_stuck = 0;
 		if (old & _PAGE_PRESENT) {
 			/* Another vCPU's TLB may hold the old page: kick. */
 			z.flush = true;
@@ -579,7 +590,8 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 	lg_zap_finish(&z);
 	if (stuck)
 		return pf_give_up(cpu, va);
-	cpu->stats.shadow_fills++;
+	if (fault)
+		cpu->stats.shadow_fills++;
 	return LG_PF_FIXED;
 
 retry:
@@ -592,10 +604,47 @@ retry:
 	spin_unlock(&lg->mmu_lock);
 	unpin_user_page(page);
 	lg_zap_finish(&z);
+	if (!fault)
+		return LG_PF_REFLECT;
 	cpu->stats.shadow_retries++;
 	if (stuck)
 		return pf_give_up(cpu, va);
 	return LG_PF_FIXED;
+}
+
+/*
+ * A #PF exit: CR2 and the hardware error code are in the vCPU.  Returns
+ * LG_PF_FIXED when the guest should simply retry, LG_PF_REFLECT with the
+ * error code the guest must see, LG_PF_GP for a non-canonical address, or
+ * LG_PF_DEAD if the guest was killed.
+ */
+int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
+{
+	u32 access = cpu->regs.errcode & (LG_PF_WRITE | LG_PF_INSTR);
+
+	if (cpu->mode == LG_MODE_USER)
+		access |= LG_PF_USER;
+	if (cpu->regs.errcode & LG_PF_PK)
+		return pkey_fault(cpu, access, guest_error);
+	return fill(cpu, cpu->pgdir, cpu->mode, cpu->cr2, access, guest_error, true);
+}
+
+/*
+ * The guest just made @va present for user mode in (@pd, LG_MODE_USER):
+ * fill its leaf now, as the fault that would follow would (KVM updates a
+ * shadow entry on a write to the guest entry behind it, too), and save
+ * that fault's world switch.  Only when the walk allows a user read, as
+ * a CPU that loads the translation early would; it sets Accessed, which a
+ * CPU may do for a translation it only prefetches.  Anything the walk
+ * refuses, or that goes wrong, is left to the fault.
+ */
+void lguest_prefetch(struct lg_cpu *cpu, struct lg_pgdir *pd, u64 va)
+{
+	u64 error;
+
+	if (!pd || !lguest_canonical(va) || lg_topup(cpu))
+		return;
+	fill(cpu, pd, LG_MODE_USER, va, LG_PF_USER, &error, false);
 }
 
 /*

@@ -1654,26 +1654,6 @@ TEST(hypercall_output_lands_only_where_the_kernel_may_write)
 }
 
 /*
- * Run @t to its GUEST_SYNC(1), then to its GUEST_SYNC(2): the shadow fills
- * the guest made between the two.
- */
-static uint64_t fills_between_syncs(struct __test_metadata *_metadata,
-				    struct xen_test_vm *t)
-{
-	struct lguest_vcpu_stats st1, st2;
-	uint64_t v;
-
-	ASSERT_NE(NULL, t);
-	XEN_RUN_SYNC(t, &v);
-	ASSERT_EQ(1, v);
-	ASSERT_EQ(0, xen_test_stats(t, &st1));
-	XEN_RUN_SYNC(t, &v);
-	ASSERT_EQ(2, v);
-	ASSERT_EQ(0, xen_test_stats(t, &st2));
-	return st2.shadow_fills - st1.shadow_fills;
-}
-
-/*
  * A pinned L4's shadow survives a CR3 write (pgtable/coherent.c), and stays
  * coherent with the tables: a change by mmu_update shows at once, a write
  * in place to a pinned L1 at the next CR3 write or flush.
@@ -1739,7 +1719,9 @@ static void guest_coherent_shadow(void)
 TEST(a_pinned_l4_keeps_its_shadow_coherent_across_cr3_writes)
 {
 	struct xen_test_vm *t = xen_test_vm_create(guest_coherent_shadow);
-	uint64_t fills = fills_between_syncs(_metadata, t);
+	uint64_t fills;
+
+	XEN_FILLS_BETWEEN_SYNCS(t, fills);
 
 	/* The data's 128 pages stayed; the other space filled what it ran. */
 	EXPECT_GT(CO_PAGES / 2, fills);
@@ -1881,7 +1863,9 @@ static void guest_roots(void)
 TEST(a_written_entry_drops_leaves_only_where_its_table_was_met)
 {
 	struct xen_test_vm *t = xen_test_vm_create(guest_roots);
-	uint64_t fills = fills_between_syncs(_metadata, t);
+	uint64_t fills;
+
+	XEN_FILLS_BETWEEN_SYNCS(t, fills);
 
 	/* E's 64 data leaves stayed (dropping them everywhere refilled 64). */
 	EXPECT_GT(RT_PAGES / 4, fills);
@@ -1982,7 +1966,9 @@ static void guest_kernel_half(void)
 TEST(pinned_spaces_share_the_kernel_half)
 {
 	struct xen_test_vm *t = xen_test_vm_create(guest_kernel_half);
-	uint64_t fills = fills_between_syncs(_metadata, t);
+	uint64_t fills;
+
+	XEN_FILLS_BETWEEN_SYNCS(t, fills);
 
 	/* B read A's pages through the shared PDPT (its own code and stack fill). */
 	EXPECT_GT(KS_PAGES / 2, fills);
@@ -2061,7 +2047,9 @@ static void __attribute__((aligned(4096))) guest_sync(void)
 TEST(a_resync_keeps_the_leaves_a_written_table_still_allows)
 {
 	struct xen_test_vm *t = xen_test_vm_create(guest_sync);
-	uint64_t fills = fills_between_syncs(_metadata, t);
+	uint64_t fills;
+
+	XEN_FILLS_BETWEEN_SYNCS(t, fills);
 
 	XEN_RUN_DONE(t);
 	typeof(sy_res) *r = xen_test_hva(t, &sy_res);

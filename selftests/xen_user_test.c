@@ -30,6 +30,8 @@
 #define USER_GS_MAGIC	0x7573657267730001ULL
 #define KERNEL_GS_MAGIC	0x6b65726e67730002ULL
 #define CALLEE_MAGIC	0x0123456789abcdefULL
+/* A page the kernel makes user-accessible after user mode has run. */
+#define PF_PAGE		0x3880000	/* XEN_TEST_SCRATCH + 0x80000 */
 /* Linux's __USER_CS and __USER_DS on x86-64 (Xen's are 0xe033, 0xe02b). */
 #define LINUX_USER_CS	0x33
 #define LINUX_USER_DS	0x2b
@@ -69,6 +71,7 @@ static volatile uint64_t kernel_data[512] __attribute__((aligned(4096)));
 static uint8_t kstack[2 * 4096] __attribute__((aligned(4096)));
 
 extern char xt_user_start[], xt_user_end[], xt_user_after_syscall[], xt_user_after_done[];
+extern char xt_user_touch[];
 void xt_enter_user(uint64_t rip, uint64_t rsp);
 void xt_syscall_cb(void);
 void xt_hostile_iret(uint64_t rsp, uint64_t user_rip, uint64_t user_rsp);
@@ -114,6 +117,15 @@ __asm__(
 	"	movq $" XSTR(DONE_CALL) ", %rax\n"
 	"	syscall\n"
 	"xt_user_after_done:\n"
+	"	ud2\n"
+	/* Read the page at PF_PAGE into user_data[128], then DONE_CALL. */
+	".globl xt_user_touch\n"
+	"xt_user_touch:\n"
+	"	movabsq $" XSTR(PF_PAGE) ", %rcx\n"
+	"	movq (%rcx), %rax\n"
+	"	movq %rax, %gs:1024\n"
+	"	movq $" XSTR(DONE_CALL) ", %rax\n"
+	"	syscall\n"
 	"	ud2\n"
 	".balign 4096\n"
 	"xt_user_end:\n"
@@ -438,6 +450,52 @@ TEST(a_kernel_l4_changed_in_kernel_mode_is_where_calls_land)
 	/* Both rounds' first calls went through C, the rest not. */
 	EXPECT_EQ(2, st.user_syscalls);
 	EXPECT_EQ(2 * NR_CALLS, st.fast_syscalls);
+	xen_test_vm_free(t);
+}
+
+/*
+ * A page the kernel maps for user mode with one mmu_update (Linux's
+ * set_pte() for a page fault's new page: Accessed clear) is filled in the
+ * user space before user mode touches it (xen/mmu.c's prefetch_user()):
+ * between the two syncs, user mode runs again on pages it has used
+ * before, reads the new one, and nothing is filled.
+ */
+_Static_assert(PF_PAGE == XEN_TEST_SCRATCH + 0x80000, "PF_PAGE in the scratch area");
+
+static struct {
+	long map;
+} pf_res;
+
+static void guest_prefetch(void)
+{
+	volatile uint64_t *l1e = xen_test_l1e(PF_PAGE);
+	struct mmu_update u = {
+		.ptr = (uint64_t)l1e,
+		.val = PF_PAGE | 0x1 | 0x2 | PTE_USER | 0x40,	/* P, RW, U, D */
+	};
+
+	guest_syscalls();
+	*(volatile uint64_t *)PF_PAGE = 0xfeed;
+	pf_res.map = xen_hypercall(__HYPERVISOR_mmu_update, (uint64_t)&u, 1, 0,
+				   DOMID_SELF, 0);
+	GUEST_SYNC(1);
+	xt_enter_user((uint64_t)xt_user_touch, (uint64_t)user_stack + sizeof(user_stack));
+	GUEST_SYNC(2);
+}
+
+TEST(a_page_mapped_for_user_mode_is_filled_before_it_is_touched)
+{
+	struct xen_test_vm *t = xen_test_vm_create(guest_prefetch);
+	uint64_t fills;
+
+	XEN_FILLS_BETWEEN_SYNCS(t, fills);
+	XEN_RUN_DONE(t);
+	typeof(pf_res) *r = xen_test_hva(t, &pf_res);
+	const volatile uint64_t *ud = xen_test_hva(t, user_data);
+
+	EXPECT_EQ(0, r->map);
+	EXPECT_EQ(0xfeed, ud[128]);
+	EXPECT_EQ(0, fills);
 	xen_test_vm_free(t);
 }
 

@@ -290,6 +290,26 @@ static long batch_done(struct lg_cpu *cpu, u64 pdone, unsigned int done, long r)
 	return r;
 }
 
+/*
+ * A single entry written (Linux's set_pte() outside a lazy-MMU batch: a
+ * page fault's new page, a copy-on-write break) that makes a page present
+ * for user mode: the user space is about to fault on it, so fill its leaf
+ * now (pgtable/shadow.c's lguest_prefetch()).  Only for the vCPU's own
+ * user space, held while it runs in kernel mode.
+ */
+static void prefetch_user(struct lg_cpu *cpu, u64 egpa, u64 val)
+{
+	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+	struct lg_pgdir *upd = cpu->other_pgdir;
+	u64 va;
+
+	if ((val & (_PAGE_PRESENT | _PAGE_USER)) != (_PAGE_PRESENT | _PAGE_USER) ||
+	    cpu->mode != LG_MODE_KERNEL || !upd || !xc->user_cr3 ||
+	    upd->gcr3 != xc->user_cr3 || !lguest_entry_va(cpu->lg, egpa, &va))
+		return;
+	lguest_prefetch(cpu, upd, va);
+}
+
 long lg_xen_mmu_update(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom)
 {
 	struct mmu_update req;
@@ -330,6 +350,8 @@ long lg_xen_mmu_update(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom
 			break;
 	}
 	lguest_tables_written(cpu, written, nw);
+	if (!r && count == 1 && nw == 1)
+		prefetch_user(cpu, written[0], req.val);
 	return batch_done(cpu, pdone, done, r);
 }
 

@@ -529,5 +529,24 @@ unsigned int xen_test_abi_version(void);
 		}							\
 	} while (0)
 
+/*
+ * In a TEST: run the guest to its GUEST_SYNC(1), then to its
+ * GUEST_SYNC(2), and set @fills to the shadow fills it made between them.
+ */
+#define XEN_FILLS_BETWEEN_SYNCS(t, fills)				\
+	do {								\
+		struct lguest_vcpu_stats __st1, __st2;			\
+		uint64_t __v;						\
+									\
+		ASSERT_NE(NULL, t);					\
+		XEN_RUN_SYNC(t, &__v);					\
+		ASSERT_EQ(1, __v);					\
+		ASSERT_EQ(0, xen_test_stats(t, &__st1));		\
+		XEN_RUN_SYNC(t, &__v);					\
+		ASSERT_EQ(2, __v);					\
+		ASSERT_EQ(0, xen_test_stats(t, &__st2));		\
+		(fills) = __st2.shadow_fills - __st1.shadow_fills;	\
+	} while (0)
+
 #endif /* __ASSEMBLER__ */
 #endif /* XEN_TEST_H */
