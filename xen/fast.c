@@ -81,7 +81,7 @@ u64 lg_xen_fast_entry(struct lg_cpu *cpu, struct lguest_pages *pages, u64 pcid)
 	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
 	bool user = cpu->mode == LG_MODE_USER;
 	struct lg_pgdir *kpd = user ? cpu->other_pgdir : cpu->pgdir;
-	struct lg_pgdir *upd = user ? cpu->pgdir : cpu->other_pgdir;
+	struct lg_pgdir *upd;
 	u64 root, frame, fast = 0;
 
 	/* The vcpu_info moved (or first use): map its page. */
@@ -119,8 +119,8 @@ u64 lg_xen_fast_entry(struct lg_cpu *cpu, struct lguest_pages *pages, u64 pcid)
 	 * Back to user mode: its L4's user root.  A virtual interrupt
 	 * waiting (the timer) must be delivered if the iret unmasks: C's.
 	 */
-	if (xc->user_cr3 && (user || upd->gcr3 == xc->user_cr3) &&
-	    !xc->in_multicall && !lguest_irqs_pending(cpu)) {
+	upd = lg_xen_user_pgdir(cpu);
+	if (upd && !xc->in_multicall && !lguest_irqs_pending(cpu)) {
 		root = lguest_pgdir_cr3(cpu, upd, LG_MODE_USER);
 		if (root) {
 			pages->user_cr3 = root | pcid;

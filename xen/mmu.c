@@ -299,15 +299,15 @@ static long batch_done(struct lg_cpu *cpu, u64 pdone, unsigned int done, long r)
  */
 static void prefetch_user(struct lg_cpu *cpu, u64 egpa, u64 val)
 {
-	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
-	struct lg_pgdir *upd = cpu->other_pgdir;
+	struct lg_pgdir *upd;
 	u64 va;
 
 	if ((val & (_PAGE_PRESENT | _PAGE_USER)) != (_PAGE_PRESENT | _PAGE_USER) ||
-	    cpu->mode != LG_MODE_KERNEL || !upd || !xc->user_cr3 ||
-	    upd->gcr3 != xc->user_cr3 || !lguest_entry_va(cpu->lg, egpa, &va))
+	    cpu->mode != LG_MODE_KERNEL)
 		return;
-	lguest_prefetch(cpu, upd, va);
+	upd = lg_xen_user_pgdir(cpu);
+	if (upd && lguest_entry_va(cpu->lg, egpa, &va))
+		lguest_prefetch(cpu, upd, va);
 }
 
 long lg_xen_mmu_update(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom)

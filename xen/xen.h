@@ -156,6 +156,25 @@ static inline struct lg_xen_cpu *lg_xen_cpu(struct lg_cpu *cpu)
 	return cpu->pstate;
 }
 
+/*
+ * The address space the vCPU's user mode runs on, where the vCPU holds
+ * it: the one it runs on in user mode, or in kernel mode the other it
+ * keeps (lguest_keep_pgdir()), if that is still the shadow of the user L4
+ * the kernel last named.  NULL otherwise.
+ */
+static inline struct lg_pgdir *lg_xen_user_pgdir(struct lg_cpu *cpu)
+{
+	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
+
+	if (!xc->user_cr3)
+		return NULL;
+	if (cpu->mode == LG_MODE_USER)
+		return cpu->pgdir;
+	if (!cpu->other_pgdir || cpu->other_pgdir->gcr3 != xc->user_cr3)
+		return NULL;
+	return cpu->other_pgdir;
+}
+
 static inline struct vcpu_info *lg_xen_vcpu_info(struct lg_cpu *cpu)
 {
 	return lg_xen_cpu(cpu)->vi;
