@@ -219,6 +219,12 @@ struct lg_pgdir {
 #define LG_PAGE_CACHE	8
 /* ... and leaf tables' reverse maps (pgtable/pins.c): one per fill. */
 #define LG_RMAP_CACHE	2
+/*
+ * How many the cache keeps of what the vCPU's own zaps give back, emptied
+ * (pgtable/tables.c): an evicted address space's tables serve the next.
+ */
+#define LG_PAGE_STASH	32
+#define LG_RMAP_STASH	8
 #define LG_RMAP_SIZE	(512 * sizeof(u32))
 
 /*
@@ -268,9 +274,9 @@ struct lg_cpu {
 	 * so the switcher may change modes by itself (lguest_keep_pgdir()).
 	 */
 	struct lg_pgdir *other_pgdir;
-	struct page *page_cache[LG_PAGE_CACHE];
+	struct page *page_cache[LG_PAGE_STASH];
 	unsigned int nr_cached;
-	u32 *rmap_cache[LG_RMAP_CACHE];
+	u32 *rmap_cache[LG_RMAP_STASH];
 	unsigned int nr_rmaps;
 	/*
 	 * #PF exits at one address, with no invalidation between them, that

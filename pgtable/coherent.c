@@ -183,6 +183,7 @@ static void sync_bound(struct lg_zap *z, struct lguest *lg, u64 gpa, u64 b,
 {
 	const struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
 	u64 *seen[LG_NR_MODES] = { };
+	unsigned long used;
 	unsigned int n, m, i;
 
 	for (n = 0; n < lg->nr_pgdirs; n++) {
@@ -195,10 +196,11 @@ static void sync_bound(struct lg_zap *z, struct lguest *lg, u64 gpa, u64 b,
 			/* A kernel-half table: the shared one, once (shadow.c). */
 			if (!leaf || leaf == seen[m])
 				continue;
-			if (b & BIT_ULL(47))
+			if (lg_upper_half(b))
 				seen[m] = leaf;
 			gfns = lg_leaf_gfns(leaf);
-			for (i = 0; i < 512; i++) {
+			used = *lg_used(leaf);
+			for (i = lg_next_used(used, 0); i < 512; i = lg_next_used(used, i + 1)) {
 				u64 s = leaf[i], e = g[i];
 
 				if (!(s & _PAGE_PRESENT))
@@ -293,7 +295,7 @@ void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va,
 	 */
 	if (level == 4 || root >= lg->mem_size)
 		r = 0;
-	else if (lg->kshare && (va & BIT_ULL(47)))
+	else if (lg->kshare && lg_upper_half(va))
 		r = LG_ROOTS_ANY;
 	else
 		r = (root >> PAGE_SHIFT) + 1;
@@ -388,7 +390,7 @@ bool lguest_entry_va(struct lguest *lg, u64 egpa, u64 *va)
 	p = &lg->ptinfo[egpa >> PAGE_SHIFT];
 	b = READ_ONCE(p->b[0]);
 	b1 = READ_ONCE(p->b[1]);
-	if ((b & LG_PT_LEVEL) != 1 || (b & BIT_ULL(47)) || (b1 && b1 != b))
+	if ((b & LG_PT_LEVEL) != 1 || lg_upper_half(b) || (b1 && b1 != b))
 		return false;
 	*va = (b & LG_PT_VA) + ((egpa & ~PAGE_MASK) / 8) * PAGE_SIZE;
 	return true;

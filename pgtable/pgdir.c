@@ -107,10 +107,10 @@ void lg_set_template(struct lguest *lg, struct lg_pgdir *pd,
 {
 	unsigned int c;
 
-	WRITE_ONCE((slot < 256 ? pd->lo[mode] : pd->hi[mode])[slot], val);
-	if (slot >= 256 && val)
+	lg_set_entry(lg_upper_slot(slot) ? pd->hi[mode] : pd->lo[mode], slot, val);
+	if (lg_upper_slot(slot) && val)
 		WRITE_ONCE(pd->upper, true);
-	if (slot < 256 && pgtable_l5_enabled())
+	if (!lg_upper_slot(slot) && pgtable_l5_enabled())
 		return;
 	for (c = 0; c < lg->nr_cpus; c++) {
 		u64 *top = pd->vroots[c * LG_NR_MODES + mode].top;

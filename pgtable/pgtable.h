@@ -64,6 +64,76 @@ static inline u64 *lg_table_of(u64 entry)
 }
 
 /*
+ * The guest's kernel half: PML4 slots 256-511, the addresses with bit 47
+ * set.  Shadows keep it in a template of its own (pgdir.c), and coherent
+ * shadows share its tables between address spaces (shadow.c).
+ */
+static inline bool lg_upper_slot(unsigned int slot)
+{
+	return slot >= 256;
+}
+
+static inline bool lg_upper_half(u64 va)
+{
+	return lg_upper_slot(lg_index(va, 4));
+}
+
+/*
+ * Which entries of a table may be non-zero.  A shadow table of a guest
+ * process typically holds a few dozen entries of its 512, yet tearing an
+ * address space down scanned every entry of every table twice (once to
+ * drop the pins' references, once to free), and zeroed every new table
+ * page whole: most of what an evicted address space cost.  So each table
+ * keeps a summary, bit j for entries 8j..8j+7, set when one of them is
+ * written non-zero and cleared only once the whole table is empty.  It is
+ * written under mmu_lock (or before the table is linked anywhere) and read
+ * under it or once the table is unlinked, as the entries are.
+ *
+ * It lives in the table page's struct page, in ->index: a page the page
+ * allocator gave us and that is mapped nowhere (no page cache, no rmap)
+ * leaves ->index to its owner, as ->private (a leaf's reverse map) and
+ * ->lru (a zap's list).  Every table page starts with it zero
+ * (tables.c).
+ */
+static inline unsigned long *lg_used(u64 *table)
+{
+	return &virt_to_page(table)->index;
+}
+
+/* Write entry @i of @table, which is ours (a shadow table or template). */
+static inline void lg_set_entry(u64 *table, unsigned int i, u64 val)
+{
+	WRITE_ONCE(table[i], val);
+	if (val)
+		*lg_used(table) |= BIT(i / 8);
+}
+
+/* Whether the summary @used says entry @i's group may have any set. */
+static inline bool lg_group_used(unsigned long used, unsigned int i)
+{
+	return used & BIT(i / 8);
+}
+
+/*
+ * The entry to visit after @i - 1 in a table whose summary is @used: @i
+ * itself inside a group, else the first entry of the next group marked,
+ * or 512.  An empty entry in a marked group costs a load and a test.
+ * Loops go for (i = lg_next_used(used, 0); i < 512;
+ * i = lg_next_used(used, i + 1)).
+ */
+static inline unsigned int lg_next_used(unsigned long used, unsigned int i)
+{
+	unsigned long rest;
+
+	if (i & 7)
+		return i;
+	if (i >= 512)
+		return 512;
+	rest = used & (~0UL << (i / 8));
+	return rest ? __ffs(rest) * 8 : 512;
+}
+
+/*
  * Table pages.  Shadow tables are taken from the vCPU's page cache under
  * the MMU lock (filled by lg_topup() before it); everything is counted per
  * guest and host-wide, so tests can see that nothing is left behind.

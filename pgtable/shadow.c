@@ -52,7 +52,7 @@
 /* The template that holds @slot of (@pd, @mode). */
 static u64 *template(struct lg_pgdir *pd, unsigned int mode, unsigned int slot)
 {
-	return slot < 256 ? pd->lo[mode] : pd->hi[mode];
+	return lg_upper_slot(slot) ? pd->hi[mode] : pd->lo[mode];
 }
 
 /*
@@ -90,7 +90,7 @@ static u64 kshare_key(u64 top)
 static struct lg_kshare *kshare_of(struct lguest *lg, unsigned int mode,
 				   unsigned int slot)
 {
-	if (!lg->kshare || slot < 256)
+	if (!lg->kshare || !lg_upper_slot(slot))
 		return NULL;
 	return &lg->kshare[mode * LG_KSHARE_SLOTS + slot - 256];
 }
@@ -119,8 +119,18 @@ static void unlink_slot(struct lg_zap *z, struct lg_pgdir *pd,
 }
 
 /*
+ * The summary of (@pd, @mode)'s two templates as one: the lower one only
+ * ever has slots 0-255 set, the upper one 256-511.
+ */
+static unsigned long slots_used(struct lg_pgdir *pd, unsigned int mode)
+{
+	return *lg_used(pd->lo[mode]) | *lg_used(pd->hi[mode]);
+}
+
+/*
  * Drop every shadow entry of @pd, both modes.  Under mmu_lock.  An
- * invalidation like any other, for fills walking meanwhile.
+ * invalidation like any other, for fills walking meanwhile.  The
+ * templates stay, empty, for the space's next use.
  */
 void lg_shadow_zap_all(struct lg_pgdir *pd, struct lguest *lg,
 		       struct lg_zap *z)
@@ -129,10 +139,16 @@ void lg_shadow_zap_all(struct lg_pgdir *pd, struct lguest *lg,
 
 	lg->invalidate_seq++;
 
-	for (m = 0; m < LG_NR_MODES; m++)
-		for (slot = 0; slot < 512; slot++)
+	for (m = 0; m < LG_NR_MODES; m++) {
+		unsigned long used = slots_used(pd, m);
+
+		for (slot = lg_next_used(used, 0); slot < 512;
+		     slot = lg_next_used(used, slot + 1))
 			if (template(pd, m, slot)[slot] & _PAGE_PRESENT)
 				unlink_slot(z, pd, m, slot);
+		*lg_used(pd->lo[m]) = 0;
+		*lg_used(pd->hi[m]) = 0;
+	}
 	WRITE_ONCE(pd->upper, false);
 }
 
@@ -156,11 +172,18 @@ static void zap_range(struct lg_zap *z, u64 *table, unsigned int level,
 		      u64 base, u64 start, u64 end)
 {
 	u64 size = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
-	unsigned int i = (start - base) / size;
+	unsigned int i, first = (start - base) / size;
+	unsigned int last = min_t(u64, 511, (end - 1 - base) / size);
+	unsigned long used = *lg_used(table);
 
-	for (; i < 512 && base + i * size < end; i++) {
-		u64 from = base + i * size, e = table[i];
+	for (i = first; i <= last; i++) {
+		u64 from = base + i * size, e;
 
+		if (!lg_group_used(used, i)) {
+			i |= 7;		/* to the next group */
+			continue;
+		}
+		e = table[i];
 		if (!(e & _PAGE_PRESENT))
 			continue;
 		if (level == 1) {
@@ -200,17 +223,27 @@ static bool kshare_zapped(struct lguest *lg, struct lg_kshare *ks, u64 start, u6
  */
 void lg_zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start, u64 end)
 {
-	unsigned int m, slot;
 	u64 size = 1ULL << 39;
+	unsigned int m, slot, first = start / size;
+	unsigned int last = min_t(u64, 511, (end - 1) / size);
 
 	for (m = 0; m < LG_NR_MODES; m++) {
-		for (slot = start / size; slot < 512 && slot * size < end; slot++) {
-			u64 e = template(pd, m, slot)[slot];
-			struct lg_kshare *ks = kshare_of(z->lg, m, slot);
-			u64 from = max(start, slot * size), to = min(end, (slot + 1) * size);
+		unsigned long used = slots_used(pd, m);
 
+		for (slot = first; slot <= last; slot++) {
+			struct lg_kshare *ks;
+			u64 e, from, to;
+
+			if (!lg_group_used(used, slot)) {
+				slot |= 7;
+				continue;
+			}
+			e = template(pd, m, slot)[slot];
 			if (!(e & _PAGE_PRESENT))
 				continue;
+			ks = kshare_of(z->lg, m, slot);
+			from = max(start, slot * size);
+			to = min(end, (slot + 1) * size);
 			if (ks && ks->table == lg_table_of(e)) {
 				if (from == slot * size && to == (slot + 1) * size)
 					unlink_slot(z, pd, m, slot);
@@ -380,7 +413,8 @@ static u64 *shadow_pte(struct lg_cpu *cpu, struct lg_pgdir *pd,
 					ks->users = 1;
 				}
 			} else {
-				WRITE_ONCE(*e, __pa(next) | LG_USER_TABLE);
+				lg_set_entry(table, lg_index(va, level),
+					     __pa(next) | LG_USER_TABLE);
 			}
 		}
 		table = lg_table_of(*e);
@@ -468,12 +502,12 @@ static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 	struct lguest *lg = cpu->lg;
 	u64 seq, old, new, *pte;
 	unsigned long mni_seq;
-	struct page *page;
+	struct page *page = NULL;
 	struct lg_walk w;
 	struct lg_zap z;
 	int keep;
 	u32 gfn;
-	bool stuck = false, in_place = false;
+	bool stuck = false, in_place = false, pinned;
 
 	mni_seq = mmu_interval_read_begin(&lg->mni);
 	seq = READ_ONCE(lg->invalidate_seq);
@@ -509,15 +543,27 @@ static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 		kill_guest(cpu, "out of memory for shadow page tables");
 		return LG_PF_DEAD;
 	}
-	if (lguest_pin_gpa(lg, w.gpa, &page)) {
+	/*
+	 * A page the guest holds pinned already (another leaf maps it: a
+	 * kernel page in every process's space, a library, a page refilled
+	 * after an eviction) needs no pin of ours; the leaf only counts
+	 * itself in the guest's (lg_pin_get()).  Pinning it anyway, to drop
+	 * the pin again under the lock, was a quarter of a fill.  Whether it
+	 * is still held is known only under the lock, with no invalidation
+	 * since the walk (which would have dropped the guest's pin, had the
+	 * launcher's mapping changed): if it went meanwhile, the guest
+	 * faults again and that fill pins.
+	 */
+	gfn = w.gpa >> PAGE_SHIFT;
+	pinned = !READ_ONCE(lg->pins[gfn].maps);
+	if (pinned && lguest_pin_gpa(lg, w.gpa, &page)) {
 		if (!fault)
 			return LG_PF_REFLECT;
 		kill_guest(cpu, "the launcher no longer has writable memory at gpa %#llx",
 			   w.gpa);
 		return LG_PF_DEAD;
 	}
-	gfn = w.gpa >> PAGE_SHIFT;
-	new = page_to_phys(page) | _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED |
+	new = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED |
 	      ((u64)w.pkey << LG_PTE_PKEY_SHIFT);
 	if (w.writable)
 		new |= _PAGE_RW | _PAGE_DIRTY;
@@ -531,10 +577,17 @@ static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 	/* A guest that maps without end starts afresh, not the host short. */
 	if (atomic_long_read(&lg->nr_shadow_tables) > lg->max_tables)
 		lg_zap_everything(lg, &z);
+	if (!pinned) {
+		if (!lg->pins[gfn].maps)
+			goto retry;
+		page = lg->pins[gfn].page;
+	}
+	new |= page_to_phys(page);
 	pte = shadow_pte(cpu, pd, mode, va, w.top);
 	if (!pte) {
 		spin_unlock(&lg->mmu_lock);
-		unpin_user_page(page);
+		if (pinned)
+			unpin_user_page(page);
 		lg_zap_finish(&z);
 		if (!fault)
 			return LG_PF_REFLECT;
@@ -580,12 +633,12 @@ static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 		}
 		lg_leaf_gfns(leaf_of(pte))[leaf_index(pte)] = gfn;
 	}
-	WRITE_ONCE(*pte, new);
+	lg_set_entry(leaf_of(pte), leaf_index(pte), new);
 	/* A write the guest's tables do not show us: resync it (coherent.c). */
 	if (in_place)
 		lg_unsync_add(lg, w.gpa, va);
 	spin_unlock(&lg->mmu_lock);
-	if (!keep)
+	if (pinned && !keep)
 		unpin_user_page(page);
 	lg_zap_finish(&z);
 	if (stuck)
@@ -602,7 +655,8 @@ retry:
 	 * starve this one in a loop of ours.
 	 */
 	spin_unlock(&lg->mmu_lock);
-	unpin_user_page(page);
+	if (pinned)
+		unpin_user_page(page);
 	lg_zap_finish(&z);
 	if (!fault)
 		return LG_PF_REFLECT;

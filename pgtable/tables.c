@@ -45,6 +45,7 @@ int lg_topup(struct lg_cpu *cpu)
 
 		if (!p)
 			return -ENOMEM;
+		p->index = 0;	/* lg_used(): nothing written yet */
 		cpu->page_cache[cpu->nr_cached++] = p;
 	}
 	while (cpu->nr_rmaps < LG_RMAP_CACHE) {
@@ -87,6 +88,7 @@ u64 *lg_alloc_table(struct lguest *lg)
 
 	if (!p)
 		return NULL;
+	p->index = 0;
 	count_tables(lg, 1);
 	return page_address(p);
 }
@@ -98,25 +100,77 @@ void lg_free_table(struct lguest *lg, u64 *table)
 }
 
 /*
- * Every table below @table, which is at @level (0: just the page, a root
- * or a template; otherwise a shadow table, counted as one), and the pins
- * its leaves were the last to hold (marked by put_subtree()).
+ * Recycling.  A zap's tables are freed only after its kick, so an evicted
+ * address space's teardown, or a Linux process's exit, gave back a page
+ * per table that the very next fills allocated and zeroed again (4 KiB
+ * cleared each; under TCG a tenth of an evicted switch).  free_subtree()
+ * visits every entry the table's summary marks anyway, so it clears them
+ * as it goes, and the page, zero again, goes back to the cache of the
+ * vCPU whose zap it was, if the zap runs on that vCPU's own thread (the
+ * cache is that thread's alone) and the cache has room; so does a leaf
+ * table's reverse map, whose entries are written before any is read.
  */
-static void free_subtree(struct lguest *lg, u64 *table, unsigned int level)
+static bool may_recycle(struct lg_zap *z)
 {
+	return z->cpu && z->cpu->tsk == current;
+}
+
+static void recycle_table(struct lg_zap *z, u64 *table)
+{
+	struct lg_cpu *cpu = z->cpu;
 	struct page *page = virt_to_page(table);
+
+	VM_WARN_ON_ONCE(memchr_inv(table, 0, PAGE_SIZE));
+	page->index = 0;
+	set_page_private(page, 0);
+	if (may_recycle(z) && cpu->nr_cached < LG_PAGE_STASH) {
+		cpu->page_cache[cpu->nr_cached++] = page;
+		cpu->stats.tables_recycled++;
+		count_tables(z->lg, -1);
+		return;
+	}
+	lg_free_table(z->lg, table);
+}
+
+static void recycle_rmap(struct lg_zap *z, u32 *rmap)
+{
+	struct lg_cpu *cpu = z->cpu;
+
+	if (may_recycle(z) && cpu->nr_rmaps < LG_RMAP_STASH)
+		cpu->rmap_cache[cpu->nr_rmaps++] = rmap;
+	else
+		kfree(rmap);
+}
+
+/*
+ * Every table below @table, which is at @level (0: just the page, a root
+ * or a template, freed as it is; otherwise a shadow table, counted as
+ * one, emptied and recycled), and the pins its leaves were the last to
+ * hold (marked by put_subtree()).
+ */
+static void free_subtree(struct lg_zap *z, u64 *table, unsigned int level)
+{
+	struct lguest *lg = z->lg;
+	unsigned long used = *lg_used(table);
 	unsigned int i;
 	long unpinned = 0;
 
-	if (level)
-		atomic_long_dec(&lg->nr_shadow_tables);
-	for (i = 0; level && i < 512; i++) {
+	if (!level) {
+		set_page_private(virt_to_page(table), 0);
+		lg_free_table(lg, table);
+		return;
+	}
+	atomic_long_dec(&lg->nr_shadow_tables);
+	for (i = lg_next_used(used, 0); i < 512; i = lg_next_used(used, i + 1)) {
 		u64 e = table[i];
 
+		if (!e)
+			continue;
+		table[i] = 0;
 		if (!(e & _PAGE_PRESENT))
 			continue;
 		if (level > 1) {
-			free_subtree(lg, lg_table_of(e), level - 1);
+			free_subtree(z, lg_table_of(e), level - 1);
 		} else if (e & LG_PTE_LAST) {
 			unpin_user_page(pfn_to_page((e & PTE_PFN_MASK) >> PAGE_SHIFT));
 			unpinned++;
@@ -124,9 +178,8 @@ static void free_subtree(struct lguest *lg, u64 *table, unsigned int level)
 	}
 	count_pins(lg, -unpinned);
 	if (level == 1)
-		kfree(lg_leaf_gfns(table));
-	set_page_private(page, 0);
-	lg_free_table(lg, table);
+		recycle_rmap(z, lg_leaf_gfns(table));
+	recycle_table(z, table);
 }
 
 /*
@@ -140,14 +193,16 @@ static void free_subtree(struct lguest *lg, u64 *table, unsigned int level)
  */
 static void put_subtree(struct lguest *lg, u64 *table, unsigned int level)
 {
+	u32 *gfns = level == 1 ? lg_leaf_gfns(table) : NULL;
+	unsigned long used = *lg_used(table);
 	unsigned int i;
 
-	for (i = 0; i < 512; i++) {
+	for (i = lg_next_used(used, 0); i < 512; i = lg_next_used(used, i + 1)) {
 		if (!(table[i] & _PAGE_PRESENT))
 			continue;
 		if (level > 1)
 			put_subtree(lg, lg_table_of(table[i]), level - 1);
-		else if (lg_pin_unmap(lg, lg_leaf_gfns(table)[i]))
+		else if (lg_pin_unmap(lg, gfns[i]))
 			WRITE_ONCE(table[i], table[i] | LG_PTE_LAST);
 	}
 }
@@ -175,7 +230,7 @@ static void lg_zap_release(struct lg_zap *z)
 	z->flush = false;
 	list_for_each_entry_safe(page, next, &z->tables, lru) {
 		list_del(&page->lru);
-		free_subtree(z->lg, page_address(page), page_private(page));
+		free_subtree(z, page_address(page), page_private(page));
 	}
 }
 

@@ -236,6 +236,8 @@ struct lguest_vcpu_stats {
 	__u64 emulations;	/* privileged instructions emulated */
 	__u64 bounces;		/* exception, event and syscall frames built */
 	__u64 xen_hcalls[LGUEST_XEN_HCALLS];	/* by Xen hypercall number */
+	/* Shadow tables this vCPU's zaps emptied and its page cache took back. */
+	__u64 tables_recycled;
 };
 
 struct lguest_req_stats {
