@@ -539,6 +539,7 @@ int lguest_need_user_root(struct lg_cpu *cpu);
 u64 lguest_root_cr3(struct lg_cpu *cpu, unsigned int mode);
 u64 lguest_pgdir_cr3(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode);
 void lguest_keep_pgdir(struct lg_cpu *cpu, struct lg_pgdir *pd);
+int lguest_hold_other_pgdir(struct lg_cpu *cpu, u64 gcr3, unsigned int mode);
 void lguest_swap_pgdirs(struct lg_cpu *cpu);
 void lguest_set_private_slot(struct lg_cpu *cpu, unsigned int mode,
 			     unsigned int slot, u64 val);

@@ -228,41 +228,57 @@ static struct lg_pgdir *get_pgdir(struct lg_cpu *cpu, u64 gcr3,
 	return victim;
 }
 
-/* Run @cpu in the address space @gcr3 from its next entry.  Under mmu_lock. */
-static int switch_pgdir(struct lg_cpu *cpu, u64 gcr3, struct lg_zap *z,
-			bool *hit)
+/* Make *@held, one of the vCPU's spaces, @pd (or none).  Under mmu_lock. */
+static void hold(struct lg_pgdir **held, struct lg_pgdir *pd)
 {
-	struct lg_pgdir *pd = get_pgdir(cpu, gcr3, z, hit);
-
-	if (!pd || build_vroot(cpu, pd, LG_MODE_KERNEL))
-		return -ENOMEM;
-	if (cpu->pgdir != pd) {
-		if (cpu->pgdir)
-			cpu->pgdir->users--;
+	if (*held == pd)
+		return;
+	if (*held)
+		(*held)->users--;
+	if (pd)
 		pd->users++;
-		cpu->pgdir = pd;
+	*held = pd;
+}
+
+/*
+ * Make the space of @gcr3, found or made (the least recently used one no
+ * vCPU holds emptied for it), with @cpu's root for @mode in it, the one
+ * *@held names: @cpu's current space or its other one.  @cpu's page cache
+ * is topped up first; @zapper is the vCPU whose thread this is (@cpu, or
+ * a vCPU starting the stopped @cpu), which the eviction's zap is
+ * accounted to.
+ */
+static int take_pgdir(struct lg_cpu *cpu, struct lg_cpu *zapper, u64 gcr3,
+		      unsigned int mode, struct lg_pgdir **held, bool *hit)
+{
+	struct lguest *lg = cpu->lg;
+	struct lg_pgdir *pd;
+	struct lg_zap z;
+	int err = lg_topup(cpu);
+
+	if (err)
+		return err;
+	lg_zap_init(&z, lg, zapper);
+	spin_lock(&lg->mmu_lock);
+	pd = get_pgdir(cpu, gcr3, &z, hit);
+	err = pd ? build_vroot(cpu, pd, mode) : -ENOMEM;
+	if (!err) {
+		hold(held, pd);
+		pd->last_used = ++lg->pgdir_clock;
 	}
-	pd->last_used = ++cpu->lg->pgdir_clock;
-	cpu->changed |= CHANGED_ROOT;
-	return 0;
+	spin_unlock(&lg->mmu_lock);
+	lg_zap_finish(&z);
+	return err;
 }
 
 /* A new vCPU starts with paging off: guest-virtual = guest-physical. */
 int lguest_vcpu_pgdir_init(struct lg_cpu *cpu)
 {
-	struct lguest *lg = cpu->lg;
-	struct lg_zap z;
 	bool hit;
 	int err;
 
-	err = lg_topup(cpu);
-	if (err)
-		return err;
-	lg_zap_init(&z, lg, cpu);
-	spin_lock(&lg->mmu_lock);
-	err = switch_pgdir(cpu, LG_NO_PAGING, &z, &hit);
-	spin_unlock(&lg->mmu_lock);
-	lg_zap_finish(&z);
+	err = take_pgdir(cpu, cpu, LG_NO_PAGING, LG_MODE_KERNEL, &cpu->pgdir, &hit);
+	cpu->changed |= CHANGED_ROOT;
 	return err;
 }
 
@@ -280,26 +296,15 @@ void lguest_vcpu_pgdir_free(struct lg_cpu *cpu)
 /* LHCALL_NEW_PGTABLE: @gcr3 is the guest-physical address of a PML4. */
 long lguest_new_pgtable(struct lg_cpu *cpu, u64 gcr3)
 {
-	struct lguest *lg = cpu->lg;
-	struct lg_zap z;
 	bool hit;
-	int err;
 
-	if (!PAGE_ALIGNED(gcr3) || !lguest_guest_range_ok(lg, gcr3, PAGE_SIZE))
+	if (!PAGE_ALIGNED(gcr3) || !lguest_guest_range_ok(cpu->lg, gcr3, PAGE_SIZE))
 		return LGUEST_HCALL_EINVAL;
-	if (lg_topup(cpu)) {
+	if (take_pgdir(cpu, cpu, gcr3, LG_MODE_KERNEL, &cpu->pgdir, &hit)) {
 		kill_guest(cpu, "out of memory for shadow page tables");
 		return LGUEST_HCALL_EINVAL;
 	}
-	lg_zap_init(&z, lg, cpu);
-	spin_lock(&lg->mmu_lock);
-	err = switch_pgdir(cpu, gcr3, &z, &hit);
-	spin_unlock(&lg->mmu_lock);
-	lg_zap_finish(&z);
-	if (err) {
-		kill_guest(cpu, "out of memory for shadow page tables");
-		return LGUEST_HCALL_EINVAL;
-	}
+	cpu->changed |= CHANGED_ROOT;
 	cpu->stats.pgtable_switches++;
 	if (hit)
 		cpu->stats.pgdir_hits++;
@@ -312,19 +317,11 @@ long lguest_new_pgtable(struct lg_cpu *cpu, u64 gcr3)
  */
 int lguest_share_pgdir(struct lg_cpu *from, struct lg_cpu *to)
 {
-	struct lguest *lg = from->lg;
-	struct lg_zap z;
 	bool hit;
 	int err;
 
-	err = lg_topup(to);
-	if (err)
-		return err;
-	lg_zap_init(&z, lg, from);
-	spin_lock(&lg->mmu_lock);
-	err = switch_pgdir(to, from->pgdir->gcr3, &z, &hit);
-	spin_unlock(&lg->mmu_lock);
-	lg_zap_finish(&z);
+	err = take_pgdir(to, from, from->pgdir->gcr3, LG_MODE_KERNEL, &to->pgdir, &hit);
+	to->changed |= CHANGED_ROOT;
 	return err;
 }
 
@@ -360,12 +357,23 @@ void lguest_keep_pgdir(struct lg_cpu *cpu, struct lg_pgdir *pd)
 	if (cpu->other_pgdir == pd)
 		return;
 	spin_lock(&lg->mmu_lock);
-	if (cpu->other_pgdir)
-		cpu->other_pgdir->users--;
-	if (pd)
-		pd->users++;
-	cpu->other_pgdir = pd;
+	hold(&cpu->other_pgdir, pd);
 	spin_unlock(&lg->mmu_lock);
+}
+
+/*
+ * Hold the address space of @gcr3 as the vCPU's other one, with the
+ * vCPU's root for @mode in it: a Xen PV kernel names its user L4
+ * (MMUEXT_NEW_USER_BASEPTR) as it switches processes, and the switcher can
+ * only go to a user space the vCPU holds.  Left to the iret, the first
+ * return to user mode after every context switch went through C to find
+ * the space.  The space may be a miss, filled later by faults as any.
+ */
+int lguest_hold_other_pgdir(struct lg_cpu *cpu, u64 gcr3, unsigned int mode)
+{
+	bool hit;
+
+	return take_pgdir(cpu, cpu, gcr3, mode, &cpu->other_pgdir, &hit);
 }
 
 /*

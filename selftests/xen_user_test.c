@@ -371,13 +371,14 @@ static void check_syscalls(struct __test_metadata *_metadata, int fast)
 	if (fast) {
 		/*
 		 * The first call's frame faults in the switcher (the stack's
-		 * page is not in the shadow yet) and C bounces it; the rest,
-		 * and every return to user mode but the first (there was no
-		 * user space to go back to yet), stay in the switcher.
+		 * page is not in the shadow yet) and C bounces it; the rest
+		 * stay in the switcher, and so does every return to user
+		 * mode, the first included: NEW_USER_BASEPTR made the vCPU
+		 * hold the user L4's space (xen/mmu.c).
 		 */
 		EXPECT_EQ(1, st.user_syscalls);
 		EXPECT_EQ(NR_CALLS, st.fast_syscalls);
-		EXPECT_EQ(NR_CALLS, st.fast_returns);
+		EXPECT_EQ(NR_CALLS + 1, st.fast_returns);
 	} else {
 		EXPECT_EQ(NR_CALLS + 1, st.user_syscalls);
 		EXPECT_EQ(0, st.fast_syscalls);
@@ -450,6 +451,47 @@ TEST(a_kernel_l4_changed_in_kernel_mode_is_where_calls_land)
 	/* Both rounds' first calls went through C, the rest not. */
 	EXPECT_EQ(2, st.user_syscalls);
 	EXPECT_EQ(2 * NR_CALLS, st.fast_syscalls);
+	xen_test_vm_free(t);
+}
+
+/*
+ * A context switch as Linux makes it: in kernel mode, the kernel names
+ * another user L4 (here a copy of the first) and returns to user mode.
+ * The space it named is held from the hypercall on, so the switcher takes
+ * that first iret too, and every one after it: none goes through C.
+ */
+static void guest_user_l4_moves(void)
+{
+	uint64_t *l4 = (uint64_t *)(XEN_TEST_SCRATCH + 2 * 4096);
+	struct mmuext_op op = { .cmd = MMUEXT_NEW_USER_BASEPTR };
+	unsigned int i;
+
+	guest_syscalls();
+	cb_count = 0;
+	for (i = 0; i < 512; i++)
+		l4[i] = ((uint64_t *)XEN_TEST_SCRATCH)[i];
+	op.arg1.mfn = (uint64_t)l4 >> 12;
+	GUEST_ASSERT(!xen_hypercall(__HYPERVISOR_mmuext_op, (uint64_t)&op, 1, 0,
+				    DOMID_SELF, 0));
+	xt_enter_user((uint64_t)xt_user_start, (uint64_t)user_stack + sizeof(user_stack));
+}
+
+TEST(a_user_l4_named_in_kernel_mode_is_where_the_switcher_returns)
+{
+	struct lguest_vcpu_stats st;
+	struct xen_test_vm *t;
+	int ucall;
+
+	t = run_with(_metadata, guest_user_l4_moves, 1, &ucall, &st);
+	ASSERT_EQ(XEN_UCALL_DONE, ucall) {
+		TH_LOG("exit %u: %s", t->exit.reason, t->exit.msg);
+	}
+	EXPECT_EQ(NR_CALLS + 1, *(uint64_t *)xen_test_hva(t, &cb_count));
+	/* What user mode checked in the second round: every answer. */
+	EXPECT_EQ(0, ((const volatile uint64_t *)xen_test_hva(t, user_data))[1]);
+	/* Two rounds of NR_CALLS + 1 irets, every one in the switcher. */
+	EXPECT_EQ(2 * (NR_CALLS + 1), st.xen_hcalls[__HYPERVISOR_iret]);
+	EXPECT_EQ(2 * (NR_CALLS + 1), st.fast_returns);
 	xen_test_vm_free(t);
 }
 
@@ -558,7 +600,7 @@ static void expect_killed(struct __test_metadata *_metadata, void (*fn)(void),
 	EXPECT_NE(NULL, strstr(t->exit.msg, why)) {
 		TH_LOG("killed: %.128s", t->exit.msg);
 	}
-	/* The iret's tests went through user mode first, fast. */
+	/* Each went through user mode first, with fast irets. */
 	EXPECT_EQ(fast_before, st.fast_returns);
 	xen_test_vm_free(t);
 }
@@ -567,25 +609,25 @@ static void expect_killed(struct __test_metadata *_metadata, void (*fn)(void),
 TEST(a_bounce_frame_in_the_hole_kills)
 {
 	expect_killed(_metadata, guest_frame_in_the_hole,
-		      "cannot write an exception frame", 0);
+		      "cannot write an exception frame", 1);
 }
 
 TEST(an_iret_context_in_the_hole_kills)
 {
 	expect_killed(_metadata, guest_iret_in_the_hole, "iret: cannot read its frame",
-		      NR_CALLS);
+		      NR_CALLS + 1);
 }
 
 TEST(an_iret_context_running_off_the_canonical_half_kills)
 {
 	expect_killed(_metadata, guest_iret_across_canonical, "iret: cannot read its frame",
-		      NR_CALLS);
+		      NR_CALLS + 1);
 }
 
 TEST(an_unmapped_iret_context_kills)
 {
 	expect_killed(_metadata, guest_iret_unmapped, "iret: cannot read its frame",
-		      NR_CALLS);
+		      NR_CALLS + 1);
 }
 
 TEST_HARNESS_MAIN

@@ -439,6 +439,13 @@ long lg_xen_mmuext_op(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom)
 				if (!l4_pinned(cpu->lg, gpa))
 					r = lguest_flush_tlb(cpu, gpa) ? -EINVAL : 0;
 			}
+			/*
+			 * Hold its space now, so that the switcher takes the
+			 * iret to it (xen/fast.c); if memory is short, C's
+			 * iret finds it instead.
+			 */
+			if (!r && cpu->mode == LG_MODE_KERNEL)
+				lguest_hold_other_pgdir(cpu, gpa, LG_MODE_USER);
 			break;
 		case MMUEXT_TLB_FLUSH_LOCAL:
 			r = flush_local(cpu, false);
