@@ -108,18 +108,13 @@ static inline void lg_set_entry(u64 *table, unsigned int i, u64 val)
 		*lg_used(table) |= BIT(i / 8);
 }
 
-/* Whether the summary @used says entry @i's group may have any set. */
-static inline bool lg_group_used(unsigned long used, unsigned int i)
-{
-	return used & BIT(i / 8);
-}
-
 /*
  * The entry to visit after @i - 1 in a table whose summary is @used: @i
  * itself inside a group, else the first entry of the next group marked,
- * or 512.  An empty entry in a marked group costs a load and a test.
- * Loops go for (i = lg_next_used(used, 0); i < 512;
- * i = lg_next_used(used, i + 1)).
+ * or 512.  An empty entry in a marked group costs a load and a test, as
+ * does each entry left of a group a range starts inside (all empty, if
+ * the group is unmarked).  Loops go for (i = lg_next_used(used, first);
+ * i <= last; i = lg_next_used(used, i + 1)).
  */
 static inline unsigned int lg_next_used(unsigned long used, unsigned int i)
 {

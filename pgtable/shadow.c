@@ -176,13 +176,9 @@ static void zap_range(struct lg_zap *z, u64 *table, unsigned int level,
 	unsigned int last = min_t(u64, 511, (end - 1 - base) / size);
 	unsigned long used = *lg_used(table);
 
-	for (i = first; i <= last; i++) {
+	for (i = lg_next_used(used, first); i <= last; i = lg_next_used(used, i + 1)) {
 		u64 from = base + i * size, e;
 
-		if (!lg_group_used(used, i)) {
-			i |= 7;		/* to the next group */
-			continue;
-		}
 		e = table[i];
 		if (!(e & _PAGE_PRESENT))
 			continue;
@@ -230,14 +226,11 @@ void lg_zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start, u64 en
 	for (m = 0; m < LG_NR_MODES; m++) {
 		unsigned long used = slots_used(pd, m);
 
-		for (slot = first; slot <= last; slot++) {
+		for (slot = lg_next_used(used, first); slot <= last;
+		     slot = lg_next_used(used, slot + 1)) {
 			struct lg_kshare *ks;
 			u64 e, from, to;
 
-			if (!lg_group_used(used, slot)) {
-				slot |= 7;
-				continue;
-			}
 			e = template(pd, m, slot)[slot];
 			if (!(e & _PAGE_PRESENT))
 				continue;
