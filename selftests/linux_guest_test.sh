@@ -21,7 +21,8 @@
 #   disk   --disk: ext4 on a raw image, written and synced, read back
 #          after a SIGKILL, clean after a poweroff; bad images refused
 #   net    --net: a tap in a network namespace of the test's own; ping and
-#          16 MiB over TCP to a listener there, checksummed
+#          16 MiB over TCP to a listener there, checksummed (with disk, in
+#          the disk's second boot)
 # LG_LINUX_CPUS=N (default 1) gives boot, quick and panic N vCPUs: then each CPU's
 # line, and CPU 1 going offline and back, are asserted.
 . "$(dirname "$0")/lib.sh"
@@ -68,7 +69,8 @@ want panic && plan=$((plan + 1))
 want crowd && plan=$((plan + 3 + CROWD_CPUS))
 want kills && plan=$((plan + 3))
 want disk && plan=$((plan + 7))
-want net && plan=$((plan + 4))
+# With the disk, the network shares its second boot and its log check.
+if want net; then want disk && plan=$((plan + 3)) || plan=$((plan + 4)); fi
 echo "1..$plan"
 has() {		# has OUTPUT TEXT: 1 if OUTPUT holds the line TEXT
 	grep -qxF -- "$2" <<< "$1" && echo 1 || echo 0
@@ -394,56 +396,13 @@ if want kills; then
 			"unreclaimable slab grew by $((slab1 - slab0)) kB: less than two pages per guest"
 	fi
 fi
-# 5. A disk (--disk): ext4 on a raw image the test makes, which the guest
-#    (xen-blkfront from the initramfs) mounts.  It writes a copy of
-#    busybox and syncs, and then the launcher is SIGKILLed: the next boot
-#    reads back what was synced (its ext4 replaying the journal), unmounts
-#    and powers off, after which the image is clean (fsck -n) and holds
-#    the copy (debugfs reads it without a guest).  A second launcher on an
-#    image in use, and one on an image that does not exist, are refused.
-if want disk; then
-	img=$tmp/disk.img
-	truncate -s 64M "$img"
-	mkfs.ext4 -q -F "$img"
-	"$L" run --kernel "$kimage" --disk "$tmp/none.img" < /dev/null > "$tmp/o" 2>&1
-	rc=$?
-	ok "$([ $rc -eq 1 ] && grep -q "lguest: cannot open the disk image $tmp/none.img: No such file or directory" "$tmp/o" &&
-	      echo 1 || echo 0)" "an image that does not exist: a clear error, status 1"
-	"$L" run --kernel "$kimage" --initrd "$initrd" --disk "$img" --mem 256M --cpus 2 \
-		--append "console=hvc0 loglevel=4 lguest.disk=sync" < /dev/null > "$tmp/out" 2>&1 &
-	pid=$!
-	watch_run $pid
-	while kill -0 $pid 2>/dev/null && ! grep -q 'disk synced' "$tmp/out"; do
-		sleep 0.5
-	done
-	unwatch
-	grep -q "^lguest-linux: disk wrote $bbmd5" "$tmp/out" || show_end "$(cat "$tmp/out")"
-	ok "$(grep -q "^lguest-linux: disk wrote $bbmd5" "$tmp/out" && echo 1 || echo 0)" \
-		"the guest (2 vCPUs) mounts ext4 from xvda, writes a file and syncs"
-	"$L" run --kernel "$kimage" --initrd "$initrd" --disk "$img" < /dev/null > "$tmp/o" 2>&1
-	rc=$?
-	ok "$([ $rc -eq 1 ] && grep -q "is in use by another process (locked)" "$tmp/o" && echo 1 || echo 0)" \
-		"a second launcher on the image in use is refused"
-	kill -KILL $pid
-	wait $pid 2> /dev/null
-	bcpus=1 bextra="--disk $img" boot "console=hvc0 loglevel=4 lguest.disk=read" 0
-	ok "$([ $rc -eq 0 ] && grep -q "^lguest-linux: disk read $bbmd5" <<< "$out" &&
-	      grep -q '^lguest-linux: disk unmounted' <<< "$out" && echo 1 || echo 0)" \
-		"after the SIGKILL, the next boot reads what was synced, unmounts, powers off"
-	ok "$(clean "$out")" "its kernel log is clean"
-	e2fsck -fn "$img" > "$tmp/fsck" 2>&1
-	rc=$?
-	[ $rc -eq 0 ] || sed 's/^/#   /' "$tmp/fsck"
-	ok "$([ $rc -eq 0 ] && echo 1 || echo 0)" "fsck.ext4 -n finds the image clean"
-	ok "$([ "$(debugfs -R 'cat /data' "$img" 2>/dev/null | md5sum | cut -c1-32)" = "$bbmd5" ] &&
-	      echo 1 || echo 0)" "the file the guest wrote is in the image"
-fi
-# 6. A network (--net tap=NAME): a tap device in a network namespace the
+# 5. A network (--net tap=NAME): a tap device in a network namespace the
 #    test makes (and removes), so that no other network is touched; the
 #    launcher runs in it.  The guest (xen-netfront) pings the host's end
 #    and sends it 16 MiB of random bytes over TCP, which must arrive whole
-#    (md5).  A tap device that cannot be opened is refused.
-if want net; then
+#    (md5).  A tap device that cannot be opened is refused.  With the disk
+#    part too, this is the disk's second boot (each boot is a minute).
+net_setup() {	# the namespace, the refused tap, and the listener ($lpid)
 	ns=lgtest$$
 	[ -e /dev/net/tun ] || modprobe tun 2> /dev/null
 	ip netns add $ns &&
@@ -476,8 +435,9 @@ c.sendall(("received %d %s" % (n, h.hexdigest())).encode())
 c.close()
 print("%d %s" % (n, h.hexdigest()))' > "$tmp/recv" &
 	lpid=$!
-	bcpus=2 bextra="--net tap=lgtap0" bexec="ip netns exec $ns" \
-		boot "console=hvc0 loglevel=4 lguest.net=10.99.0.2,10.99.0.1" 0
+	net_append="lguest.net=10.99.0.2,10.99.0.1"
+}
+net_check() {	# what the boot in $out did on the network; the namespace goes
 	kill $lpid 2> /dev/null
 	wait $lpid 2> /dev/null
 	sent=$(sed -n 's/^lguest-linux: net data \([0-9a-f]*\).*/\1/p' <<< "$out")
@@ -486,7 +446,64 @@ print("%d %s" % (n, h.hexdigest()))' > "$tmp/recv" &
 	ok "$([ -n "$sent" ] && [ "$(cat "$tmp/recv")" = "16777216 $sent" ] &&
 	      grep -q "^lguest-linux: net host received 16777216 $sent" <<< "$out" && echo 1 || echo 0)" \
 		"16 MiB over TCP to a listener in the namespace, whole (md5 ${sent:-none}; it got $(cat "$tmp/recv"))"
-	ok "$(clean "$out")" "its kernel log is clean"
 	ip netns del $ns
+}
+if want net && ! want disk; then
+	net_setup
+	bcpus=2 bextra="--net tap=lgtap0" bexec="ip netns exec $ns" \
+		boot "console=hvc0 loglevel=4 $net_append" 0
+	net_check
+	ok "$(clean "$out")" "its kernel log is clean"
+fi
+# 6. A disk (--disk): ext4 on a raw image the test makes, which the guest
+#    (xen-blkfront from the initramfs) mounts.  It writes a copy of
+#    busybox and syncs, and then the launcher is SIGKILLed: the next boot
+#    reads back what was synced (its ext4 replaying the journal), unmounts
+#    and powers off, after which the image is clean (fsck -n) and holds
+#    the copy (debugfs reads it without a guest).  A second launcher on an
+#    image in use, and one on an image that does not exist, are refused.
+if want disk; then
+	img=$tmp/disk.img
+	truncate -s 64M "$img"
+	mkfs.ext4 -q -F "$img"
+	"$L" run --kernel "$kimage" --disk "$tmp/none.img" < /dev/null > "$tmp/o" 2>&1
+	rc=$?
+	ok "$([ $rc -eq 1 ] && grep -q "lguest: cannot open the disk image $tmp/none.img: No such file or directory" "$tmp/o" &&
+	      echo 1 || echo 0)" "an image that does not exist: a clear error, status 1"
+	"$L" run --kernel "$kimage" --initrd "$initrd" --disk "$img" --mem 256M --cpus 2 \
+		--append "console=hvc0 loglevel=4 lguest.disk=sync" < /dev/null > "$tmp/out" 2>&1 &
+	pid=$!
+	watch_run $pid
+	while kill -0 $pid 2>/dev/null && ! grep -q 'disk synced' "$tmp/out"; do
+		sleep 0.5
+	done
+	unwatch
+	grep -q "^lguest-linux: disk wrote $bbmd5" "$tmp/out" || show_end "$(cat "$tmp/out")"
+	ok "$(grep -q "^lguest-linux: disk wrote $bbmd5" "$tmp/out" && echo 1 || echo 0)" \
+		"the guest (2 vCPUs) mounts ext4 from xvda, writes a file and syncs"
+	"$L" run --kernel "$kimage" --initrd "$initrd" --disk "$img" < /dev/null > "$tmp/o" 2>&1
+	rc=$?
+	ok "$([ $rc -eq 1 ] && grep -q "is in use by another process (locked)" "$tmp/o" && echo 1 || echo 0)" \
+		"a second launcher on the image in use is refused"
+	kill -KILL $pid
+	wait $pid 2> /dev/null
+	if want net; then
+		net_setup
+		bcpus=2 bextra="--disk $img --net tap=lgtap0" bexec="ip netns exec $ns" \
+			boot "console=hvc0 loglevel=4 $net_append lguest.disk=read" 0
+		net_check
+	else
+		bcpus=1 bextra="--disk $img" boot "console=hvc0 loglevel=4 lguest.disk=read" 0
+	fi
+	ok "$([ $rc -eq 0 ] && grep -q "^lguest-linux: disk read $bbmd5" <<< "$out" &&
+	      grep -q '^lguest-linux: disk unmounted' <<< "$out" && echo 1 || echo 0)" \
+		"after the SIGKILL, the next boot reads what was synced, unmounts, powers off"
+	ok "$(clean "$out")" "its kernel log is clean"
+	e2fsck -fn "$img" > "$tmp/fsck" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || sed 's/^/#   /' "$tmp/fsck"
+	ok "$([ $rc -eq 0 ] && echo 1 || echo 0)" "fsck.ext4 -n finds the image clean"
+	ok "$([ "$(debugfs -R 'cat /data' "$img" 2>/dev/null | md5sum | cut -c1-32)" = "$bbmd5" ] &&
+	      echo 1 || echo 0)" "the file the guest wrote is in the image"
 fi
 exit $failed
