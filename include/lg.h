@@ -78,6 +78,8 @@ struct lguest_pages {
 	u64 xen_vi;		/* the vCPU's vcpu_info, at LG_DATA_VA */
 	u64 xen_gs_inactive;	/* the GS base of the mode not running */
 	u64 tmp[5];		/* the registers a fast path borrows */
+	u64 xen_kernel_sp;	/* the stack_switch stack the switcher took */
+	u64 fast_stacks;	/* ... how many times, collected at exit */
 };
 
 /* The virtual privilege levels (LG_MODE_*, switcher.h) index shadows. */

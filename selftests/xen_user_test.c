@@ -368,6 +368,9 @@ static void check_syscalls(struct __test_metadata *_metadata, int fast)
 
 	/* Every iret the guest made counts, fast or not: the first enters. */
 	EXPECT_EQ(NR_CALLS + 1, st.xen_hcalls[__HYPERVISOR_iret]);
+	/* The one stack_switch, the switcher's if it may (xen/fast.c). */
+	EXPECT_EQ(1, st.xen_hcalls[__HYPERVISOR_stack_switch]);
+	EXPECT_EQ(fast ? 1 : 0, st.fast_hcalls);
 	if (fast) {
 		/*
 		 * The first call's frame faults in the switcher (the stack's
@@ -451,6 +454,53 @@ TEST(a_kernel_l4_changed_in_kernel_mode_is_where_calls_land)
 	/* Both rounds' first calls went through C, the rest not. */
 	EXPECT_EQ(2, st.user_syscalls);
 	EXPECT_EQ(2 * NR_CALLS, st.fast_syscalls);
+	/* Both stack_switches stayed in the switcher, which told C. */
+	EXPECT_EQ(2, st.xen_hcalls[__HYPERVISOR_stack_switch]);
+	EXPECT_EQ(2, st.fast_hcalls);
+	xen_test_vm_free(t);
+}
+
+/*
+ * Stacks the switcher cannot vet go to C, which records them as Xen
+ * does (0 back): none (0), one too low for a frame, one past the
+ * canonical lower half, one in the hole.  Then a good one, the
+ * switcher's, is where every call lands.
+ */
+static const uint64_t bad_stacks[] = {
+	0, 0x20, 0x0000800000000040ULL, HOLE_ADDR + 56,
+};
+
+static void guest_stacks_vetted(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad_stacks) / sizeof(bad_stacks[0]); i++)
+		GUEST_ASSERT(!xen_hcall2(__HYPERVISOR_stack_switch, FLAT_KERNEL_SS,
+					 bad_stacks[i]));
+	guest_syscalls();
+}
+
+TEST(stacks_the_switcher_cannot_vet_are_left_to_c)
+{
+	uint64_t ktop = ((uint64_t)kstack + sizeof(kstack)) & ~15ULL;
+	struct lguest_vcpu_stats st;
+	struct xen_test_vm *t;
+	unsigned int i;
+	int ucall;
+
+	t = run_with(_metadata, guest_stacks_vetted, 1, &ucall, &st);
+	ASSERT_EQ(XEN_UCALL_DONE, ucall) {
+		TH_LOG("exit %u: %s", t->exit.reason, t->exit.msg);
+	}
+	const struct cb_rec *rec = xen_test_hva(t, cb_recs);
+
+	EXPECT_EQ(NR_CALLS + 1, *(uint64_t *)xen_test_hva(t, &cb_count));
+	for (i = 0; i <= NR_CALLS; i++)
+		EXPECT_EQ(ktop - 56, rec[i].entry_rsp);
+	EXPECT_EQ(sizeof(bad_stacks) / sizeof(bad_stacks[0]) + 1,
+		  st.xen_hcalls[__HYPERVISOR_stack_switch]);
+	EXPECT_EQ(1, st.fast_hcalls);
+	EXPECT_EQ(NR_CALLS, st.fast_syscalls);
 	xen_test_vm_free(t);
 }
 

@@ -227,7 +227,7 @@ static void copy_out_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 	cpu->gsbase = pages->guest_gsbase;
 	cpu->cr2 = pages->cr2;
 	/* The switcher may have changed modes by itself, and counted. */
-	if (pages->fast_syscalls | pages->fast_returns) {
+	if (pages->fast_syscalls | pages->fast_returns | pages->fast_stacks) {
 		unsigned int was = cpu->mode;
 
 		cpu->mode = pages->guest_mode;
@@ -237,6 +237,7 @@ static void copy_out_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 		cpu->stats.fast_returns += pages->fast_returns;
 		pages->fast_syscalls = 0;
 		pages->fast_returns = 0;
+		pages->fast_stacks = 0;
 	}
 }
 
@@ -450,6 +451,8 @@ int lguest_switcher_init(void)
 	BUILD_BUG_ON(offsetof(struct lguest_pages, xen_vi) != LGP_XEN_VI);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, xen_gs_inactive) != LGP_XEN_GS_INACTIVE);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, tmp) != LGP_TMP);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, xen_kernel_sp) != LGP_XEN_KERNEL_SP);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, fast_stacks) != LGP_FAST_STACKS);
 	/* The syscall stack lies above all of it. */
 	BUILD_BUG_ON(sizeof(struct lguest_pages) + 256 > LGP_SYSCALL_STACK);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, mc_pending) != LGS_MC_PENDING);

@@ -445,6 +445,7 @@ SYM_CODE_END(lg_hole_enter)
  *     kernel expects).
  *   - The guest kernel made LHCALL_RETURN_TO_USER: load the user frame it
  *     left in its shared page and enter user mode.
+ * A Xen PV guest's iret and stack_switch are handled here too (xen/fast.c).
  * Anything else is a hypercall, or a case C must see (a ring of queued
  * calls to run, a frame to check): build the frame an interrupt gate
  * would have built, where TSS.RSP0 would have put it, and leave like any
@@ -458,6 +459,8 @@ SYM_CODE_START_NOALIGN(lg_syscall_entry)
 	je	lg_return_to_user
 	cmpq	$LG_XEN_HCALL_IRET, %rax
 	je	lg_xen_iret
+	cmpq	$LG_XEN_HCALL_STACK_SWITCH, %rax
+	je	lg_xen_stack_switch
 lg_syscall_exit:
 	movq	%rsp, CUR(LGP_SCRATCH)
 	leaq	CUR(LGP_REGS_END), %rsp
@@ -733,7 +736,52 @@ lg_xen_iret:
 	LG_CLEAR_CPU_BUFFERS
 	iretq
 /*
- * Either path's way out to C, or a fault's on guest memory: the guest's
+ * Xen PV: HYPERVISOR_stack_switch(ss, sp) from guest kernel mode (RSI the
+ * new stack), which only records where the next bounce from user mode
+ * goes.  Its frame is vetted as lg_xen_fast_entry() vets it: below the
+ * stack aligned down to 16, without wrapping, canonical, and clear of the
+ * hole; then the stack is recorded for the bounces to come and for C, and
+ * the kernel gets 0 back.  RCX and R11 (its RIP and RFLAGS, which the
+ * hypercall page keeps) and RSP must be plainly canonical, as an iret's.
+ * Anything else is C's.
+ */
+lg_xen_stack_switch:
+	testq	$LG_FAST_XEN_STACK, CUR(LGP_FAST)
+	jz	lg_syscall_exit
+	movq	%rsp, CUR(LGP_SCRATCH)
+	leaq	CUR(LGP_SYSCALL_STACK), %rsp
+	LG_BORROW
+	LG_CANONICAL_OR %rcx, %rbx, %rax, lg_xen_to_c
+	LG_CANONICAL_OR CUR(LGP_SCRATCH), %rbx, %rax, lg_xen_to_c
+	LG_CANONICAL_OR %rsi, %rbx, %rax, lg_xen_to_c
+	andq	$~0xf, %rbx
+	subq	$LG_XEN_FRAME_SIZE, %rbx
+	jb	lg_xen_to_c
+	LG_CANONICAL_OR %rbx, %rdx, %rax, lg_xen_to_c
+	movabsq	$LG_HOLE_END, %rax
+	cmpq	%rax, %rbx
+	jae	1f
+	movabsq	$(LG_HOLE_START - LG_XEN_FRAME_SIZE), %rax
+	cmpq	%rax, %rbx
+	ja	lg_xen_to_c
+1:	movq	%rsi, CUR(LGP_XEN_KERNEL_SP)
+	movq	%rbx, CUR(LGP_XEN_FRAME)
+	incq	CUR(LGP_FAST_STACKS)
+	movq	%r11, %rbx
+	andq	$LG_RFLAGS_KEEP, %rbx
+	orq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED), %rbx
+	pushq	$LG_SEL_DS
+	pushq	CUR(LGP_SCRATCH)
+	pushq	%rbx
+	pushq	$LG_SEL_CS64
+	pushq	%rcx
+	LG_GIVE_BACK
+	xorl	%eax, %eax
+	LG_CLEAR_CPU_BUFFERS
+	iretq
+
+/*
+ * Any path's way out to C, or a fault's on guest memory: the guest's
  * registers and RSP as they were at the syscall (the CR3 loaded does not
  * matter: the exit loads the host's).
  */

@@ -44,9 +44,17 @@
  * __USER_CS and __USER_DS, not Xen's: until the switcher took those, every
  * Linux iret went through C, and only the system call's way in was fast.
  *
+ * One hypercall besides iret is the switcher's: HYPERVISOR_stack_switch,
+ * which only records the kernel stack the next bounce from user mode
+ * lands on.  Linux makes it on every context switch, outside its lazy
+ * batch (docs/NOTES.md), and through C it was a world switch for one
+ * store.  The switcher vets the new stack's frame as lg_xen_fast_entry()
+ * vets the old one, and takes it for the bounces to come; a stack it
+ * cannot vet is C's, which records it and offers no bounce on it.
+ *
  * After the exit, lg_xen_fast_exit() learns what the switcher did: the
- * GS bases, and if the mode it left the guest in is not the one it
- * entered, the two spaces trade places.
+ * GS bases, the stack, and if the mode it left the guest in is not the
+ * one it entered, the two spaces trade places.
  */
 #include <linux/mm.h>
 #include <asm/xen/interface.h>
@@ -92,8 +100,14 @@ u64 lg_xen_fast_entry(struct lg_cpu *cpu, struct lguest_pages *pages, u64 pcid)
 		xc->vi_mapped = xc->vi;
 		xc->vi_alias = page ? LG_DATA_VA + offset_in_page(xc->vi) : 0;
 	}
+	/*
+	 * A stack_switch returns to the kernel: a virtual interrupt waiting
+	 * must be delivered first, which is C's.
+	 */
+	if (!xc->in_multicall && !lguest_irqs_pending(cpu))
+		fast |= LG_FAST_XEN_STACK;
 	if (!cpu->other_pgdir || !xc->vi_alias)
-		return 0;
+		return fast;
 	pages->xen_vi = xc->vi_alias;
 	pages->xen_gs_inactive = xc->gs_inactive;
 
@@ -131,15 +145,21 @@ u64 lg_xen_fast_entry(struct lg_cpu *cpu, struct lguest_pages *pages, u64 pcid)
 }
 
 /*
- * After an exit on which the switcher went through either path (it
- * counted): take back the GS bases, and the spaces if the mode changed.
- * The iret counts as the hypercall it is.
+ * After an exit on which the switcher went through any of its paths (it
+ * counted): take back the stack, the GS bases, and the spaces if the
+ * mode changed.  The iret and stack_switch count as the hypercalls they are.
  */
 void lg_xen_fast_exit(struct lg_cpu *cpu, struct lguest_pages *pages,
 		      unsigned int was_mode)
 {
 	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
 
+	if (pages->fast_stacks) {
+		xc->kernel_sp = pages->xen_kernel_sp;
+		cpu->stats.hypercalls += pages->fast_stacks;
+		cpu->stats.fast_hcalls += pages->fast_stacks;
+		cpu->stats.xen_hcalls[__HYPERVISOR_stack_switch] += pages->fast_stacks;
+	}
 	xc->gs_inactive = pages->xen_gs_inactive;
 	if (cpu->mode != was_mode) {
 		lguest_swap_pgdirs(cpu);
@@ -159,6 +179,7 @@ void lg_xen_fast_exit(struct lg_cpu *cpu, struct lguest_pages *pages,
 static void __maybe_unused fast_abi_checks(void)
 {
 	BUILD_BUG_ON(__HYPERVISOR_iret != LG_XEN_HCALL_IRET);
+	BUILD_BUG_ON(__HYPERVISOR_stack_switch != LG_XEN_HCALL_STACK_SWITCH);
 	BUILD_BUG_ON(sizeof(struct iret_context) != LG_XEN_IRET_SIZE);
 	BUILD_BUG_ON(VGCF_in_syscall != LG_XEN_IN_SYSCALL);
 	BUILD_BUG_ON(offsetof(struct vcpu_info, evtchn_upcall_pending) != LG_XEN_VI_PENDING);

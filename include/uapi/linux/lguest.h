@@ -238,6 +238,8 @@ struct lguest_vcpu_stats {
 	__u64 xen_hcalls[LGUEST_XEN_HCALLS];	/* by Xen hypercall number */
 	/* Shadow tables this vCPU's zaps emptied and its page cache took back. */
 	__u64 tables_recycled;
+	/* Xen PV hypercalls other than iret done inside the switcher. */
+	__u64 fast_hcalls;
 };
 
 struct lguest_req_stats {
