@@ -315,18 +315,29 @@ static struct xen_test_vm *run_with(struct __test_metadata *_metadata,
 	return t;
 }
 
+/* The same, for a guest that must get to its end. */
+static struct xen_test_vm *run_to_done(struct __test_metadata *_metadata,
+				       void (*fn)(void), int fast,
+				       struct lguest_vcpu_stats *st)
+{
+	struct xen_test_vm *t;
+	int ucall;
+
+	t = run_with(_metadata, fn, fast, &ucall, st);
+	ASSERT_EQ(XEN_UCALL_DONE, ucall) {
+		TH_LOG("exit %u: %s", t->exit.reason, t->exit.msg);
+	}
+	return t;
+}
+
 static void check_syscalls(struct __test_metadata *_metadata, int fast)
 {
 	struct lguest_vcpu_stats st;
 	struct xen_test_vm *t;
 	uint64_t ktop = ((uint64_t)kstack + sizeof(kstack)) & ~15ULL;
 	unsigned int i;
-	int ucall;
 
-	t = run_with(_metadata, guest_syscalls, fast, &ucall, &st);
-	ASSERT_EQ(XEN_UCALL_DONE, ucall) {
-		TH_LOG("exit %u: %s", t->exit.reason, t->exit.msg);
-	}
+	t = run_to_done(_metadata, guest_syscalls, fast, &st);
 	typeof(res) *r = xen_test_hva(t, &res);
 	const struct cb_rec *rec = xen_test_hva(t, cb_recs);
 	const uint64_t *count = xen_test_hva(t, &cb_count);
@@ -434,12 +445,8 @@ TEST(a_kernel_l4_changed_in_kernel_mode_is_where_calls_land)
 	struct lguest_vcpu_stats st;
 	struct xen_test_vm *t;
 	unsigned int i;
-	int ucall;
 
-	t = run_with(_metadata, guest_kernel_moves, 1, &ucall, &st);
-	ASSERT_EQ(XEN_UCALL_DONE, ucall) {
-		TH_LOG("exit %u: %s", t->exit.reason, t->exit.msg);
-	}
+	t = run_to_done(_metadata, guest_kernel_moves, 1, &st);
 	const struct cb_rec *rec = xen_test_hva(t, cb_recs);
 	const uint64_t *moved = xen_test_hva(t, &moved_l4);
 
@@ -486,12 +493,8 @@ TEST(stacks_the_switcher_cannot_vet_are_left_to_c)
 	struct lguest_vcpu_stats st;
 	struct xen_test_vm *t;
 	unsigned int i;
-	int ucall;
 
-	t = run_with(_metadata, guest_stacks_vetted, 1, &ucall, &st);
-	ASSERT_EQ(XEN_UCALL_DONE, ucall) {
-		TH_LOG("exit %u: %s", t->exit.reason, t->exit.msg);
-	}
+	t = run_to_done(_metadata, guest_stacks_vetted, 1, &st);
 	const struct cb_rec *rec = xen_test_hva(t, cb_recs);
 
 	EXPECT_EQ(NR_CALLS + 1, *(uint64_t *)xen_test_hva(t, &cb_count));
@@ -530,12 +533,8 @@ TEST(a_user_l4_named_in_kernel_mode_is_where_the_switcher_returns)
 {
 	struct lguest_vcpu_stats st;
 	struct xen_test_vm *t;
-	int ucall;
 
-	t = run_with(_metadata, guest_user_l4_moves, 1, &ucall, &st);
-	ASSERT_EQ(XEN_UCALL_DONE, ucall) {
-		TH_LOG("exit %u: %s", t->exit.reason, t->exit.msg);
-	}
+	t = run_to_done(_metadata, guest_user_l4_moves, 1, &st);
 	EXPECT_EQ(NR_CALLS + 1, *(uint64_t *)xen_test_hva(t, &cb_count));
 	/* What user mode checked in the second round: every answer. */
 	EXPECT_EQ(0, ((const volatile uint64_t *)xen_test_hva(t, user_data))[1]);

@@ -566,6 +566,30 @@ lg_return_to_user:
 .endm
 
 /*
+ * A Xen fast path's start: onto our stack, the guest's RSP kept in
+ * LGP_SCRATCH (lg_xen_to_c goes back to it), the registers borrowed.
+ */
+.macro LG_XEN_FAST_ENTER
+	movq	%rsp, CUR(LGP_SCRATCH)
+	leaq	CUR(LGP_SYSCALL_STACK), %rsp
+	LG_BORROW
+.endm
+
+/*
+ * [\reg, \reg + \size) clear of the hole, else to \slow: the switcher
+ * runs at CPL0, where our own pages there are writable.  Clobbers \tmp.
+ */
+.macro LG_CLEAR_OF_HOLE_OR reg:req, size:req, tmp:req, slow:req
+	movabsq	$LG_HOLE_END, \tmp
+	cmpq	\tmp, \reg
+	jae	.Lclear_of_hole\@
+	movabsq	$(LG_HOLE_START - \size), \tmp
+	cmpq	\tmp, \reg
+	ja	\slow
+.Lclear_of_hole\@:
+.endm
+
+/*
  * The guest's GS base and the other mode's trade places, as `swapgs`
  * would (Xen's toggle_guest_mode()).  Clobbers RAX, RBX, RCX, RDX.
  */
@@ -586,9 +610,7 @@ lg_return_to_user:
  * callback with the user's flags less TF, DF and RF.
  */
 lg_xen_syscall:
-	movq	%rsp, CUR(LGP_SCRATCH)
-	leaq	CUR(LGP_SYSCALL_STACK), %rsp
-	LG_BORROW
+	LG_XEN_FAST_ENTER
 	movq	CUR(LGP_KERNEL_CR3), %rax
 	movq	%rax, %cr3
 	movq	CUR(LGP_XEN_VI), %rdx
@@ -644,18 +666,11 @@ lg_xen_syscall:
 lg_xen_iret:
 	testq	$LG_FAST_XEN_IRET, CUR(LGP_FAST)
 	jz	lg_syscall_exit
-	movq	%rsp, CUR(LGP_SCRATCH)
-	leaq	CUR(LGP_SYSCALL_STACK), %rsp
-	LG_BORROW
-	/* Canonical, and all of it clear of the hole (our pages are writable at CPL0). */
+	LG_XEN_FAST_ENTER
+	/* Canonical, and all of it clear of the hole. */
 	LG_CANONICAL_OR CUR(LGP_SCRATCH), %rbx, %rax, lg_xen_to_c
-	movabsq	$LG_HOLE_END, %rax
-	cmpq	%rax, %rbx
-	jae	1f
-	movabsq	$(LG_HOLE_START - LG_XEN_IRET_SIZE), %rax
-	cmpq	%rax, %rbx
-	ja	lg_xen_to_c
-1:	ASM_STAC
+	LG_CLEAR_OF_HOLE_OR %rbx, LG_XEN_IRET_SIZE, %rax, lg_xen_to_c
+	ASM_STAC
 .Lxen_ctx_start:
 	pushq	64(%rbx)
 	pushq	56(%rbx)
@@ -748,9 +763,7 @@ lg_xen_iret:
 lg_xen_stack_switch:
 	testq	$LG_FAST_XEN_STACK, CUR(LGP_FAST)
 	jz	lg_syscall_exit
-	movq	%rsp, CUR(LGP_SCRATCH)
-	leaq	CUR(LGP_SYSCALL_STACK), %rsp
-	LG_BORROW
+	LG_XEN_FAST_ENTER
 	LG_CANONICAL_OR %rcx, %rbx, %rax, lg_xen_to_c
 	LG_CANONICAL_OR CUR(LGP_SCRATCH), %rbx, %rax, lg_xen_to_c
 	LG_CANONICAL_OR %rsi, %rbx, %rax, lg_xen_to_c
@@ -758,13 +771,8 @@ lg_xen_stack_switch:
 	subq	$LG_XEN_FRAME_SIZE, %rbx
 	jb	lg_xen_to_c
 	LG_CANONICAL_OR %rbx, %rdx, %rax, lg_xen_to_c
-	movabsq	$LG_HOLE_END, %rax
-	cmpq	%rax, %rbx
-	jae	1f
-	movabsq	$(LG_HOLE_START - LG_XEN_FRAME_SIZE), %rax
-	cmpq	%rax, %rbx
-	ja	lg_xen_to_c
-1:	movq	%rsi, CUR(LGP_XEN_KERNEL_SP)
+	LG_CLEAR_OF_HOLE_OR %rbx, LG_XEN_FRAME_SIZE, %rax, lg_xen_to_c
+	movq	%rsi, CUR(LGP_XEN_KERNEL_SP)
 	movq	%rbx, CUR(LGP_XEN_FRAME)
 	incq	CUR(LGP_FAST_STACKS)
 	movq	%r11, %rbx
