@@ -80,6 +80,7 @@ struct lguest_pages {
 	u64 tmp[5];		/* the registers a fast path borrows */
 	u64 xen_kernel_sp;	/* the stack_switch stack the switcher took */
 	u64 fast_stacks;	/* ... how many times, collected at exit */
+	u64 fast_segbases;	/* FS bases it loaded for set_segment_base */
 };
 
 /* The virtual privilege levels (LG_MODE_*, switcher.h) index shadows. */

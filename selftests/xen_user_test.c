@@ -14,6 +14,8 @@
  * tables map everything supervisor-only) and runs user mode on a second
  * L4 (NEW_USER_BASEPTR) sharing the first one's lower half.
  */
+#include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -253,6 +255,9 @@ static struct {
  * Everything user mode needs: its pages, its L4, both GS bases, the
  * kernel stack for traps from it (@ksp), the syscall callback.
  */
+/* Set: setup_user_mode() leaves the user GS base as the guest named it. */
+static int user_gs_named;
+
 static void setup_user_mode(uint64_t ksp)
 {
 	struct callback_register cb = {
@@ -275,7 +280,8 @@ static void setup_user_mode(uint64_t ksp)
 	res.setup[2] = make_user((uint64_t)user_data, (uint64_t)user_data + 4096);
 	res.setup[3] = xen_hypercall(__HYPERVISOR_mmuext_op, (uint64_t)&op, 1, 0,
 				     DOMID_SELF, 0);
-	res.setup[4] = HYPERVISOR_set_segment_base(SEGBASE_GS_USER, (uint64_t)user_data) |
+	res.setup[4] = (user_gs_named ? 0 :
+			HYPERVISOR_set_segment_base(SEGBASE_GS_USER, (uint64_t)user_data)) |
 		       HYPERVISOR_set_segment_base(SEGBASE_GS_KERNEL, (uint64_t)kernel_data);
 	res.setup[5] = xen_hcall2(__HYPERVISOR_stack_switch, FLAT_KERNEL_SS, ksp) |
 		       xen_hcall2(__HYPERVISOR_callback_op, CALLBACKOP_register, &cb);
@@ -587,6 +593,119 @@ TEST(a_page_mapped_for_user_mode_is_filled_before_it_is_touched)
 	EXPECT_EQ(0, r->map);
 	EXPECT_EQ(0xfeed, ud[128]);
 	EXPECT_EQ(0, fills);
+	xen_test_vm_free(t);
+}
+
+/*
+ * set_segment_base for FS, a task's TLS base on Linux's context switch, is
+ * the switcher's (xen/fast.c): the base it loads is the one the kernel
+ * reads through %fs, then and after an exit through C; a non-canonical one
+ * is C's, refused (XSA-193), and leaves the base as it was.  The same
+ * either way, with the switcher's count the only difference.
+ */
+static struct {
+	uint64_t fs[4];
+	long bad;
+} fs_res;
+
+static uint64_t fs_word0(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("movq %%fs:0, %0" : "=r"(v));
+	return v;
+}
+
+static void guest_fs_bases(void)
+{
+	user_data[0] = USER_GS_MAGIC;
+	kernel_data[0] = KERNEL_GS_MAGIC;
+	GUEST_ASSERT(!HYPERVISOR_set_segment_base(SEGBASE_FS, (uint64_t)kernel_data));
+	fs_res.fs[0] = fs_word0();
+	GUEST_ASSERT(!HYPERVISOR_set_segment_base(SEGBASE_FS, (uint64_t)user_data));
+	fs_res.fs[1] = fs_word0();
+	GUEST_ASSERT(HYPERVISOR_xen_version(XENVER_version, NULL) > 0);
+	fs_res.fs[2] = fs_word0();
+	fs_res.bad = HYPERVISOR_set_segment_base(SEGBASE_FS, 0x0000800000000000ULL);
+	fs_res.fs[3] = fs_word0();
+}
+
+static void check_fs_bases(struct __test_metadata *_metadata, int fast)
+{
+	struct lguest_vcpu_stats st;
+	struct xen_test_vm *t;
+
+	t = run_to_done(_metadata, guest_fs_bases, fast, &st);
+	typeof(fs_res) *r = xen_test_hva(t, &fs_res);
+
+	EXPECT_EQ(KERNEL_GS_MAGIC, r->fs[0]);
+	EXPECT_EQ(USER_GS_MAGIC, r->fs[1]);
+	EXPECT_EQ(USER_GS_MAGIC, r->fs[2]);
+	EXPECT_EQ(-EINVAL, r->bad);
+	EXPECT_EQ(USER_GS_MAGIC, r->fs[3]);
+	EXPECT_EQ(3, st.xen_hcalls[__HYPERVISOR_set_segment_base]);
+	EXPECT_EQ(fast ? 2 : 0, st.fast_hcalls);
+	xen_test_vm_free(t);
+}
+
+TEST(fs_bases_set_in_the_switcher)
+{
+	check_fs_bases(_metadata, 1);
+}
+
+TEST(fs_bases_set_in_c)
+{
+	check_fs_bases(_metadata, 0);
+}
+
+/*
+ * The inactive GS base comes back to C after any of the switcher's paths
+ * (lg_xen_fast_exit()), so it must go in with every entry: a CPU's pages
+ * may last have held another guest's.  The first guest leaves its own
+ * there, a kernel address; the second, on the same CPU, names its user GS
+ * base through C before it has a user L4 (when only stack_switch is
+ * offered), and the switcher takes its stack_switch.  Its user mode must
+ * find its own base, not the first guest's.
+ */
+static void guest_leaves_its_gs_base(void)
+{
+	setup_user_mode((uint64_t)kstack + sizeof(kstack));
+	GUEST_ASSERT(!HYPERVISOR_set_segment_base(SEGBASE_GS_USER, (uint64_t)kernel_data));
+	GUEST_ASSERT(!xen_hcall2(__HYPERVISOR_stack_switch, FLAT_KERNEL_SS,
+				 (uint64_t)kstack + sizeof(kstack)));
+}
+
+static void guest_names_its_gs_base_first(void)
+{
+	GUEST_ASSERT(!HYPERVISOR_set_segment_base(SEGBASE_GS_USER, (uint64_t)user_data));
+	GUEST_ASSERT(!xen_hcall2(__HYPERVISOR_stack_switch, FLAT_KERNEL_SS,
+				 (uint64_t)kstack + sizeof(kstack)));
+	user_gs_named = 1;
+	guest_syscalls();
+}
+
+TEST(a_user_gs_base_is_never_another_guests)
+{
+	struct lguest_vcpu_stats st;
+	struct xen_test_vm *t;
+	cpu_set_t one;
+	unsigned int i;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	t = run_to_done(_metadata, guest_leaves_its_gs_base, 1, &st);
+	EXPECT_EQ(2, st.fast_hcalls);
+	xen_test_vm_free(t);
+
+	t = run_to_done(_metadata, guest_names_its_gs_base_first, 1, &st);
+	const struct cb_rec *rec = xen_test_hva(t, cb_recs);
+
+	EXPECT_EQ(NR_CALLS + 1, *(uint64_t *)xen_test_hva(t, &cb_count));
+	EXPECT_EQ(0, ((const volatile uint64_t *)xen_test_hva(t, user_data))[1]);
+	for (i = 0; i <= NR_CALLS; i++)
+		EXPECT_EQ(USER_GS_MAGIC, rec[i].rdi);
+	EXPECT_EQ(2, st.fast_hcalls);
 	xen_test_vm_free(t);
 }
 

@@ -227,7 +227,8 @@ static void copy_out_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 	cpu->gsbase = pages->guest_gsbase;
 	cpu->cr2 = pages->cr2;
 	/* The switcher may have changed modes by itself, and counted. */
-	if (pages->fast_syscalls | pages->fast_returns | pages->fast_stacks) {
+	if (pages->fast_syscalls | pages->fast_returns | pages->fast_stacks |
+	    pages->fast_segbases) {
 		unsigned int was = cpu->mode;
 
 		cpu->mode = pages->guest_mode;
@@ -238,6 +239,7 @@ static void copy_out_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 		pages->fast_syscalls = 0;
 		pages->fast_returns = 0;
 		pages->fast_stacks = 0;
+		pages->fast_segbases = 0;
 	}
 }
 
@@ -453,6 +455,7 @@ int lguest_switcher_init(void)
 	BUILD_BUG_ON(offsetof(struct lguest_pages, tmp) != LGP_TMP);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, xen_kernel_sp) != LGP_XEN_KERNEL_SP);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, fast_stacks) != LGP_FAST_STACKS);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, fast_segbases) != LGP_FAST_SEGBASES);
 	/* The syscall stack lies above all of it. */
 	BUILD_BUG_ON(sizeof(struct lguest_pages) + 256 > LGP_SYSCALL_STACK);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, mc_pending) != LGS_MC_PENDING);

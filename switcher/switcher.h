@@ -138,6 +138,7 @@
 #define LGP_TMP			0x1a8	/* five words */
 #define LGP_XEN_KERNEL_SP	0x1d0
 #define LGP_FAST_STACKS		0x1d8
+#define LGP_FAST_SEGBASES	0x1e0
 
 /*
  * What the switcher may do without the host's C code (the direct switch):
@@ -157,21 +158,23 @@
 #define LG_FAST_XEN_SYSCALL	0x4
 #define LG_FAST_XEN_IRET	0x8
 /*
- * And take HYPERVISOR_stack_switch in kernel mode, recording a stack whose
- * bounce frame it vets itself; promises no pending virtual interrupt.
+ * And answer two hypercalls of kernel mode: stack_switch, recording a
+ * stack whose bounce frame it vets itself, and set_segment_base for FS;
+ * promises no pending virtual interrupt.
  */
-#define LG_FAST_XEN_STACK	0x10
+#define LG_FAST_XEN_HCALL	0x10
 
 /*
  * What those paths need of Xen's ABI (checked against its headers in
- * xen/fast.c): the iret and stack_switch hypercalls' numbers, the
- * first's context (RAX, R11, RCX,
+ * xen/fast.c): the iret, stack_switch and set_segment_base hypercalls'
+ * numbers, the first's context (RAX, R11, RCX,
  * flags, RIP, CS, RFLAGS, RSP, SS) and the flag that keeps RCX and R11;
  * vcpu_info's pending and mask bytes; a bounce frame from user mode
  * (RCX, R11, RIP, CS, RFLAGS, RSP, SS).
  */
 #define LG_XEN_HCALL_IRET	23
 #define LG_XEN_HCALL_STACK_SWITCH 3
+#define LG_XEN_HCALL_SET_SEGMENT_BASE 25
 #define LG_XEN_IRET_SIZE	72
 #define LG_XEN_IN_SYSCALL	0x100
 #define LG_XEN_VI_PENDING	0

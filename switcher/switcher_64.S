@@ -445,7 +445,8 @@ SYM_CODE_END(lg_hole_enter)
  *     kernel expects).
  *   - The guest kernel made LHCALL_RETURN_TO_USER: load the user frame it
  *     left in its shared page and enter user mode.
- * A Xen PV guest's iret and stack_switch are handled here too (xen/fast.c).
+ * A Xen PV guest's iret, stack_switch and set_segment_base for FS are
+ * handled here too (xen/fast.c).
  * Anything else is a hypercall, or a case C must see (a ring of queued
  * calls to run, a frame to check): build the frame an interrupt gate
  * would have built, where TSS.RSP0 would have put it, and leave like any
@@ -461,6 +462,8 @@ SYM_CODE_START_NOALIGN(lg_syscall_entry)
 	je	lg_xen_iret
 	cmpq	$LG_XEN_HCALL_STACK_SWITCH, %rax
 	je	lg_xen_stack_switch
+	cmpq	$LG_XEN_HCALL_SET_SEGMENT_BASE, %rax
+	je	lg_xen_set_segment_base
 lg_syscall_exit:
 	movq	%rsp, CUR(LGP_SCRATCH)
 	leaq	CUR(LGP_REGS_END), %rsp
@@ -587,6 +590,26 @@ lg_return_to_user:
 	cmpq	\tmp, \reg
 	ja	\slow
 .Lclear_of_hole\@:
+.endm
+
+/*
+ * Back to the guest kernel after a hypercall answered here: RIP and RFLAGS
+ * from the RCX and R11 it made the call with (borrowed), its RSP as it
+ * was, the registers given back, and 0 in RAX.
+ */
+.macro LG_XEN_RETURN_0
+	movq	CUR(LGP_TMP + 32), %rbx
+	andq	$LG_RFLAGS_KEEP, %rbx
+	orq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED), %rbx
+	pushq	$LG_SEL_DS
+	pushq	CUR(LGP_SCRATCH)
+	pushq	%rbx
+	pushq	$LG_SEL_CS64
+	pushq	CUR(LGP_TMP + 8)
+	LG_GIVE_BACK
+	xorl	%eax, %eax
+	LG_CLEAR_CPU_BUFFERS
+	iretq
 .endm
 
 /*
@@ -761,7 +784,7 @@ lg_xen_iret:
  * Anything else is C's.
  */
 lg_xen_stack_switch:
-	testq	$LG_FAST_XEN_STACK, CUR(LGP_FAST)
+	testq	$LG_FAST_XEN_HCALL, CUR(LGP_FAST)
 	jz	lg_syscall_exit
 	LG_XEN_FAST_ENTER
 	LG_CANONICAL_OR %rcx, %rbx, %rax, lg_xen_to_c
@@ -775,18 +798,28 @@ lg_xen_stack_switch:
 	movq	%rsi, CUR(LGP_XEN_KERNEL_SP)
 	movq	%rbx, CUR(LGP_XEN_FRAME)
 	incq	CUR(LGP_FAST_STACKS)
-	movq	%r11, %rbx
-	andq	$LG_RFLAGS_KEEP, %rbx
-	orq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED), %rbx
-	pushq	$LG_SEL_DS
-	pushq	CUR(LGP_SCRATCH)
-	pushq	%rbx
-	pushq	$LG_SEL_CS64
-	pushq	%rcx
-	LG_GIVE_BACK
-	xorl	%eax, %eax
-	LG_CLEAR_CPU_BUFFERS
-	iretq
+	LG_XEN_RETURN_0
+
+/*
+ * Xen PV: HYPERVISOR_set_segment_base(SEGBASE_FS, base) from guest kernel
+ * mode (RDI 0, RSI the base), which Linux's context switch makes for a
+ * task with a TLS base: the base is loaded, if plainly canonical (a base
+ * that is not would fault in the host: XSA-193), and the exit reads it
+ * back for C as after any run.  RCX and RSP as for stack_switch.  The
+ * other segments, and anything else, are C's.
+ */
+lg_xen_set_segment_base:
+	testq	$LG_FAST_XEN_HCALL, CUR(LGP_FAST)
+	jz	lg_syscall_exit
+	testq	%rdi, %rdi
+	jnz	lg_syscall_exit
+	LG_XEN_FAST_ENTER
+	LG_CANONICAL_OR %rcx, %rbx, %rax, lg_xen_to_c
+	LG_CANONICAL_OR CUR(LGP_SCRATCH), %rbx, %rax, lg_xen_to_c
+	LG_CANONICAL_OR %rsi, %rax, %rbx, lg_xen_to_c
+	LG_WRBASE fs, MSR_FS_BASE
+	incq	CUR(LGP_FAST_SEGBASES)
+	LG_XEN_RETURN_0
 
 /*
  * Any path's way out to C, or a fault's on guest memory: the guest's

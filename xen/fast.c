@@ -44,13 +44,16 @@
  * __USER_CS and __USER_DS, not Xen's: until the switcher took those, every
  * Linux iret went through C, and only the system call's way in was fast.
  *
- * One hypercall besides iret is the switcher's: HYPERVISOR_stack_switch,
+ * Two hypercalls besides iret are the switcher's, both made by Linux on
+ * every context switch outside its lazy batch (docs/performance.md), and
+ * through C each a world switch for one store: HYPERVISOR_stack_switch,
  * which only records the kernel stack the next bounce from user mode
- * lands on.  Linux makes it on every context switch, outside its lazy
- * batch (docs/NOTES.md), and through C it was a world switch for one
- * store.  The switcher vets the new stack's frame as lg_xen_fast_entry()
- * vets the old one, and takes it for the bounces to come; a stack it
- * cannot vet is C's, which records it and offers no bounce on it.
+ * lands on, and set_segment_base for FS, a task's TLS base.  The switcher
+ * vets the new stack's frame as lg_xen_fast_entry() vets the old one, and
+ * takes it for the bounces to come; a stack it cannot vet is C's, which
+ * records it and offers no bounce on it.  It loads a plainly canonical FS
+ * base, which the exit reads back as after any run; anything else, and
+ * the other segments, are C's.
  *
  * After the exit, lg_xen_fast_exit() learns what the switcher did: the
  * GS bases, the stack, and if the mode it left the guest in is not the
@@ -102,14 +105,16 @@ u64 lg_xen_fast_entry(struct lg_cpu *cpu, struct lguest_pages *pages, u64 pcid)
 	}
 	/*
 	 * A stack_switch returns to the kernel: a virtual interrupt waiting
-	 * must be delivered first, which is C's.
+	 * must be delivered first, which is C's.  lg_xen_fast_exit() takes
+	 * the inactive GS base back after any path, so it goes in whatever
+	 * is offered: these pages may last have held another vCPU's.
 	 */
+	pages->xen_gs_inactive = xc->gs_inactive;
 	if (!xc->in_multicall && !lguest_irqs_pending(cpu))
-		fast |= LG_FAST_XEN_STACK;
+		fast |= LG_FAST_XEN_HCALL;
 	if (!cpu->other_pgdir || !xc->vi_alias)
 		return fast;
 	pages->xen_vi = xc->vi_alias;
-	pages->xen_gs_inactive = xc->gs_inactive;
 
 	/* Into the kernel: its L4, its stack, its callback, masked. */
 	frame = (xc->kernel_sp & ~0xfULL) - LG_XEN_FRAME_SIZE;
@@ -147,7 +152,7 @@ u64 lg_xen_fast_entry(struct lg_cpu *cpu, struct lguest_pages *pages, u64 pcid)
 /*
  * After an exit on which the switcher went through any of its paths (it
  * counted): take back the stack, the GS bases, and the spaces if the
- * mode changed.  The iret and stack_switch count as the hypercalls they are.
+ * mode changed.  The hypercalls it answered count as the ones they are.
  */
 void lg_xen_fast_exit(struct lg_cpu *cpu, struct lguest_pages *pages,
 		      unsigned int was_mode)
@@ -159,6 +164,11 @@ void lg_xen_fast_exit(struct lg_cpu *cpu, struct lguest_pages *pages,
 		cpu->stats.hypercalls += pages->fast_stacks;
 		cpu->stats.fast_hcalls += pages->fast_stacks;
 		cpu->stats.xen_hcalls[__HYPERVISOR_stack_switch] += pages->fast_stacks;
+	}
+	if (pages->fast_segbases) {
+		cpu->stats.hypercalls += pages->fast_segbases;
+		cpu->stats.fast_hcalls += pages->fast_segbases;
+		cpu->stats.xen_hcalls[__HYPERVISOR_set_segment_base] += pages->fast_segbases;
 	}
 	xc->gs_inactive = pages->xen_gs_inactive;
 	if (cpu->mode != was_mode) {
@@ -180,6 +190,8 @@ static void __maybe_unused fast_abi_checks(void)
 {
 	BUILD_BUG_ON(__HYPERVISOR_iret != LG_XEN_HCALL_IRET);
 	BUILD_BUG_ON(__HYPERVISOR_stack_switch != LG_XEN_HCALL_STACK_SWITCH);
+	BUILD_BUG_ON(__HYPERVISOR_set_segment_base != LG_XEN_HCALL_SET_SEGMENT_BASE);
+	BUILD_BUG_ON(SEGBASE_FS != 0);
 	BUILD_BUG_ON(sizeof(struct iret_context) != LG_XEN_IRET_SIZE);
 	BUILD_BUG_ON(VGCF_in_syscall != LG_XEN_IN_SYSCALL);
 	BUILD_BUG_ON(offsetof(struct vcpu_info, evtchn_upcall_pending) != LG_XEN_VI_PENDING);
