@@ -44,11 +44,12 @@
  * __USER_CS and __USER_DS, not Xen's: until the switcher took those, every
  * Linux iret went through C, and only the system call's way in was fast.
  *
- * Two hypercalls besides iret are the switcher's, both made by Linux on
- * every context switch outside its lazy batch (docs/performance.md), and
- * through C each a world switch for one store: HYPERVISOR_stack_switch,
- * which only records the kernel stack the next bounce from user mode
- * lands on, and set_segment_base for FS, a task's TLS base.  The switcher
+ * Two hypercalls besides iret are the switcher's, which Linux makes on a
+ * context switch outside its lazy batch (docs/performance.md), and each
+ * through C a world switch for one store: HYPERVISOR_stack_switch, on
+ * every switch, which only records the kernel stack the next bounce from
+ * user mode lands on, and set_segment_base for FS, on a switch to a task
+ * with a TLS base (glibc's processes have one).  The switcher
  * vets the new stack's frame as lg_xen_fast_entry() vets the old one, and
  * takes it for the bounces to come; a stack it cannot vet is C's, which
  * records it and offers no bounce on it.  It loads a plainly canonical FS
