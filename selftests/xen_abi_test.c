@@ -1090,22 +1090,6 @@ static struct {
 	uint64_t fs_mem, gs_mem, fs_mem_after_bad, fs_mem_after_exit, gs_mem_after_exit;
 } segbase_res;
 
-static uint64_t read_fs0(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("movq %%fs:0, %0" : "=r"(v));
-	return v;
-}
-
-static uint64_t read_gs0(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("movq %%gs:0, %0" : "=r"(v));
-	return v;
-}
-
 static void guest_segment_base(void)
 {
 	segbase_res.set_fs = HYPERVISOR_set_segment_base(SEGBASE_FS, (uint64_t)fs_area2);

@@ -291,7 +291,7 @@ static void guest_syscalls(void)
 {
 	setup_user_mode((uint64_t)kstack + sizeof(kstack));
 	xt_enter_user((uint64_t)xt_user_start, (uint64_t)user_stack + sizeof(user_stack));
-	__asm__ volatile("movq %%gs:0, %0" : "=r"(res.gs_after));
+	res.gs_after = read_gs0();
 }
 
 /*
@@ -608,26 +608,18 @@ static struct {
 	long bad;
 } fs_res;
 
-static uint64_t fs_word0(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("movq %%fs:0, %0" : "=r"(v));
-	return v;
-}
-
 static void guest_fs_bases(void)
 {
 	user_data[0] = USER_GS_MAGIC;
 	kernel_data[0] = KERNEL_GS_MAGIC;
 	GUEST_ASSERT(!HYPERVISOR_set_segment_base(SEGBASE_FS, (uint64_t)kernel_data));
-	fs_res.fs[0] = fs_word0();
+	fs_res.fs[0] = read_fs0();
 	GUEST_ASSERT(!HYPERVISOR_set_segment_base(SEGBASE_FS, (uint64_t)user_data));
-	fs_res.fs[1] = fs_word0();
+	fs_res.fs[1] = read_fs0();
 	GUEST_ASSERT(HYPERVISOR_xen_version(XENVER_version, NULL) > 0);
-	fs_res.fs[2] = fs_word0();
+	fs_res.fs[2] = read_fs0();
 	fs_res.bad = HYPERVISOR_set_segment_base(SEGBASE_FS, 0x0000800000000000ULL);
-	fs_res.fs[3] = fs_word0();
+	fs_res.fs[3] = read_fs0();
 }
 
 static void check_fs_bases(struct __test_metadata *_metadata, int fast)

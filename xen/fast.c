@@ -151,6 +151,18 @@ u64 lg_xen_fast_entry(struct lg_cpu *cpu, struct lguest_pages *pages, u64 pcid)
 }
 
 /*
+ * @n hypercalls @nr the switcher answered, counted as C counts its own;
+ * iret's are fast_returns (copy_out_guest_info()), the others fast_hcalls.
+ */
+static void count_fast(struct lg_cpu *cpu, unsigned int nr, u64 n)
+{
+	cpu->stats.hypercalls += n;
+	cpu->stats.xen_hcalls[nr] += n;
+	if (nr != __HYPERVISOR_iret)
+		cpu->stats.fast_hcalls += n;
+}
+
+/*
  * After an exit on which the switcher went through any of its paths (it
  * counted): take back the stack, the GS bases, and the spaces if the
  * mode changed.  The hypercalls it answered count as the ones they are.
@@ -160,17 +172,11 @@ void lg_xen_fast_exit(struct lg_cpu *cpu, struct lguest_pages *pages,
 {
 	struct lg_xen_cpu *xc = lg_xen_cpu(cpu);
 
-	if (pages->fast_stacks) {
+	if (pages->fast_stacks)
 		xc->kernel_sp = pages->xen_kernel_sp;
-		cpu->stats.hypercalls += pages->fast_stacks;
-		cpu->stats.fast_hcalls += pages->fast_stacks;
-		cpu->stats.xen_hcalls[__HYPERVISOR_stack_switch] += pages->fast_stacks;
-	}
-	if (pages->fast_segbases) {
-		cpu->stats.hypercalls += pages->fast_segbases;
-		cpu->stats.fast_hcalls += pages->fast_segbases;
-		cpu->stats.xen_hcalls[__HYPERVISOR_set_segment_base] += pages->fast_segbases;
-	}
+	count_fast(cpu, __HYPERVISOR_stack_switch, pages->fast_stacks);
+	count_fast(cpu, __HYPERVISOR_set_segment_base, pages->fast_segbases);
+	count_fast(cpu, __HYPERVISOR_iret, pages->fast_returns);
 	xc->gs_inactive = pages->xen_gs_inactive;
 	if (cpu->mode != was_mode) {
 		lguest_swap_pgdirs(cpu);
@@ -182,8 +188,6 @@ void lg_xen_fast_exit(struct lg_cpu *cpu, struct lguest_pages *pages,
 		if (cpu->mode == LG_MODE_USER)
 			xc->kernel_cr3 = cpu->other_pgdir->gcr3;
 	}
-	cpu->stats.hypercalls += pages->fast_returns;
-	cpu->stats.xen_hcalls[__HYPERVISOR_iret] += pages->fast_returns;
 }
 
 /* switcher.h's copy of Xen's ABI, checked. */

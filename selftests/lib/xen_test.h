@@ -214,6 +214,23 @@ static inline long HYPERVISOR_event_channel_op(int cmd, void *arg)
 	return xen_hcall2(__HYPERVISOR_event_channel_op, (int64_t)cmd, arg);
 }
 
+/* The first word through FS or GS: what the segment's base points at. */
+static inline uint64_t read_fs0(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("movq %%fs:0, %0" : "=r"(v));
+	return v;
+}
+
+static inline uint64_t read_gs0(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("movq %%gs:0, %0" : "=r"(v));
+	return v;
+}
+
 static inline long HYPERVISOR_vcpu_op(int cmd, uint64_t vcpu, const void *arg)
 {
 	return xen_hcall3(__HYPERVISOR_vcpu_op, (int64_t)cmd, vcpu, arg);
