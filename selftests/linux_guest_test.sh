@@ -326,8 +326,13 @@ fi
 #    taken after two warm-up kills; and vmap_area objects are freed
 #    lazily, in a batch once tens of MB of vmalloc space (the vCPU
 #    threads' stacks) wait, so that cache is left out.  What remains
-#    still moves by about 110 kB either way over 30 kills (measured:
-#    -112 to +64 kB), hence two pages a guest and not one.  (tools/vm-run then
+#    still moves by up to 160 kB either way however many kills there
+#    were (measured: -112 to +64 kB over 30 kills, -20 to +160 over
+#    15): it is the whole kernel's, in slabs of up to 32 kB (mm_struct,
+#    kmalloc-4k).  Hence two pages a guest and not one, and no verdict
+#    under 40 kills, where two pages a guest would be lost in that
+#    noise (make check kills 50 in its max VM, 15 in the others, which
+#    still count guests and pinned pages exactly).  (tools/vm-run then
 #    unloads lg.ko, whose caches must be empty, and fails on any kernel
 #    warning; make check-debug's kmemleak finds leaks smaller than this.)
 #    The moments count from the guest's first words, log-uniform between
@@ -391,6 +396,9 @@ if want kills; then
 		# back, and kmemleak counts leaks object by object.
 		n=$((n + 1))
 		echo "ok $n # SKIP unreclaimable slab: LG_SLAB=0 (kmemleak checks instead)"
+	elif [ "$kills" -lt 40 ]; then
+		n=$((n + 1))
+		echo "ok $n # SKIP unreclaimable slab (grew by $((slab1 - slab0)) kB): $kills kills are too few to tell two pages a guest from the kernel's own 160 kB of noise"
 	else
 		ok "$([ $((slab1 - slab0)) -lt $((kills * 8)) ] && echo 1 || echo 0)" \
 			"unreclaimable slab grew by $((slab1 - slab0)) kB: less than two pages per guest"
