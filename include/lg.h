@@ -81,6 +81,8 @@ struct lguest_pages {
 	u64 xen_kernel_sp;	/* the stack_switch stack the switcher took */
 	u64 fast_stacks;	/* ... how many times, collected at exit */
 	u64 fast_segbases;	/* FS bases it loaded for set_segment_base */
+	u64 xen_pf_handler;	/* the trap table's #PF entry */
+	u64 fast_faults;	/* #PFs on absent leaves it bounced */
 };
 
 /* The virtual privilege levels (LG_MODE_*, switcher.h) index shadows. */
@@ -523,6 +525,8 @@ u32 lguest_mitigations(void);
 
 /* pgtable/private.c: the host's own slots in every guest root. */
 void lguest_pgtable_init(void);
+/* pgtable/absent.c's leaf for "the guest's PTE is absent", or 0: none. */
+extern u64 lg_absent_leaf;
 bool lguest_slot_reserved(unsigned int slot);
 void lguest_reserved_slots(u64 bitmap[8]);
 int lguest_vcpu_private_init(struct lg_cpu *cpu);

@@ -205,6 +205,12 @@ static void sync_bound(struct lg_zap *z, struct lguest *lg, u64 gpa, u64 b,
 
 				if (!(s & _PAGE_PRESENT))
 					continue;
+				/* An absent leaf stays while its entry is absent. */
+				if (s & LG_PTE_ABSENT) {
+					if (e & _PAGE_PRESENT)
+						lg_leaf_clear(z, leaf, i);
+					continue;
+				}
 				if ((e & (_PAGE_PRESENT | _PAGE_ACCESSED)) !=
 				    (_PAGE_PRESENT | _PAGE_ACCESSED) ||
 				    (e & LG_PTE_ADDR) >> PAGE_SHIFT != gfns[i] ||
@@ -321,11 +327,41 @@ void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va,
 	smp_mb();
 }
 
+/*
+ * The L1 at @gpa may be written in place from now on: the absent leaves
+ * it produced (absent.c) would not hear of it until the resync, so they
+ * go, in every space and mode they can be in.  Under mmu_lock.
+ */
+static void clear_absent(struct lguest *lg, u64 gpa)
+{
+	const struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
+	unsigned int i, n, m;
+
+	for (i = 0; i < 2; i++) {
+		u64 b = p->b[i];
+
+		if ((i == 1 && b == p->b[0]) || (b & LG_PT_LEVEL) != 1 || lg_upper_half(b))
+			continue;
+		for (n = 0; n < lg->nr_pgdirs; n++) {
+			struct lg_pgdir *pd = &lg->pgdirs[n];
+
+			for (m = 0; made_in(p, gpa, 1, pd) && m < LG_NR_MODES; m++) {
+				u64 *leaf = lg_shadow_leaf_table(pd, m, b & LG_PT_VA);
+
+				if (leaf)
+					lg_absent_clear(leaf);
+			}
+		}
+	}
+}
+
 /* shadow.c, under mmu_lock: a kernel write goes through to the table @gpa. */
 void lg_unsync_add(struct lguest *lg, u64 gpa, u64 va)
 {
 	if (!lg->unsync)
 		return;
+	if (lg_absent_leaf)
+		clear_absent(lg, gpa);
 	if (lg->nr_unsync < LG_MAX_UNSYNC) {
 		lg->unsync[lg->nr_unsync].gfn = gpa >> PAGE_SHIFT;
 		lg->unsync[lg->nr_unsync].va = va;
@@ -333,6 +369,22 @@ void lg_unsync_add(struct lguest *lg, u64 gpa, u64 va)
 	/* Past the end it only counts: the resync drops everything. */
 	if (lg->nr_unsync <= LG_MAX_UNSYNC)
 		WRITE_ONCE(lg->nr_unsync, lg->nr_unsync + 1);
+}
+
+/*
+ * Whether the guest may be writing the table at @gpa in place, unseen:
+ * listed since the last resync, or past the list's end.  Under mmu_lock.
+ */
+bool lg_unsync_has(struct lguest *lg, u64 gpa)
+{
+	unsigned int i;
+
+	if (!lg->unsync || lg->nr_unsync > LG_MAX_UNSYNC)
+		return true;
+	for (i = 0; i < lg->nr_unsync; i++)
+		if (lg->unsync[i].gfn == gpa >> PAGE_SHIFT)
+			return true;
+	return false;
 }
 
 /*

@@ -37,6 +37,23 @@
  * ignores.
  */
 #define LG_PTE_LAST	_PAGE_SOFTW2
+/*
+ * An absent leaf (absent.c): the guest's own entry is not present, and
+ * the switcher may tell the guest so without the host.  Present to the
+ * CPU, with reserved address bits; this bit, which the CPU ignores, tells
+ * it from a leaf that maps a page.  lg_absent_leaf is its value, or 0
+ * where the CPU has no reserved address bit to set.
+ */
+#define LG_PTE_ABSENT	_PAGE_SOFTW1
+/* In a leaf table's page->private (pins.c): it may hold absent leaves. */
+#define LG_LEAF_ABSENT	1UL
+
+/* Whether leaf @e maps a page (and holds a reference on its pin). */
+static inline bool lg_leaf_maps(u64 e)
+{
+	return (e & (_PAGE_PRESENT | LG_PTE_ABSENT)) == _PAGE_PRESENT;
+}
+
 /* A leaf's protection key (bits 59-62): meaningful where CR4.PKE is set. */
 #define LG_PTE_PKEY_SHIFT	59
 #define LG_PTE_PKEY	(0xfULL << LG_PTE_PKEY_SHIFT)
@@ -177,11 +194,20 @@ void lg_shadow_zap_all(struct lg_pgdir *pd, struct lguest *lg,
 /* shadow.c: ranges of one address space, or everything the guest has. */
 void lg_zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start, u64 end);
 u64 *lg_shadow_leaf_table(struct lg_pgdir *pd, unsigned int mode, u64 va);
+u64 *lg_shadow_pte(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
+		   u64 va, u64 top);
 void lg_zap_everything(struct lguest *lg, struct lg_zap *z);
 /* coherent.c, for walk.c and shadow.c. */
 void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va,
 		   u64 root);
 void lg_unsync_add(struct lguest *lg, u64 gpa, u64 va);
+bool lg_unsync_has(struct lguest *lg, u64 gpa);
+/* absent.c: absent leaves, made after a fault walk and cleared in bulk. */
+struct lg_walk;
+void lguest_absent_init(void);
+void lg_mark_absent(struct lg_cpu *cpu, struct lg_pgdir *pd, u64 va,
+		    const struct lg_walk *w, u64 seq, unsigned long mni_seq);
+void lg_absent_clear(u64 *leaf);
 /* pgdir.c, for shadow.c: a template entry changed; tell every vroot. */
 void lg_set_template(struct lguest *lg, struct lg_pgdir *pd,
 		     unsigned int mode, unsigned int slot, u64 val);
@@ -201,6 +227,9 @@ struct lg_walk {
 	u8 pkey;		/* the leaf's protection key */
 	u32 error;		/* for LG_WALK_FAULT */
 	u64 top;		/* the PML4 entry it went through */
+	/* LG_WALK_FAULT on a PTE that is not present: its L1, at @l1. */
+	bool absent_pte;
+	u64 l1;
 };
 
 /*

@@ -156,16 +156,28 @@ void lg_pin_put(struct lg_zap *z, u32 gfn)
 		lg_zap_pin(z, page);
 }
 
-/* The reverse map of a leaf table: the gfn each of its entries maps. */
+/*
+ * The reverse map of a leaf table: the gfn each of its entries maps.  It
+ * hangs from the table page's ->private, whose bit 0 (LG_LEAF_ABSENT; the
+ * map is a kmalloc()ed 2 KiB) says the table may hold absent leaves.
+ */
 u32 *lg_leaf_gfns(u64 *leaf)
 {
-	return (u32 *)page_private(virt_to_page(leaf));
+	return (u32 *)(page_private(virt_to_page(leaf)) & ~LG_LEAF_ABSENT);
 }
 
-/* Under mmu_lock: clear entry @i of @leaf, dropping its gfn's reference. */
+/*
+ * Under mmu_lock: clear entry @i of @leaf, dropping its gfn's reference.
+ * An absent leaf (absent.c) holds none, and no CPU keeps a translation
+ * from it: it just goes.
+ */
 void lg_leaf_clear(struct lg_zap *z, u64 *leaf, unsigned int i)
 {
+	u64 e = leaf[i];
+
 	WRITE_ONCE(leaf[i], 0);
+	if (e & LG_PTE_ABSENT)
+		return;
 	z->flush = true;
 	lg_pin_put(z, lg_leaf_gfns(leaf)[i]);
 }

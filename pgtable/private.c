@@ -43,6 +43,7 @@ void lguest_pgtable_init(void)
 
 	for (slot = lg_index(LG_HOLE_START, 4); slot <= lg_index(LG_HOLE_END - 1, 4); slot++)
 		__set_bit(slot, reserved_slots);
+	lguest_absent_init();
 }
 
 bool lguest_slot_reserved(unsigned int slot)

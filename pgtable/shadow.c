@@ -364,8 +364,8 @@ static struct lg_kshare *kshare_for(struct lguest *lg, struct lg_pgdir *pd,
  * PDPT linked), @top the guest's PML4 entry the walk went through.  NULL
  * if the cache ran dry.  Under mmu_lock.
  */
-static u64 *shadow_pte(struct lg_cpu *cpu, struct lg_pgdir *pd,
-		       unsigned int mode, u64 va, u64 top)
+u64 *lg_shadow_pte(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
+		   u64 va, u64 top)
 {
 	unsigned int level, slot = lg_index(va, 4);
 	u64 *table = template(pd, mode, slot);
@@ -513,8 +513,11 @@ static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 			break;
 		}
 		*guest_error = w.error;
-		if (fault)
+		if (fault) {
 			cpu->stats.pf_reflected++;
+			if (w.absent_pte && mode == LG_MODE_USER)
+				lg_mark_absent(cpu, pd, va, &w, seq, mni_seq);
+		}
 		return LG_PF_REFLECT;
 	case LG_WALK_GP:
 		return LG_PF_GP;
@@ -576,7 +579,7 @@ static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 		page = lg->pins[gfn].page;
 	}
 	new |= page_to_phys(page);
-	pte = shadow_pte(cpu, pd, mode, va, w.top);
+	pte = lg_shadow_pte(cpu, pd, mode, va, w.top);
 	if (!pte) {
 		spin_unlock(&lg->mmu_lock);
 		if (pinned)
@@ -588,7 +591,7 @@ static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 		return LG_PF_DEAD;
 	}
 	old = *pte;
-	if ((old & _PAGE_PRESENT) && (old & PTE_PFN_MASK) == (new & PTE_PFN_MASK) &&
+	if (lg_leaf_maps(old) && (old & PTE_PFN_MASK) == (new & PTE_PFN_MASK) &&
 	    lg_leaf_gfns(leaf_of(pte))[leaf_index(pte)] == gfn) {
 		/*
 		 * Another vCPU filled it, or a write upgrades a read.  With no
@@ -619,7 +622,7 @@ static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 		}
 		if (fault)
 			cpu->pf_stuck = 0;
-		if (old & _PAGE_PRESENT) {
+		if (lg_leaf_maps(old)) {
 			/* Another vCPU's TLB may hold the old page: kick. */
 			z.flush = true;
 			lg_pin_put(&z, lg_leaf_gfns(leaf_of(pte))[leaf_index(pte)]);

@@ -202,7 +202,7 @@ static void put_subtree(struct lguest *lg, u64 *table, unsigned int level)
 			continue;
 		if (level > 1)
 			put_subtree(lg, lg_table_of(table[i]), level - 1);
-		else if (lg_pin_unmap(lg, gfns[i]))
+		else if (lg_leaf_maps(table[i]) && lg_pin_unmap(lg, gfns[i]))
 			WRITE_ONCE(table[i], table[i] | LG_PTE_LAST);
 	}
 }

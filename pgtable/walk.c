@@ -68,6 +68,7 @@ enum lg_walk_result lg_walk(struct lg_cpu *cpu, struct lg_pgdir *pd,
 	bool bind = (access & LG_WALK_BIND) && lg->ptinfo;
 
 	access &= ~(LG_PF_PK | LG_WALK_BIND);
+	w->absent_pte = false;
 	/* A 4-level CPU takes #GP, not #PF, in the hole between the halves. */
 	if (!lguest_canonical(va))
 		return LG_WALK_GP;
@@ -102,6 +103,10 @@ restart:
 		}
 		if (!(e & _PAGE_PRESENT)) {
 			w->error = access;
+			/* A PTE: absent.c may say so in the shadow. */
+			w->absent_pte = level == 1;
+			w->l1 = table;
+			w->top = n ? ent[0] : e;
 			return LG_WALK_FAULT;
 		}
 		if (reserved_bits(e, level)) {
@@ -220,7 +225,7 @@ static bool shadow_gpa(struct lg_cpu *cpu, u64 va, u32 access, u64 *gpa)
 		*gpa = (u64)lg_leaf_gfns(leaf)[i] << PAGE_SHIFT;
 	}
 	spin_unlock(&lg->mmu_lock);
-	if (!(e & _PAGE_PRESENT) || ((access & LG_PF_INSTR) && (e & _PAGE_NX)))
+	if (!lg_leaf_maps(e) || ((access & LG_PF_INSTR) && (e & _PAGE_NX)))
 		return false;
 	if (!(access & LG_PF_WRITE))
 		return true;

@@ -34,6 +34,9 @@
 #define CALLEE_MAGIC	0x0123456789abcdefULL
 /* A page the kernel makes user-accessible after user mode has run. */
 #define PF_PAGE		0x3880000	/* XEN_TEST_SCRATCH + 0x80000 */
+/* Pages user mode faults on, which its kernel maps in its #PF handler. */
+#define PF_AREA		0x3900000	/* XEN_TEST_SCRATCH + 0x100000 */
+#define NR_PF		16
 /* Linux's __USER_CS and __USER_DS on x86-64 (Xen's are 0xe033, 0xe02b). */
 #define LINUX_USER_CS	0x33
 #define LINUX_USER_DS	0x2b
@@ -73,7 +76,8 @@ static volatile uint64_t kernel_data[512] __attribute__((aligned(4096)));
 static uint8_t kstack[2 * 4096] __attribute__((aligned(4096)));
 
 extern char xt_user_start[], xt_user_end[], xt_user_after_syscall[], xt_user_after_done[];
-extern char xt_user_touch[];
+extern char xt_user_touch[], xt_user_faults[], xt_user_fault_store[], xt_user_load[];
+void xt_pf_entry(void);
 void xt_enter_user(uint64_t rip, uint64_t rsp);
 void xt_syscall_cb(void);
 void xt_hostile_iret(uint64_t rsp, uint64_t user_rip, uint64_t user_rsp);
@@ -126,6 +130,51 @@ __asm__(
 	"	movabsq $" XSTR(PF_PAGE) ", %rcx\n"
 	"	movq (%rcx), %rax\n"
 	"	movq %rax, %gs:1024\n"
+	"	movq $" XSTR(DONE_CALL) ", %rax\n"
+	"	syscall\n"
+	"	ud2\n"
+	/*
+	 * Write i to page i of PF_AREA, for each of NR_PF pages, with RAX,
+	 * RCX, RDX and R11 holding values of i each store must keep (the
+	 * switcher borrows them when it bounces a fault); a changed one
+	 * counts in user_data[1].  Then DONE_CALL.
+	 */
+	".globl xt_user_faults, xt_user_fault_store\n"
+	"xt_user_faults:\n"
+	"	xorl %r12d, %r12d\n"
+	"	movabsq $" XSTR(PF_AREA) ", %rbx\n"
+	"1:	leaq 0x100(%r12), %rax\n"
+	"	leaq 0x200(%r12), %rcx\n"
+	"	leaq 0x300(%r12), %rdx\n"
+	"	leaq 0x400(%r12), %r11\n"
+	"xt_user_fault_store:\n"
+	"	movq %r12, (%rbx)\n"
+	"	leaq 0x100(%r12), %r13\n"
+	"	cmpq %r13, %rax\n"
+	"	jne 2f\n"
+	"	leaq 0x200(%r12), %r13\n"
+	"	cmpq %r13, %rcx\n"
+	"	jne 2f\n"
+	"	leaq 0x300(%r12), %r13\n"
+	"	cmpq %r13, %rdx\n"
+	"	jne 2f\n"
+	"	leaq 0x400(%r12), %r13\n"
+	"	cmpq %r13, %r11\n"
+	"	je 3f\n"
+	"2:	incq %gs:8\n"
+	"3:	addq $4096, %rbx\n"
+	"	incq %r12\n"
+	"	cmpq $" XSTR(NR_PF) ", %r12\n"
+	"	jb 1b\n"
+	"	movq $" XSTR(DONE_CALL) ", %rax\n"
+	"	syscall\n"
+	"	ud2\n"
+	/* Load from the address in user_data[130] into user_data[131]. */
+	".globl xt_user_load\n"
+	"xt_user_load:\n"
+	"	movq %gs:1040, %rcx\n"
+	"	movq (%rcx), %rax\n"
+	"	movq %rax, %gs:1048\n"
 	"	movq $" XSTR(DONE_CALL) ", %rax\n"
 	"	syscall\n"
 	"	ud2\n"
@@ -224,6 +273,43 @@ __asm__(
 	"	xorl %esi, %esi\n"
 	"	syscall\n"
 	"	popq %rsp\n"
+	"	movl $23, %eax\n"
+	"	syscall\n"
+	"	ud2\n"
+	"\n"
+	/*
+	 * The #PF handler, as Linux's xen_asm_exc_page_fault enters its
+	 * own: the frame (RCX, R11, error code, RIP, CS, RFLAGS, RSP, SS)
+	 * to xt_pf_c(), every register kept, and back by HYPERVISOR_iret
+	 * with RCX and R11 from the frame.
+	 */
+	".globl xt_pf_entry\n"
+	"xt_pf_entry:\n"
+	"	pushq %rax\n"
+	"	pushq %rdx\n"
+	"	pushq %rsi\n"
+	"	pushq %rdi\n"
+	"	pushq %r8\n"
+	"	pushq %r9\n"
+	"	pushq %r10\n"
+	"	leaq 56(%rsp), %rdi\n"
+	"	subq $8, %rsp\n"
+	"	call xt_pf_c\n"
+	"	addq $8, %rsp\n"
+	"	popq %r10\n"
+	"	popq %r9\n"
+	"	popq %r8\n"
+	"	popq %rdi\n"
+	"	popq %rsi\n"
+	"	popq %rdx\n"
+	"	popq %rax\n"
+	"	popq %rcx\n"
+	"	popq %r11\n"
+	"	addq $8, %rsp\n"
+	"	pushq $0\n"
+	"	pushq %rcx\n"
+	"	pushq %r11\n"
+	"	pushq %rax\n"
 	"	movl $23, %eax\n"
 	"	syscall\n"
 	"	ud2\n");
@@ -648,6 +734,205 @@ TEST(fs_bases_set_in_the_switcher)
 TEST(fs_bases_set_in_c)
 {
 	check_fs_bases(_metadata, 0);
+}
+
+/*
+ * A user process's page faults on memory its kernel maps on demand, as
+ * Linux maps a fresh mapping page by page: the #PF handler (xt_pf_entry,
+ * in the trap table as an interrupt gate, masking events as Linux's is)
+ * maps the page CR2 names by mmu_update and returns with
+ * HYPERVISOR_iret.  The user L4 is pinned, so its shadow is coherent
+ * (pgtable/coherent.c): the first fault's walk, in C, finds the PTE absent
+ * and marks every absent PTE of that L1 in the shadow (pgtable/absent.c),
+ * and with fast_switch the switcher bounces the other faults itself.
+ * Either way the kernel sees the same thing: the frame a CPU-and-Xen would
+ * give (RCX, R11, error code "not present, user, write", the store's RIP,
+ * the user's CS with the mask as it was, RFLAGS with the virtual IF, RSP,
+ * SS), CR2 in the vcpu_info, events masked, its own GS base, its stack
+ * less 64 bytes; and user mode finds its registers kept and its stores
+ * done.
+ */
+struct pf_rec {
+	uint64_t frame[8];
+	uint64_t at, cr2, mask, gs;
+};
+
+static struct pf_rec pf_recs[NR_PF + 1];
+static uint64_t pf_count;
+static long pf_map;
+
+void xt_pf_c(const uint64_t *f);
+void xt_pf_c(const uint64_t *f)
+{
+	struct pf_rec *r = &pf_recs[pf_count < NR_PF ? pf_count : NR_PF];
+	uint64_t cr2 = *(volatile uint64_t *)XEN_TEST_VCPU0_CR2;
+	struct mmu_update u = {
+		.ptr = (uint64_t)xen_test_l1e(cr2),
+		.val = (cr2 & PTE_ADDR) | 0x67,	/* P, RW, U, A, D */
+	};
+	unsigned int i;
+
+	for (i = 0; i < 8; i++)
+		r->frame[i] = f[i];
+	r->at = (uint64_t)f;
+	r->cr2 = cr2;
+	r->mask = *xt_mask;
+	r->gs = read_gs0();
+	pf_count++;
+	GUEST_ASSERT(cr2 >= PF_AREA && cr2 < PF_AREA + NR_PF * 4096);
+	pf_map |= xen_hypercall(__HYPERVISOR_mmu_update, (uint64_t)&u, 1, 0, DOMID_SELF, 0);
+}
+
+static struct {
+	long absent, traps, pin;
+	uint64_t got[NR_PF];
+} fault_res;
+
+/* User mode set up, its L4 pinned, PF_AREA absent, the handler in. */
+static void setup_faults(void)
+{
+	struct trap_info ti[2] = {
+		{ .vector = 14, .flags = 4, .cs = FLAT_KERNEL_CS,
+		  .address = (uint64_t)xt_pf_entry },
+	};
+	struct mmuext_op pin = {
+		.cmd = MMUEXT_PIN_L4_TABLE, .arg1.mfn = XEN_TEST_SCRATCH >> 12,
+	};
+	unsigned int i;
+
+	setup_user_mode((uint64_t)kstack + sizeof(kstack));
+	for (i = 0; i < NR_PF; i++) {
+		struct mmu_update u = {
+			.ptr = (uint64_t)xen_test_l1e(PF_AREA + i * 4096), .val = 0,
+		};
+
+		fault_res.absent |= xen_hypercall(__HYPERVISOR_mmu_update, (uint64_t)&u,
+						  1, 0, DOMID_SELF, 0);
+	}
+	fault_res.traps = HYPERVISOR_set_trap_table(ti);
+	fault_res.pin = xen_hypercall(__HYPERVISOR_mmuext_op, (uint64_t)&pin, 1, 0,
+				      DOMID_SELF, 0);
+}
+
+static void guest_faults(void)
+{
+	unsigned int i;
+
+	setup_faults();
+	xt_enter_user((uint64_t)xt_user_faults, (uint64_t)user_stack + sizeof(user_stack));
+	for (i = 0; i < NR_PF; i++)
+		fault_res.got[i] = *(volatile uint64_t *)(PF_AREA + i * 4096UL);
+}
+
+static void check_faults(struct __test_metadata *_metadata, int fast)
+{
+	uint64_t ktop = ((uint64_t)kstack + sizeof(kstack)) & ~15ULL;
+	struct lguest_vcpu_stats st;
+	struct xen_test_vm *t;
+	unsigned int i;
+
+	t = run_to_done(_metadata, guest_faults, fast, &st);
+	typeof(fault_res) *r = xen_test_hva(t, &fault_res);
+	const struct pf_rec *rec = xen_test_hva(t, pf_recs);
+	const volatile uint64_t *ud = xen_test_hva(t, user_data);
+
+	EXPECT_EQ(0, r->absent);
+	EXPECT_EQ(0, r->traps);
+	EXPECT_EQ(0, r->pin);
+	EXPECT_EQ(0, *(long *)xen_test_hva(t, &pf_map));
+	EXPECT_EQ(NR_PF, *(uint64_t *)xen_test_hva(t, &pf_count));
+	EXPECT_EQ(0, ud[1]);
+	for (i = 0; i < NR_PF; i++) {
+		const struct pf_rec *c = &rec[i];
+
+		EXPECT_EQ(i, r->got[i]);
+		EXPECT_EQ(PF_AREA + i * 4096, c->cr2);
+		EXPECT_EQ(0x200 + i, c->frame[0]);
+		EXPECT_EQ(0x400 + i, c->frame[1]);
+		/* Not present, a write, from user mode. */
+		EXPECT_EQ(6, c->frame[2]);
+		EXPECT_EQ((uint64_t)xt_user_fault_store, c->frame[3]);
+		/* The user's CS, events unmasked before; IF the virtual one. */
+		EXPECT_EQ(0xe033ULL, c->frame[4]);
+		EXPECT_EQ(0x200, c->frame[5] & 0x200);
+		EXPECT_EQ((uint64_t)user_stack + sizeof(user_stack), c->frame[6]);
+		EXPECT_EQ(0xe02bULL, c->frame[7]);
+		EXPECT_EQ(ktop - 64, c->at);
+		EXPECT_EQ(1, c->mask);
+		EXPECT_EQ(KERNEL_GS_MAGIC, c->gs);
+	}
+	/* Each a trap delivered, whichever way it went. */
+	EXPECT_EQ(NR_PF, st.pf_reflected);
+	if (fast) {
+		/* The first walk marks the L1's absent PTEs, then no exit. */
+		EXPECT_EQ(NR_PF, st.absent_marked);
+		EXPECT_EQ(NR_PF - 1, st.fast_faults);
+	} else {
+		EXPECT_EQ(0, st.absent_marked);
+		EXPECT_EQ(0, st.fast_faults);
+	}
+	xen_test_vm_free(t);
+}
+
+TEST(user_page_faults_in_the_switcher)
+{
+	check_faults(_metadata, 1);
+}
+
+TEST(user_page_faults_in_c)
+{
+	check_faults(_metadata, 0);
+}
+
+/*
+ * An L1 the kernel writes in place (pinned, read-only to it: the write
+ * traps once and the table is unsync until the next flush) loses its
+ * absent leaves at that first write: the PTE it makes present is used at
+ * once, with no fault, as on a CPU (which caches no absent entry).  A
+ * stale absent leaf would have the switcher bounce a fault on a present
+ * PTE to the kernel: the handler would count a second fault.
+ */
+static struct {
+	long table_ro;
+	uint64_t loaded;
+} in_place_res;
+
+static void guest_absent_written_in_place(void)
+{
+	volatile uint64_t *l1 = xen_test_l1e(PF_AREA);
+	uint64_t t = (uint64_t)l1 & PTE_ADDR;
+	volatile uint64_t *ud = user_data;
+
+	/* Its page keeps what it holds while it is not mapped. */
+	*(volatile uint64_t *)(PF_AREA + 0x5000UL) = 0x5eed;
+	setup_faults();
+	ud[130] = PF_AREA;
+	xt_enter_user((uint64_t)xt_user_load, (uint64_t)user_stack + sizeof(user_stack));
+	in_place_res.table_ro = xen_hypercall(__HYPERVISOR_update_va_mapping, t,
+					      t | 0x1 | 0x20, UVMF_INVLPG, 0, 0);
+	l1[5] = (PF_AREA + 0x5000) | 0x67;
+	ud[130] = PF_AREA + 0x5000;
+	xt_enter_user((uint64_t)xt_user_load, (uint64_t)user_stack + sizeof(user_stack));
+	in_place_res.loaded = ud[131];
+}
+
+TEST(absent_leaves_go_when_their_l1_is_written_in_place)
+{
+	struct lguest_vcpu_stats st;
+	struct xen_test_vm *t;
+
+	t = run_to_done(_metadata, guest_absent_written_in_place, 1, &st);
+	typeof(in_place_res) *r = xen_test_hva(t, &in_place_res);
+
+	EXPECT_EQ(0, *(long *)xen_test_hva(t, &pf_map));
+	EXPECT_EQ(0, r->table_ro);
+	EXPECT_EQ(0x5eed, r->loaded);
+	/* The first load's fault, through C, marked the L1's PTEs... */
+	EXPECT_EQ(NR_PF, st.absent_marked);
+	/* ... and the second load found its PTE, not a stale leaf. */
+	EXPECT_EQ(1, *(uint64_t *)xen_test_hva(t, &pf_count));
+	EXPECT_EQ(0, st.fast_faults);
+	xen_test_vm_free(t);
 }
 
 /*

@@ -228,7 +228,7 @@ static void copy_out_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 	cpu->cr2 = pages->cr2;
 	/* The switcher may have changed modes by itself, and counted. */
 	if (pages->fast_syscalls | pages->fast_returns | pages->fast_stacks |
-	    pages->fast_segbases) {
+	    pages->fast_segbases | pages->fast_faults) {
 		unsigned int was = cpu->mode;
 
 		cpu->mode = pages->guest_mode;
@@ -240,6 +240,7 @@ static void copy_out_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 		pages->fast_returns = 0;
 		pages->fast_stacks = 0;
 		pages->fast_segbases = 0;
+		pages->fast_faults = 0;
 	}
 }
 
@@ -456,6 +457,8 @@ int lguest_switcher_init(void)
 	BUILD_BUG_ON(offsetof(struct lguest_pages, xen_kernel_sp) != LGP_XEN_KERNEL_SP);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, fast_stacks) != LGP_FAST_STACKS);
 	BUILD_BUG_ON(offsetof(struct lguest_pages, fast_segbases) != LGP_FAST_SEGBASES);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, xen_pf_handler) != LGP_XEN_PF_HANDLER);
+	BUILD_BUG_ON(offsetof(struct lguest_pages, fast_faults) != LGP_FAST_FAULTS);
 	/* The syscall stack lies above all of it. */
 	BUILD_BUG_ON(sizeof(struct lguest_pages) + 256 > LGP_SYSCALL_STACK);
 	BUILD_BUG_ON(offsetof(struct lg_switcher_data, mc_pending) != LGS_MC_PENDING);

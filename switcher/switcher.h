@@ -139,6 +139,8 @@
 #define LGP_XEN_KERNEL_SP	0x1d0
 #define LGP_FAST_STACKS		0x1d8
 #define LGP_FAST_SEGBASES	0x1e0
+#define LGP_XEN_PF_HANDLER	0x1e8
+#define LGP_FAST_FAULTS		0x1f0
 
 /*
  * What the switcher may do without the host's C code (the direct switch):
@@ -163,6 +165,12 @@
  * promises no pending virtual interrupt.
  */
 #define LG_FAST_XEN_HCALL	0x10
+/*
+ * And bounce a #PF on an absent leaf (pgtable/absent.c) from user mode to
+ * the kernel's handler; promises what LG_FAST_XEN_SYSCALL does, a vetted
+ * handler that masks events, and is offered only with it.
+ */
+#define LG_FAST_XEN_PF		0x20
 
 /*
  * What those paths need of Xen's ABI (checked against its headers in
@@ -180,6 +188,17 @@
 #define LG_XEN_VI_PENDING	0
 #define LG_XEN_VI_MASK		1
 #define LG_XEN_FRAME_SIZE	56
+/*
+ * An exception's frame has the error code too; vcpu_info holds CR2 for
+ * Linux; the #PF error code bits: Reserved (the CPU's, on an absent
+ * leaf), and those the guest sees: User, and Write and Fetch as the CPU
+ * reported them.
+ */
+#define LG_XEN_PF_FRAME_SIZE	64
+#define LG_XEN_VI_CR2		16
+#define LG_XEN_PF_RSVD		0x08
+#define LG_XEN_PF_USER		0x04
+#define LG_XEN_PF_KEEP		0x12
 
 /* struct lguest_data, as the switcher reads it at LG_DATA_VA. */
 #define LGD_IRQ_ENABLED		0x00

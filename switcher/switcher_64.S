@@ -613,6 +613,22 @@ lg_return_to_user:
 .endm
 
 /*
+ * The event mask as a bounce frame records it: in %rax, 1 or 0 shifted to
+ * CS's bits 32-39, and IF set in \flags (clear on entry) if it is 0.
+ * Clobbers \vi.
+ */
+.macro LG_XEN_FRAME_MASK flags:req, vi:req
+	movq	CUR(LGP_XEN_VI), \vi
+	movzbl	LG_XEN_VI_MASK(\vi), %eax
+	testl	%eax, %eax
+	setnz	%al
+	jnz	.Lmasked_\@
+	orq	$X86_EFLAGS_IF, \flags
+.Lmasked_\@:
+	shlq	$32, %rax
+.endm
+
+/*
  * The guest's GS base and the other mode's trade places, as `swapgs`
  * would (Xen's toggle_guest_mode()).  Clobbers RAX, RBX, RCX, RDX.
  */
@@ -636,17 +652,10 @@ lg_xen_syscall:
 	LG_XEN_FAST_ENTER
 	movq	CUR(LGP_KERNEL_CR3), %rax
 	movq	%rax, %cr3
-	movq	CUR(LGP_XEN_VI), %rdx
-	movzbl	LG_XEN_VI_MASK(%rdx), %eax
-	testl	%eax, %eax
-	setnz	%al
 	movq	%r11, %rbx
 	andq	$LG_RFLAGS_KEEP, %rbx
 	orq	$X86_EFLAGS_FIXED, %rbx
-	testl	%eax, %eax
-	jnz	1f
-	orq	$X86_EFLAGS_IF, %rbx
-1:	shlq	$32, %rax
+	LG_XEN_FRAME_MASK %rbx, %rdx
 	orq	$LG_SEL_CS64, %rax
 	movq	CUR(LGP_XEN_FRAME), %rdx
 	ASM_STAC
@@ -877,6 +886,8 @@ SYM_CODE_START_NOALIGN(lg_trap_stubs)
 	pushq	$vector
 	.if vector == 1 || vector == 2 || vector == 8 || vector == 18
 	jmp	lg_exit_ist
+	.elseif vector == 14
+	jmp	lg_exit_pf
 	.else
 	jmp	lg_exit_common
 	.endif
@@ -903,6 +914,98 @@ SYM_CODE_START_NOALIGN(lg_exit_ist)
 	leaq	CUR(LGP_TRAPNUM), %rsp
 	jmp	lg_exit_guest
 SYM_CODE_END(lg_exit_ist)
+
+/*
+ * A #PF.  One from guest user mode on an absent leaf (pgtable/absent.c:
+ * the error code has Reserved, which no other leaf of ours can produce)
+ * is the guest kernel's own, and if C allowed it (LG_FAST_XEN_PF) it goes
+ * there from here, as xen/traps.c's lg_xen_bounce() would send it: into
+ * the kernel's L4, a frame of RCX, R11, the error code, RIP, CS (the event
+ * mask as it was in bits 32-39), RFLAGS (IF the mask's inverse), RSP and
+ * SS, a word below where a system call's frame goes, CR2 in the vcpu_info
+ * (Linux reads it there), events masked, the kernel's GS base, and on to
+ * the trap table's handler.  The guest sees the error code its own walk
+ * would give: not present, user, write and fetch as the CPU reported.
+ * Until the last write to the frame nothing the guest can see has
+ * changed; a fault on it (lg_trap_in_switcher) goes back to the trap
+ * frame, CR2 as it was, and exits as below.  Anything else exits.
+ */
+SYM_CODE_START_NOALIGN(lg_exit_pf)
+	FROM_GUEST_OR lg_trap_in_switcher
+	testq	$LG_FAST_XEN_PF, CUR(LGP_FAST)
+	jz	lg_exit_guest
+	testb	$LG_XEN_PF_RSVD, CUR(LGP_ERRCODE)
+	jz	lg_exit_guest
+	LG_XEN_FAST_ENTER
+	movq	%cr2, %rax
+	movq	%rax, CUR(LGP_CR2)
+	/*
+	 * The system call's frame [F, F + 56) was vetted (xen/fast.c, or
+	 * lg_xen_stack_switch): F is a 16-aligned T less 56.  Ours, [F - 8,
+	 * F + 56), is T - 64 up: it ends where that one does, and since T is
+	 * a multiple of 16 it starts at or above the hole's end (or zero)
+	 * exactly when F does, so it is as canonical and clear of the hole.
+	 */
+	movq	CUR(LGP_XEN_FRAME), %rdx
+	subq	$(LG_XEN_PF_FRAME_SIZE - LG_XEN_FRAME_SIZE), %rdx
+	movq	CUR(LGP_KERNEL_CR3), %rax
+	movq	%rax, %cr3
+	movq	CUR(LGP_RFLAGS), %r11
+	andq	$~X86_EFLAGS_IF, %r11
+	LG_XEN_FRAME_MASK %r11, %rcx
+	movzwl	CUR(LGP_CS), %ebx
+	orq	%rbx, %rax
+	movq	CUR(LGP_ERRCODE), %rcx
+	andl	$LG_XEN_PF_KEEP, %ecx
+	orl	$LG_XEN_PF_USER, %ecx
+	ASM_STAC
+.Lxen_pf_frame_start:
+	movq	%rcx, 16(%rdx)
+	movq	CUR(LGP_TMP + 8), %rcx
+	movq	%rcx, 0(%rdx)
+	movq	CUR(LGP_TMP + 32), %rcx
+	movq	%rcx, 8(%rdx)
+	movq	CUR(LGP_RIP), %rcx
+	movq	%rcx, 24(%rdx)
+	movq	%rax, 32(%rdx)
+	movq	%r11, 40(%rdx)
+	movq	CUR(LGP_RSP), %rcx
+	movq	%rcx, 48(%rdx)
+	movzwl	CUR(LGP_SS), %ecx
+	movq	%rcx, 56(%rdx)
+.Lxen_pf_frame_end:
+	ASM_CLAC
+	movq	CUR(LGP_XEN_VI), %rcx
+	movq	CUR(LGP_CR2), %rax
+	movq	%rax, LG_XEN_VI_CR2(%rcx)
+	movb	$1, LG_XEN_VI_MASK(%rcx)
+	LG_XEN_SWAP_GS
+	movq	$LG_MODE_KERNEL, CUR(LGP_GUEST_MODE)
+	incq	CUR(LGP_FAST_FAULTS)
+	/* Into the handler with the flags less TF, DF and RF, as C would. */
+	movq	CUR(LGP_RFLAGS), %rbx
+	andq	$(LG_RFLAGS_KEEP & ~(X86_EFLAGS_TF | X86_EFLAGS_DF | X86_EFLAGS_RF)), %rbx
+	orq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED), %rbx
+	movq	CUR(LGP_XEN_FRAME), %rax
+	subq	$(LG_XEN_PF_FRAME_SIZE - LG_XEN_FRAME_SIZE), %rax
+	pushq	$LG_SEL_DS
+	pushq	%rax
+	pushq	%rbx
+	pushq	$LG_SEL_CS64
+	pushq	CUR(LGP_XEN_PF_HANDLER)
+	LG_GIVE_BACK
+	LG_CLEAR_CPU_BUFFERS
+	iretq
+
+/* The way out, given up or on a fault: the trap frame as it came, CR2 too. */
+lg_xen_pf_to_c:
+	ASM_CLAC
+	movq	CUR(LGP_CR2), %rax
+	movq	%rax, %cr2
+	LG_GIVE_BACK
+	movq	CUR(LGP_SCRATCH), %rsp
+	jmp	lg_exit_guest
+SYM_CODE_END(lg_exit_pf)
 
 /*
  * Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS.  From CPL3 it is the
@@ -1076,6 +1179,7 @@ SYM_CODE_START_NOALIGN(lg_trap_in_switcher)
 	movq	32(%rsp), %rax
 	LG_FIXUP .Lxen_frame_start, .Lxen_frame_end, lg_xen_to_c
 	LG_FIXUP .Lxen_ctx_start, .Lxen_ctx_end, lg_xen_to_c
+	LG_FIXUP .Lxen_pf_frame_start, .Lxen_pf_frame_end, lg_xen_pf_to_c
 	jmp	5b
 .Lfixed:
 	movq	%rdx, 32(%rsp)

@@ -56,11 +56,22 @@
  * base, which the exit reads back as after any run; anything else, and
  * the other segments, are C's.
  *
+ * One exception goes the same way as a system call: a #PF from user mode
+ * on a leaf that says the guest's PTE is absent (pgtable/absent.c), which
+ * the guest kernel must hear of however the shadow stands.  Xen forwards
+ * that fault from its entry code; through C it was a world switch and a
+ * walk of the guest's tables for an answer the shadow already had, on
+ * every page a Linux process touched first.  The switcher bounces it to
+ * the trap table's handler, a word below where a system call's frame
+ * goes (the error code), with CR2 in the vcpu_info.
+ *
  * After the exit, lg_xen_fast_exit() learns what the switcher did: the
  * GS bases, the stack, and if the mode it left the guest in is not the
  * one it entered, the two spaces trade places.
  */
 #include <linux/mm.h>
+#include <asm/trap_pf.h>
+#include <asm/trapnr.h>
 #include <asm/xen/interface.h>
 #include <xen/interface/callback.h>
 #include "xen.h"
@@ -77,6 +88,24 @@ static struct page *vcpu_info_page(struct lg_cpu *cpu)
 	if (xc->vi != &xc->spare_vi)
 		return x->shared_page;
 	return NULL;
+}
+
+/*
+ * A #PF on an absent leaf (pgtable/absent.c) from user mode goes the way
+ * a system call does, to the same stack with one word more (the switcher
+ * vets that word), if the trap table has a handler for it that masks
+ * events, as Linux's does (an interrupt gate): with events left on, one
+ * pending would have to be delivered at once, which is C's.
+ */
+static u64 pf_entry(struct lg_cpu *cpu, struct lguest_pages *pages)
+{
+	const struct lg_xen_trap *t = &lg_xen_cpu(cpu)->traps[X86_TRAP_PF];
+
+	if (!lg_absent_leaf || !t->address || !lg_xen_guest_va_ok(t->address) ||
+	    !(t->flags & LG_XEN_TI_MASK))
+		return 0;
+	pages->xen_pf_handler = t->address;
+	return LG_FAST_XEN_PF;
 }
 
 /*
@@ -132,6 +161,7 @@ u64 lg_xen_fast_entry(struct lg_cpu *cpu, struct lguest_pages *pages, u64 pcid)
 			pages->xen_frame = frame;
 			pages->xen_callback = xc->callback[CALLBACKTYPE_syscall];
 			fast |= LG_FAST_XEN_SYSCALL;
+			fast |= pf_entry(cpu, pages);
 		}
 	}
 
@@ -177,6 +207,10 @@ void lg_xen_fast_exit(struct lg_cpu *cpu, struct lguest_pages *pages,
 	count_fast(cpu, __HYPERVISOR_stack_switch, pages->fast_stacks);
 	count_fast(cpu, __HYPERVISOR_set_segment_base, pages->fast_segbases);
 	count_fast(cpu, __HYPERVISOR_iret, pages->fast_returns);
+	cpu->stats.fast_faults += pages->fast_faults;
+	cpu->stats.bounces += pages->fast_faults;
+	cpu->stats.traps_delivered += pages->fast_faults;
+	cpu->stats.pf_reflected += pages->fast_faults;
 	xc->gs_inactive = pages->xen_gs_inactive;
 	if (cpu->mode != was_mode) {
 		lguest_swap_pgdirs(cpu);
@@ -201,5 +235,8 @@ static void __maybe_unused fast_abi_checks(void)
 	BUILD_BUG_ON(VGCF_in_syscall != LG_XEN_IN_SYSCALL);
 	BUILD_BUG_ON(offsetof(struct vcpu_info, evtchn_upcall_pending) != LG_XEN_VI_PENDING);
 	BUILD_BUG_ON(offsetof(struct vcpu_info, evtchn_upcall_mask) != LG_XEN_VI_MASK);
+	BUILD_BUG_ON(offsetof(struct vcpu_info, arch.cr2) != LG_XEN_VI_CR2);
+	BUILD_BUG_ON(X86_PF_RSVD != LG_XEN_PF_RSVD || X86_PF_USER != LG_XEN_PF_USER ||
+		     (X86_PF_WRITE | X86_PF_INSTR) != LG_XEN_PF_KEEP);
 	BUILD_BUG_ON(FLAT_USER_CS64 != LG_SEL_CS64 || FLAT_USER_SS64 != LG_SEL_DS);
 }

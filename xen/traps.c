@@ -28,10 +28,6 @@
 #include "xen.h"
 #include "switcher.h"
 
-/* Xen's trap_info flags: the DPL `int n` needs, and "mask events". */
-#define TI_DPL(f)	((f) & 3)
-#define TI_MASK		4
-
 /*
  * Write a bounce frame and enter the guest kernel at @handler.  @mask: set
  * the event mask (an interrupt gate, or a callback that asked for it).
@@ -141,7 +137,7 @@ static void inject(struct lg_cpu *cpu, unsigned int vector, bool has_error)
 			   cpu->regs.rip, cpu->regs.errcode);
 		return;
 	}
-	if (lg_xen_bounce(cpu, t->address, has_error, t->flags & TI_MASK))
+	if (lg_xen_bounce(cpu, t->address, has_error, t->flags & LG_XEN_TI_MASK))
 		cpu->stats.traps_delivered++;
 }
 
@@ -159,7 +155,7 @@ static void software_interrupt(struct lg_cpu *cpu, unsigned int vector,
 	struct lg_xen_trap *t = &lg_xen_cpu(cpu)->traps[vector];
 	unsigned int cpl = cpu->mode == LG_MODE_USER ? 3 : 1;
 
-	if (t->address && TI_DPL(t->flags) >= cpl) {
+	if (t->address && LG_XEN_TI_DPL(t->flags) >= cpl) {
 		inject(cpu, vector, false);
 		return;
 	}

@@ -89,8 +89,12 @@ struct lg_xen {
 /* What set_trap_table() records for one vector (Xen's struct trap_info). */
 struct lg_xen_trap {
 	u64 address;		/* 0: none */
-	u8 flags;		/* DPL in bits 0-1, 4: mask events */
+	u8 flags;		/* DPL in bits 0-1, LG_XEN_TI_MASK */
 };
+
+/* Xen's trap_info flags: the DPL `int n` needs, and "mask events". */
+#define LG_XEN_TI_DPL(f)	((f) & 3)
+#define LG_XEN_TI_MASK		4
 
 /* Callbacks (CALLBACKOP_register) lguest keeps: Xen's CALLBACKTYPE_*. */
 #define LG_XEN_CALLBACKS	8

@@ -240,6 +240,9 @@ struct lguest_vcpu_stats {
 	__u64 tables_recycled;
 	/* Xen PV hypercalls other than iret done inside the switcher. */
 	__u64 fast_hcalls;
+	/* Absent leaves made (pgtable/absent.c), and faults on them the switcher delivered. */
+	__u64 absent_marked;
+	__u64 fast_faults;
 };
 
 struct lguest_req_stats {
