@@ -111,10 +111,10 @@ static bool read_absent(struct lguest *lg, u64 l1, unsigned int first, u64 *abse
 /*
  * A fault walk of (@pd, user mode) for @va found its PTE absent, in the
  * L1 @w->l1 that it bound; @seq and @mni_seq were read before it.  Mark
- * that L1's absent entries in the leaf table for @va, where the shadow
- * has nothing.  Nothing is marked if anything changed since the walk, if
- * the guest may write the L1 in place, or if memory runs short: the
- * fault is delivered all the same.
+ * the absent entries of that L1's block around @va in the leaf table for
+ * @va, where the shadow has nothing.  Nothing is marked if anything
+ * changed since the walk, if the guest may write the L1 in place, or if
+ * memory runs short: the fault is delivered all the same.
  */
 void lg_mark_absent(struct lg_cpu *cpu, struct lg_pgdir *pd, u64 va,
 		    const struct lg_walk *w, u64 seq, unsigned long mni_seq)
@@ -136,7 +136,7 @@ void lg_mark_absent(struct lg_cpu *cpu, struct lg_pgdir *pd, u64 va,
 	pte = lg_shadow_pte(cpu, pd, LG_MODE_USER, va, w->top);
 	if (!pte)
 		goto out;
-	leaf = (u64 *)((unsigned long)pte & PAGE_MASK);
+	leaf = lg_leaf_of(pte);
 	for (i = first; absent; i++, absent >>= 1) {
 		if ((absent & 1) && !leaf[i]) {
 			lg_set_entry(leaf, i, lg_absent_leaf);

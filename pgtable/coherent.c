@@ -329,13 +329,13 @@ void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va,
 
 /*
  * The L1 at @gpa may be written in place from now on: the absent leaves
- * it produced (absent.c) would not hear of it until the resync, so they
- * go, in every space and mode they can be in.  Under mmu_lock.
+ * it produced (absent.c, user mode only) would not hear of it until the
+ * resync, so they go, in every space they can be in.  Under mmu_lock.
  */
 static void clear_absent(struct lguest *lg, u64 gpa)
 {
 	const struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
-	unsigned int i, n, m;
+	unsigned int i, n;
 
 	for (i = 0; i < 2; i++) {
 		u64 b = p->b[i];
@@ -344,13 +344,13 @@ static void clear_absent(struct lguest *lg, u64 gpa)
 			continue;
 		for (n = 0; n < lg->nr_pgdirs; n++) {
 			struct lg_pgdir *pd = &lg->pgdirs[n];
+			u64 *leaf;
 
-			for (m = 0; made_in(p, gpa, 1, pd) && m < LG_NR_MODES; m++) {
-				u64 *leaf = lg_shadow_leaf_table(pd, m, b & LG_PT_VA);
-
-				if (leaf)
-					lg_absent_clear(leaf);
-			}
+			if (!made_in(p, gpa, 1, pd))
+				continue;
+			leaf = lg_shadow_leaf_table(pd, LG_MODE_USER, b & LG_PT_VA);
+			if (leaf)
+				lg_absent_clear(leaf);
 		}
 	}
 }

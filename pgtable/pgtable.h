@@ -48,6 +48,12 @@
 /* In a leaf table's page->private (pins.c): it may hold absent leaves. */
 #define LG_LEAF_ABSENT	1UL
 
+/* The leaf table that holds the shadow PTE @pte. */
+static inline u64 *lg_leaf_of(u64 *pte)
+{
+	return (u64 *)((unsigned long)pte & PAGE_MASK);
+}
+
 /* Whether leaf @e maps a page (and holds a reference on its pin). */
 static inline bool lg_leaf_maps(u64 e)
 {

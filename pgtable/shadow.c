@@ -326,11 +326,6 @@ long lguest_flush_tlb(struct lg_cpu *cpu, u64 gcr3)
 }
 
 /* The leaf table a shadow PTE lies in, and its index there. */
-static u64 *leaf_of(u64 *pte)
-{
-	return (u64 *)((unsigned long)pte & PAGE_MASK);
-}
-
 static unsigned int leaf_index(u64 *pte)
 {
 	return ((unsigned long)pte & ~PAGE_MASK) / sizeof(u64);
@@ -592,7 +587,7 @@ static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 	}
 	old = *pte;
 	if (lg_leaf_maps(old) && (old & PTE_PFN_MASK) == (new & PTE_PFN_MASK) &&
-	    lg_leaf_gfns(leaf_of(pte))[leaf_index(pte)] == gfn) {
+	    lg_leaf_gfns(lg_leaf_of(pte))[leaf_index(pte)] == gfn) {
 		/*
 		 * Another vCPU filled it, or a write upgrades a read.  With no
 		 * invalidation since our walk, what it allowed still holds.
@@ -625,11 +620,11 @@ static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 		if (lg_leaf_maps(old)) {
 			/* Another vCPU's TLB may hold the old page: kick. */
 			z.flush = true;
-			lg_pin_put(&z, lg_leaf_gfns(leaf_of(pte))[leaf_index(pte)]);
+			lg_pin_put(&z, lg_leaf_gfns(lg_leaf_of(pte))[leaf_index(pte)]);
 		}
-		lg_leaf_gfns(leaf_of(pte))[leaf_index(pte)] = gfn;
+		lg_leaf_gfns(lg_leaf_of(pte))[leaf_index(pte)] = gfn;
 	}
-	lg_set_entry(leaf_of(pte), leaf_index(pte), new);
+	lg_set_entry(lg_leaf_of(pte), leaf_index(pte), new);
 	/* A write the guest's tables do not show us: resync it (coherent.c). */
 	if (in_place)
 		lg_unsync_add(lg, w.gpa, va);

@@ -104,9 +104,11 @@ restart:
 		if (!(e & _PAGE_PRESENT)) {
 			w->error = access;
 			/* A PTE: absent.c may say so in the shadow. */
-			w->absent_pte = level == 1;
-			w->l1 = table;
-			w->top = n ? ent[0] : e;
+			if (level == 1) {
+				w->absent_pte = true;
+				w->l1 = table;
+				w->top = ent[0];
+			}
 			return LG_WALK_FAULT;
 		}
 		if (reserved_bits(e, level)) {

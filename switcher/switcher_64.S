@@ -936,6 +936,8 @@ SYM_CODE_START_NOALIGN(lg_exit_pf)
 	jz	lg_exit_guest
 	testb	$LG_XEN_PF_RSVD, CUR(LGP_ERRCODE)
 	jz	lg_exit_guest
+	cmpq	$LG_MODE_USER, CUR(LGP_GUEST_MODE)
+	jne	lg_exit_guest
 	LG_XEN_FAST_ENTER
 	movq	%cr2, %rax
 	movq	%rax, CUR(LGP_CR2)

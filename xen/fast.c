@@ -92,10 +92,11 @@ static struct page *vcpu_info_page(struct lg_cpu *cpu)
 
 /*
  * A #PF on an absent leaf (pgtable/absent.c) from user mode goes the way
- * a system call does, to the same stack with one word more (the switcher
- * vets that word), if the trap table has a handler for it that masks
- * events, as Linux's does (an interrupt gate): with events left on, one
- * pending would have to be delivered at once, which is C's.
+ * a system call does, to the same stack with one word more (lg_exit_pf
+ * says why the system call's vetting covers it), if the trap table has a
+ * handler for it that masks events, as Linux's does (an interrupt gate):
+ * with events left on, one pending would have to be delivered at once,
+ * which is C's.
  */
 static u64 pf_entry(struct lg_cpu *cpu, struct lguest_pages *pages)
 {
