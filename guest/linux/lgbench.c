@@ -8,7 +8,7 @@
  *	runs the same binary natively in the test VM ("native") and, from the
  *	initramfs' /init, inside Debian's kernel under lguest ("guest").
  *
- *   lgbench smp [-t MS] [-r N] WHERE
+ *   lgbench smp [-p] [-t MS] [-r N] WHERE
  *	Throughput on 1, 2 and 4 CPUs (as many as there are, up to 4): that
  *	many processes, each pinned to a CPU of its own, run a loop for MS
  *	milliseconds at once, and their rates add up; each count is
@@ -20,7 +20,10 @@
  *	the pipe round trip between processes on CPUs 0 and 1, whose every
  *	wake-up is an IPI to a CPU that went idle, beside the same two on
  *	CPU 0: the guest's IPI, two per round trip.  One line
- *	"LGBENCH_SMP_JSON {...}" has it all.
+ *	"LGBENCH_SMP_JSON {...}" has it all.  With -p only the pipe round
+ *	trips run: tools/xen-bench times them under -icount too, where
+ *	the throughput loops mean nothing (single-threaded TCG runs one CPU
+ *	at a time, so their rates cannot add up).
  *
  *   lgbench stamp [-m LABEL=TEXT]... -- CMD [ARG]...
  *	Runs CMD with its output through a pipe, copies that output line by
@@ -352,7 +355,7 @@ static double ping_pong(int cpu, unsigned long long target)
 	return per_op(&l);
 }
 
-static int smp(const char *where, unsigned long ms, int repeats)
+static int smp(const char *where, unsigned long ms, int repeats, int pipe_only)
 {
 	static const int counts[] = { 1, 2, 4 };
 	unsigned long long target = ms * 1000000ULL;
@@ -374,7 +377,8 @@ static int smp(const char *where, unsigned long ms, int repeats)
 			where, online, ms, repeats);
 	for (k = 0; k < NR_LOOPS; k++) {
 		l = &loops[k];
-		if (strcmp(l->key, "getpid") && strcmp(l->key, "fault"))
+		if (pipe_only ||
+		    (strcmp(l->key, "getpid") && strcmp(l->key, "fault")))
 			continue;
 		len += snprintf(json + len, sizeof(json) - len, ", \"%s\": {", l->key);
 		sep = 0;
@@ -463,7 +467,7 @@ static void stamp_line(char *line, size_t len, unsigned long long t)
 static int print_usage(void)
 {
 	fprintf(stderr, "usage: lgbench [-t MS] WHERE\n"
-		"       lgbench smp [-t MS] [-r N] WHERE\n"
+		"       lgbench smp [-p] [-t MS] [-r N] WHERE\n"
 		"       lgbench stamp [-m LABEL=TEXT]... -- CMD [ARG]...\n");
 	return 2;
 }
@@ -550,6 +554,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	int repeats = 5, is_smp = argc > 1 && !strcmp(argv[1], "smp");
+	int pipe_only = 0;
 
 	if (argc > 1 && !strcmp(argv[1], "stamp"))
 		return stamp(argc - 1, argv + 1);
@@ -557,11 +562,13 @@ int main(int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	while ((opt = getopt(argc, argv, "+t:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "+t:r:p")) != -1) {
 		if (opt == 't')
 			ms = strtoul(optarg, NULL, 0);
 		else if (opt == 'r' && is_smp)
 			repeats = atoi(optarg);
+		else if (opt == 'p' && is_smp)
+			pipe_only = 1;
 		else
 			return print_usage();
 	}
@@ -569,5 +576,6 @@ int main(int argc, char **argv)
 		return print_usage();
 	/* If the echo child dies, a write fails and says so (die()). */
 	signal(SIGPIPE, SIG_IGN);
-	return is_smp ? smp(argv[optind], ms, repeats) : bench(argv[optind], ms);
+	return is_smp ? smp(argv[optind], ms, repeats, pipe_only) :
+			bench(argv[optind], ms);
 }
