@@ -94,7 +94,7 @@ void lguest_absent_init(void)
 static bool read_absent(struct lguest *lg, u64 l1, unsigned int first, u64 *absent)
 {
 	u64 __user *src = lguest_gpa_to_user(lg, l1);
-	u64 chunk[LG_ABSENT_BLOCK / 2];
+	u64 chunk[LG_ABSENT_BLOCK / 2] __uninitialized;	/* read if copied */
 	unsigned int i, j;
 
 	*absent = 0;

@@ -280,16 +280,40 @@ static void add_root(struct lguest *lg, struct lg_ptinfo *p, u32 r)
 	WRITE_ONCE(p->root[0], LG_ROOTS_ANY);
 }
 
+/* lg_bind_table()'s slow path: record @want and @r for @p, under the lock. */
+static noinline void bind_table_locked(struct lguest *lg, struct lg_ptinfo *p,
+				       u64 gpa, u64 want, u32 r)
+{
+	struct lg_zap z __uninitialized;
+
+	lg_zap_init(&z, lg, NULL);
+	spin_lock(&lg->mmu_lock);
+	if (!p->b[0]) {
+		WRITE_ONCE(p->b[0], want);
+	} else if (p->b[0] != want && p->b[1] != want) {
+		/* A third place (or the first's second): the second goes. */
+		drop_bound(&z, lg, gpa, p->b[1], -1, 0);
+		WRITE_ONCE(p->b[1], want);
+	}
+	if (r && !has_root(lg, p, r))
+		add_root(lg, p, r);
+	spin_unlock(&lg->mmu_lock);
+	lg_zap_finish(&z);
+	/* The binding before the walk reads the entry (the writer's order). */
+	smp_mb();
+}
+
 /*
  * walk.c, before it reads the entry of the table at @gpa that maps @va,
  * at @level, in a walk from the PML4 at @root.  Outside mmu_lock: it may
- * drop what an old binding made.
+ * drop what an old binding made.  Four times a walk, nearly always for a
+ * table bound already: that case takes no lock and needs no barrier (the
+ * binding was published, with its barrier, when it was made).
  */
 void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va,
 		   u64 root)
 {
 	struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
-	struct lg_zap z;
 	u64 want;
 	u32 r;
 
@@ -310,21 +334,7 @@ void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va,
 	if ((READ_ONCE(p->b[0]) == want || READ_ONCE(p->b[1]) == want) &&
 	    (!r || has_root(lg, p, r)))
 		return;
-	lg_zap_init(&z, lg, NULL);
-	spin_lock(&lg->mmu_lock);
-	if (!p->b[0]) {
-		WRITE_ONCE(p->b[0], want);
-	} else if (p->b[0] != want && p->b[1] != want) {
-		/* A third place (or the first's second): the second goes. */
-		drop_bound(&z, lg, gpa, p->b[1], -1, 0);
-		WRITE_ONCE(p->b[1], want);
-	}
-	if (r && !has_root(lg, p, r))
-		add_root(lg, p, r);
-	spin_unlock(&lg->mmu_lock);
-	lg_zap_finish(&z);
-	/* The binding before the walk reads the entry (the writer's order). */
-	smp_mb();
+	bind_table_locked(lg, p, gpa, want, r);
 }
 
 /*
@@ -401,7 +411,7 @@ void lguest_tables_written(struct lg_cpu *cpu, const u64 *gpas, unsigned int n)
 {
 	struct lguest *lg = cpu->lg;
 	unsigned int i, k;
-	struct lg_zap z;
+	struct lg_zap z __uninitialized;
 
 	if (!lg->ptinfo || !n)
 		return;
@@ -458,7 +468,7 @@ void lguest_table_gone(struct lg_cpu *cpu, u64 gpa)
 {
 	struct lguest *lg = cpu->lg;
 	struct lg_ptinfo *p;
-	struct lg_zap z;
+	struct lg_zap z __uninitialized;
 	unsigned int i;
 
 	if (!lg->ptinfo || gpa >= lg->mem_size)
@@ -508,7 +518,7 @@ void lguest_resync(struct lg_cpu *cpu)
 	struct lguest *lg = cpu->lg;
 	struct lg_unsync *u;
 	unsigned int n, i;
-	struct lg_zap z;
+	struct lg_zap z __uninitialized;
 
 	if (!lg->ptinfo)
 		return;

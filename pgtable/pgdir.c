@@ -69,7 +69,7 @@ int lguest_pgdirs_init(struct lguest *lg)
 /* At the guest's end, nothing runs: every shadow, template and root goes. */
 void lguest_pgdirs_free(struct lguest *lg)
 {
-	struct lg_zap z;
+	struct lg_zap z __uninitialized;
 	unsigned int i, m, c;
 
 	if (!lg->pgdirs)
@@ -253,7 +253,7 @@ static int take_pgdir(struct lg_cpu *cpu, struct lg_cpu *zapper, u64 gcr3,
 {
 	struct lguest *lg = cpu->lg;
 	struct lg_pgdir *pd;
-	struct lg_zap z;
+	struct lg_zap z __uninitialized;
 	int err = lg_topup(cpu);
 
 	if (err)

@@ -277,7 +277,7 @@ long lguest_invlpg(struct lg_cpu *cpu, u64 va, u64 len, u64 flags)
 {
 	struct lguest *lg = cpu->lg;
 	u64 start = va & LG_VA_MASK & PAGE_MASK, end;
-	struct lg_zap z;
+	struct lg_zap z __uninitialized;
 	unsigned int i;
 
 	if (flags & ~(u64)LG_INVLPG_ALL_SPACES)
@@ -307,7 +307,7 @@ long lguest_invlpg(struct lg_cpu *cpu, u64 va, u64 len, u64 flags)
 long lguest_flush_tlb(struct lg_cpu *cpu, u64 gcr3)
 {
 	struct lguest *lg = cpu->lg;
-	struct lg_zap z;
+	struct lg_zap z __uninitialized;
 	unsigned int i;
 
 	lg_zap_init(&z, lg, cpu);
@@ -492,7 +492,7 @@ static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 	unsigned long mni_seq;
 	struct page *page = NULL;
 	struct lg_walk w;
-	struct lg_zap z;
+	struct lg_zap z __uninitialized;
 	int keep;
 	u32 gfn;
 	bool stuck = false, in_place = false, pinned;
@@ -704,7 +704,7 @@ static bool lg_mn_invalidate(struct mmu_interval_notifier *mni,
 			     unsigned long cur_seq)
 {
 	struct lguest *lg = container_of(mni, struct lguest, mni);
-	struct lg_zap z;
+	struct lg_zap z __uninitialized;
 
 	lg_zap_init(&z, lg, NULL);
 	spin_lock(&lg->mmu_lock);

@@ -314,7 +314,7 @@ long lg_xen_mmu_update(struct lg_cpu *cpu, u64 va, u64 count, u64 pdone, u64 dom
 {
 	struct mmu_update req;
 	/* Entries written, for the shadow: one shootdown for many. */
-	u64 written[32];
+	u64 written[32] __uninitialized;	/* the first nw only (pgtable.h) */
 	unsigned int done, nw = 0;
 	long r = batch_ok(count, dom);
 
