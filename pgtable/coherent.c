@@ -150,6 +150,10 @@ static void drop_bound(struct lg_zap *z, struct lguest *lg, u64 gpa, u64 b,
 		len = (last - i + 1) * entry_span(level);
 	}
 	lg->invalidate_seq++;
+	/* A kernel-half table, met in every space: its slot's shared PDPT. */
+	if (level < 4 && p->root[0] == LG_ROOTS_ANY &&
+	    lg_zap_upper_range(z, start, start + len))
+		return;
 	for (n = 0; n < lg->nr_pgdirs; n++) {
 		struct lg_pgdir *pd = &lg->pgdirs[n];
 

@@ -209,6 +209,7 @@ void lg_shadow_zap_all(struct lg_pgdir *pd, struct lguest *lg,
 		       struct lg_zap *z);
 /* shadow.c: ranges of one address space, or everything the guest has. */
 void lg_zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start, u64 end);
+bool lg_zap_upper_range(struct lg_zap *z, u64 start, u64 end);
 u64 *lg_shadow_leaf_table(struct lg_pgdir *pd, unsigned int mode, u64 va);
 u64 *lg_shadow_pte(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 		   u64 va, u64 top);

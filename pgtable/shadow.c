@@ -250,6 +250,48 @@ void lg_zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start, u64 en
 }
 
 /*
+ * [@start, @end) in every space, for a range strictly inside one upper
+ * slot: what a kernel-half table's entries made, which coherent.c looks
+ * for in every space.  The spaces that link the slot's shared PDPT all
+ * see the range through it, so it is zapped there once; a space with a
+ * PDPT of its own there has its range zapped as lg_zap_range_pgdir()
+ * would.  The same as lg_zap_range_pgdir() for each space, without a
+ * call, a scan of the slots' summary and kshare_zapped() per space and
+ * mode: a Linux fork makes many such drops (its page-table pages made
+ * read-only in the direct map, and writable again), each of which
+ * visited every cached space so.  False, doing nothing, for any other
+ * range.  Under mmu_lock, after the invalidation bumped invalidate_seq.
+ */
+bool lg_zap_upper_range(struct lg_zap *z, u64 start, u64 end)
+{
+	struct lguest *lg = z->lg;
+	u64 size = 1ULL << 39;
+	unsigned int slot = start / size, m, n;
+
+	if (!lg->kshare || !lg_upper_slot(slot) || (end - 1) / size != slot ||
+	    (start == slot * size && end == (slot + 1) * size))
+		return false;
+	for (m = 0; m < LG_NR_MODES; m++) {
+		struct lg_kshare *ks = kshare_of(lg, m, slot);
+		u64 *shared = ks->table;
+
+		if (shared && !kshare_zapped(lg, ks, start, end))
+			zap_range(z, shared, 3, slot * size, start, end);
+		for (n = 0; n < lg->nr_pgdirs; n++) {
+			struct lg_pgdir *pd = &lg->pgdirs[n];
+			u64 e;
+
+			if (!pd->valid)
+				continue;
+			e = template(pd, m, slot)[slot];
+			if ((e & _PAGE_PRESENT) && lg_table_of(e) != shared)
+				zap_range(z, lg_table_of(e), 3, slot * size, start, end);
+		}
+	}
+	return true;
+}
+
+/*
  * The shadow leaf table that maps @va in (@pd, @mode), or NULL if there
  * is none: a lookup, allocating nothing.  Under mmu_lock.
  */

@@ -1880,8 +1880,10 @@ TEST(a_written_entry_drops_leaves_only_where_its_table_was_met)
  * PDPT for it.  A reads KS_PAGES pages there, then B reads them without a
  * fill.  An entry of the L1 below changes (mmu_update): both see it.  Then
  * B's PML4 entry moves to other tables: B sees the new pages, A still the
- * old ones; and an unpinned L4, C, with A's entry, sees A's pages through
- * a shadow of its own.
+ * old ones; an entry of B's new L1 changes, and B, whose shadow PDPT for
+ * the slot is its own now, sees that too (shadow.c's lg_zap_upper_range()
+ * zaps the shared PDPT once and such a one apart); and an unpinned L4, C,
+ * with A's entry, sees A's pages through a shadow of its own.
  */
 #define KS_SLOT		300ULL
 #define KS_VA(k)	(0xffff000000000000ULL | (KS_SLOT << 39) | ((k) * 4096ULL))
@@ -1894,7 +1896,7 @@ TEST(a_written_entry_drops_leaves_only_where_its_table_was_met)
 
 static struct {
 	long pins, mu, l1_mu, moved, switches;
-	uint64_t a_first, b_shared, a_l1, b_l1, b_moved, a_kept, c_own, a_last;
+	uint64_t a_first, b_shared, a_l1, b_l1, b_moved, a_kept, b_own_l1, c_own, a_last;
 } ks_res;
 
 static uint64_t ks_sum_in(uint64_t l4)
@@ -1943,6 +1945,10 @@ static void guest_kernel_half(void)
 	ks_res.moved = mmu_update1(KS_L4B + KS_SLOT * 8, KS_T(1, 3) | flags, 1, DOMID_SELF);
 	ks_res.b_moved = ks_sum_in(KS_L4B);
 	ks_res.a_kept = ks_sum_in(XEN_TEST_PT_BASE);
+	/* B's page 0 becomes set 0's page 1, in B's own PDPT's tables. */
+	ks_res.l1_mu |= mmu_update1(KS_T(1, 1), KS_DATA(0, 1) | flags | PTE_D, 1, DOMID_SELF);
+	ks_res.b_own_l1 = ks_sum_in(KS_L4B);
+	ks_res.l1_mu |= mmu_update1(KS_T(1, 1), KS_DATA(1, 0) | flags | PTE_D, 1, DOMID_SELF);
 	ks_res.c_own = ks_sum_in(KS_L4C);
 	ks_res.a_last = ks_sum_in(XEN_TEST_PT_BASE);
 }
@@ -1971,6 +1977,8 @@ TEST(pinned_spaces_share_the_kernel_half)
 	EXPECT_EQ(KS_SUM(0) + 0x500, r->b_l1);
 	EXPECT_EQ(KS_SUM(1), r->b_moved);
 	EXPECT_EQ(KS_SUM(0), r->a_kept);
+	/* Set 1's page 0 (0x501) replaced by set 0's page 1 (2). */
+	EXPECT_EQ(KS_SUM(1) - 0x501 + 2, r->b_own_l1);
 	EXPECT_EQ(KS_SUM(0), r->c_own);
 	EXPECT_EQ(KS_SUM(0), r->a_last);
 	xen_test_vm_free(t);
