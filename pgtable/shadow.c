@@ -367,7 +367,7 @@ long lguest_flush_tlb(struct lg_cpu *cpu, u64 gcr3)
 	return LGUEST_HCALL_OK;
 }
 
-/* The leaf table a shadow PTE lies in, and its index there. */
+/* The index of the shadow PTE @pte in its leaf table (lg_leaf_of()). */
 static unsigned int leaf_index(u64 *pte)
 {
 	return ((unsigned long)pte & ~PAGE_MASK) / sizeof(u64);
