@@ -71,6 +71,7 @@
  * the walk made (a fill that had not finished sees invalidate_seq move
  * and walks again).
  */
+#include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include "pgtable.h"
 
@@ -173,21 +174,52 @@ static void drop_table(struct lg_zap *z, struct lguest *lg, u64 gpa, int i, int 
 }
 
 /*
- * Bring the leaves that the L1 bound at @b may have produced in line with
- * @g, its entries as read once the guest could no longer write it in
- * place: a leaf that still agrees with its entry stays, one that allows
- * more than the entry now does is made read-only or goes (KVM's
- * sync_page()).  Only ever less than the leaf allowed: the range's leaves
- * in another space, made through another L1, are at worst dropped for
- * nothing.  An entry that lost Accessed, or Dirty under a writable leaf,
- * must fault again to have it set, as on the CPU.  Under mmu_lock.
+ * Read the groups of eight entries that @used marks (lg_used()'s summary)
+ * of the table at @gpa into @g, at their own indices, a run of groups at
+ * a time; returns the groups read.  Under mmu_lock, so without sleeping:
+ * a page the launcher does not have in memory just now fails, and the
+ * caller drops what it cannot check.  A process's L1 has leaves in a few
+ * groups: reading those, not the whole page, was two fifths of a resync
+ * (a fork's parent resyncs five tables, and a page's copy counts 4,096
+ * instructions under TCG).
+ */
+static unsigned long read_groups(struct lguest *lg, u64 gpa, u64 *g,
+				 unsigned long used)
+{
+	unsigned long have = 0;
+	unsigned int first, end;
+
+	for (first = 0; used >> first; first = end) {
+		first += __ffs(used >> first);
+		end = first + (~used >> first ? __ffs(~used >> first) : BITS_PER_LONG - first);
+		if (!copy_from_user_nofault(g + first * 8,
+					    lguest_gpa_to_user(lg, gpa + first * 64),
+					    (end - first) * 64))
+			have |= GENMASK(end - 1, first);
+		if (end == BITS_PER_LONG)
+			break;
+	}
+	return have;
+}
+
+/*
+ * Bring the leaves that the L1 at @gpa, bound at @b, may have produced in
+ * line with its entries, read into @g (the groups @have marks) now that
+ * the guest can no longer write it in place: a leaf that still agrees
+ * with its entry stays, one that allows more than the entry now does is
+ * made read-only or goes (KVM's sync_page()), as does one whose entry
+ * could not be read.  Only ever less than the leaf allowed: the range's
+ * leaves in another space, made through another L1, are at worst dropped
+ * for nothing.  An entry that lost Accessed, or Dirty under a writable
+ * leaf, must fault again to have it set, as on the CPU.  With @g NULL,
+ * only gather in @used the groups those leaves are in.  Under mmu_lock.
  */
 static void sync_bound(struct lg_zap *z, struct lguest *lg, u64 gpa, u64 b,
-		       const u64 *g)
+		       const u64 *g, unsigned long have, unsigned long *used)
 {
 	const struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
 	u64 *seen[LG_NR_MODES] = { };
-	unsigned long used;
+	unsigned long busy;
 	unsigned int n, m, i;
 
 	for (n = 0; n < lg->nr_pgdirs; n++) {
@@ -202,13 +234,22 @@ static void sync_bound(struct lg_zap *z, struct lguest *lg, u64 gpa, u64 b,
 				continue;
 			if (lg_upper_half(b))
 				seen[m] = leaf;
+			busy = *lg_used(leaf);
+			if (!g) {
+				*used |= busy;
+				continue;
+			}
 			gfns = lg_leaf_gfns(leaf);
-			used = *lg_used(leaf);
-			for (i = lg_next_used(used, 0); i < 512; i = lg_next_used(used, i + 1)) {
-				u64 s = leaf[i], e = g[i];
+			for (i = lg_next_used(busy, 0); i < 512; i = lg_next_used(busy, i + 1)) {
+				u64 s = leaf[i], e;
 
 				if (!(s & _PAGE_PRESENT))
 					continue;
+				if (!(have & BIT(i / 8))) {
+					lg_leaf_clear(z, leaf, i);
+					continue;
+				}
+				e = g[i];
 				/* An absent leaf stays while its entry is absent. */
 				if (s & LG_PTE_ABSENT) {
 					if (e & _PAGE_PRESENT)
@@ -232,25 +273,28 @@ static void sync_bound(struct lg_zap *z, struct lguest *lg, u64 gpa, u64 b,
 }
 
 /*
- * A table written in place, now that it cannot be: what it produced goes,
- * or with @g (its entries, NULL if they could not be read) only what no
- * longer agrees with them.  Under mmu_lock.
+ * A table written in place, now that it cannot be: of what it produced as
+ * an L1, what no longer agrees with its entries goes; as any other table,
+ * all of it.  Under mmu_lock, and resync_lock, which owns resync_buf.
  */
-static void sync_table(struct lg_zap *z, struct lguest *lg, u64 gpa, const u64 *g)
+static void sync_table(struct lg_zap *z, struct lguest *lg, u64 gpa)
 {
 	struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
+	unsigned long used = 0, have = 0;
+	bool two = p->b[1] != p->b[0];
 	unsigned int i;
 
 	lg->invalidate_seq++;
-	for (i = 0; i < 2; i++) {
-		u64 b = p->b[i];
-
-		if (i == 1 && b == p->b[0])
-			break;
-		if (g && (b & LG_PT_LEVEL) == 1)
-			sync_bound(z, lg, gpa, b, g);
+	for (i = 0; i < 1 + two; i++)
+		if ((p->b[i] & LG_PT_LEVEL) == 1)
+			sync_bound(z, lg, gpa, p->b[i], NULL, 0, &used);
+	if (used)
+		have = read_groups(lg, gpa, lg->resync_buf, used);
+	for (i = 0; i < 1 + two; i++) {
+		if ((p->b[i] & LG_PT_LEVEL) == 1)
+			sync_bound(z, lg, gpa, p->b[i], lg->resync_buf, have, NULL);
 		else
-			drop_bound(z, lg, gpa, b, -1, 0);
+			drop_bound(z, lg, gpa, p->b[i], -1, 0);
 	}
 }
 
@@ -577,21 +621,16 @@ void lguest_resync(struct lg_cpu *cpu)
 	lg_zap_finish(&z);
 	/*
 	 * Then what the tables produced, written as they may have been: each
-	 * read once (no vCPU can write it in place now without faulting and
+	 * read (no vCPU can write it in place now without faulting and
 	 * listing it again), and its leaves checked against what it says.
 	 */
 	if (n <= LG_MAX_UNSYNC) {
 		lg_zap_init(&z, lg, cpu);
 		for (i = 0; i < n; i++) {
-			u64 gpa = (u64)u[i].gfn << PAGE_SHIFT;
-			bool read;
-
 			if (seen_before(u, i))
 				continue;
-			read = !copy_from_user(lg->resync_buf,
-					       lguest_gpa_to_user(lg, gpa), PAGE_SIZE);
 			spin_lock(&lg->mmu_lock);
-			sync_table(&z, lg, gpa, read ? lg->resync_buf : NULL);
+			sync_table(&z, lg, (u64)u[i].gfn << PAGE_SHIFT);
 			spin_unlock(&lg->mmu_lock);
 		}
 		lg_zap_finish(&z);

@@ -223,6 +223,22 @@ void lg_zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start, u64 en
 	unsigned int m, slot, first = start / size;
 	unsigned int last = min_t(u64, 511, (end - 1) / size);
 
+	/*
+	 * One page, as most drops are (an entry written, an invlpg): its leaf
+	 * in each mode, looked up rather than searched for from the slot's
+	 * summary down.  A Linux fork's forty single mmu_updates each drop
+	 * one in two spaces.
+	 */
+	if (end - start == PAGE_SIZE) {
+		for (m = 0; m < LG_NR_MODES; m++) {
+			u64 *leaf = lg_shadow_leaf_table(pd, m, start);
+			unsigned int i = lg_index(start, 1);
+
+			if (leaf && (leaf[i] & _PAGE_PRESENT))
+				lg_leaf_clear(z, leaf, i);
+		}
+		return;
+	}
 	for (m = 0; m < LG_NR_MODES; m++) {
 		unsigned long used = slots_used(pd, m);
 

@@ -292,10 +292,14 @@ static long batch_done(struct lg_cpu *cpu, u64 pdone, unsigned int done, long r)
 
 /*
  * A single entry written (Linux's set_pte() outside a lazy-MMU batch: a
- * page fault's new page, a copy-on-write break) that makes a page present
- * for user mode: the user space is about to fault on it, so fill its leaf
- * now (pgtable/shadow.c's lguest_prefetch()).  Only for the vCPU's own
- * user space, held while it runs in kernel mode.
+ * page fault's new page, a copy-on-write break) that makes present for
+ * user mode the page the guest last faulted on (the CR2 it was told):
+ * the user space is about to touch it again, so fill its leaf now
+ * (pgtable/shadow.c's lguest_prefetch()).  Only for the vCPU's own user
+ * space, held while it runs in kernel mode.  Not the other pages a fault
+ * maps around it (Linux's fault-around writes sixteen PTEs of a file's
+ * text one by one, of which a forked child runs two or three): their
+ * fills cost a fork more than the faults they saved.
  */
 static void prefetch_user(struct lg_cpu *cpu, u64 egpa, u64 val)
 {
@@ -306,7 +310,8 @@ static void prefetch_user(struct lg_cpu *cpu, u64 egpa, u64 val)
 	    cpu->mode != LG_MODE_KERNEL)
 		return;
 	upd = lg_xen_user_pgdir(cpu);
-	if (upd && lguest_entry_va(cpu->lg, egpa, &va))
+	if (upd && lguest_entry_va(cpu->lg, egpa, &va) &&
+	    va == (READ_ONCE(lg_xen_vcpu_info(cpu)->arch.cr2) & PAGE_MASK))
 		lguest_prefetch(cpu, upd, va);
 }
 
