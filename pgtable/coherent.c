@@ -174,7 +174,7 @@ static void drop_table(struct lg_zap *z, struct lguest *lg, u64 gpa, int i, int 
 }
 
 /*
- * Read the groups of eight entries that @used marks (lg_used()'s summary)
+ * Read the groups of eight entries that @want marks (lg_used()'s summary)
  * of the table at @gpa into @g, at their own indices, a run of groups at
  * a time; returns the groups read.  Under mmu_lock, so without sleeping:
  * a page the launcher does not have in memory just now fails, and the
@@ -184,42 +184,37 @@ static void drop_table(struct lg_zap *z, struct lguest *lg, u64 gpa, int i, int 
  * instructions under TCG).
  */
 static unsigned long read_groups(struct lguest *lg, u64 gpa, u64 *g,
-				 unsigned long used)
+				 unsigned long want)
 {
 	unsigned long have = 0;
 	unsigned int first, end;
 
-	for (first = 0; used >> first; first = end) {
-		first += __ffs(used >> first);
-		end = first + (~used >> first ? __ffs(~used >> first) : BITS_PER_LONG - first);
+	for_each_set_bitrange(first, end, &want, BITS_PER_LONG)
 		if (!copy_from_user_nofault(g + first * 8,
 					    lguest_gpa_to_user(lg, gpa + first * 64),
 					    (end - first) * 64))
 			have |= GENMASK(end - 1, first);
-		if (end == BITS_PER_LONG)
-			break;
-	}
 	return have;
 }
 
 /*
  * Bring the leaves that the L1 at @gpa, bound at @b, may have produced in
- * line with its entries, read into @g (the groups @have marks) now that
- * the guest can no longer write it in place: a leaf that still agrees
- * with its entry stays, one that allows more than the entry now does is
- * made read-only or goes (KVM's sync_page()), as does one whose entry
- * could not be read.  Only ever less than the leaf allowed: the range's
- * leaves in another space, made through another L1, are at worst dropped
- * for nothing.  An entry that lost Accessed, or Dirty under a writable
- * leaf, must fault again to have it set, as on the CPU.  With @g NULL,
- * only gather in @used the groups those leaves are in.  Under mmu_lock.
+ * line with its entries, read into @g as the leaves need them (@have: the
+ * groups read so far) now that the guest can no longer write it in place:
+ * a leaf that still agrees with its entry stays, one that allows more
+ * than the entry now does is made read-only or goes (KVM's sync_page()),
+ * as does one whose entry could not be read.  Only ever less than the
+ * leaf allowed: the range's leaves in another space, made through another
+ * L1, are at worst dropped for nothing.  An entry that lost Accessed, or
+ * Dirty under a writable leaf, must fault again to have it set, as on the
+ * CPU.  Under mmu_lock.
  */
 static void sync_bound(struct lg_zap *z, struct lguest *lg, u64 gpa, u64 b,
-		       const u64 *g, unsigned long have, unsigned long *used)
+		       u64 *g, unsigned long *have)
 {
 	const struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
 	u64 *seen[LG_NR_MODES] = { };
-	unsigned long busy;
+	unsigned long used;
 	unsigned int n, m, i;
 
 	for (n = 0; n < lg->nr_pgdirs; n++) {
@@ -234,18 +229,15 @@ static void sync_bound(struct lg_zap *z, struct lguest *lg, u64 gpa, u64 b,
 				continue;
 			if (lg_upper_half(b))
 				seen[m] = leaf;
-			busy = *lg_used(leaf);
-			if (!g) {
-				*used |= busy;
-				continue;
-			}
 			gfns = lg_leaf_gfns(leaf);
-			for (i = lg_next_used(busy, 0); i < 512; i = lg_next_used(busy, i + 1)) {
+			used = *lg_used(leaf);
+			*have |= read_groups(lg, gpa, g, used & ~*have);
+			for (i = lg_next_used(used, 0); i < 512; i = lg_next_used(used, i + 1)) {
 				u64 s = leaf[i], e;
 
 				if (!(s & _PAGE_PRESENT))
 					continue;
-				if (!(have & BIT(i / 8))) {
+				if (!(*have & BIT(i / 8))) {
 					lg_leaf_clear(z, leaf, i);
 					continue;
 				}
@@ -280,21 +272,19 @@ static void sync_bound(struct lg_zap *z, struct lguest *lg, u64 gpa, u64 b,
 static void sync_table(struct lg_zap *z, struct lguest *lg, u64 gpa)
 {
 	struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
-	unsigned long used = 0, have = 0;
-	bool two = p->b[1] != p->b[0];
+	unsigned long have = 0;
 	unsigned int i;
 
 	lg->invalidate_seq++;
-	for (i = 0; i < 1 + two; i++)
-		if ((p->b[i] & LG_PT_LEVEL) == 1)
-			sync_bound(z, lg, gpa, p->b[i], NULL, 0, &used);
-	if (used)
-		have = read_groups(lg, gpa, lg->resync_buf, used);
-	for (i = 0; i < 1 + two; i++) {
-		if ((p->b[i] & LG_PT_LEVEL) == 1)
-			sync_bound(z, lg, gpa, p->b[i], lg->resync_buf, have, NULL);
+	for (i = 0; i < 2; i++) {
+		u64 b = p->b[i];
+
+		if (i == 1 && b == p->b[0])
+			break;
+		if ((b & LG_PT_LEVEL) == 1)
+			sync_bound(z, lg, gpa, b, lg->resync_buf, &have);
 		else
-			drop_bound(z, lg, gpa, p->b[i], -1, 0);
+			drop_bound(z, lg, gpa, b, -1, 0);
 	}
 }
 

@@ -230,9 +230,10 @@ void lg_zap_range_pgdir(struct lg_zap *z, struct lg_pgdir *pd, u64 start, u64 en
 	 * one in two spaces.
 	 */
 	if (end - start == PAGE_SIZE) {
+		unsigned int i = lg_index(start, 1);
+
 		for (m = 0; m < LG_NR_MODES; m++) {
 			u64 *leaf = lg_shadow_leaf_table(pd, m, start);
-			unsigned int i = lg_index(start, 1);
 
 			if (leaf && (leaf[i] & _PAGE_PRESENT))
 				lg_leaf_clear(z, leaf, i);
