@@ -10,8 +10,12 @@
  *
  * Rows:
  *   native getppid()            a system call round trip of the host
- *   null hypercall (syscall)    guest -> host kernel -> guest, LSTAR path
- *   null hypercall (int 0x1f)   the same through an interrupt gate
+ *   null hypercall (syscall)    guest -> host kernel -> guest, LSTAR path,
+ *                               answered by the fast path (no run loop)
+ *   null hypercall (int 0x1f)   the same through an interrupt gate, which
+ *                               the fast path leaves to the run loop
+ *   ... through the loop        the syscall row with fast_switch=0: the
+ *                               run loop's whole way round, no fast path
  *   exit to launcher            guest -> launcher (pread returns) -> guest
  *   guest getpid (direct/C)     a guest user task's system call round trip
  *                               to its guest kernel: inside the switcher,
@@ -585,6 +589,7 @@ static const struct row {
 	{ "native getppid()", "native_getppid", row_getppid, 1, 0, 1, 1 },
 	{ "null hypercall (syscall)", "hypercall_syscall", row_null_syscall, 1, 0, 1, 1 },
 	{ "null hypercall (int 0x1f)", "hypercall_int", row_null_int, 1, 0, 1, 1 },
+	{ "null hypercall, through the loop", "hypercall_loop", row_null_syscall, 0, 0, 1, 1 },
 	{ "exit to launcher round trip", "exit_to_launcher", row_exits, 1, 0, 1, 1 },
 	{ "guest getpid, direct switch", "guest_getpid_direct", row_getpid, 1, 0, 2, 1 },
 	{ "guest getpid, through C", "guest_getpid_slow", row_getpid, 0, 0, 2, 1 },

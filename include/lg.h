@@ -481,6 +481,13 @@ extern const char *const lguest_trap_names[32];
 
 /* vcpu/hypercalls.c */
 void lguest_do_hypercall(struct lg_cpu *cpu);
+bool lguest_hypercall_fastpath(struct lg_cpu *cpu, struct lguest_hw_regs *regs,
+			       u64 mode);
+/* The calls it may answer, a bit per LHCALL_*: the rest are not offered it. */
+#define LG_FASTPATH_HCALLS						\
+	(BIT_ULL(LHCALL_SEND_INTERRUPTS) | BIT_ULL(LHCALL_FLUSH_ASYNC) |	\
+	 BIT_ULL(LHCALL_SET_STACK) | BIT_ULL(LHCALL_SET_CLOCKEVENT) |	\
+	 BIT_ULL(LHCALL_SEND_IPI))
 void lguest_shutdown(struct lguest *lg, u64 how, u64 status, const char *msg);
 void lguest_release_data_page(struct lg_cpu *cpu);
 

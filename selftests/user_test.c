@@ -74,42 +74,31 @@ static void guest_syscalls(void)
 	GUEST_SYNC(1);
 }
 
-/*
- * The parameter is the whole module's: it goes back to what it was before
- * anything can fail (an assertion ends the test on the spot).
- */
 static void check_syscalls(struct __test_metadata *_metadata, int fast)
 {
-	int was = lg_get_fast_switch(), r = -1, stats = -1;
-	struct lguest_vcpu_stats st;
-	struct lg_test_vm *t = NULL;
+	struct lg_fast_run r;
 	uint64_t v;
 
-	ASSERT_LE(0, was);
-	if (!lg_set_fast_switch(fast)) {
-		t = lg_test_vm_create(guest_syscalls);
-		r = t ? run(t, &v) : -1;
-		stats = t ? lg_vm_stats(&t->vm, 0, &st) : -1;
-	}
-	ASSERT_EQ(0, lg_set_fast_switch(was));
-	ASSERT_NE(NULL, t);
-	ASSERT_EQ(UCALL_SYNC, r) {
+	lg_test_run_fast_switch(&r, guest_syscalls, fast, &last_exit);
+	ASSERT_EQ(0, r.restored);
+	ASSERT_NE(NULL, r.vm);
+	ASSERT_EQ(UCALL_SYNC, r.ucall) {
 		TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);
 	}
-	ASSERT_EQ(0, stats);
+	ASSERT_EQ(0, r.stats);
 	if (fast) {
 		/* Nearly every call and return stayed inside the switcher. */
-		EXPECT_LE(2 * CALLS, st.fast_syscalls);
-		EXPECT_LE(2 * CALLS, st.fast_returns);
-		EXPECT_GT(50, st.user_syscalls);
+		EXPECT_LE(2 * CALLS, r.st.fast_syscalls);
+		EXPECT_LE(2 * CALLS, r.st.fast_returns);
+		EXPECT_GT(50, r.st.user_syscalls);
 	} else {
-		EXPECT_EQ(0, st.fast_syscalls);
-		EXPECT_EQ(0, st.fast_returns);
-		EXPECT_LE(2 * CALLS, st.user_syscalls);
-		EXPECT_LE(2 * CALLS, st.user_returns);
+		EXPECT_EQ(0, r.st.fast_syscalls);
+		EXPECT_EQ(0, r.st.fast_returns);
+		EXPECT_LE(2 * CALLS, r.st.user_syscalls);
+		EXPECT_LE(2 * CALLS, r.st.user_returns);
 	}
-	ASSERT_EQ(UCALL_DONE, run(t, &v));
-	lg_test_vm_free(t);
+	ASSERT_EQ(UCALL_DONE, run(r.vm, &v));
+	lg_test_vm_free(r.vm);
 }
 
 TEST(user_syscalls_reach_the_guest_kernel_fast_path)

@@ -67,6 +67,84 @@ TEST(hypercall_round_trip)
 
 /* ------------------------------------------------------------------ */
 
+/*
+ * The fast path (vcpu/hypercalls.c) answers a hypercall between one world
+ * switch and the next.  Each answer must still be that call's own (the
+ * guest checks every result), a call that leaves work for the run loop (an
+ * interrupt raised on this very vCPU) must be made once and its interrupt
+ * delivered at once, and module parameter fast_switch turns it off.
+ */
+#define FAST_CALLS	200
+#define SELF_VECTOR	0x42
+
+static volatile uint64_t self_ipis;
+
+static void on_self_ipi(struct guest_regs *r)
+{
+	self_ipis++;
+}
+
+static void guest_fastpath(void)
+{
+	uint64_t i, bad = 0, late = 0;
+
+	guest_set_handler(SELF_VECTOR, on_self_ipi);
+	guest_irq_enable();
+	for (i = 0; i < FAST_CALLS; i++) {
+		bad += hcall2(LHCALL_SET_STACK, 0x100000 + i * 16, i & 1 ? 2 : LG_STACK_IST) !=
+		       (i & 1 ? LGUEST_HCALL_EINVAL : LGUEST_HCALL_OK);
+		bad += hcall0(LHCALL_SEND_INTERRUPTS) != LGUEST_HCALL_OK;
+		bad += hcall2(LHCALL_SEND_IPI, 1, SELF_VECTOR) != LGUEST_HCALL_OK;
+		/* Delivered before the call returned: not a moment later. */
+		late += self_ipis != i + 1;
+	}
+	bad += hcall2(LHCALL_SEND_IPI, 1, 7) != LGUEST_HCALL_EINVAL;
+	GUEST_ASSERT_EQ(bad, 0);
+	GUEST_ASSERT_EQ(late, 0);
+	GUEST_ASSERT_EQ(self_ipis, FAST_CALLS);
+	GUEST_SYNC(self_ipis);
+}
+
+static void check_fastpath(struct __test_metadata *_metadata, int fast)
+{
+	struct lg_fast_run r;
+	uint64_t v;
+
+	lg_test_run_fast_switch(&r, guest_fastpath, fast, &last_exit);
+	ASSERT_EQ(0, r.restored);
+	ASSERT_NE(NULL, r.vm);
+	ASSERT_EQ(UCALL_SYNC, r.ucall) {
+		TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);
+	}
+	ASSERT_EQ(0, r.stats);
+	EXPECT_EQ(FAST_CALLS, r.value);
+	/* Each IPI was sent once, answered by the fast path or not. */
+	EXPECT_EQ(FAST_CALLS, r.st.ipis_sent);
+	EXPECT_EQ(FAST_CALLS, r.st.irqs_delivered);
+	EXPECT_LE(3 * FAST_CALLS + 1, r.st.hypercalls);
+	EXPECT_LE(r.st.hypercalls, r.st.entries);
+	if (fast) {
+		/* Nearly all: a host tick can send one the whole way. */
+		EXPECT_LE(3 * FAST_CALLS * 9 / 10, r.st.fastpath_hcalls);
+	} else {
+		EXPECT_EQ(0, r.st.fastpath_hcalls);
+	}
+	ASSERT_EQ(UCALL_DONE, run(r.vm, &v));
+	lg_test_vm_free(r.vm);
+}
+
+TEST(hypercalls_answered_by_the_fast_path)
+{
+	check_fastpath(_metadata, 1);
+}
+
+TEST(hypercalls_answered_by_the_run_loop)
+{
+	check_fastpath(_metadata, 0);
+}
+
+/* ------------------------------------------------------------------ */
+
 static struct trap_record {
 	uint64_t vector, error, rip, cs, ss, rflags, rsp, cr2, count;
 	uint64_t resume, if_in_handler;

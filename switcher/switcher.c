@@ -383,7 +383,19 @@ void run_guest_once(struct lg_cpu *cpu)
 	/* Pairs with lguest_kick_running(): guest_on before the CR3 load. */
 	smp_mb();
 	save_host_selectors(&sel);
-	lguest_switch_to_guest(pages);
+	/*
+	 * A hypercall the fast path answers goes straight back in, on the
+	 * host state loaded for this entry (vcpu/hypercalls.c); an NMI or
+	 * machine check noted meanwhile goes the whole way.
+	 */
+	do {
+		lguest_switch_to_guest(pages);
+	} while (pages->regs.trapnum == LG_TRAP_SYSCALL &&
+		 pages->regs.rax < 64 &&
+		 (LG_FASTPATH_HCALLS & BIT_ULL(pages->regs.rax)) &&
+		 !lg_switcher_data.nmi_pending[slot] &&
+		 !lg_switcher_data.mc_pending[slot] &&
+		 lguest_hypercall_fastpath(cpu, &pages->regs, pages->guest_mode));
 	restore_host_selectors(&sel);
 	WRITE_ONCE(cpu->guest_on, -1);
 

@@ -417,6 +417,9 @@ void lguest_arch_handle_trap(struct lg_cpu *cpu)
 	case LG_TRAP_PENDING:
 		/* The host's, and handled. */
 		return;
+	case LG_TRAP_HCALL_DONE:
+		/* Answered by the fast path (vcpu/hypercalls.c). */
+		return;
 	case X86_TRAP_MC:
 		/* The host's handler has seen it (switcher.c). */
 		kill_guest(cpu, "machine check while the guest ran");

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "lg_test.h"
+#include "../lguest_util.h"
 
 /* In lg_test_entry.S: calls guest_init(), then the function in %r12. */
 extern char lg_test_guest_entry[];
@@ -183,6 +184,25 @@ int lg_test_run(struct lg_test_vm *t, uint64_t *value, struct lguest_exit *exit)
 		}
 		return (int)e.args[1];
 	}
+}
+
+void lg_test_run_fast_switch(struct lg_fast_run *r, void (*guest_fn)(void),
+			     int fast, struct lguest_exit *exit)
+{
+	int was = lg_get_fast_switch();
+
+	memset(r, 0, sizeof(*r));
+	r->ucall = -1;
+	r->stats = -1;
+	r->restored = -1;
+	if (was < 0 || lg_set_fast_switch(fast))
+		return;
+	r->vm = lg_test_vm_create(guest_fn);
+	if (r->vm) {
+		r->ucall = lg_test_run(r->vm, &r->value, exit);
+		r->stats = lg_vm_stats(&r->vm->vm, 0, &r->st);
+	}
+	r->restored = lg_set_fast_switch(was);
 }
 
 const char *lg_test_kill_reason(void (*guest_fn)(void), struct lguest_exit *exit)

@@ -106,6 +106,23 @@ int lg_test_vm_free(struct lg_test_vm *t);
 int lg_test_run(struct lg_test_vm *t, uint64_t *value, struct lguest_exit *exit);
 
 /*
+ * Create @guest_fn's guest and run it to its first ucall or end with module
+ * parameter fast_switch at @fast (lguest_util.h), then read vCPU 0's stats
+ * there.  The parameter is the whole module's: it is back as it was before
+ * this returns, so that a failed assertion after it leaves it so.
+ */
+struct lg_fast_run {
+	struct lg_test_vm *vm;		/* NULL if it could not be made */
+	int ucall;			/* lg_test_run()'s result, or -1 */
+	uint64_t value;
+	int stats;			/* lg_vm_stats()'s, or -1 */
+	struct lguest_vcpu_stats st;
+	int restored;			/* 0: fast_switch is as it was */
+};
+void lg_test_run_fast_switch(struct lg_fast_run *r, void (*guest_fn)(void),
+			     int fast, struct lguest_exit *exit);
+
+/*
  * In a TEST: run until the guest's next GUEST_SYNC (its value in *v), or
  * fail, saying how the guest ended instead.  @e gets the last exit.
  */

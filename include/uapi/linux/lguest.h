@@ -243,6 +243,8 @@ struct lguest_vcpu_stats {
 	/* Absent leaves made (pgtable/absent.c), and faults on them the switcher delivered. */
 	__u64 absent_marked;
 	__u64 fast_faults;
+	/* Of the hypercalls, those answered without leaving run_guest_once(). */
+	__u64 fastpath_hcalls;
 };
 
 struct lguest_req_stats {
