@@ -111,12 +111,7 @@ static void check_fastpath(struct __test_metadata *_metadata, int fast)
 	uint64_t v;
 
 	lg_test_run_fast_switch(&r, guest_fastpath, fast, &last_exit);
-	ASSERT_EQ(0, r.restored);
-	ASSERT_NE(NULL, r.vm);
-	ASSERT_EQ(UCALL_SYNC, r.ucall) {
-		TH_LOG("exit %u: %s", last_exit.reason, last_exit.msg);
-	}
-	ASSERT_EQ(0, r.stats);
+	LG_FAST_RUN_SYNC(&r, &last_exit);
 	EXPECT_EQ(FAST_CALLS, r.value);
 	/* Each IPI was sent once, answered by the fast path or not. */
 	EXPECT_EQ(FAST_CALLS, r.st.ipis_sent);

@@ -403,8 +403,8 @@ bool lguest_hypercall_fastpath(struct lg_cpu *cpu, struct lguest_hw_regs *regs,
 	u64 nr = regs->rax;
 	long ret;
 
-	if (mode != LG_MODE_KERNEL || !data || !READ_ONCE(lguest_fast_switch) ||
-	    nr >= 64 || !(LG_FASTPATH_HCALLS & BIT_ULL(nr)))
+	/* run_guest_once() offers only the calls in LG_FASTPATH_HCALLS. */
+	if (mode != LG_MODE_KERNEL || !data || !READ_ONCE(lguest_fast_switch))
 		return false;
 	if (READ_ONCE(data->hcall_status[cpu->next_hcall]) == LHCALL_RING_QUEUED ||
 	    lguest_irqs_pending(cpu) || (read_thread_flags() & work) ||
@@ -415,6 +415,7 @@ bool lguest_hypercall_fastpath(struct lg_cpu *cpu, struct lguest_hw_regs *regs,
 	trace_hypercall(cpu->id, nr, regs->rdi, regs->rsi, false);
 	cpu->stats.hypercalls++;
 	cpu->stats.fastpath_hcalls++;
+	/* dispatch()'s cases, without its argument array and stack canary. */
 	switch (nr) {
 	case LHCALL_SET_STACK:
 		ret = hcall_set_stack(cpu, regs->rdi, regs->rsi);

@@ -121,6 +121,16 @@ struct lg_fast_run {
 };
 void lg_test_run_fast_switch(struct lg_fast_run *r, void (*guest_fn)(void),
 			     int fast, struct lguest_exit *exit);
+/* In a TEST: that run got to a GUEST_SYNC, with fast_switch back and stats. */
+#define LG_FAST_RUN_SYNC(r, e)						\
+	do {								\
+		ASSERT_EQ(0, (r)->restored);				\
+		ASSERT_NE(NULL, (r)->vm);				\
+		ASSERT_EQ(UCALL_SYNC, (r)->ucall) {			\
+			TH_LOG("exit %u: %s", (e)->reason, (e)->msg);	\
+		}							\
+		ASSERT_EQ(0, (r)->stats);				\
+	} while (0)
 
 /*
  * In a TEST: run until the guest's next GUEST_SYNC (its value in *v), or
