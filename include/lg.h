@@ -241,6 +241,19 @@ struct lg_pin {
 	unsigned int maps;
 };
 
+/* What one walk of the guest's tables found (pgtable/walk.c). */
+struct lg_walk {
+	u64 gpa;		/* of the 4 KiB page holding the address */
+	bool writable;		/* RW all the way down, and Dirty is set */
+	bool nx;
+	u8 pkey;		/* the leaf's protection key */
+	u32 error;		/* for LG_WALK_FAULT */
+	u64 top;		/* the PML4 entry it went through */
+	/* LG_WALK_FAULT on a PTE that is not present: its L1, at @l1. */
+	bool absent_pte;
+	u64 l1;
+};
+
 struct lg_cpu {
 	struct lguest *lg;
 	unsigned int id;
@@ -290,6 +303,21 @@ struct lg_cpu {
 	unsigned int pf_stuck;
 	u64 pf_stuck_va;
 	u64 pf_stuck_seq;
+	/*
+	 * A #PF the fast path walked but left to the run loop: the walk, for
+	 * the loop's fill to finish rather than repeat (pgtable/shadow.c).
+	 * Valid only until the next entry.
+	 */
+	struct lg_pf_saved {
+		bool valid;
+		u8 result;		/* enum lg_walk_result */
+		u8 mode;
+		u32 access;
+		u64 va;
+		u64 seq;		/* lg->invalidate_seq before the walk */
+		struct lg_pgdir *pd;
+		struct lg_walk w;
+	} pf_saved;
 
 	/*
 	 * map_switcher_in_guest(): per mode, the top-level entry only this
@@ -453,8 +481,22 @@ int lguest_initialize(struct lguest *lg, const struct lguest_req_init *req);
 void lguest_free(struct lguest *lg);
 __printf(2, 3) void kill_guest(struct lg_cpu *cpu, const char *fmt, ...);
 __printf(2, 3) void kill_guest_lg(struct lguest *lg, const char *fmt, ...);
-bool lguest_guest_range_ok(struct lguest *lg, u64 gpa, u64 len);
-void __user *lguest_gpa_to_user(struct lguest *lg, u64 gpa);
+
+/*
+ * Guest memory is plain launcher memory.  Every access the host makes to it
+ * goes through these two helpers, so a hostile guest-physical address can
+ * never reach outside the launcher's range.  Inline: a walk of the guest's
+ * tables calls both at every level.
+ */
+static inline bool lguest_guest_range_ok(const struct lguest *lg, u64 gpa, u64 len)
+{
+	return gpa < lg->mem_size && len <= lg->mem_size - gpa;
+}
+
+static inline void __user *lguest_gpa_to_user(const struct lguest *lg, u64 gpa)
+{
+	return (void __user *)(lg->mem_base + gpa);
+}
 
 /* vcpu/run.c: running a vCPU, virtual interrupts. */
 int lguest_run(struct lg_cpu *cpu, struct lguest_exit *exit);
@@ -478,6 +520,8 @@ bool lguest_deliver_trap(struct lg_cpu *cpu, unsigned int vector);
 bool lguest_has_error_code(unsigned int vector);
 unsigned int lguest_decode_int_n(struct lg_cpu *cpu, unsigned int *vector);
 extern const char *const lguest_trap_names[32];
+bool lguest_pf_fastpath(struct lg_cpu *cpu, struct lguest_hw_regs *regs,
+			struct lg_pgdir *pd, unsigned int mode, u64 cr2);
 
 /* vcpu/hypercalls.c */
 void lguest_do_hypercall(struct lg_cpu *cpu);
@@ -561,8 +605,11 @@ void lguest_set_private_slot(struct lg_cpu *cpu, unsigned int mode,
 /* pgtable/shadow.c: shadow entries, filled on demand and invalidated. */
 int lguest_shadow_init(struct lguest *lg);
 void lguest_shadow_free(struct lguest *lg);
-enum { LG_PF_FIXED, LG_PF_REFLECT, LG_PF_GP, LG_PF_DEAD };
+/* LG_PF_SLOW: lguest_demand_page_nowait() leaves the fault to the loop. */
+enum { LG_PF_FIXED, LG_PF_REFLECT, LG_PF_GP, LG_PF_DEAD, LG_PF_SLOW };
 int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error);
+int lguest_demand_page_nowait(struct lg_cpu *cpu, struct lg_pgdir *pd,
+			      unsigned int mode, u64 va, u64 errcode);
 void lguest_prefetch(struct lg_cpu *cpu, struct lg_pgdir *pd, u64 va);
 bool lguest_entry_va(struct lguest *lg, u64 egpa, u64 *va);
 long lguest_invlpg(struct lg_cpu *cpu, u64 va, u64 len, u64 flags);

@@ -346,10 +346,14 @@ static noinline void bind_table_locked(struct lguest *lg, struct lg_ptinfo *p,
  * at @level, in a walk from the PML4 at @root.  Outside mmu_lock: it may
  * drop what an old binding made.  Four times a walk, nearly always for a
  * table bound already: that case takes no lock and needs no barrier (the
- * binding was published, with its barrier, when it was made).
+ * binding was published, with its barrier, when it was made).  A walk
+ * between two world switches (@nowait) only asks whether it is: binding
+ * takes the lock, and dropping may kick other vCPUs and wait for them,
+ * neither of which it may do with interrupts off.  Returns whether the
+ * table is bound.
  */
-void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va,
-		   u64 root)
+bool lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va,
+		   u64 root, bool nowait)
 {
 	struct lg_ptinfo *p = &lg->ptinfo[gpa >> PAGE_SHIFT];
 	u64 want;
@@ -371,8 +375,11 @@ void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va,
 	want = (va & LG_PT_VA & ~(entry_span(level) * 512 - 1)) | level;
 	if ((READ_ONCE(p->b[0]) == want || READ_ONCE(p->b[1]) == want) &&
 	    (!r || has_root(lg, p, r)))
-		return;
+		return true;
+	if (nowait)
+		return false;
 	bind_table_locked(lg, p, gpa, want, r);
+	return true;
 }
 
 /*

@@ -197,6 +197,16 @@ void lg_zap_pin(struct lg_zap *z, struct page *page);
 void lg_zap_subtree(struct lg_zap *z, u64 *table, unsigned int level);
 void lg_zap_finish(struct lg_zap *z);
 
+/*
+ * Whether lg_shadow_pte() has what it may take from the vCPU's cache, a
+ * table for each level under the PML4 and a leaf table's reverse map,
+ * without lg_topup(), which may sleep.
+ */
+static inline bool lg_can_fill_nowait(const struct lg_cpu *cpu)
+{
+	return cpu->nr_cached >= 3 && cpu->nr_rmaps >= 1;
+}
+
 /* pins.c: a guest's pins, counted by the leaves that map each page. */
 int lg_pin_get(struct lguest *lg, u32 gfn, struct page *page);
 bool lg_pin_unmap(struct lguest *lg, u32 gfn);
@@ -215,12 +225,11 @@ u64 *lg_shadow_pte(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 		   u64 va, u64 top);
 void lg_zap_everything(struct lguest *lg, struct lg_zap *z);
 /* coherent.c, for walk.c and shadow.c. */
-void lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va,
-		   u64 root);
+bool lg_bind_table(struct lguest *lg, u64 gpa, unsigned int level, u64 va,
+		   u64 root, bool nowait);
 void lg_unsync_add(struct lguest *lg, u64 gpa, u64 va);
 bool lg_unsync_has(struct lguest *lg, u64 gpa);
 /* absent.c: absent leaves, made after a fault walk and cleared in bulk. */
-struct lg_walk;
 void lguest_absent_init(void);
 void lg_mark_absent(struct lg_cpu *cpu, struct lg_pgdir *pd, u64 va,
 		    const struct lg_walk *w, u64 seq, unsigned long mni_seq);
@@ -235,19 +244,10 @@ enum lg_walk_result {
 	LG_WALK_FAULT,		/* the guest's tables say #PF: @error */
 	LG_WALK_GP,		/* not canonical for a 4-level guest: #GP(0) */
 	LG_WALK_KILLED,		/* the guest's tables were unusable */
+	LG_WALK_SLOW,		/* LG_WALK_NOWAIT: this walk needs the run loop */
 };
 
-struct lg_walk {
-	u64 gpa;		/* of the 4 KiB page holding the address */
-	bool writable;		/* RW all the way down, and Dirty is set */
-	bool nx;
-	u8 pkey;		/* the leaf's protection key */
-	u32 error;		/* for LG_WALK_FAULT */
-	u64 top;		/* the PML4 entry it went through */
-	/* LG_WALK_FAULT on a PTE that is not present: its L1, at @l1. */
-	bool absent_pte;
-	u64 l1;
-};
+/* struct lg_walk, its result, is in lg.h: a vCPU keeps one (pf_saved). */
 
 /*
  * A shadow PDPT that every coherent address space whose guest PML4 has
@@ -270,6 +270,13 @@ struct lg_kshare {
  * for the host make no leaf, and need not.
  */
 #define LG_WALK_BIND	BIT(31)
+/*
+ * ... between two world switches (vcpu/traps.c): with interrupts and page
+ * faults off, so a table not bound yet, a table page the launcher does not
+ * have in memory or anything else that would kill the guest gives up with
+ * LG_WALK_SLOW instead, for the run loop's walk to decide.
+ */
+#define LG_WALK_NOWAIT	BIT(30)
 
 enum lg_walk_result lg_walk(struct lg_cpu *cpu, struct lg_pgdir *pd,
 			    u64 va, u32 access, struct lg_walk *w);

@@ -535,6 +535,42 @@ static bool table_write(struct lg_cpu *cpu, u64 va, u32 access, struct lg_walk *
 	return true;
 }
 
+/* The shadow leaf's bits for what walk @w allows, less the page. */
+static u64 leaf_bits(const struct lg_walk *w)
+{
+	u64 new = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED |
+		  ((u64)w->pkey << LG_PTE_PKEY_SHIFT);
+
+	if (w->writable)
+		new |= _PAGE_RW | _PAGE_DIRTY;
+	if (w->nx)
+		new |= _PAGE_NX;
+	return new;
+}
+
+/*
+ * The walk the fast path made for this very fault (lguest_demand_page_
+ * nowait()), if it left one: no guest instruction ran since, so it is the
+ * walk we would make now, and the invalidation count it was made under
+ * tells us whether anything changed since.
+ */
+static bool take_saved(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
+		       u64 va, u32 access, struct lg_walk *w, u64 *seq,
+		       enum lg_walk_result *r)
+{
+	struct lg_pf_saved *s = &cpu->pf_saved;
+
+	if (!s->valid)
+		return false;
+	s->valid = false;
+	if (s->pd != pd || s->mode != mode || s->va != va || s->access != access)
+		return false;
+	*w = s->w;
+	*seq = s->seq;
+	*r = s->result;
+	return true;
+}
+
 /*
  * Fill the leaf for @va in (@pd, @mode) as a walk for @access allows: for
  * a #PF exit (@fault, the vCPU's own space and mode), or ahead of one
@@ -552,15 +588,25 @@ static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 	struct page *page = NULL;
 	struct lg_walk w;
 	struct lg_zap z __uninitialized;
+	enum lg_walk_result r;
 	int keep;
 	u32 gfn;
 	bool stuck = false, in_place = false, pinned;
 
+	/*
+	 * A walk the fast path kept was made before this notifier count:
+	 * what the count guards is the pin taken below, after it; a change
+	 * to guest memory since the walk bumped invalidate_seq, which it
+	 * kept too.
+	 */
 	mni_seq = mmu_interval_read_begin(&lg->mni);
-	seq = READ_ONCE(lg->invalidate_seq);
-	/* The count before the guest's tables: a later change bumps it. */
-	smp_rmb();
-	switch (lg_walk(cpu, pd, va, access | LG_PF_PK | LG_WALK_BIND, &w)) {
+	if (!fault || !take_saved(cpu, pd, mode, va, access, &w, &seq, &r)) {
+		seq = READ_ONCE(lg->invalidate_seq);
+		/* The count before the guest's tables: a later change bumps it. */
+		smp_rmb();
+		r = lg_walk(cpu, pd, va, access | LG_PF_PK | LG_WALK_BIND, &w);
+	}
+	switch (r) {
 	case LG_WALK_FAULT:
 		if (fault && table_write(cpu, va, access, &w)) {
 			in_place = true;
@@ -576,6 +622,7 @@ static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 	case LG_WALK_GP:
 		return LG_PF_GP;
 	case LG_WALK_KILLED:
+	case LG_WALK_SLOW:	/* only with LG_WALK_NOWAIT */
 		return LG_PF_DEAD;
 	case LG_WALK_OK:
 		break;
@@ -613,12 +660,7 @@ static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 			   w.gpa);
 		return LG_PF_DEAD;
 	}
-	new = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED |
-	      ((u64)w.pkey << LG_PTE_PKEY_SHIFT);
-	if (w.writable)
-		new |= _PAGE_RW | _PAGE_DIRTY;
-	if (w.nx)
-		new |= _PAGE_NX;
+	new = leaf_bits(&w);
 
 	lg_zap_init(&z, lg, cpu);
 	spin_lock(&lg->mmu_lock);
@@ -731,6 +773,101 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 	if (cpu->regs.errcode & LG_PF_PK)
 		return pkey_fault(cpu, access, guest_error);
 	return fill(cpu, cpu->pgdir, cpu->mode, cpu->cr2, access, guest_error, true);
+}
+
+/*
+ * The fast path's fill (vcpu/traps.c): a #PF answered between one world
+ * switch and the next, with interrupts and page faults off, on the vCPU's
+ * space (@pd) and virtual mode (@mode) as the switcher left them.
+ *
+ * Most faults a running guest takes are for pages it holds already: its
+ * kernel's text and data in every new address space, shared libraries,
+ * page cache, what an eviction or an invalidation dropped.  Their fill
+ * needs no pin (the guest's is counted, pins.c), so nothing in it sleeps,
+ * and it can be made here without going round the run loop.  Anything
+ * else is left to the loop's fill, before anything is changed: a page not
+ * held (pinning may sleep), a leaf that maps another page (its old
+ * translation must be shot down in other vCPUs' TLBs, and waiting for
+ * them needs interrupts on), a table not bound yet (coherent.c), a guest
+ * table page the launcher does not have in memory, a cache of shadow
+ * tables that may not last, mmu_lock held by someone else (whoever holds
+ * it may be waiting for this CPU to take an IPI), a fault that makes no
+ * progress (pf_stuck()), and every fault that is the guest's own.  The
+ * walk, once made, is kept for the loop (take_saved()).
+ *
+ * The notifier's count is not read here (its reader may sleep): a held
+ * page is still the launcher's because an invalidation drops every pin
+ * under mmu_lock when it begins, and no fill pins again until it ends;
+ * invalidate_seq, bumped by that drop, tells a walk that raced with it.
+ */
+int lguest_demand_page_nowait(struct lg_cpu *cpu, struct lg_pgdir *pd,
+			      unsigned int mode, u64 va, u64 errcode)
+{
+	struct lg_pf_saved *s = &cpu->pf_saved;
+	struct lguest *lg = cpu->lg;
+	u32 access = errcode & (LG_PF_WRITE | LG_PF_INSTR), gfn;
+	u64 seq, old, new, *pte, *leaf;
+	enum lg_walk_result r;
+	struct page *page;
+
+	if (mode == LG_MODE_USER)
+		access |= LG_PF_USER;
+	/* Key faults are reflected at once (pkey_fault()): the loop's. */
+	if ((errcode & LG_PF_PK) || !lg_can_fill_nowait(cpu))
+		return LG_PF_SLOW;
+	seq = READ_ONCE(lg->invalidate_seq);
+	/* The count before the guest's tables, as in fill(). */
+	smp_rmb();
+	r = lg_walk(cpu, pd, va, access | LG_PF_PK | LG_WALK_BIND | LG_WALK_NOWAIT, &s->w);
+	if (r == LG_WALK_SLOW)
+		return LG_PF_SLOW;
+	s->result = r;
+	s->mode = mode;
+	s->access = access;
+	s->va = va;
+	s->seq = seq;
+	s->pd = pd;
+	s->valid = true;
+	if (r != LG_WALK_OK || lguest_slot_reserved(lg_index(va, 4)))
+		return LG_PF_SLOW;
+
+	gfn = s->w.gpa >> PAGE_SHIFT;
+	if (!READ_ONCE(lg->pins[gfn].maps) || !spin_trylock(&lg->mmu_lock))
+		return LG_PF_SLOW;
+	page = lg->pins[gfn].page;
+	if (lg->invalidate_seq != seq || !lg->pins[gfn].maps ||
+	    atomic_long_read(&lg->nr_shadow_tables) > lg->max_tables)
+		goto slow;
+	pte = lg_shadow_pte(cpu, pd, mode, va, s->w.top);
+	if (!pte)
+		goto slow;
+	leaf = lg_leaf_of(pte);
+	new = leaf_bits(&s->w) | page_to_phys(page);
+	old = *pte;
+	if (lg_leaf_maps(old)) {
+		/* A write upgrading a read, as in fill(); nothing else. */
+		if ((old & PTE_PFN_MASK) != (new & PTE_PFN_MASK) ||
+		    lg_leaf_gfns(leaf)[leaf_index(pte)] != gfn)
+			goto slow;
+		new |= old & (_PAGE_RW | _PAGE_DIRTY);
+		if (old == new)
+			goto slow;
+	} else {
+		/* Held (see above): the guest's pin counts this leaf too. */
+		lg_pin_get(lg, gfn, page);
+	}
+	lg_leaf_gfns(leaf)[leaf_index(pte)] = gfn;
+	lg_set_entry(leaf, leaf_index(pte), new);
+	spin_unlock(&lg->mmu_lock);
+	s->valid = false;
+	cpu->pf_stuck = 0;
+	cpu->stats.shadow_fills++;
+	cpu->stats.fastpath_fills++;
+	return LG_PF_FIXED;
+
+slow:
+	spin_unlock(&lg->mmu_lock);
+	return LG_PF_SLOW;
 }
 
 /*

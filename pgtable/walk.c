@@ -66,8 +66,9 @@ enum lg_walk_result lg_walk(struct lg_cpu *cpu, struct lg_pgdir *pd,
 	unsigned int level, n, i, tries = 0;
 	bool rw, us, nx, keys = access & LG_PF_PK;
 	bool bind = (access & LG_WALK_BIND) && lg->ptinfo;
+	bool nowait = access & LG_WALK_NOWAIT;
 
-	access &= ~(LG_PF_PK | LG_WALK_BIND);
+	access &= ~(LG_PF_PK | LG_WALK_BIND | LG_WALK_NOWAIT);
 	w->absent_pte = false;
 	/* A 4-level CPU takes #GP, not #PF, in the hole between the halves. */
 	if (!lguest_canonical(va))
@@ -94,10 +95,12 @@ restart:
 		u64 egpa = table + 8 * lg_index(va, level), e;
 
 		/* A shadow kept coherent must know where this table is met. */
-		if (bind)
-			lg_bind_table(lg, table, level, va, pd->gcr3);
+		if (bind && !lg_bind_table(lg, table, level, va, pd->gcr3, nowait))
+			return LG_WALK_SLOW;
 		ptr[n] = lguest_gpa_to_user(lg, egpa);
 		if (get_user(e, ptr[n])) {
+			if (nowait)
+				return LG_WALK_SLOW;
 			kill_guest(cpu, "cannot read its page table at gpa %#llx", egpa);
 			return LG_WALK_KILLED;
 		}
@@ -123,6 +126,8 @@ restart:
 			break;
 		table = e & LG_PTE_ADDR;
 		if (!lguest_guest_range_ok(lg, table, PAGE_SIZE)) {
+			if (nowait)
+				return LG_WALK_SLOW;
 			kill_guest(cpu, "its table for %#llx is at gpa %#llx, outside its memory",
 				   va, table);
 			return LG_WALK_KILLED;
@@ -166,6 +171,8 @@ restart:
 			goto efault;
 		if (r) {
 			if (++tries > 100) {
+				if (nowait)
+					return LG_WALK_SLOW;
 				kill_guest(cpu, "its page table entries for %#llx keep changing",
 					   va);
 				return LG_WALK_KILLED;
@@ -178,6 +185,8 @@ restart:
 	size = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
 	gpa = (ent[n - 1] & LG_PTE_ADDR & ~(size - 1)) | (va & (size - 1) & PAGE_MASK);
 	if (!lguest_guest_range_ok(lg, gpa, PAGE_SIZE)) {
+		if (nowait)
+			return LG_WALK_SLOW;
 		kill_guest(cpu, "it maps %#llx to gpa %#llx, outside its memory",
 			   va, gpa);
 		return LG_WALK_KILLED;
@@ -191,6 +200,8 @@ restart:
 	return LG_WALK_OK;
 
 efault:
+	if (nowait)
+		return LG_WALK_SLOW;
 	kill_guest(cpu, "cannot update its page table entry for %#llx", va);
 	return LG_WALK_KILLED;
 }

@@ -47,6 +47,22 @@ static uint64_t pinned_by_this_guest(struct lg_test_vm *t)
 
 #define BIG_PAGES	2048		/* 8 MiB */
 
+/* @n fresh pages in a row, each zeroed through the identity map. */
+static uint64_t alloc_run(uint64_t n)
+{
+	uint64_t i, first = 0;
+
+	for (i = 0; i < n; i++) {
+		uint64_t pa = guest_page_alloc();
+
+		GUEST_ASSERT(pa);
+		if (!i)
+			first = pa;
+		GUEST_ASSERT_EQ(pa, first + i * 4096);
+	}
+	return first;
+}
+
 static void guest_demand_paging(void)
 {
 	uint64_t i, sum = 0, want = 0, first;
@@ -57,14 +73,7 @@ static void guest_demand_paging(void)
 	 * shadowed and pinned there), to map again at an address that is
 	 * nothing like theirs.
 	 */
-	for (i = 0; i < BIG_PAGES; i++) {
-		uint64_t pa = guest_page_alloc();
-
-		GUEST_ASSERT(pa);
-		if (!i)
-			first = pa;
-		GUEST_ASSERT_EQ(pa, first + i * 4096);
-	}
+	first = alloc_run(BIG_PAGES);
 	GUEST_SYNC(0);
 	for (i = 0; i < BIG_PAGES; i++)
 		GUEST_ASSERT_EQ(pt_map(guest_kernel_root, HIGH_VA + i * 4096,
@@ -251,6 +260,92 @@ TEST(protection_faults_have_exact_error_codes)
 	EXPECT_EQ(8, st.pf_reflected);
 	ASSERT_EQ(UCALL_DONE, run(t, &v));
 	lg_test_vm_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+
+/*
+ * Fills of pages the guest holds already (pinned through its identity map)
+ * are made between two world switches when the fast path is on, and by
+ * the run loop when it is off: the guest must see the same either way,
+ * down to the error code of its own fault, which the fast path's walk
+ * hands to the loop.
+ */
+#define FAST_PAGES	256
+#define FAST_ROUNDS	8
+#define FAST_SEED	0x9e3779b97f4a7c15ULL
+
+static void guest_fast_fills(void)
+{
+	uint64_t i, r, first, sum, want = 0;
+
+	paging_on();
+	guest_set_handler(14, on_fault);
+	first = alloc_run(FAST_PAGES);
+	for (i = 0; i < FAST_PAGES; i++) {
+		*(uint64_t *)(first + i * 4096) = i * FAST_SEED;
+		want += i * FAST_SEED;
+	}
+	/* In the upper half: a fill may be the first to map it. */
+	for (i = 0; i < FAST_PAGES; i++)
+		GUEST_ASSERT_EQ(pt_map(guest_kernel_root, HIGH_VA + i * 4096,
+				       first + i * 4096, PTE_RW | PTE_NX), 0);
+	for (r = 0; r < FAST_ROUNDS; r++) {
+		sum = 0;
+		for (i = 0; i < FAST_PAGES; i++)
+			sum += ((volatile uint64_t *)(HIGH_VA + i * 4096))[0];
+		GUEST_ASSERT_EQ(sum, want);
+		/* Writes upgrade the leaves the first reads made. */
+		for (i = 0; i < FAST_PAGES; i++)
+			((volatile uint64_t *)(HIGH_VA + i * 4096))[1] = r + i;
+		/* The page after them is not mapped: the guest's own fault. */
+		expect_fault(lg_call_write, lg_insn_write_end,
+			     HIGH_VA + FAST_PAGES * 4096, 14, 0x2);
+		guest_invlpg(HIGH_VA, FAST_PAGES * 4096, 0);
+	}
+	/* The writes reached the pages behind the guest-physical addresses. */
+	for (i = 0; i < FAST_PAGES; i++)
+		GUEST_ASSERT_EQ(((uint64_t *)(first + i * 4096))[1], FAST_ROUNDS - 1 + i);
+	GUEST_SYNC(pf_count);
+}
+
+static void check_fast_fills(struct __test_metadata *_metadata, int fast)
+{
+	/*
+	 * A read fill a page a round, and the first round a write upgrade:
+	 * the guest's PTE is Dirty from then on, and later reads map the
+	 * page writable at once.
+	 */
+	const uint64_t fills = FAST_PAGES * (FAST_ROUNDS + 1);
+	uint64_t base = lg_test_info_pinned(), v;
+	struct lg_fast_run r;
+
+	lg_test_run_fast_switch(&r, guest_fast_fills, fast, &last_exit);
+	LG_FAST_RUN_SYNC(&r, &last_exit);
+	EXPECT_EQ(FAST_ROUNDS, r.value);
+	EXPECT_EQ(FAST_ROUNDS, r.st.pf_reflected);
+	EXPECT_LE(fills, r.st.shadow_fills);
+	EXPECT_LE(r.st.fastpath_fills, r.st.shadow_fills);
+	if (fast) {
+		/* Nearly all: a host tick or a cache top-up sends some round. */
+		EXPECT_LE(fills * 9 / 10, r.st.fastpath_fills);
+	} else {
+		EXPECT_EQ(0, r.st.fastpath_fills);
+	}
+	ASSERT_EQ(UCALL_DONE, run(r.vm, &v));
+	lg_test_vm_free(r.vm);
+	/* A fill on the fast path counts its leaf in the guest's pin. */
+	EXPECT_EQ(base, lg_test_info_pinned());
+}
+
+TEST(fills_of_held_pages_by_the_fast_path)
+{
+	check_fast_fills(_metadata, 1);
+}
+
+TEST(fills_of_held_pages_by_the_run_loop)
+{
+	check_fast_fills(_metadata, 0);
 }
 
 /* ------------------------------------------------------------------ */

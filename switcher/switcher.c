@@ -128,6 +128,23 @@ void lguest_switcher_ranges(unsigned long *text, unsigned long *text_end,
 }
 
 /*
+ * The host's global TLB entries survive the CR3 load: if the guest maps
+ * anything in the upper half, where they are, they must go
+ * (switcher_64.S).  Its lower half never meets one.  A Xen PV guest's fast
+ * paths may load the other mode's space too.  Worked out again after a
+ * fill on the fast path, which may map the upper half for the first time.
+ */
+static void set_flush_global(struct lg_cpu *cpu, struct lguest_pages *pages)
+{
+	pages->flush_global = lg_host_global &&
+		(READ_ONCE(cpu->pgdir->upper) ||
+		 ((pages->fast & (LG_FAST_XEN_SYSCALL | LG_FAST_XEN_IRET)) &&
+		  READ_ONCE(cpu->other_pgdir->upper)));
+	if (pages->flush_global)
+		cpu->stats.global_flushes++;
+}
+
+/*
  * copy_in_guest_info(): the registers always go in (C code changes them on
  * nearly every exit); the rest only when it changed, or when this CPU's pages
  * last held another vCPU, or this vCPU last used another CPU's pages.
@@ -201,19 +218,7 @@ static void copy_in_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
 		}
 	}
 	pages->fast = fast;
-
-	/*
-	 * The host's global TLB entries survive the CR3 load: if the guest
-	 * maps anything in the upper half, where they are, they must go
-	 * (switcher_64.S).  Its lower half never meets one.  A Xen PV
-	 * guest's fast paths may load the other mode's space too.
-	 */
-	pages->flush_global = lg_host_global &&
-		(READ_ONCE(cpu->pgdir->upper) ||
-		 ((fast & (LG_FAST_XEN_SYSCALL | LG_FAST_XEN_IRET)) &&
-		  READ_ONCE(cpu->other_pgdir->upper)));
-	if (pages->flush_global)
-		cpu->stats.global_flushes++;
+	set_flush_global(cpu, pages);
 }
 
 static void copy_out_guest_info(struct lg_cpu *cpu, struct lguest_pages *pages)
@@ -348,6 +353,38 @@ static void lg_machine_check(void)
 #endif
 }
 
+/*
+ * Whether the exit just taken was handled on the fast path (vcpu/
+ * fastpath.h), and the guest may go straight back in.  Not with an NMI or
+ * machine check noted meanwhile: those go the whole way.  A #PF is filled
+ * in the space the switcher ran the guest in, which is cpu->pgdir unless
+ * a Xen PV guest's switcher changed modes, and so spaces, by itself
+ * (xen/fast.c): that is left to the loop, after copy_out_guest_info().
+ */
+static bool fast_again(struct lg_cpu *cpu, struct lguest_pages *pages,
+		       unsigned long slot)
+{
+	struct lguest_hw_regs *regs = &pages->regs;
+
+	if (lg_switcher_data.nmi_pending[slot] || lg_switcher_data.mc_pending[slot])
+		return false;
+	switch (regs->trapnum) {
+	case LG_TRAP_SYSCALL:
+		return regs->rax < 64 && (LG_FASTPATH_HCALLS & BIT_ULL(regs->rax)) &&
+		       lguest_hypercall_fastpath(cpu, regs, pages->guest_mode);
+	case X86_TRAP_PF:
+		if (pages->guest_mode != cpu->mode && cpu->other_pgdir)
+			return false;
+		if (!lguest_pf_fastpath(cpu, regs, cpu->pgdir, pages->guest_mode,
+					pages->cr2))
+			return false;
+		if (!pages->flush_global)
+			set_flush_global(cpu, pages);
+		return true;
+	}
+	return false;
+}
+
 void run_guest_once(struct lg_cpu *cpu)
 {
 	struct lguest_pages *pages = __this_cpu_read(lg_area.pages);
@@ -384,18 +421,13 @@ void run_guest_once(struct lg_cpu *cpu)
 	smp_mb();
 	save_host_selectors(&sel);
 	/*
-	 * A hypercall the fast path answers goes straight back in, on the
-	 * host state loaded for this entry (vcpu/hypercalls.c); an NMI or
-	 * machine check noted meanwhile goes the whole way.
+	 * An exit the fast path handles goes straight back in, on the host
+	 * state loaded for this entry (vcpu/fastpath.h).
 	 */
+	cpu->pf_saved.valid = false;
 	do {
 		lguest_switch_to_guest(pages);
-	} while (pages->regs.trapnum == LG_TRAP_SYSCALL &&
-		 pages->regs.rax < 64 &&
-		 (LG_FASTPATH_HCALLS & BIT_ULL(pages->regs.rax)) &&
-		 !lg_switcher_data.nmi_pending[slot] &&
-		 !lg_switcher_data.mc_pending[slot] &&
-		 lguest_hypercall_fastpath(cpu, &pages->regs, pages->guest_mode));
+	} while (fast_again(cpu, pages, slot));
 	restore_host_selectors(&sel);
 	WRITE_ONCE(cpu->guest_on, -1);
 

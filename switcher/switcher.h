@@ -239,7 +239,7 @@
 /* Trap numbers beyond the 256 vectors. */
 #define LG_TRAP_SYSCALL		0x100	/* the guest executed syscall */
 #define LG_TRAP_PENDING		0x101	/* left before entry: an NMI or #MC waits */
-#define LG_TRAP_HCALL_DONE	0x102	/* a hypercall the fast path answered */
+#define LG_TRAP_DONE		0x102	/* an exit the fast path handled */
 
 /* The vector user code uses for int $0x80 system calls, a DPL-3 gate. */
 #define LG_INT80_VECTOR		0x80

@@ -32,21 +32,6 @@ atomic_long_t lguest_pinned_pages = ATOMIC_LONG_INIT(0);
 atomic_long_t lguest_table_pages = ATOMIC_LONG_INIT(0);
 
 /*
- * Guest memory is plain launcher memory.  Every access the host makes to it
- * goes through these two helpers, so a hostile guest-physical address can
- * never reach outside the launcher's range.
- */
-bool lguest_guest_range_ok(struct lguest *lg, u64 gpa, u64 len)
-{
-	return gpa < lg->mem_size && len <= lg->mem_size - gpa;
-}
-
-void __user *lguest_gpa_to_user(struct lguest *lg, u64 gpa)
-{
-	return (void __user *)(lg->mem_base + gpa);
-}
-
-/*
  * kill_guest(): the guest did something no real CPU would survive, or asked
  * for something we will not do.  The first reason is kept and every vCPU's
  * next run returns it to the launcher; the host carries on.

@@ -19,6 +19,7 @@
 #include <asm/processor-flags.h>
 #include "lg.h"
 #include "trace.h"
+#include "fastpath.h"
 
 /* The shared page: unmapped from the switcher, unpinned. */
 void lguest_release_data_page(struct lg_cpu *cpu)
@@ -360,55 +361,26 @@ void lguest_do_hypercall(struct lg_cpu *cpu)
 }
 
 /*
- * The fast path: a hypercall answered between one world switch and the next,
- * without leaving run_guest_once() (KVM's EXIT_FASTPATH_REENTER_GUEST, which
- * answers a guest's timer and IPI MSR writes before its run loop sees them).
- *
- * The whole way round, through lguest_run(), costs more than the switch: the
- * registers copied out of the switcher's page and back in, the host's PKRU,
- * DR7 and selectors restored and loaded again, interrupts enabled, the loop's
- * checks, the FPU where the host state is eager.  A call that only records a
- * value, arms the timer or raises another vCPU's interrupt needs none of it:
- * it is answered here, with interrupts still off and the guest's registers
- * still in the switcher's page (@regs; cpu->regs is stale until the exit),
- * and the guest entered again.  A host interrupt that arrived meanwhile is
- * taken the moment the guest runs with IF set, and that exit goes the whole
- * way round as before: the host keeps its ticks, preemption and signals.
- *
- * Anything the loop must see first sends the call the whole way: a call
- * queued in the async ring (they run in order, before this one), an
- * interrupt pending (the loop delivers it, or mirrors it to a guest with
- * interrupts off), a reschedule or signal, the guest dying.  So does
- * anything the call did that the loop must act on (an interrupt raised on
- * this vCPU, state for copy_in_guest_info()); the call is done by then, and
- * LG_TRAP_HCALL_DONE tells lguest_arch_handle_trap() not to make it twice.
- *
- * What the switcher loads again without C's checks is what the guest's own
- * exit left: RIP from its `syscall` (checked canonical here, as lguest_run()
- * does), CS and SS the switcher's constants, data selectors the guest
- * loaded itself at CPL3 from a GDT none of these calls changes (so they
- * load at CPL0), and RFLAGS, sanitized again.
+ * The fast path (vcpu/fastpath.h) for a call that only records a value,
+ * arms the timer or raises another vCPU's interrupt.  Anything the loop
+ * must see first sends the call the whole way, and so does a call queued
+ * in the async ring (they run in order, before this one).  A call that
+ * leaves work for the loop (a self-IPI, say) is made by then, and marked
+ * done.
  *
  * Only lguest's own ABI has one: a Xen PV guest's frequent calls are its
- * switcher's (xen/fast.c) or need the loop.  Module parameter fast_switch
- * turns it off with the switcher's own shortcuts.
+ * switcher's (xen/fast.c) or need the loop.
  */
 bool lguest_hypercall_fastpath(struct lg_cpu *cpu, struct lguest_hw_regs *regs,
 			       u64 mode)
 {
-	/* What would have the loop reschedule or leave for a signal. */
-	const unsigned long work = _TIF_NEED_RESCHED | _TIF_SIGPENDING |
-				   _TIF_NOTIFY_SIGNAL;
 	struct lguest_data *data = cpu->data;
 	u64 nr = regs->rax;
 	long ret;
 
 	/* run_guest_once() offers only the calls in LG_FASTPATH_HCALLS. */
-	if (mode != LG_MODE_KERNEL || !data || !READ_ONCE(lguest_fast_switch))
-		return false;
-	if (READ_ONCE(data->hcall_status[cpu->next_hcall]) == LHCALL_RING_QUEUED ||
-	    lguest_irqs_pending(cpu) || (read_thread_flags() & work) ||
-	    READ_ONCE(cpu->lg->dead) || !lguest_canonical(regs->rip))
+	if (mode != LG_MODE_KERNEL || !data || !lguest_fastpath_ok(cpu, regs) ||
+	    READ_ONCE(data->hcall_status[cpu->next_hcall]) == LHCALL_RING_QUEUED)
 		return false;
 
 	trace_vcpu_exit(cpu->id, regs->trapnum, regs->rip, regs->errcode);
@@ -431,14 +403,5 @@ bool lguest_hypercall_fastpath(struct lg_cpu *cpu, struct lguest_hw_regs *regs,
 		ret = LGUEST_HCALL_OK;
 	}
 	regs->rax = ret;
-
-	if (cpu->changed || lguest_irqs_pending(cpu) || cpu->exit_pending ||
-	    READ_ONCE(cpu->lg->dead)) {
-		regs->trapnum = LG_TRAP_HCALL_DONE;
-		return false;
-	}
-	regs->rflags = lguest_sanitize_rflags(regs->rflags);
-	cpu->stats.entries++;
-	trace_vcpu_entry(cpu->id, regs->rip);
-	return true;
+	return lguest_fastpath_reenter(cpu, regs);
 }

@@ -23,6 +23,7 @@
  * trap, RIP and error code, which the launcher prints.
  */
 #include <linux/uaccess.h>
+#include <asm/pkru.h>
 #include <asm/processor-flags.h>
 #include <asm/trap_pf.h>
 #include <asm/traps.h>
@@ -30,6 +31,7 @@
 #include "lg.h"
 #include "switcher.h"
 #include "trace.h"
+#include "fastpath.h"
 
 const char *const lguest_trap_names[32] = {
 	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
@@ -379,6 +381,35 @@ static void page_fault(struct lg_cpu *cpu)
 }
 
 /*
+ * The fast path (vcpu/fastpath.h) for a #PF whose fill needs nothing that
+ * sleeps or waits: a page the guest holds already.  @pd and @mode are the
+ * space and virtual mode the switcher ran the guest in, @cr2 the address.
+ * The walk runs with page faults off (a guest table the launcher has paged
+ * out gives up), and with the guest's own PKRU, which it may have changed
+ * since its last exit: it is still in the register.  Whatever the fill
+ * cannot do here, and every fault that is the guest's, goes the whole way
+ * round with the walk kept (pgtable/shadow.c), so it is not made twice.
+ */
+bool lguest_pf_fastpath(struct lg_cpu *cpu, struct lguest_hw_regs *regs,
+			struct lg_pgdir *pd, unsigned int mode, u64 cr2)
+{
+	int outcome;
+
+	if (!lguest_fastpath_ok(cpu, regs))
+		return false;
+	if (cpu_feature_enabled(X86_FEATURE_OSPKE))
+		cpu->pkru = read_pkru();
+	pagefault_disable();
+	outcome = lguest_demand_page_nowait(cpu, pd, mode, cr2, regs->errcode);
+	pagefault_enable();
+	if (outcome != LG_PF_FIXED)
+		return false;
+	trace_vcpu_exit(cpu->id, regs->trapnum, regs->rip, regs->errcode);
+	trace_shadow_fault(cpu->id, cr2, regs->errcode, outcome);
+	return lguest_fastpath_reenter(cpu, regs);
+}
+
+/*
  * Called after every exit, with interrupts on, in the vCPU's thread.  What
  * is the host's is handled here; what is the guest's goes to its
  * personality.
@@ -417,8 +448,8 @@ void lguest_arch_handle_trap(struct lg_cpu *cpu)
 	case LG_TRAP_PENDING:
 		/* The host's, and handled. */
 		return;
-	case LG_TRAP_HCALL_DONE:
-		/* Answered by the fast path (vcpu/hypercalls.c). */
+	case LG_TRAP_DONE:
+		/* Handled by the fast path (vcpu/fastpath.h). */
 		return;
 	case X86_TRAP_MC:
 		/* The host's handler has seen it (switcher.c). */

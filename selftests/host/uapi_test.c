@@ -60,7 +60,7 @@ TEST(run_interface_layout)
 	EXPECT_EQ(22 * 8, sizeof(struct lguest_regs));
 	EXPECT_EQ(160, sizeof(struct lguest_exit));
 	EXPECT_EQ(32, offsetof(struct lguest_exit, msg));
-	EXPECT_EQ((33 + LGUEST_XEN_HCALLS) * 8, sizeof(struct lguest_vcpu_stats));
+	EXPECT_EQ((34 + LGUEST_XEN_HCALLS) * 8, sizeof(struct lguest_vcpu_stats));
 	EXPECT_EQ(28 * 8, offsetof(struct lguest_vcpu_stats, xen_hcalls));
 	EXPECT_EQ((28 + LGUEST_XEN_HCALLS) * 8,
 		  offsetof(struct lguest_vcpu_stats, tables_recycled));
@@ -70,6 +70,8 @@ TEST(run_interface_layout)
 		  offsetof(struct lguest_vcpu_stats, fast_faults));
 	EXPECT_EQ((32 + LGUEST_XEN_HCALLS) * 8,
 		  offsetof(struct lguest_vcpu_stats, fastpath_hcalls));
+	EXPECT_EQ((33 + LGUEST_XEN_HCALLS) * 8,
+		  offsetof(struct lguest_vcpu_stats, fastpath_fills));
 	EXPECT_EQ(2864, offsetof(struct lguest_data, vcpu_id));
 }
 

@@ -245,6 +245,8 @@ struct lguest_vcpu_stats {
 	__u64 fast_faults;
 	/* Of the hypercalls, those answered without leaving run_guest_once(). */
 	__u64 fastpath_hcalls;
+	/* Of the shadow fills, those made without leaving run_guest_once(). */
+	__u64 fastpath_fills;
 };
 
 struct lguest_req_stats {
