@@ -29,6 +29,7 @@
 
 #include <linux/thread_info.h>
 #include "lg.h"
+#include "trace.h"
 
 /* Nothing the loop must see first: reschedule, signal, interrupt, death. */
 static inline bool lguest_fastpath_ok(struct lg_cpu *cpu,
