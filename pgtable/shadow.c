@@ -622,7 +622,11 @@ static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 	case LG_WALK_GP:
 		return LG_PF_GP;
 	case LG_WALK_KILLED:
-	case LG_WALK_SLOW:	/* only with LG_WALK_NOWAIT */
+		return LG_PF_DEAD;
+	case LG_WALK_SLOW:
+		/* Only with LG_WALK_NOWAIT, which this walk is not. */
+		WARN_ON_ONCE(1);
+		kill_guest(cpu, "internal error: a walk for %#llx gave up", va);
 		return LG_PF_DEAD;
 	case LG_WALK_OK:
 		break;
@@ -785,7 +789,9 @@ int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
  * page cache, what an eviction or an invalidation dropped.  Their fill
  * needs no pin (the guest's is counted, pins.c), so nothing in it sleeps,
  * and it can be made here without going round the run loop.  Anything
- * else is left to the loop's fill, before anything is changed: a page not
+ * else is left to the loop's fill, before the leaf is written (the walk
+ * may have set Accessed and Dirty, lg_shadow_pte() linked tables above
+ * the leaf: both as the loop's fill would have): a page not
  * held (pinning may sleep), a leaf that maps another page (its old
  * translation must be shot down in other vCPUs' TLBs, and waiting for
  * them needs interrupts on), a table not bound yet (coherent.c), a guest

@@ -370,19 +370,29 @@ static bool fast_again(struct lg_cpu *cpu, struct lguest_pages *pages,
 		return false;
 	switch (regs->trapnum) {
 	case LG_TRAP_SYSCALL:
-		return regs->rax < 64 && (LG_FASTPATH_HCALLS & BIT_ULL(regs->rax)) &&
-		       lguest_hypercall_fastpath(cpu, regs, pages->guest_mode);
+		if (regs->rax >= 64 || !(LG_FASTPATH_HCALLS & BIT_ULL(regs->rax)) ||
+		    !lguest_hypercall_fastpath(cpu, regs, pages->guest_mode))
+			return false;
+		break;
 	case X86_TRAP_PF:
 		if (pages->guest_mode != cpu->mode && cpu->other_pgdir)
 			return false;
 		if (!lguest_pf_fastpath(cpu, regs, cpu->pgdir, pages->guest_mode,
 					pages->cr2))
 			return false;
-		if (!pages->flush_global)
+		/* The fill may have mapped the upper half for the first time. */
+		if (!pages->flush_global) {
 			set_flush_global(cpu, pages);
-		return true;
+			return true;
+		}
+		break;
+	default:
+		return false;
 	}
-	return false;
+	/* Counted as every entry that flushes is. */
+	if (pages->flush_global)
+		cpu->stats.global_flushes++;
+	return true;
 }
 
 void run_guest_once(struct lg_cpu *cpu)

@@ -28,19 +28,36 @@
 #define _LG_FASTPATH_H
 
 #include <linux/thread_info.h>
+#include <asm/processor-flags.h>
 #include "lg.h"
 #include "trace.h"
 
-/* Nothing the loop must see first: reschedule, signal, interrupt, death. */
+/*
+ * Whether the personality has something to deliver: lguest's own ABI
+ * keeps every interrupt in irqs_pending, a Xen PV guest's events are in
+ * its shared info, and ops->deliverable() (an indirect call) reads them.
+ */
+static inline bool lguest_fastpath_pending(struct lg_cpu *cpu)
+{
+	return lguest_irqs_pending(cpu) ||
+	       (cpu->lg->ops != &lguest_native && cpu->lg->ops->deliverable(cpu));
+}
+
+/*
+ * Nothing the loop must see first: reschedule, signal, interrupt, death,
+ * or a state lguest_arch_handle_trap() kills for (virtual-8086 mode or a
+ * CPL0 CS at CPL3, which only an emulator produces, M:054).
+ */
 static inline bool lguest_fastpath_ok(struct lg_cpu *cpu,
 				      const struct lguest_hw_regs *regs)
 {
 	const unsigned long work = _TIF_NEED_RESCHED | _TIF_SIGPENDING |
 				   _TIF_NOTIFY_SIGNAL;
 
-	return READ_ONCE(lguest_fast_switch) && !lguest_irqs_pending(cpu) &&
+	return READ_ONCE(lguest_fast_switch) && !lguest_fastpath_pending(cpu) &&
 	       !(read_thread_flags() & work) && !READ_ONCE(cpu->lg->dead) &&
-	       lguest_canonical(regs->rip);
+	       lguest_canonical(regs->rip) && !(regs->rflags & X86_EFLAGS_VM) &&
+	       (regs->cs & 3);
 }
 
 /*
@@ -53,7 +70,7 @@ static inline bool lguest_fastpath_ok(struct lg_cpu *cpu,
 static inline bool lguest_fastpath_reenter(struct lg_cpu *cpu,
 					   struct lguest_hw_regs *regs)
 {
-	if (cpu->changed || lguest_irqs_pending(cpu) || cpu->exit_pending ||
+	if (cpu->changed || lguest_fastpath_pending(cpu) || cpu->exit_pending ||
 	    READ_ONCE(cpu->lg->dead)) {
 		regs->trapnum = LG_TRAP_DONE;
 		return false;

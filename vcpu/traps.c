@@ -395,7 +395,8 @@ bool lguest_pf_fastpath(struct lg_cpu *cpu, struct lguest_hw_regs *regs,
 {
 	int outcome;
 
-	if (!lguest_fastpath_ok(cpu, regs))
+	/* On PREEMPT_RT mmu_lock sleeps: not even a trylock here. */
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) || !lguest_fastpath_ok(cpu, regs))
 		return false;
 	if (cpu_feature_enabled(X86_FEATURE_OSPKE))
 		cpu->pkru = read_pkru();
