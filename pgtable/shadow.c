@@ -535,6 +535,16 @@ static bool table_write(struct lg_cpu *cpu, u64 va, u32 access, struct lg_walk *
 	return true;
 }
 
+/*
+ * Whether the shadow PTE @pte, now @old, maps @gfn's page already (in
+ * @new): another vCPU filled it, or a write upgrades a read.
+ */
+static bool leaf_holds(u64 *pte, u64 old, u64 new, u32 gfn)
+{
+	return lg_leaf_maps(old) && (old & PTE_PFN_MASK) == (new & PTE_PFN_MASK) &&
+	       lg_leaf_gfns(lg_leaf_of(pte))[leaf_index(pte)] == gfn;
+}
+
 /* The shadow leaf's bits for what walk @w allows, less the page. */
 static u64 leaf_bits(const struct lg_walk *w)
 {
@@ -691,12 +701,8 @@ static int fill(struct lg_cpu *cpu, struct lg_pgdir *pd, unsigned int mode,
 		return LG_PF_DEAD;
 	}
 	old = *pte;
-	if (lg_leaf_maps(old) && (old & PTE_PFN_MASK) == (new & PTE_PFN_MASK) &&
-	    lg_leaf_gfns(lg_leaf_of(pte))[leaf_index(pte)] == gfn) {
-		/*
-		 * Another vCPU filled it, or a write upgrades a read.  With no
-		 * invalidation since our walk, what it allowed still holds.
-		 */
+	if (leaf_holds(pte, old, new, gfn)) {
+		/* With no invalidation since our walk, what it allowed holds. */
 		keep = 0;
 		new |= old & (_PAGE_RW | _PAGE_DIRTY);
 		if (fault && old == new)
@@ -762,6 +768,13 @@ retry:
 	return LG_PF_FIXED;
 }
 
+/* The access a #PF with @errcode made, in virtual mode @mode. */
+static u32 fault_access(u64 errcode, unsigned int mode)
+{
+	return (errcode & (LG_PF_WRITE | LG_PF_INSTR)) |
+	       (mode == LG_MODE_USER ? LG_PF_USER : 0);
+}
+
 /*
  * A #PF exit: CR2 and the hardware error code are in the vCPU.  Returns
  * LG_PF_FIXED when the guest should simply retry, LG_PF_REFLECT with the
@@ -770,10 +783,8 @@ retry:
  */
 int lguest_demand_page(struct lg_cpu *cpu, u64 *guest_error)
 {
-	u32 access = cpu->regs.errcode & (LG_PF_WRITE | LG_PF_INSTR);
+	u32 access = fault_access(cpu->regs.errcode, cpu->mode);
 
-	if (cpu->mode == LG_MODE_USER)
-		access |= LG_PF_USER;
 	if (cpu->regs.errcode & LG_PF_PK)
 		return pkey_fault(cpu, access, guest_error);
 	return fill(cpu, cpu->pgdir, cpu->mode, cpu->cr2, access, guest_error, true);
@@ -811,13 +822,11 @@ int lguest_demand_page_nowait(struct lg_cpu *cpu, struct lg_pgdir *pd,
 {
 	struct lg_pf_saved *s = &cpu->pf_saved;
 	struct lguest *lg = cpu->lg;
-	u32 access = errcode & (LG_PF_WRITE | LG_PF_INSTR), gfn;
+	u32 access = fault_access(errcode, mode), gfn;
 	u64 seq, old, new, *pte, *leaf;
 	enum lg_walk_result r;
 	struct page *page;
 
-	if (mode == LG_MODE_USER)
-		access |= LG_PF_USER;
 	/* Key faults are reflected at once (pkey_fault()): the loop's. */
 	if ((errcode & LG_PF_PK) || !lg_can_fill_nowait(cpu))
 		return LG_PF_SLOW;
@@ -850,14 +859,13 @@ int lguest_demand_page_nowait(struct lg_cpu *cpu, struct lg_pgdir *pd,
 	leaf = lg_leaf_of(pte);
 	new = leaf_bits(&s->w) | page_to_phys(page);
 	old = *pte;
-	if (lg_leaf_maps(old)) {
-		/* A write upgrading a read, as in fill(); nothing else. */
-		if ((old & PTE_PFN_MASK) != (new & PTE_PFN_MASK) ||
-		    lg_leaf_gfns(leaf)[leaf_index(pte)] != gfn)
-			goto slow;
+	if (leaf_holds(pte, old, new, gfn)) {
 		new |= old & (_PAGE_RW | _PAGE_DIRTY);
 		if (old == new)
 			goto slow;
+	} else if (lg_leaf_maps(old)) {
+		/* Another page's: shooting it down means waiting. */
+		goto slow;
 	} else {
 		/* Held (see above): the guest's pin counts this leaf too. */
 		lg_pin_get(lg, gfn, page);

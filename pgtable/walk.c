@@ -52,6 +52,15 @@ static bool pkey_denies(struct lg_cpu *cpu, u64 leaf, bool write)
 }
 
 /*
+ * A walk that cannot go on: the run loop's kills the guest with @fmt's
+ * reason, a walk between two world switches (LG_WALK_NOWAIT) gives up to
+ * the loop's, which decides.
+ */
+#define walk_fail(cpu, nowait, fmt, ...)				\
+	((nowait) ? LG_WALK_SLOW :					\
+	 (kill_guest(cpu, fmt, ##__VA_ARGS__), LG_WALK_KILLED))
+
+/*
  * @access: the #PF error bits of the access (Write, User, Instruction
  * fetch), LG_PF_PK if the guest's protection keys apply to it, as to
  * every data access the guest itself makes (not to a frame the host
@@ -98,12 +107,9 @@ restart:
 		if (bind && !lg_bind_table(lg, table, level, va, pd->gcr3, nowait))
 			return LG_WALK_SLOW;
 		ptr[n] = lguest_gpa_to_user(lg, egpa);
-		if (get_user(e, ptr[n])) {
-			if (nowait)
-				return LG_WALK_SLOW;
-			kill_guest(cpu, "cannot read its page table at gpa %#llx", egpa);
-			return LG_WALK_KILLED;
-		}
+		if (get_user(e, ptr[n]))
+			return walk_fail(cpu, nowait, "cannot read its page table at gpa %#llx",
+					 egpa);
 		if (!(e & _PAGE_PRESENT)) {
 			w->error = access;
 			/* A PTE: absent.c may say so in the shadow. */
@@ -125,13 +131,10 @@ restart:
 		if (level == 1 || (e & _PAGE_PSE))
 			break;
 		table = e & LG_PTE_ADDR;
-		if (!lguest_guest_range_ok(lg, table, PAGE_SIZE)) {
-			if (nowait)
-				return LG_WALK_SLOW;
-			kill_guest(cpu, "its table for %#llx is at gpa %#llx, outside its memory",
-				   va, table);
-			return LG_WALK_KILLED;
-		}
+		if (!lguest_guest_range_ok(lg, table, PAGE_SIZE))
+			return walk_fail(cpu, nowait,
+					 "its table for %#llx is at gpa %#llx, outside its memory",
+					 va, table);
 	}
 
 	/* Supervisor writes honour RW too: the guest's CR0.WP is always 1. */
@@ -170,13 +173,10 @@ restart:
 		if (r < 0)
 			goto efault;
 		if (r) {
-			if (++tries > 100) {
-				if (nowait)
-					return LG_WALK_SLOW;
-				kill_guest(cpu, "its page table entries for %#llx keep changing",
-					   va);
-				return LG_WALK_KILLED;
-			}
+			if (++tries > 100)
+				return walk_fail(cpu, nowait,
+						 "its page table entries for %#llx keep changing",
+						 va);
 			goto restart;
 		}
 		ent[i] = new;
@@ -184,13 +184,9 @@ restart:
 
 	size = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
 	gpa = (ent[n - 1] & LG_PTE_ADDR & ~(size - 1)) | (va & (size - 1) & PAGE_MASK);
-	if (!lguest_guest_range_ok(lg, gpa, PAGE_SIZE)) {
-		if (nowait)
-			return LG_WALK_SLOW;
-		kill_guest(cpu, "it maps %#llx to gpa %#llx, outside its memory",
-			   va, gpa);
-		return LG_WALK_KILLED;
-	}
+	if (!lguest_guest_range_ok(lg, gpa, PAGE_SIZE))
+		return walk_fail(cpu, nowait, "it maps %#llx to gpa %#llx, outside its memory",
+				 va, gpa);
 	w->gpa = gpa;
 	w->top = ent[0];
 	w->writable = rw && (ent[n - 1] & _PAGE_DIRTY);
@@ -200,10 +196,7 @@ restart:
 	return LG_WALK_OK;
 
 efault:
-	if (nowait)
-		return LG_WALK_SLOW;
-	kill_guest(cpu, "cannot update its page table entry for %#llx", va);
-	return LG_WALK_KILLED;
+	return walk_fail(cpu, nowait, "cannot update its page table entry for %#llx", va);
 }
 
 /*

@@ -131,8 +131,9 @@ void lguest_switcher_ranges(unsigned long *text, unsigned long *text_end,
  * The host's global TLB entries survive the CR3 load: if the guest maps
  * anything in the upper half, where they are, they must go
  * (switcher_64.S).  Its lower half never meets one.  A Xen PV guest's fast
- * paths may load the other mode's space too.  Worked out again after a
- * fill on the fast path, which may map the upper half for the first time.
+ * paths may load the other mode's space too.  Worked out for every entry,
+ * the fast path's too (a fill there may map the upper half first), and
+ * counted.
  */
 static void set_flush_global(struct lg_cpu *cpu, struct lguest_pages *pages)
 {
@@ -380,18 +381,12 @@ static bool fast_again(struct lg_cpu *cpu, struct lguest_pages *pages,
 		if (!lguest_pf_fastpath(cpu, regs, cpu->pgdir, pages->guest_mode,
 					pages->cr2))
 			return false;
-		/* The fill may have mapped the upper half for the first time. */
-		if (!pages->flush_global) {
-			set_flush_global(cpu, pages);
-			return true;
-		}
 		break;
 	default:
 		return false;
 	}
-	/* Counted as every entry that flushes is. */
-	if (pages->flush_global)
-		cpu->stats.global_flushes++;
+	/* A fill may have mapped the upper half for the first time. */
+	set_flush_global(cpu, pages);
 	return true;
 }
 
